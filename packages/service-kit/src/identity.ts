@@ -1,0 +1,57 @@
+import { timingSafeEqual } from 'node:crypto';
+import { unauthenticated, forbidden } from './errors.ts';
+
+/**
+ * Identity headers the router sets after verifying the caller's JWT. Subgraphs believe them only
+ * when they carry the shared router secret (when one is configured); the router strips any a
+ * client sends.
+ */
+export const IDENTITY_HEADERS = {
+  userId: 'x-user-id',
+  scopes: 'x-user-scopes',
+  routerSecret: 'x-router-secret',
+} as const;
+
+export interface Viewer {
+  userId: string;
+  scopes: string[];
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
+function header(headers: Headers, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function sameSecret(given: string | undefined, expected: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Reads the viewer from router-set headers; `null` when anonymous or when the secret is wrong. */
+export function viewerFromHeaders(headers: Headers, routerSecret: string | undefined): Viewer | null {
+  if (routerSecret && !sameSecret(header(headers, IDENTITY_HEADERS.routerSecret), routerSecret)) return null;
+  const userId = header(headers, IDENTITY_HEADERS.userId);
+  if (!userId) return null;
+  const scopes = (header(headers, IDENTITY_HEADERS.scopes) ?? '').split(/[\s,]+/).filter(Boolean);
+  return { userId, scopes };
+}
+
+export function requireViewer(viewer: Viewer | null): Viewer {
+  if (!viewer) throw unauthenticated();
+  return viewer;
+}
+
+export function isAdmin(viewer: Viewer | null): boolean {
+  return viewer?.scopes.includes('admin') ?? false;
+}
+
+/** The viewer may act on a record owned by `ownerId` when it is theirs or they are an admin. */
+export function assertOwnerOrAdmin(viewer: Viewer | null, ownerId: string, what = 'this'): Viewer {
+  const v = requireViewer(viewer);
+  if (v.userId !== ownerId && !isAdmin(v)) throw forbidden(`You cannot see ${what}`);
+  return v;
+}

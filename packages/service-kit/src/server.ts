@@ -1,0 +1,108 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import mercurius from 'mercurius';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { Logger } from './logger.ts';
+import type { ServiceMetrics } from './metrics.ts';
+import { isCodedError } from './errors.ts';
+import { viewerFromHeaders, type Viewer } from './identity.ts';
+
+export interface SubgraphServerOptions<C extends object> {
+  name: string;
+  schema: GraphQLSchema;
+  metrics: ServiceMetrics;
+  logger: Logger;
+  routerSecret: string | undefined;
+  production: boolean;
+  /** Builds the per-request context (fresh DataLoaders every request). */
+  context: (viewer: Viewer | null, request: FastifyRequest) => C;
+  /** Extra routes (for example the users subgraph's JWKS). */
+  routes?: (app: FastifyInstance) => void;
+  /** Runs on close, after the server stops accepting (close pools here). */
+  onClose?: () => Promise<void>;
+}
+
+const BODY_LIMIT = 2 * 1024 * 1024;
+
+/**
+ * The HTTP shell every subgraph shares: Fastify + Mercurius (JIT on) serving a schema built by
+ * `buildSubgraphSchema`, `/health`, `/metrics`, and an error policy that keeps internals inside:
+ * errors thrown on purpose keep their code and message; anything else is logged and masked.
+ */
+export async function createSubgraphServer<C extends object>(options: SubgraphServerOptions<C>): Promise<FastifyInstance> {
+  const { metrics, logger } = options;
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT, disableRequestLogging: true }) as unknown as FastifyInstance;
+
+  // Unparsable bodies are the client's mistake: answer 400 in GraphQL's shape, never a 500.
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error({ err: error }, 'request failed');
+    const message = status === 500 ? 'Internal server error' : clientMessage(error);
+    void reply.status(status).send({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
+  });
+
+  await app.register(mercurius, {
+    schema: options.schema,
+    jit: 1,
+    graphiql: !options.production,
+    path: '/graphql',
+    context: (request) => options.context(viewerFromHeaders(request.headers, options.routerSecret), request),
+    errorFormatter: (execution, ctx) => {
+      let statusCode = 200;
+      const errors = ((execution.errors ?? []) as readonly Error[]).flatMap(expand).map((error) => {
+        if (isCodedError(error)) return (error as GraphQLError).toJSON();
+        const original = (error as GraphQLError).originalError ?? (isGraphQLError(error) ? undefined : error);
+        const httpStatus = (original as { statusCode?: number } | undefined)?.statusCode;
+        if (original && httpStatus && httpStatus >= 400 && httpStatus < 500) {
+          // Fastify rejected the request itself (unparsable JSON, wrong content type).
+          statusCode = httpStatus;
+          return { message: clientMessage(original), extensions: { code: 'BAD_REQUEST' } };
+        }
+        if (original && !isGraphQLError(original)) {
+          ctx.reply?.log.error({ err: original, path: (error as GraphQLError).path }, 'resolver failed');
+          const { path, locations } = error as GraphQLError;
+          return { message: 'Internal server error', path, locations, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+        }
+        // Parse and validation errors from graphql-js are safe to show and say what is wrong.
+        const graphqlError = error as GraphQLError;
+        if (!execution.data) statusCode = 400;
+        return { ...graphqlError.toJSON(), extensions: { code: 'GRAPHQL_VALIDATION_FAILED', ...graphqlError.extensions } };
+      });
+      return { statusCode, response: { data: execution.data ?? null, errors } };
+    },
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    if (!request.url.startsWith('/graphql')) return;
+    const body = request.body as { operationName?: string } | undefined;
+    const operation = body?.operationName ?? 'anonymous';
+    metrics.requests.inc({ operation, status: String(reply.statusCode) });
+    metrics.requestDuration.observe({ operation }, reply.elapsedTime / 1000);
+  });
+
+  app.get('/health', async () => ({ status: 'ok', service: options.name }));
+  app.get('/metrics', async (_request, reply) => {
+    void reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  options.routes?.(app);
+  if (options.onClose) app.addHook('onClose', options.onClose);
+  return app;
+}
+
+/** Duck-typed so errors from another copy of graphql-js are still recognised. */
+function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof GraphQLError || (error instanceof Error && error.name === 'GraphQLError');
+}
+
+function expand(error: Error): Error[] {
+  // Mercurius wraps validation failures in one error carrying the list.
+  const inner = ((error as GraphQLError).originalError as { errors?: unknown } | undefined)?.errors;
+  return Array.isArray(inner) ? (inner as Error[]) : [error];
+}
+
+function clientMessage(error: Error & { code?: string }): string {
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'Request body is too large';
+  if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return 'Request body is not valid JSON';
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'Unsupported content type; send application/json';
+  return 'Bad request';
+}

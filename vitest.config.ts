@@ -1,0 +1,41 @@
+import { createRequire } from 'node:module';
+import { defineConfig } from 'vitest/config';
+
+const require = createRequire(import.meta.url);
+// graphql 16 ships CJS and ESM builds; Vite would hand our sources the ESM one while Mercurius and
+// the Apollo packages load the CJS one, giving two GraphQLError classes. Node (tsx, production)
+// resolves the CJS build for both, so tests do the same.
+const graphqlEntry = require.resolve('graphql');
+
+/**
+ * Two projects split by file suffix: `*.test.ts` are unit tests beside each service (in-process,
+ * embedded PGlite); `*.e2e.test.ts` start the five subgraphs and the router on free ports and go
+ * through the router. Both run on real Postgres/Redis when the URLs are set in the environment.
+ */
+export default defineConfig({
+  resolve: { alias: [{ find: /^graphql$/, replacement: graphqlEntry }] },
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['{packages,subgraphs,router,schema}/**/test/**/*.test.ts'],
+          exclude: ['**/*.e2e.test.ts', '**/node_modules/**'],
+          testTimeout: 30_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['e2e/**/*.e2e.test.ts'],
+          globalSetup: ['e2e/setup/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          // One shared stack; files run one after another so they do not race on its data.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
