@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { composeServices } from '@apollo/composition';
+import { parse, printSchema } from 'graphql';
+
+/** The subgraphs in the order they appear in the supergraph, with their default local URLs. */
+export const SUBGRAPHS = [
+  { name: 'products', url: 'http://localhost:4001/graphql' },
+  { name: 'inventory', url: 'http://localhost:4002/graphql' },
+  { name: 'pricing', url: 'http://localhost:4003/graphql' },
+  { name: 'users', url: 'http://localhost:4004/graphql' },
+  { name: 'orders', url: 'http://localhost:4005/graphql' },
+] as const;
+
+export const repoRoot = new URL('../../', import.meta.url);
+export const SUPERGRAPH_FILE = new URL('schema/supergraph.graphql', repoRoot);
+export const API_SCHEMA_FILE = new URL('schema/api-schema.graphql', repoRoot);
+
+export interface SubgraphSdl {
+  name: string;
+  url: string;
+  sdl: string;
+}
+
+export function readSubgraphSdls(): SubgraphSdl[] {
+  return SUBGRAPHS.map(({ name, url }) => ({
+    name,
+    url,
+    sdl: readFileSync(new URL(`subgraphs/${name}/src/schema.graphql`, repoRoot), 'utf8'),
+  }));
+}
+
+export type CompositionOutcome =
+  | { ok: true; supergraphSdl: string; apiSchemaSdl: string; hints: string[] }
+  | { ok: false; errors: { message: string; code?: string | undefined }[] };
+
+/** Composes subgraph SDLs in memory (also used by tests that need a supergraph of their own). */
+export function compose(subgraphs: SubgraphSdl[]): CompositionOutcome {
+  const parsed: { name: string; url: string; typeDefs: ReturnType<typeof parse> }[] = [];
+  const syntaxErrors: { message: string; code?: string }[] = [];
+  for (const s of subgraphs) {
+    try {
+      parsed.push({ name: s.name, url: s.url, typeDefs: parse(s.sdl) });
+    } catch (error) {
+      syntaxErrors.push({ message: `[${s.name}] ${(error as Error).message}`, code: 'INVALID_GRAPHQL' });
+    }
+  }
+  if (syntaxErrors.length) return { ok: false, errors: syntaxErrors };
+  const result = composeServices(parsed);
+  if (result.errors) {
+    return { ok: false, errors: result.errors.map((e) => ({ message: e.message, code: e.extensions?.code as string | undefined })) };
+  }
+  return {
+    ok: true,
+    supergraphSdl: result.supergraphSdl.trimEnd() + '\n',
+    apiSchemaSdl: printSchema(result.schema.toAPISchema().toGraphQLJSSchema()) + '\n',
+    hints: result.hints.map((h) => h.toString()),
+  };
+}
