@@ -1,0 +1,22 @@
+import type { TestProject } from 'vitest/node';
+import { startStack } from '@shop/stack';
+
+/**
+ * Starts the real five subgraphs and the router once, on free ports, with the full development
+ * seed: on embedded PGlite by default, on real Postgres when the `*_DATABASE_URL` variables are set.
+ */
+export default async function setup(project: TestProject) {
+  const started = Date.now();
+  const stack = await startStack({ env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' }, freePorts: true });
+  process.stderr.write(`[e2e] stack ready in ${((Date.now() - started) / 1000).toFixed(1)}s at ${stack.routerUrl}\n`);
+  project.provide('routerUrl', stack.routerUrl);
+  project.provide('subgraphUrls', stack.subgraphUrls);
+  return () => stack.close();
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    routerUrl: string;
+    subgraphUrls: Record<'products' | 'inventory' | 'pricing' | 'users' | 'orders', string>;
+  }
+}

@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { PGlite } from '@electric-sql/pglite';
+import type { FastifyInstance } from 'fastify';
+import { buildServer as buildInventory } from '@shop/inventory';
+import { readConfig as readInventoryConfig } from '@shop/inventory/config';
+import { buildServer as buildOrders } from '@shop/orders';
+import { readConfig as readOrdersConfig } from '@shop/orders/config';
+import { buildServer as buildPricing } from '@shop/pricing';
+import { readConfig as readPricingConfig } from '@shop/pricing/config';
+import { buildServer as buildProducts } from '@shop/products';
+import { readConfig as readProductsConfig } from '@shop/products/config';
+import { buildRouter, type Router } from '@shop/router';
+import { readConfig as readRouterConfig, DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '@shop/router/config';
+import { buildServer as buildUsers } from '@shop/users';
+import { readConfig as readUsersConfig } from '@shop/users/config';
+import { FULL_SEED, openPglite, type Env, type SeedSize } from '@shop/service-kit';
+
+export interface StackOptions {
+  /** The environment to configure every service from (process.env for `npm start`). */
+  env: Env;
+  /** Router port; subgraphs use 4001–4005. Pass 0 to put everything on free ports (tests). */
+  routerPort?: number;
+  freePorts?: boolean;
+  seedSize?: SeedSize;
+  /** Called as each part comes up, for start-up progress. */
+  onProgress?: (message: string) => void;
+}
+
+export interface Stack {
+  routerUrl: string;
+  subgraphUrls: Record<SubgraphName, string>;
+  router: Router;
+  subgraphs: Record<SubgraphName, FastifyInstance>;
+  close(): Promise<void>;
+}
+
+const builders = {
+  products: (env: Env, pglite: PGlite | undefined, seedSize: SeedSize) => buildProducts({ config: readProductsConfig(env), pglite, seedSize }),
+  inventory: (env: Env, pglite: PGlite | undefined, seedSize: SeedSize) => buildInventory({ config: readInventoryConfig(env), pglite, seedSize }),
+  pricing: (env: Env, pglite: PGlite | undefined, seedSize: SeedSize) => buildPricing({ config: readPricingConfig(env), pglite, seedSize }),
+  users: (env: Env, pglite: PGlite | undefined, seedSize: SeedSize) => buildUsers({ config: readUsersConfig(env), pglite, seedSize }),
+  orders: (env: Env, pglite: PGlite | undefined, seedSize: SeedSize) => buildOrders({ config: readOrdersConfig(env), pglite, seedSize }),
+} satisfies Record<SubgraphName, unknown>;
+
+/**
+ * The whole supergraph in one process. Subgraphs without a `<NAME>_DATABASE_URL` share ONE
+ * embedded PGlite (each keeps its tables in its own Postgres schema): a PGlite instance costs
+ * about 0.7 GB, so five would not fit the 1.5 GB budget. Each subgraph still listens on its own
+ * port and the router reaches them over HTTP exactly as in a split deployment.
+ */
+export async function startStack({ env, routerPort = 4000, freePorts = false, seedSize = FULL_SEED, onProgress = () => {} }: StackOptions): Promise<Stack> {
+  // Subgraphs believe identity headers only with this secret; generated when none is configured.
+  const routerSecret = env.ROUTER_SECRET || randomBytes(24).toString('base64url');
+  const needsPglite = SUBGRAPH_NAMES.some((name) => !env[`${name.toUpperCase()}_DATABASE_URL`]);
+  let pglite: PGlite | undefined;
+  if (needsPglite) {
+    onProgress(`opening embedded Postgres (PGlite)${env.PGLITE_DATA_DIR ? ` in ${env.PGLITE_DATA_DIR}` : ' in memory'}`);
+    pglite = await openPglite(env.PGLITE_DATA_DIR);
+  }
+  const subgraphs = {} as Record<SubgraphName, FastifyInstance>;
+  const subgraphUrls = {} as Record<SubgraphName, string>;
+  try {
+    for (const name of SUBGRAPH_NAMES) {
+      const subgraphEnv: Env = { ...env, PORT: String(freePorts ? 0 : DEFAULT_SUBGRAPH_PORTS[name]), ROUTER_SECRET: routerSecret };
+      const app = await builders[name](subgraphEnv, pglite, seedSize);
+      subgraphs[name] = app;
+      await app.listen({ port: freePorts ? 0 : DEFAULT_SUBGRAPH_PORTS[name], host: '127.0.0.1' });
+      subgraphUrls[name] = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/graphql`;
+      onProgress(`${name} subgraph at ${subgraphUrls[name]}`);
+    }
+    const routerEnv: Env = {
+      ...env,
+      PORT: String(freePorts ? 0 : routerPort),
+      ROUTER_SECRET: routerSecret,
+      ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_URL`, subgraphUrls[name]])),
+    };
+    const routerConfig = readRouterConfig(routerEnv);
+    const router = await buildRouter({ config: routerConfig });
+    await router.app.listen({ port: routerConfig.port, host: routerConfig.host });
+    const port = (router.app.server.address() as AddressInfo).port;
+    const routerUrl = `http://${freePorts ? '127.0.0.1' : 'localhost'}:${port}/graphql`;
+    return {
+      routerUrl,
+      subgraphUrls,
+      router,
+      subgraphs,
+      async close() {
+        await router.close();
+        for (const app of Object.values(subgraphs)) await app.close();
+        await pglite?.close();
+      },
+    };
+  } catch (error) {
+    for (const app of Object.values(subgraphs)) await app.close().catch(() => {});
+    await pglite?.close().catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,38 @@
+import { GraphQLError } from 'graphql';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
+import type { Viewer } from '@shop/service-kit';
+
+export const ISSUER = 'shop-users';
+export const AUDIENCE = 'shop-router';
+
+/**
+ * Verifies `Authorization: Bearer <jwt>` against the users subgraph's JWKS (fetched lazily,
+ * cached, refetched when an unknown key id appears). No header → anonymous; a bad or expired
+ * token → UNAUTHENTICATED with HTTP 401, never silently anonymous.
+ */
+export function createAuthenticator(jwksUrl: string) {
+  const jwks = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 5_000, timeoutDuration: 2_000 });
+  return async function authenticate(authorization: string | undefined): Promise<Viewer | null> {
+    if (!authorization) return null;
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+    if (!match) throw unauthenticated('Authorization header must be "Bearer <token>"');
+    try {
+      const { payload } = await jwtVerify(match[1]!, jwks, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['ES256'] });
+      if (typeof payload.sub !== 'string' || !payload.sub) throw unauthenticated('Token has no subject');
+      const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
+      return { userId: payload.sub, scopes };
+    } catch (error) {
+      if (error instanceof GraphQLError) throw error;
+      if (error instanceof joseErrors.JWTExpired) throw unauthenticated('Token has expired; sign in again');
+      if (error instanceof joseErrors.JOSEError && !(error instanceof joseErrors.JWKSTimeout)) {
+        throw unauthenticated('Token is not valid');
+      }
+      // The key set could not be fetched: that is our fault, not the client's.
+      throw new GraphQLError('Sign-in is temporarily unavailable', { extensions: { code: 'SUBGRAPH_UNAVAILABLE', http: { status: 503 } } });
+    }
+  };
+}
+
+function unauthenticated(message: string) {
+  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+}

@@ -1,0 +1,53 @@
+import { fileURLToPath } from 'node:url';
+import { ConfigError, intVar, isProduction, optionalString, stringVar, urlVar, type Env } from '@shop/service-kit';
+
+export const SUBGRAPH_NAMES = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
+export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
+
+export const DEFAULT_SUBGRAPH_PORTS: Record<SubgraphName, number> = {
+  products: 4001,
+  inventory: 4002,
+  pricing: 4003,
+  users: 4004,
+  orders: 4005,
+};
+
+export interface RouterConfig {
+  port: number;
+  host: string;
+  subgraphUrls: Record<SubgraphName, string>;
+  /** Where the users subgraph publishes the keys that sign JWTs. */
+  jwksUrl: string;
+  routerSecret: string | undefined;
+  supergraphPath: string;
+  /** Upper bound for one subgraph fetch; a hung subgraph costs at most this. */
+  subgraphTimeoutMs: number;
+  production: boolean;
+  logLevel: string;
+}
+
+/** The only place the router reads the environment. */
+export function readConfig(env: Env): RouterConfig {
+  const production = isProduction(env);
+  const subgraphUrls = Object.fromEntries(
+    SUBGRAPH_NAMES.map((name) => [
+      name,
+      urlVar(env, `${name.toUpperCase()}_URL`, `http://localhost:${DEFAULT_SUBGRAPH_PORTS[name]}/graphql`),
+    ]),
+  ) as Record<SubgraphName, string>;
+  const routerSecret = optionalString(env, 'ROUTER_SECRET');
+  if (production && !routerSecret) {
+    throw new ConfigError('ROUTER_SECRET is required when NODE_ENV=production: subgraphs trust identity headers only with it');
+  }
+  return {
+    port: intVar(env, 'PORT', 4000, { min: 0, max: 65535 }),
+    host: stringVar(env, 'HOST', production ? '0.0.0.0' : '127.0.0.1'),
+    subgraphUrls,
+    jwksUrl: urlVar(env, 'JWKS_URL', new URL('/.well-known/jwks.json', subgraphUrls.users).toString()),
+    routerSecret,
+    supergraphPath: stringVar(env, 'SUPERGRAPH_PATH', fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url))),
+    subgraphTimeoutMs: intVar(env, 'SUBGRAPH_TIMEOUT_MS', 10_000, { min: 1, max: 300_000 }),
+    production,
+    logLevel: stringVar(env, 'LOG_LEVEL', production ? 'info' : 'warn'),
+  };
+}

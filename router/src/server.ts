@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { GraphQLFormattedError } from 'graphql';
+import { createLogger, type Logger } from '@shop/service-kit';
+import { createAuthenticator } from './auth.ts';
+import type { RouterConfig, SubgraphName } from './config.ts';
+import type { RouterContext } from './context.ts';
+import { SubgraphDataSource } from './datasource.ts';
+import { createFetcher } from './fetcher.ts';
+import { createRouterMetrics, type RouterMetrics } from './metrics.ts';
+import { fileSupergraph } from './supergraph.ts';
+
+export interface BuildRouterOptions {
+  config: RouterConfig;
+  logger?: Logger;
+}
+
+export interface Router {
+  app: FastifyInstance;
+  metrics: RouterMetrics;
+  /** Stops accepting, lets in-flight requests finish, then closes the gateway and connections. */
+  close(): Promise<void>;
+}
+
+const BODY_LIMIT = 2 * 1024 * 1024;
+const CLIENT_NAME_HEADER = 'apollographql-client-name';
+
+export async function buildRouter({ config, logger }: BuildRouterOptions): Promise<Router> {
+  const log = logger ?? createLogger('router', config.logLevel);
+  const metrics = createRouterMetrics();
+  const { fetcher, close: closeFetcher } = createFetcher({ timeoutMs: config.subgraphTimeoutMs });
+  const authenticate = createAuthenticator(config.jwksUrl);
+
+  const gateway = new ApolloGateway({
+    supergraphSdl: fileSupergraph(config.supergraphPath, log, () => metrics.supergraphLoads.inc()),
+    // URLs come from configuration, not from the supergraph file, so one artifact serves every environment.
+    buildService: ({ name, url }) =>
+      new SubgraphDataSource(name, config.subgraphUrls[name as SubgraphName] ?? url!, fetcher, config.routerSecret, metrics),
+    logger: log,
+  });
+
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    disableRequestLogging: true,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+  }) as unknown as FastifyInstance;
+
+  const server = new ApolloServer<RouterContext>({
+    gateway,
+    introspection: !config.production,
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    plugins: [fastifyApolloDrainPlugin(app), metricsPlugin(metrics)],
+    formatError: scrubInternals,
+  });
+  await server.start();
+
+  // Requests Fastify cannot parse never reach Apollo: answer them in GraphQL's shape, not with a 500.
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error({ err: error }, 'request failed');
+    const message =
+      status === 500 ? 'Internal server error'
+      : error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'Request body is too large'
+      : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'Unsupported content type; send application/json'
+      : 'Request body is not valid JSON';
+    void reply.status(status).send({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
+  });
+
+  app.route({
+    method: ['GET', 'POST', 'OPTIONS'],
+    url: '/graphql',
+    handler: fastifyApolloHandler(server, {
+      context: async (request) => ({
+        viewer: await authenticate(request.headers.authorization),
+        requestId: request.id,
+        clientName: clientName(request.headers[CLIENT_NAME_HEADER]),
+      }),
+    }),
+  });
+
+  let closing = false;
+  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/ready', async (_request, reply) => {
+    const subgraphs = closing ? {} : await probeSubgraphs(config.subgraphUrls);
+    const ready = !closing && Object.values(subgraphs).every(Boolean);
+    return reply.status(ready ? 200 : 503).send({ ready, supergraph: !closing, subgraphs });
+  });
+  app.get('/metrics', async (_request, reply) => {
+    void reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  return {
+    app,
+    metrics,
+    async close() {
+      closing = true;
+      await app.close(); // the drain plugin stops Apollo once in-flight requests are done
+      await closeFetcher();
+    },
+  };
+}
+
+function clientName(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header;
+  return value && /^[\w.-]{1,40}$/.test(value) ? value : 'unknown';
+}
+
+/** `/ready` is true only when every subgraph answers its `/health` within a second. */
+async function probeSubgraphs(urls: Record<SubgraphName, string>): Promise<Record<string, boolean>> {
+  const entries = await Promise.all(
+    Object.entries(urls).map(async ([name, url]) => {
+      try {
+        const response = await fetch(new URL('/health', url), { signal: AbortSignal.timeout(1_000) });
+        return [name, response.ok] as const;
+      } catch {
+        return [name, false] as const;
+      }
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+/**
+ * Errors leave the router without internal URLs: a failed subgraph fetch says which capability is
+ * unavailable and carries a code, not "request to http://10.0.0.7:4003/graphql failed".
+ */
+function scrubInternals(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  if (!/\b(https?:\/\/|ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up)/i.test(formatted.message)) return formatted;
+  const service = (formatted.extensions?.serviceName as string | undefined) ?? 'a service';
+  return {
+    ...formatted,
+    message: `${service} is unavailable; some fields could not be resolved`,
+    extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: formatted.extensions?.serviceName },
+  };
+}
+
+function metricsPlugin(metrics: RouterMetrics): ApolloServerPlugin<RouterContext> {
+  return {
+    async requestDidStart({ contextValue }) {
+      const started = process.hrtime.bigint();
+      return {
+        async willSendResponse({ operationName, response, errors }) {
+          const operation = operationName ?? 'anonymous';
+          const client = contextValue.clientName;
+          const failed = (errors?.length ?? 0) > 0 || (response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0);
+          metrics.requests.inc({ operation, client, status: failed ? 'error' : 'ok' });
+          metrics.requestDuration.observe({ operation, client }, Number(process.hrtime.bigint() - started) / 1e9);
+        },
+      };
+    },
+  };
+}
