@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The real-services test tier: the same unit and end-to-end suites as `npm test`, but on real
+# PostgreSQL (one database per subgraph) and Redis instead of the embedded defaults.
+# Needs PostgreSQL at $PGHOST:$PGPORT (default 127.0.0.1:5432, user postgres) and Redis at $REDIS_URL.
+# Databases are dropped and recreated each run so every run starts from the same seed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${PGHOST:=127.0.0.1}" "${PGPORT:=5432}" "${PGUSER:=postgres}"
+export PGHOST PGPORT PGUSER
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+subgraphs=(products inventory pricing users orders)
+
+recreate() { # tier
+  for name in "${subgraphs[@]}"; do
+    db="shop_$1_${name}"
+    dropdb --if-exists --force "$db"
+    createdb "$db"
+    export "${name^^}_DATABASE_URL=postgres://${PGUSER}@${PGHOST}:${PGPORT}/${db}"
+  done
+}
+
+echo "== services tier: unit tests on PostgreSQL (shop_unit_*)"
+recreate unit
+npx vitest run --project unit
+
+echo "== services tier: end-to-end tests on PostgreSQL (shop_e2e_*)"
+recreate e2e
+npx vitest run --project e2e
