@@ -49,7 +49,7 @@ export async function createSubgraphServer<C extends object>(options: SubgraphSe
     errorFormatter: (execution, ctx) => {
       let statusCode = 200;
       const errors = ((execution.errors ?? []) as readonly Error[]).flatMap(expand).map((error) => {
-        if (isCodedError(error)) return (error as GraphQLError).toJSON();
+        if (isCodedError(error)) return numericIndices((error as GraphQLError).toJSON());
         const original = (error as GraphQLError).originalError ?? (isGraphQLError(error) ? undefined : error);
         const httpStatus = (original as { statusCode?: number } | undefined)?.statusCode;
         if (original && httpStatus && httpStatus >= 400 && httpStatus < 500) {
@@ -60,7 +60,7 @@ export async function createSubgraphServer<C extends object>(options: SubgraphSe
         if (original && !isGraphQLError(original)) {
           ctx.reply?.log.error({ err: original, path: (error as GraphQLError).path }, 'resolver failed');
           const { path, locations } = error as GraphQLError;
-          return { message: 'Internal server error', path, locations, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+          return numericIndices({ message: 'Internal server error', path, locations, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
         }
         // Parse and validation errors from graphql-js are safe to show and say what is wrong.
         const graphqlError = error as GraphQLError;
@@ -87,6 +87,15 @@ export async function createSubgraphServer<C extends object>(options: SubgraphSe
   options.routes?.(app);
   if (options.onClose) app.addHook('onClose', options.onClose);
   return app;
+}
+
+/**
+ * graphql-jit reports list indices in error paths as strings ("0"); the gateway places errors
+ * from `_entities` fetches only when the index is a number. Field names are never all digits.
+ */
+function numericIndices<T extends { path?: readonly (string | number)[] | undefined }>(error: T): T {
+  if (!error.path) return error;
+  return { ...error, path: error.path.map((key) => (typeof key === 'string' && /^\d+$/.test(key) ? Number(key) : key)) };
 }
 
 /** Duck-typed so errors from another copy of graphql-js are still recognised. */

@@ -1,0 +1,32 @@
+import type { RegionCode } from '@shop/service-kit';
+
+/**
+ * A product as inventory sees it: only its key, plus `weightGrams` when the router sends it for
+ * a field that `@requires` it. Products are owned by the products subgraph.
+ */
+export interface ProductRef {
+  id: string;
+  weightGrams?: number;
+}
+
+export interface WarehouseModel {
+  id: string;
+  code: string;
+  name: string;
+  city: string;
+  region: RegionCode;
+}
+
+/** One (product, warehouse) stock row, with its warehouse joined in. */
+export interface WarehouseStockModel {
+  warehouse: WarehouseModel;
+  available: number;
+  reserved: number;
+}
+
+/** A product's stock summed over a set of warehouses (a region's, or all of them). */
+export interface StockInfoModel {
+  available: number;
+  inStock: boolean;
+  warehouses: WarehouseStockModel[];
+}
