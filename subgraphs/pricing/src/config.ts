@@ -1,0 +1,8 @@
+import { readSubgraphBaseConfig, type Env, type SubgraphBaseConfig } from '@shop/service-kit';
+
+export type PricingConfig = SubgraphBaseConfig;
+
+/** The only place the pricing subgraph reads the environment. */
+export function readConfig(env: Env): PricingConfig {
+  return readSubgraphBaseConfig(env, 'pricing', 4003);
+}

@@ -1,0 +1,40 @@
+import type { RegionCode } from '@shop/service-kit';
+
+/** Domain models the repository returns; codegen maps the GraphQL types onto them. */
+
+/** Pricing owns no product data: a product is just its key, and every field loads by id. */
+export interface ProductRef {
+  id: string;
+}
+
+/** A decimal string with two places ("1299.00") and its ISO currency code. */
+export interface MoneyModel {
+  amount: string;
+  currency: string;
+}
+
+export interface PromotionModel {
+  id: string;
+  name: string;
+  region: RegionCode;
+  discountPercent: number;
+  startsAt: Date;
+  endsAt: Date;
+  /** Computed by the database against its own clock, so every row in one statement agrees. */
+  active: boolean;
+}
+
+export interface ListPriceRow extends MoneyModel {
+  productId: string;
+  region: RegionCode;
+}
+
+/** The highest-discount active promotion for one product in one region, with the price it sets. */
+export interface BestPromotionRow {
+  productId: string;
+  region: RegionCode;
+  /** The list price with the discount applied, rounded half-up to two places by SQL numeric. */
+  amount: string;
+  currency: string;
+  promotion: PromotionModel;
+}
