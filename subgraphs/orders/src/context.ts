@@ -1,0 +1,9 @@
+import type { Viewer } from '@shop/service-kit';
+import type { OrderRepository } from './db/repository.ts';
+import type { Loaders } from './loaders.ts';
+
+export interface Context {
+  viewer: Viewer | null;
+  repo: OrderRepository;
+  loaders: Loaders;
+}

@@ -1,0 +1,20 @@
+import { assertOwnerOrAdmin, requireViewer } from '@shop/service-kit';
+import type { OrderResolvers } from '../__generated__/resolvers-types.ts';
+import { orderNumber } from '../ids.ts';
+
+export const Order: OrderResolvers = {
+  // Orders are private: only their owner or an admin gets one; a malformed or unknown id is null.
+  async __resolveReference(reference, { viewer, loaders }) {
+    requireViewer(viewer);
+    if (typeof reference.id !== 'string' || orderNumber(reference.id) === undefined) return null;
+    const order = await loaders.orderById.load(reference.id);
+    if (!order) return null;
+    assertOwnerOrAdmin(viewer, order.userId, 'this order');
+    return order;
+  },
+
+  user: (order) => ({ id: order.userId }),
+  lines: (order, _args, { loaders }) => loaders.linesByOrderId.load(order.id),
+  total: (order) => ({ amount: order.total, currency: order.currency }),
+  createdAt: (order) => order.createdAt.toISOString(),
+};
