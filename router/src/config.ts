@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { ConfigError, intVar, isProduction, optionalString, stringVar, urlVar, type Env } from '@shop/service-kit';
+import { boolVar, ConfigError, intVar, isProduction, optionalString, stringVar, urlVar, type Env } from '@shop/service-kit';
 
 export const SUBGRAPH_NAMES = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
@@ -24,6 +24,11 @@ export interface RouterConfig {
   subgraphTimeoutMs: number;
   production: boolean;
   logLevel: string;
+  /**
+   * @apollo/gateway reports anonymous usage to Apollo and probes cloud metadata endpoints unless
+   * told not to. A self-hosted router keeps that off unless its operator opts in.
+   */
+  apolloTelemetry: boolean;
 }
 
 /** The only place the router reads the environment. */
@@ -49,5 +54,6 @@ export function readConfig(env: Env): RouterConfig {
     subgraphTimeoutMs: intVar(env, 'SUBGRAPH_TIMEOUT_MS', 10_000, { min: 1, max: 300_000 }),
     production,
     logLevel: stringVar(env, 'LOG_LEVEL', production ? 'info' : 'warn'),
+    apolloTelemetry: boolVar(env, 'APOLLO_TELEMETRY', false),
   };
 }

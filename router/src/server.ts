@@ -34,6 +34,8 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
   const { fetcher, close: closeFetcher } = createFetcher({ timeoutMs: config.subgraphTimeoutMs });
   const authenticate = createAuthenticator(config.jwksUrl);
 
+  // The gateway reads this switch from the environment only, in its constructor.
+  if (!config.apolloTelemetry) process.env.APOLLO_TELEMETRY_DISABLED = 'true';
   const gateway = new ApolloGateway({
     supergraphSdl: fileSupergraph(config.supergraphPath, log, () => metrics.supergraphLoads.inc()),
     // URLs come from configuration, not from the supergraph file, so one artifact serves every environment.
@@ -45,7 +47,6 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
-    disableRequestLogging: true,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();

@@ -10,3 +10,4 @@ export * from './server.ts';
 export * from './sdl.ts';
 export * from './seed-plan.ts';
 export * from './loaders.ts';
+export * from './subgraph.ts';

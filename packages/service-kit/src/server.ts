@@ -30,7 +30,7 @@ const BODY_LIMIT = 2 * 1024 * 1024;
  */
 export async function createSubgraphServer<C extends object>(options: SubgraphServerOptions<C>): Promise<FastifyInstance> {
   const { metrics, logger } = options;
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT, disableRequestLogging: true }) as unknown as FastifyInstance;
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT }) as unknown as FastifyInstance;
 
   // Unparsable bodies are the client's mistake: answer 400 in GraphQL's shape, never a 500.
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {

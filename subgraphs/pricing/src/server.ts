@@ -1,10 +1,4 @@
-import { buildSubgraphSchema } from '@apollo/subgraph';
-import type { PGlite } from '@electric-sql/pglite';
-import {
-  createDatabase, createLogger, createServiceMetrics, createSubgraphServer, FULL_SEED, loadSdl, migrate,
-  type Logger, type SeedSize,
-} from '@shop/service-kit';
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { buildSubgraphServer, loadSdl, type BuildOptions } from '@shop/service-kit';
 import type { PricingConfig } from './config.ts';
 import { createPricingRepository } from './db/repository.ts';
 import { seed } from './db/seed.ts';
@@ -13,36 +7,20 @@ import { resolvers } from './resolvers/index.ts';
 
 export const { sdl, typeDefs } = loadSdl(new URL('./schema.graphql', import.meta.url));
 
-export interface BuildOptions {
-  config: PricingConfig;
-  /** Share an open PGlite instead of opening one (used by `npm start` and the e2e tests). */
-  pglite?: PGlite;
-  logger?: Logger;
-  /** Seed size when seeding is on; the full development seed by default. */
-  seedSize?: SeedSize;
-}
-
-export async function buildServer({ config, pglite, logger, seedSize = FULL_SEED }: BuildOptions) {
-  const log = logger ?? createLogger('pricing', config.logLevel);
-  const metrics = createServiceMetrics('pricing');
-  const db = await createDatabase({
-    url: config.databaseUrl,
-    pglite,
-    pgliteDataDir: config.pgliteDataDir,
-    onStatement: () => metrics.dbQueries.inc(),
-  });
-  await migrate(db, 'pricing', new URL('./db/migrations/', import.meta.url));
-  if (config.seed) await seed(db, seedSize);
-  const repo = createPricingRepository(db);
-  const schema = buildSubgraphSchema({ typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> });
-  return createSubgraphServer({
-    name: 'pricing',
-    schema,
-    metrics,
-    logger: log,
-    routerSecret: config.routerSecret,
-    production: config.production,
-    context: (viewer) => ({ viewer, repo, loaders: createLoaders(repo) }),
-    onClose: () => db.close(),
-  });
+/** The pricing subgraph as a Fastify app: storage opened, migrated and (in development) seeded. */
+export function buildServer(options: BuildOptions<PricingConfig>) {
+  return buildSubgraphServer(
+    {
+      name: 'pricing',
+      typeDefs,
+      resolvers,
+      migrations: new URL('./db/migrations/', import.meta.url),
+      seed,
+      context: (db) => {
+        const repo = createPricingRepository(db);
+        return (viewer) => ({ viewer, repo, loaders: createLoaders(repo) });
+      },
+    },
+    options,
+  );
 }

@@ -1,0 +1,102 @@
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import type { PGlite } from '@electric-sql/pglite';
+import type { FastifyInstance } from 'fastify';
+import type { DocumentNode } from 'graphql';
+import type { SubgraphBaseConfig } from './config.ts';
+import { createDatabase, type Database } from './db.ts';
+import type { Viewer } from './identity.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createServiceMetrics } from './metrics.ts';
+import { migrate } from './migrate.ts';
+import { FULL_SEED, type SeedSize } from './seed-plan.ts';
+import { createSubgraphServer } from './server.ts';
+
+/** What each subgraph's `buildServer` accepts. */
+export interface BuildOptions<Config extends SubgraphBaseConfig> {
+  config: Config;
+  /** Share an open PGlite instead of opening one (used by `npm start` and the e2e tests). */
+  pglite?: PGlite | undefined;
+  logger?: Logger | undefined;
+  /** Seed size when seeding is on; the full development seed by default. */
+  seedSize?: SeedSize | undefined;
+}
+
+/** What makes one subgraph different from the others. */
+export interface SubgraphDefinition<C extends object> {
+  name: string;
+  typeDefs: DocumentNode;
+  resolvers: object;
+  /** Folder of versioned `NNN_name.sql` migrations. */
+  migrations: URL;
+  seed: (db: Database, size: SeedSize) => Promise<unknown>;
+  /** Given the open database, returns the per-request context factory (fresh loaders each request). */
+  context: (db: Database) => (viewer: Viewer | null) => C;
+  routes?: (app: FastifyInstance) => void;
+}
+
+/** Opens storage, migrates, seeds when asked, and serves the subgraph schema. */
+export async function buildSubgraphServer<C extends object, Config extends SubgraphBaseConfig>(
+  definition: SubgraphDefinition<C>,
+  { config, pglite, logger, seedSize = FULL_SEED }: BuildOptions<Config>,
+): Promise<FastifyInstance> {
+  const log = logger ?? createLogger(definition.name, config.logLevel);
+  const metrics = createServiceMetrics(definition.name);
+  const db = await createDatabase({
+    url: config.databaseUrl,
+    pglite,
+    pgliteDataDir: config.pgliteDataDir,
+    onStatement: () => metrics.dbQueries.inc(),
+  });
+  try {
+    await migrate(db, definition.name, definition.migrations);
+    if (config.seed) await definition.seed(db, seedSize);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  const schema = buildSubgraphSchema({
+    typeDefs: definition.typeDefs,
+    resolvers: withPositionedEntityErrors(definition.resolvers) as GraphQLResolverMap<unknown>,
+  });
+  return createSubgraphServer({
+    name: definition.name,
+    schema,
+    metrics,
+    logger: log,
+    routerSecret: config.routerSecret,
+    production: config.production,
+    context: definition.context(db),
+    routes: definition.routes,
+    onClose: () => db.close(),
+  });
+}
+
+/**
+ * Makes every `__resolveReference` return its failure as a value instead of throwing it.
+ * graphql-jit (Mercurius's compiled execution) appends `null` for a rejected list item rather
+ * than writing it at the item's index, which shortens `_entities` and makes the gateway reject
+ * the whole fetch. An Error returned as the item's value is nulled in place by both graphql-js
+ * and graphql-jit, keeping its code and path.
+ */
+function withPositionedEntityErrors(resolvers: object): object {
+  return Object.fromEntries(
+    Object.entries(resolvers).map(([typeName, fields]) => {
+      const resolve = (fields as { __resolveReference?: (...args: unknown[]) => unknown }).__resolveReference;
+      if (typeof resolve !== 'function') return [typeName, fields];
+      return [
+        typeName,
+        {
+          ...(fields as object),
+          async __resolveReference(...args: unknown[]) {
+            try {
+              return await resolve.apply(fields, args);
+            } catch (error) {
+              return error instanceof Error ? error : new Error(String(error));
+            }
+          },
+        },
+      ];
+    }),
+  );
+}
