@@ -1,22 +1,38 @@
 /**
  * `npm run compose`: composes the five subgraph SDLs and writes the committed
- * schema/supergraph.graphql and schema/api-schema.graphql. Exit 1 with the errors on failure.
- * `--check` writes nothing and exits 1 when the committed files are stale.
+ * schema/supergraph.graphql and schema/api-schema.graphql.
+ *
+ *   --check            write nothing; exit 1 when the committed files are stale
+ *   --subgraphs <dir>  read <dir>/<name>/src/schema.graphql instead of subgraphs/
+ *   --out <dir>        write the two files to <dir> instead of schema/
+ *
+ * Exit codes: 0 composed (or up to date), 1 composition failed or files stale, 2 bad arguments.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { API_SCHEMA_FILE, compose, readSubgraphSdls, SUPERGRAPH_FILE } from './compose.ts';
 
-const check = process.argv.includes('--check');
-const outcome = compose(readSubgraphSdls());
+let args;
+try {
+  args = parseArgs({ options: { check: { type: 'boolean' }, subgraphs: { type: 'string' }, out: { type: 'string' } } }).values;
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
+}
+const dirUrl = (dir: string) => pathToFileURL(resolve(dir) + '/');
+const sdls = readSubgraphSdls(args.subgraphs ? dirUrl(args.subgraphs) : undefined);
+const outcome = compose(sdls);
 if (!outcome.ok) {
   console.error(`Composition failed with ${outcome.errors.length} error(s):`);
   for (const error of outcome.errors) console.error(`  ✖ ${error.code ? `${error.code}: ` : ''}${error.message}`);
   process.exit(1);
 }
+const out = args.out ? dirUrl(args.out) : undefined;
 const files: [URL, string][] = [
-  [SUPERGRAPH_FILE, outcome.supergraphSdl],
-  [API_SCHEMA_FILE, outcome.apiSchemaSdl],
+  [out ? new URL('supergraph.graphql', out) : SUPERGRAPH_FILE, outcome.supergraphSdl],
+  [out ? new URL('api-schema.graphql', out) : API_SCHEMA_FILE, outcome.apiSchemaSdl],
 ];
 const read = (file: URL) => {
   try {
@@ -26,7 +42,7 @@ const read = (file: URL) => {
   }
 };
 const stale = files.filter(([file, text]) => read(file) !== text).map(([file]) => fileURLToPath(file));
-if (check) {
+if (args.check) {
   if (stale.length) {
     console.error(`Stale composed schema: ${stale.join(', ')}. Run \`npm run compose\` and commit the result.`);
     process.exit(1);
@@ -34,5 +50,5 @@ if (check) {
   console.log('Composed schema is up to date.');
 } else {
   for (const [file, text] of files) writeFileSync(file, text);
-  console.log(`Composed ${readSubgraphSdls().length} subgraphs → schema/supergraph.graphql, schema/api-schema.graphql${stale.length ? '' : ' (unchanged)'}`);
+  console.log(`Composed ${sdls.length} subgraphs → ${files.map(([f]) => fileURLToPath(f)).join(', ')}${stale.length ? '' : ' (unchanged)'}`);
 }

@@ -21,11 +21,12 @@ export interface SubgraphSdl {
   sdl: string;
 }
 
-export function readSubgraphSdls(): SubgraphSdl[] {
+/** Reads `<dir>/<name>/src/schema.graphql` for every subgraph (default: the repo's subgraphs/). */
+export function readSubgraphSdls(dir: URL = new URL('subgraphs/', repoRoot)): SubgraphSdl[] {
   return SUBGRAPHS.map(({ name, url }) => ({
     name,
     url,
-    sdl: readFileSync(new URL(`subgraphs/${name}/src/schema.graphql`, repoRoot), 'utf8'),
+    sdl: readFileSync(new URL(`${name}/src/schema.graphql`, dir), 'utf8'),
   }));
 }
 
