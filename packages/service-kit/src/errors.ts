@@ -8,6 +8,9 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'EMAIL_TAKEN'
   | 'INVALID_CREDENTIALS'
+  | 'OUT_OF_STOCK'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'DEPENDENCY_UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR';
 
 export function codedError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {

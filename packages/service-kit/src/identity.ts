@@ -31,6 +31,20 @@ function sameSecret(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/**
+ * True when the request carries the configured router/service secret: the router itself, or
+ * another subgraph calling an internal (`@inaccessible`) field. Without a configured secret no
+ * caller is trusted, so internal fields are closed rather than open.
+ */
+export function isTrustedCaller(headers: Headers, routerSecret: string | undefined): boolean {
+  return routerSecret !== undefined && sameSecret(header(headers, IDENTITY_HEADERS.routerSecret), routerSecret);
+}
+
+/** Guards internal service-to-service fields. */
+export function requireTrustedCaller(trusted: boolean): void {
+  if (!trusted) throw forbidden('This field is internal to the supergraph');
+}
+
 /** Reads the viewer from router-set headers; `null` when anonymous or when the secret is wrong. */
 export function viewerFromHeaders(headers: Headers, routerSecret: string | undefined): Viewer | null {
   if (routerSecret && !sameSecret(header(headers, IDENTITY_HEADERS.routerSecret), routerSecret)) return null;

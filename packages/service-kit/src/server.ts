@@ -4,7 +4,7 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Logger } from './logger.ts';
 import type { ServiceMetrics } from './metrics.ts';
 import { isCodedError } from './errors.ts';
-import { viewerFromHeaders, type Viewer } from './identity.ts';
+import { isTrustedCaller, viewerFromHeaders, type Viewer } from './identity.ts';
 
 export interface SubgraphServerOptions<C extends object> {
   name: string;
@@ -13,8 +13,11 @@ export interface SubgraphServerOptions<C extends object> {
   logger: Logger;
   routerSecret: string | undefined;
   production: boolean;
-  /** Builds the per-request context (fresh DataLoaders every request). */
-  context: (viewer: Viewer | null, request: FastifyRequest) => C;
+  /**
+   * Builds the per-request context (fresh DataLoaders every request). `trusted` says the caller
+   * proved it is the router or a sibling service (internal fields check it).
+   */
+  context: (viewer: Viewer | null, trusted: boolean, request: FastifyRequest) => C;
   /** Extra routes (for example the users subgraph's JWKS). */
   routes?: (app: FastifyInstance) => void;
   /** Runs on close, after the server stops accepting (close pools here). */
@@ -45,7 +48,12 @@ export async function createSubgraphServer<C extends object>(options: SubgraphSe
     jit: 1,
     graphiql: !options.production,
     path: '/graphql',
-    context: (request) => options.context(viewerFromHeaders(request.headers, options.routerSecret), request),
+    context: (request) =>
+      options.context(
+        viewerFromHeaders(request.headers, options.routerSecret),
+        isTrustedCaller(request.headers, options.routerSecret),
+        request,
+      ),
     errorFormatter: (execution, ctx) => {
       let statusCode = 200;
       const errors = ((execution.errors ?? []) as readonly Error[]).flatMap(expand).map((error) => {

@@ -31,7 +31,7 @@ export interface SubgraphDefinition<C extends object> {
   migrations: URL;
   seed: (db: Database, size: SeedSize) => Promise<unknown>;
   /** Given the open database, returns the per-request context factory (fresh loaders each request). */
-  context: (db: Database) => (viewer: Viewer | null) => C;
+  context: (db: Database) => (viewer: Viewer | null, trusted: boolean) => C;
   routes?: (app: FastifyInstance) => void;
 }
 
@@ -59,7 +59,7 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
     typeDefs: definition.typeDefs,
     resolvers: withPositionedEntityErrors(definition.resolvers) as GraphQLResolverMap<unknown>,
   });
-  return createSubgraphServer({
+  const app = await createSubgraphServer({
     name: definition.name,
     schema,
     metrics,
@@ -70,6 +70,20 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
     routes: definition.routes,
     onClose: () => db.close(),
   });
+  databases.set(app, db);
+  return app;
+}
+
+const databases = new WeakMap<FastifyInstance, Database>();
+
+/**
+ * The database behind a built subgraph server. For tests that need to reach under the API, for
+ * example to make a write fail at the database and prove nothing half-written survives.
+ */
+export function databaseOf(app: FastifyInstance): Database {
+  const db = databases.get(app);
+  if (!db) throw new Error('not a server built by buildSubgraphServer');
+  return db;
 }
 
 /**

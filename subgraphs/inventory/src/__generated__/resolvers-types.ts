@@ -25,6 +25,39 @@ export type Money = {
   currency: Scalars['String']['output'];
 };
 
+export type Mutation = {
+  __typename?: 'Mutation';
+  /** Admin: adds (or removes, with a negative delta) available units in one warehouse; never below zero. */
+  adjustStock: WarehouseStock;
+  /** Internal: gives a reservation's stock back. Idempotent: releasing twice releases once. Null when unknown. */
+  releaseStock?: Maybe<Reservation>;
+  /**
+   * Internal (orders → inventory, service secret required). Reserves every line in the region's
+   * warehouses in one transaction, or nothing: OUT_OF_STOCK names the products that are short.
+   * Idempotent per reservationId.
+   */
+  reserveStock: Reservation;
+};
+
+
+export type MutationAdjustStockArgs = {
+  delta: Scalars['Int']['input'];
+  productId: Scalars['ID']['input'];
+  warehouseId: Scalars['ID']['input'];
+};
+
+
+export type MutationReleaseStockArgs = {
+  reservationId: Scalars['ID']['input'];
+};
+
+
+export type MutationReserveStockArgs = {
+  lines: Array<ReserveLineInput>;
+  region: Region;
+  reservationId: Scalars['ID']['input'];
+};
+
 export type Product = {
   __typename?: 'Product';
   id: Scalars['ID']['output'];
@@ -61,6 +94,28 @@ export type Region =
   | 'ME'
   | 'SEA'
   | 'US';
+
+/** Internal: stock held for one checkout, all lines or none. */
+export type Reservation = {
+  __typename?: 'Reservation';
+  id: Scalars['ID']['output'];
+  lines: Array<ReservationLine>;
+  region: Region;
+  /** HELD or RELEASED. */
+  status: Scalars['String']['output'];
+};
+
+export type ReservationLine = {
+  __typename?: 'ReservationLine';
+  productId: Scalars['ID']['output'];
+  quantity: Scalars['Int']['output'];
+  warehouseId: Scalars['ID']['output'];
+};
+
+export type ReserveLineInput = {
+  productId: Scalars['ID']['input'];
+  quantity: Scalars['Int']['input'];
+};
 
 export type ShippingEstimate = {
   __typename?: 'ShippingEstimate';
@@ -202,11 +257,15 @@ export type FederationReferenceTypes = ResolversObject<{
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
   Money: ResolverTypeWrapper<Money>;
-  Product: ResolverTypeWrapper<ProductRef>;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  Product: ResolverTypeWrapper<ProductRef>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Region: Region;
+  Reservation: ResolverTypeWrapper<Reservation>;
+  ReservationLine: ResolverTypeWrapper<ReservationLine>;
+  ReserveLineInput: ReserveLineInput;
   ShippingEstimate: ResolverTypeWrapper<Omit<ShippingEstimate, 'fromWarehouse'> & { fromWarehouse?: Maybe<ResolversTypes['Warehouse']> }>;
   StockInfo: ResolverTypeWrapper<StockInfoModel>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -221,10 +280,14 @@ export type ResolversTypes = ResolversObject<{
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
   Money: Money;
-  Product: ProductRef;
-  ID: Scalars['ID']['output'];
+  Mutation: Record<PropertyKey, never>;
   Int: Scalars['Int']['output'];
+  ID: Scalars['ID']['output'];
+  Product: ProductRef;
   Query: Record<PropertyKey, never>;
+  Reservation: Reservation;
+  ReservationLine: ReservationLine;
+  ReserveLineInput: ReserveLineInput;
   ShippingEstimate: Omit<ShippingEstimate, 'fromWarehouse'> & { fromWarehouse?: Maybe<ResolversParentTypes['Warehouse']> };
   StockInfo: StockInfoModel;
   Boolean: Scalars['Boolean']['output'];
@@ -269,6 +332,12 @@ export type MoneyResolvers<ContextType = Context, ParentType extends ResolversPa
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  adjustStock?: Resolver<ResolversTypes['WarehouseStock'], ParentType, ContextType, RequireFields<MutationAdjustStockArgs, 'delta' | 'productId' | 'warehouseId'>>;
+  releaseStock?: Resolver<Maybe<ResolversTypes['Reservation']>, ParentType, ContextType, RequireFields<MutationReleaseStockArgs, 'reservationId'>>;
+  reserveStock?: Resolver<ResolversTypes['Reservation'], ParentType, ContextType, RequireFields<MutationReserveStockArgs, 'lines' | 'region' | 'reservationId'>>;
+}>;
+
 export type ProductResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Product'] = ResolversParentTypes['Product'], FederationReferenceType extends FederationReferenceTypes['Product'] = FederationReferenceTypes['Product']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Product']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -278,6 +347,19 @@ export type ProductResolvers<ContextType = Context, ParentType extends Resolvers
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   warehouses?: Resolver<Array<ResolversTypes['Warehouse']>, ParentType, ContextType, Partial<QueryWarehousesArgs>>;
+}>;
+
+export type ReservationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Reservation'] = ResolversParentTypes['Reservation']> = ResolversObject<{
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lines?: Resolver<Array<ResolversTypes['ReservationLine']>, ParentType, ContextType>;
+  region?: Resolver<ResolversTypes['Region'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type ReservationLineResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ReservationLine'] = ResolversParentTypes['ReservationLine']> = ResolversObject<{
+  productId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  quantity?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  warehouseId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
 
 export type ShippingEstimateResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ShippingEstimate'] = ResolversParentTypes['ShippingEstimate']> = ResolversObject<{
@@ -318,8 +400,11 @@ export interface Link__ImportScalarConfig extends GraphQLScalarTypeConfig<Resolv
 
 export type Resolvers<ContextType = Context> = ResolversObject<{
   Money?: MoneyResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Reservation?: ReservationResolvers<ContextType>;
+  ReservationLine?: ReservationLineResolvers<ContextType>;
   ShippingEstimate?: ShippingEstimateResolvers<ContextType>;
   StockInfo?: StockInfoResolvers<ContextType>;
   Warehouse?: WarehouseResolvers<ContextType>;

@@ -4,6 +4,7 @@ import type { ProductRef, PromotionModel, MoneyModel } from '../models.ts';
 import type { Context } from '../context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
@@ -17,11 +18,60 @@ export type Scalars = {
   _FieldSet: { input: unknown; output: unknown; }
 };
 
+export type CreatePromotionInput = {
+  /** Whole percent taken off the list price (1–90). */
+  discountPercent: Scalars['Int']['input'];
+  /** ISO-8601; must be after startsAt. */
+  endsAt: Scalars['String']['input'];
+  name: Scalars['String']['input'];
+  /** The products it applies to (1–1000). */
+  productIds: Array<Scalars['ID']['input']>;
+  region: Region;
+  /** ISO-8601; defaults to now. */
+  startsAt?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** An amount of money. `amount` is a decimal string with two places ("1299.00"), never a float. */
 export type Money = {
   __typename?: 'Money';
   amount: Scalars['String']['output'];
   currency: Scalars['String']['output'];
+};
+
+export type Mutation = {
+  __typename?: 'Mutation';
+  /** Admin: starts a promotion on some products. */
+  createPromotion: Promotion;
+  /** Admin: ends a promotion now. Ending an ended promotion returns it unchanged. */
+  endPromotion: Promotion;
+  /** Admin: sets a product's list price in a region (decimal string, e.g. "1299.00"). */
+  setListPrice: Product;
+};
+
+
+export type MutationCreatePromotionArgs = {
+  input: CreatePromotionInput;
+};
+
+
+export type MutationEndPromotionArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationSetListPriceArgs = {
+  amount: Scalars['String']['input'];
+  productId: Scalars['ID']['input'];
+  region: Region;
+};
+
+/** Internal: what one unit of a product costs right now, for checkout. Null unitPrice: not sold. */
+export type PriceQuote = {
+  __typename?: 'PriceQuote';
+  listPrice?: Maybe<Money>;
+  productId: Scalars['ID']['output'];
+  promotionId?: Maybe<Scalars['ID']['output']>;
+  unitPrice?: Maybe<Money>;
 };
 
 export type Product = {
@@ -69,11 +119,19 @@ export type Query = {
   __typename?: 'Query';
   /** Promotions in a region, active ones first. Expired ones only when asked for. */
   promotions: Array<Promotion>;
+  /** Internal (orders → pricing, service secret required): current unit prices for checkout. */
+  quote: Array<PriceQuote>;
 };
 
 
 export type QueryPromotionsArgs = {
   includeExpired?: InputMaybe<Scalars['Boolean']['input']>;
+  region: Region;
+};
+
+
+export type QueryQuoteArgs = {
+  productIds: Array<Scalars['ID']['input']>;
   region: Region;
 };
 
@@ -187,12 +245,15 @@ export type FederationReferenceTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
-  Money: ResolverTypeWrapper<MoneyModel>;
-  Product: ResolverTypeWrapper<ProductRef>;
+  CreatePromotionInput: CreatePromotionInput;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  Money: ResolverTypeWrapper<MoneyModel>;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  PriceQuote: ResolverTypeWrapper<Omit<PriceQuote, 'listPrice' | 'unitPrice'> & { listPrice?: Maybe<ResolversTypes['Money']>, unitPrice?: Maybe<ResolversTypes['Money']> }>;
+  Product: ResolverTypeWrapper<ProductRef>;
   Promotion: ResolverTypeWrapper<PromotionModel>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Region: Region;
   federation__FieldSet: ResolverTypeWrapper<Scalars['federation__FieldSet']['output']>;
@@ -203,12 +264,15 @@ export type ResolversTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
-  Money: MoneyModel;
-  Product: ProductRef;
+  CreatePromotionInput: CreatePromotionInput;
+  Int: Scalars['Int']['output'];
   ID: Scalars['ID']['output'];
+  Money: MoneyModel;
+  Mutation: Record<PropertyKey, never>;
+  PriceQuote: Omit<PriceQuote, 'listPrice' | 'unitPrice'> & { listPrice?: Maybe<ResolversParentTypes['Money']>, unitPrice?: Maybe<ResolversParentTypes['Money']> };
+  Product: ProductRef;
   Promotion: PromotionModel;
   Boolean: Scalars['Boolean']['output'];
-  Int: Scalars['Int']['output'];
   Query: Record<PropertyKey, never>;
   federation__FieldSet: Scalars['federation__FieldSet']['output'];
   link__Import: Scalars['link__Import']['output'];
@@ -249,6 +313,19 @@ export type MoneyResolvers<ContextType = Context, ParentType extends ResolversPa
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  createPromotion?: Resolver<ResolversTypes['Promotion'], ParentType, ContextType, RequireFields<MutationCreatePromotionArgs, 'input'>>;
+  endPromotion?: Resolver<ResolversTypes['Promotion'], ParentType, ContextType, RequireFields<MutationEndPromotionArgs, 'id'>>;
+  setListPrice?: Resolver<ResolversTypes['Product'], ParentType, ContextType, RequireFields<MutationSetListPriceArgs, 'amount' | 'productId' | 'region'>>;
+}>;
+
+export type PriceQuoteResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PriceQuote'] = ResolversParentTypes['PriceQuote']> = ResolversObject<{
+  listPrice?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
+  productId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  promotionId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  unitPrice?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
+}>;
+
 export type ProductResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Product'] = ResolversParentTypes['Product'], FederationReferenceType extends FederationReferenceTypes['Product'] = FederationReferenceTypes['Product']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Product']> | FederationReferenceType, FederationReferenceType, ContextType>;
   activePromotion?: Resolver<Maybe<ResolversTypes['Promotion']>, ParentType, ContextType, RequireFields<ProductActivePromotionArgs, 'region'>>;
@@ -270,6 +347,7 @@ export type PromotionResolvers<ContextType = Context, ParentType extends Resolve
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   promotions?: Resolver<Array<ResolversTypes['Promotion']>, ParentType, ContextType, RequireFields<QueryPromotionsArgs, 'includeExpired' | 'region'>>;
+  quote?: Resolver<Array<ResolversTypes['PriceQuote']>, ParentType, ContextType, RequireFields<QueryQuoteArgs, 'productIds' | 'region'>>;
 }>;
 
 export interface Federation__FieldSetScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['federation__FieldSet'], any> {
@@ -282,6 +360,8 @@ export interface Link__ImportScalarConfig extends GraphQLScalarTypeConfig<Resolv
 
 export type Resolvers<ContextType = Context> = ResolversObject<{
   Money?: MoneyResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
+  PriceQuote?: PriceQuoteResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
   Promotion?: PromotionResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
