@@ -11,23 +11,31 @@ export const routerUrl = () => inject('routerUrl');
 export type SubgraphName = 'products' | 'inventory' | 'pricing' | 'users' | 'orders';
 export const subgraphUrl = (name: SubgraphName) => inject('subgraphUrls')[name];
 
-/** Sends one GraphQL request to the router over HTTP, as a client would. */
-export async function query<T = any>(
-  document: string,
-  variables: Record<string, unknown> = {},
-  { token, headers = {} }: { token?: string; headers?: Record<string, string> } = {},
-): Promise<Result<T>> {
-  const response = await fetch(routerUrl(), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-    body: JSON.stringify({ query: document, variables }),
-  });
-  const body = (await response.json()) as Omit<Result<T>, 'status' | 'headers'>;
-  return { status: response.status, headers: response.headers, ...body };
+export interface RequestOptions {
+  token?: string | undefined;
+  headers?: Record<string, string>;
 }
 
-export async function logIn(email: string, password: string): Promise<{ token: string; userId: string }> {
-  const result = await query('mutation($email: String!, $password: String!) { logIn(email: $email, password: $password) { token user { id } } }', { email, password });
+export type Send = <T = any>(document: string, variables?: Record<string, unknown>, options?: RequestOptions) => Promise<Result<T>>;
+
+/** A client for one router: sends GraphQL over HTTP as a real client would. */
+export function clientFor(url: () => string): Send {
+  return async (document, variables = {}, { token, headers = {} } = {}) => {
+    const response = await fetch(url(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      body: JSON.stringify({ query: document, variables }),
+    });
+    const body = (await response.json()) as object;
+    return { status: response.status, headers: response.headers, ...body };
+  };
+}
+
+/** The shared stack's router (started once by the global setup). */
+export const query: Send = clientFor(routerUrl);
+
+export async function logIn(email: string, password: string, send: Send = query): Promise<{ token: string; userId: string }> {
+  const result = await send('mutation($email: String!, $password: String!) { logIn(email: $email, password: $password) { token user { id } } }', { email, password });
   if (!result.data?.logIn) throw new Error(`logIn failed: ${JSON.stringify(result.errors)}`);
   return { token: result.data.logIn.token, userId: result.data.logIn.user.id };
 }

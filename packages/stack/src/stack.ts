@@ -32,6 +32,10 @@ export interface Stack {
   subgraphUrls: Record<SubgraphName, string>;
   router: Router;
   subgraphs: Record<SubgraphName, FastifyInstance>;
+  /** Stops one subgraph (its port refuses connections) — for fault tests. */
+  stop(name: SubgraphName): Promise<void>;
+  /** Starts a stopped subgraph again on the same port, on the same storage. */
+  start(name: SubgraphName): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,13 +64,23 @@ export async function startStack({ env, routerPort = 4000, freePorts = false, se
   }
   const subgraphs = {} as Record<SubgraphName, FastifyInstance>;
   const subgraphUrls = {} as Record<SubgraphName, string>;
+  const subgraphEnvs = {} as Record<SubgraphName, Env>;
+  const stopped = new Set<SubgraphName>();
   try {
     for (const name of SUBGRAPH_NAMES) {
-      const subgraphEnv: Env = { ...env, PORT: String(freePorts ? 0 : DEFAULT_SUBGRAPH_PORTS[name]), ROUTER_SECRET: routerSecret };
+      const subgraphEnv: Env = {
+        ...env,
+        PORT: String(freePorts ? 0 : DEFAULT_SUBGRAPH_PORTS[name]),
+        ROUTER_SECRET: routerSecret,
+        // Orders comes last and calls pricing and inventory directly during checkout.
+        ...(name === 'orders' ? { PRICING_URL: subgraphUrls.pricing, INVENTORY_URL: subgraphUrls.inventory } : {}),
+      };
       const app = await builders[name](subgraphEnv, pglite, seedSize);
       subgraphs[name] = app;
       await app.listen({ port: freePorts ? 0 : DEFAULT_SUBGRAPH_PORTS[name], host: '127.0.0.1' });
-      subgraphUrls[name] = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/graphql`;
+      const port = (app.server.address() as AddressInfo).port;
+      subgraphUrls[name] = `http://127.0.0.1:${port}/graphql`;
+      subgraphEnvs[name] = { ...subgraphEnv, PORT: String(port), SEED: 'false' };
       onProgress(`${name} subgraph at ${subgraphUrls[name]}`);
     }
     const routerEnv: Env = {
@@ -85,9 +99,22 @@ export async function startStack({ env, routerPort = 4000, freePorts = false, se
       subgraphUrls,
       router,
       subgraphs,
+      async stop(name) {
+        if (stopped.has(name)) return;
+        stopped.add(name);
+        await subgraphs[name].close();
+      },
+      async start(name) {
+        if (!stopped.has(name)) return;
+        const env = subgraphEnvs[name];
+        const app = await builders[name](env, pglite, seedSize);
+        await app.listen({ port: Number(env.PORT), host: '127.0.0.1' });
+        subgraphs[name] = app;
+        stopped.delete(name);
+      },
       async close() {
         await router.close();
-        for (const app of Object.values(subgraphs)) await app.close();
+        for (const [name, app] of Object.entries(subgraphs)) if (!stopped.has(name as SubgraphName)) await app.close();
         await pglite?.close();
       },
     };

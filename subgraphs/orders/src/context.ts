@@ -1,4 +1,5 @@
 import type { Viewer } from '@shop/service-kit';
+import type { Checkout } from './checkout.ts';
 import type { OrderRepository } from './db/repository.ts';
 import type { Loaders } from './loaders.ts';
 
@@ -6,4 +7,5 @@ export interface Context {
   viewer: Viewer | null;
   repo: OrderRepository;
   loaders: Loaders;
+  checkout: Checkout;
 }

@@ -1,14 +1,29 @@
-import { buildSubgraphServer, loadSdl, type BuildOptions } from '@shop/service-kit';
+import { buildSubgraphServer, createLogger, loadSdl, type BuildOptions, type Database } from '@shop/service-kit';
+import { createCheckout, type Checkout } from './checkout.ts';
 import type { OrdersConfig } from './config.ts';
 import { createOrderRepository } from './db/repository.ts';
 import { seed } from './db/seed.ts';
 import { createLoaders } from './loaders.ts';
 import { resolvers } from './resolvers/index.ts';
+import { createServiceClient } from './services.ts';
 
 export const { sdl, typeDefs } = loadSdl(new URL('./schema.graphql', import.meta.url));
 
-/** The orders subgraph as a Fastify app: storage opened, migrated and (in development) seeded. */
-export function buildServer(options: BuildOptions<OrdersConfig>) {
+const SWEEP_EVERY_MS = 30_000;
+
+/** The orders subgraph as a Fastify app; checkout calls pricing and inventory directly. */
+export async function buildServer(options: BuildOptions<OrdersConfig>) {
+  const { config } = options;
+  const logger = options.logger ?? createLogger('orders', config.logLevel);
+  let checkout: Checkout | undefined;
+  const checkoutFor = (db: Database) =>
+    (checkout ??= createCheckout({
+      db,
+      pricing: createServiceClient('pricing', config.pricingUrl, config.routerSecret, config.dependencyTimeoutMs),
+      inventory: createServiceClient('inventory', config.inventoryUrl, config.routerSecret, config.dependencyTimeoutMs),
+      logger,
+      abandonedAfterMs: config.abandonedCheckoutMs,
+    }));
   return buildSubgraphServer(
     {
       name: 'orders',
@@ -18,9 +33,17 @@ export function buildServer(options: BuildOptions<OrdersConfig>) {
       seed,
       context: (db) => {
         const repo = createOrderRepository(db);
-        return (viewer) => ({ viewer, repo, loaders: createLoaders(repo) });
+        const service = checkoutFor(db);
+        return (viewer) => ({ viewer, repo, loaders: createLoaders(repo), checkout: service });
+      },
+      background: (db) => {
+        const timer = setInterval(() => {
+          checkoutFor(db).sweepAbandoned().catch((error) => logger.error({ err: error }, 'checkout sweep failed'));
+        }, SWEEP_EVERY_MS);
+        timer.unref();
+        return () => clearInterval(timer);
       },
     },
-    options,
+    { ...options, logger },
   );
 }

@@ -1,7 +1,8 @@
 import type { Resolvers } from '../__generated__/resolvers-types.ts';
+import { Mutation } from './Mutation.ts';
 import { Order } from './Order.ts';
 import { OrderLine } from './OrderLine.ts';
 import { Query } from './Query.ts';
 import { User } from './User.ts';
 
-export const resolvers: Resolvers = { Query, User, Order, OrderLine };
+export const resolvers: Resolvers = { Query, Mutation, User, Order, OrderLine };

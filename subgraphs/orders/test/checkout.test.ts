@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase, createLogger, migrate, SMALL_SEED, type Database } from '@shop/service-kit';
+import { createCheckout, sumCents } from '../src/checkout.ts';
+import { seed } from '../src/db/seed.ts';
+import { DependencyUnavailable, type ServiceClient } from '../src/services.ts';
+
+/**
+ * The checkout orchestration on a real database, with pricing and inventory played by scripted
+ * clients so each failure can be placed exactly (the e2e suite covers the real services).
+ */
+let db: Database;
+beforeAll(async () => {
+  db = await createDatabase({ url: process.env.ORDERS_DATABASE_URL });
+  await migrate(db, 'orders', new URL('../src/db/migrations/', import.meta.url));
+  await seed(db, SMALL_SEED);
+});
+afterAll(() => db?.close());
+
+function fakeInventory() {
+  const held = new Map<string, 'HELD' | 'RELEASED'>();
+  let down = false;
+  const client: ServiceClient = {
+    async call<T>(query: string, variables: Record<string, unknown>) {
+      if (down) throw new DependencyUnavailable('inventory');
+      const id = String(variables.reservationId);
+      if (query.includes('reserveStock')) {
+        if (!held.has(id)) held.set(id, 'HELD');
+        return { reserveStock: { id, status: held.get(id) } } as T;
+      }
+      if (held.get(id) === 'HELD') held.set(id, 'RELEASED');
+      return { releaseStock: held.has(id) ? { id, status: held.get(id) } : null } as T;
+    },
+  };
+  return { client, held, setDown: (value: boolean) => (down = value) };
+}
+
+const pricing: ServiceClient = {
+  async call<T>(_query: string, variables: Record<string, unknown>) {
+    const ids = variables.productIds as string[];
+    return { quote: ids.map((productId) => ({ productId, unitPrice: { amount: '10.05', currency: 'INR' } })) } as T;
+  },
+};
+
+const viewer = { userId: 'u7', scopes: [] };
+const logger = createLogger('orders-test', 'silent');
+let n = 0;
+const key = () => `unit-${Date.now()}-${n++}`;
+
+describe('checkout orchestration', () => {
+  it('totals lines in integer cents', () => {
+    expect(sumCents([{ productId: 'p1', quantity: 3, unitPrice: '10.05' }, { productId: 'p2', quantity: 1, unitPrice: '0.10' }])).toBe('30.25');
+    expect(sumCents([{ productId: 'p1', quantity: 99, unitPrice: '99999.99' }])).toBe('9899999.01');
+  });
+
+  it('keeps a failed attempt whose release could not reach inventory, and the sweeper releases it later', async () => {
+    const inventory = fakeInventory();
+    const checkout = createCheckout({ db, pricing, inventory: inventory.client, logger, abandonedAfterMs: 60_000 });
+    const k = key();
+    // Pricing quotes the wrong currency, so the attempt fails after inventory has reserved.
+    const wrongCurrency: ServiceClient = {
+      call: async <T>(_q: string, v: Record<string, unknown>) =>
+        ({ quote: (v.productIds as string[]).map((productId) => ({ productId, unitPrice: { amount: '1.00', currency: 'USD' } })) }) as T,
+    };
+    // Inventory goes down right after reserving, so the failed attempt cannot release.
+    const reserveThenDown: ServiceClient = {
+      async call<T>(query: string, variables: Record<string, unknown>) {
+        const result = await inventory.client.call<T>(query, variables);
+        if (query.includes('reserveStock')) inventory.setDown(true);
+        return result;
+      },
+    };
+    const crashy = createCheckout({ db, pricing: wrongCurrency, inventory: reserveThenDown, logger, abandonedAfterMs: 60_000 });
+    await expect(crashy.placeOrder(viewer, { idempotencyKey: k, region: 'IN', lines: [{ productId: 'p5', quantity: 1 }] })).rejects.toThrow(/pricing quoted USD/);
+    expect([...inventory.held.values()]).toEqual(['HELD']);
+
+    // A retry with the same key cannot release either while inventory is down: fails fast, holds nothing new.
+    await expect(checkout.placeOrder(viewer, { idempotencyKey: k, region: 'IN', lines: [{ productId: 'p5', quantity: 1 }] })).rejects.toMatchObject({
+      extensions: { code: 'DEPENDENCY_UNAVAILABLE' },
+    });
+    expect(inventory.held.size).toBe(1);
+
+    // Inventory is back: the sweeper gives the stock back and removes the claim.
+    inventory.setDown(false);
+    expect(await checkout.sweepAbandoned()).toBe(1);
+    expect([...inventory.held.values()]).toEqual(['RELEASED']);
+    const order = await checkout.placeOrder(viewer, { idempotencyKey: k, region: 'IN', lines: [{ productId: 'p5', quantity: 2 }] });
+    expect(order).toMatchObject({ status: 'PLACED', total: '20.10', currency: 'INR' });
+  });
+
+  it('treats the same lines in another order as the same request', async () => {
+    const inventory = fakeInventory();
+    const checkout = createCheckout({ db, pricing, inventory: inventory.client, logger, abandonedAfterMs: 60_000 });
+    const k = key();
+    const a = await checkout.placeOrder(viewer, { idempotencyKey: k, region: 'IN', lines: [{ productId: 'p1', quantity: 1 }, { productId: 'p2', quantity: 2 }] });
+    const b = await checkout.placeOrder(viewer, { idempotencyKey: k, region: 'IN', lines: [{ productId: 'p2', quantity: 2 }, { productId: 'p1', quantity: 1 }] });
+    expect(b.id).toBe(a.id);
+    expect(inventory.held.size).toBe(1);
+    await expect(checkout.placeOrder(viewer, { idempotencyKey: k, region: 'SEA', lines: [{ productId: 'p1', quantity: 1 }, { productId: 'p2', quantity: 2 }] })).rejects.toMatchObject({
+      extensions: { code: 'IDEMPOTENCY_KEY_REUSED' },
+    });
+  });
+});
