@@ -1,9 +1,13 @@
-import type { Viewer } from '@shop/service-kit';
+import type { Database, Viewer } from '@shop/service-kit';
 import type { InventoryRepository } from './db/repository.ts';
 import type { Loaders } from './loaders.ts';
 
 export interface Context {
   viewer: Viewer | null;
+  /** True when the caller proved the router/service secret; internal fields require it. */
+  trusted: boolean;
+  /** For writes that need a transaction (reservations); reads go through `repo` and `loaders`. */
+  db: Database;
   repo: InventoryRepository;
   loaders: Loaders;
 }

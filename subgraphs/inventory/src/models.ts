@@ -30,3 +30,18 @@ export interface StockInfoModel {
   inStock: boolean;
   warehouses: WarehouseStockModel[];
 }
+
+/** A reservation already in its GraphQL shape (no mapper: the repository builds it). */
+export interface ReservationModel {
+  id: string;
+  region: RegionCode;
+  status: 'HELD' | 'RELEASED';
+  lines: ReservationLineModel[];
+}
+
+/** Units of one product taken from one warehouse. */
+export interface ReservationLineModel {
+  productId: string;
+  warehouseId: string;
+  quantity: number;
+}

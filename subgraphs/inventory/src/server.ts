@@ -18,7 +18,7 @@ export function buildServer(options: BuildOptions<InventoryConfig>) {
       seed,
       context: (db) => {
         const repo = createInventoryRepository(db);
-        return (viewer) => ({ viewer, repo, loaders: createLoaders(repo) });
+        return (viewer, trusted) => ({ viewer, trusted, db, repo, loaders: createLoaders(repo) });
       },
     },
     options,

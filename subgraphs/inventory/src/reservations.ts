@@ -1,0 +1,75 @@
+import { codedError, type Database, type RegionCode } from '@shop/service-kit';
+import { createInventoryRepository, sortLines, type LockedStockRow } from './db/repository.ts';
+import type { ReservationLineModel, ReservationModel } from './models.ts';
+
+export interface ReserveRequest {
+  reservationId: string;
+  region: RegionCode;
+  lines: readonly { productId: string; quantity: number }[];
+}
+
+/**
+ * Splits each line over the region's warehouses, fullest first (warehouse order on a tie).
+ * Returns the allocation and, in request order, every product that cannot be fully covered.
+ */
+export function allocate(request: ReserveRequest['lines'], stock: readonly LockedStockRow[]) {
+  const allocation: ReservationLineModel[] = [];
+  const short: string[] = [];
+  for (const { productId, quantity } of request) {
+    const rows = stock
+      .filter((row) => row.productId === productId && row.available > 0)
+      .sort((a, b) => b.available - a.available || a.warehouseN - b.warehouseN);
+    let remaining = quantity;
+    const taken: ReservationLineModel[] = [];
+    for (const row of rows) {
+      if (remaining === 0) break;
+      const units = Math.min(remaining, row.available);
+      taken.push({ productId, warehouseId: row.warehouseId, quantity: units });
+      remaining -= units;
+    }
+    if (remaining > 0) short.push(productId);
+    else allocation.push(...taken);
+  }
+  return { allocation, short };
+}
+
+/**
+ * Reserves every line or none, in one transaction. Idempotent per reservation id: an existing
+ * reservation is returned as it is, whatever its status. The stock rows are locked before they
+ * are read and the updates are conditional, so concurrent checkouts can never oversell.
+ */
+export function reserveStock(db: Database, { reservationId, region, lines }: ReserveRequest): Promise<ReservationModel> {
+  return db.transaction(async (tx) => {
+    const repo = createInventoryRepository(tx);
+    if (!(await repo.claimReservation(reservationId, region))) {
+      const existing = await repo.reservation(reservationId);
+      if (!existing) throw new Error(`reservation ${reservationId} conflicted but cannot be read`);
+      return existing;
+    }
+    const stock = await repo.lockRegionStock(lines.map((l) => l.productId), region);
+    const { allocation, short } = allocate(lines, stock);
+    if (short.length > 0) {
+      throw codedError('OUT_OF_STOCK', `Not enough stock for ${short.join(', ')} in ${region}`, { productIds: short });
+    }
+    // The rows are locked, so this cannot miss; if it ever does, throwing rolls everything back.
+    if ((await repo.takeStock(allocation)) !== allocation.length) throw new Error('stock changed under a row lock');
+    await repo.insertReservationLines(reservationId, allocation);
+    return { id: reservationId, region, status: 'HELD', lines: sortLines(allocation) };
+  });
+}
+
+/** Gives a HELD reservation's stock back and marks it RELEASED; null when unknown. Releasing twice releases once. */
+export function releaseStock(db: Database, reservationId: string): Promise<ReservationModel | null> {
+  return db.transaction(async (tx) => {
+    const repo = createInventoryRepository(tx);
+    // The row lock makes concurrent releases of one reservation take turns: only one sees HELD.
+    const reservation = await repo.reservation(reservationId, { lock: true });
+    if (!reservation || reservation.status === 'RELEASED') return reservation;
+    await repo.lockStockRows(reservation.lines);
+    if ((await repo.returnStock(reservation.lines)) !== reservation.lines.length) {
+      throw new Error(`reservation ${reservationId} holds more than its stock rows have reserved`);
+    }
+    if (!(await repo.markReleased(reservationId))) throw new Error(`reservation ${reservationId} changed under a row lock`);
+    return { ...reservation, status: 'RELEASED' };
+  });
+}
