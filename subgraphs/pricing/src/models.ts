@@ -38,3 +38,24 @@ export interface BestPromotionRow {
   currency: string;
   promotion: PromotionModel;
 }
+
+/** A validated promotion to create. */
+export interface NewPromotion {
+  name: string;
+  region: RegionCode;
+  discountPercent: number;
+  /** Null: it starts now, by the database's clock (the one `active` is judged by). */
+  startsAt: Date | null;
+  endsAt: Date;
+  /** Well-formed and without duplicates. */
+  productIds: string[];
+}
+
+/** What checkout needs to charge for one unit of a product in one region. */
+export interface PriceQuoteModel {
+  productId: string;
+  /** Null when the product has no list price in the region: it is not sold there. */
+  unitPrice: MoneyModel | null;
+  listPrice: MoneyModel | null;
+  promotionId: string | null;
+}

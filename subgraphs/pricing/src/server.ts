@@ -18,7 +18,7 @@ export function buildServer(options: BuildOptions<PricingConfig>) {
       seed,
       context: (db) => {
         const repo = createPricingRepository(db);
-        return (viewer) => ({ viewer, repo, loaders: createLoaders(repo) });
+        return (viewer, trusted) => ({ viewer, trusted, repo, loaders: createLoaders(repo) });
       },
     },
     options,

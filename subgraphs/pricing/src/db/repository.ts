@@ -1,5 +1,5 @@
-import type { Queryable, RegionCode } from '@shop/service-kit';
-import type { BestPromotionRow, ListPriceRow, PromotionModel } from '../models.ts';
+import type { Database, RegionCode } from '@shop/service-kit';
+import type { BestPromotionRow, ListPriceRow, NewPromotion, PromotionModel } from '../models.ts';
 
 /** `active` is decided by the database clock, the same one the best-promotion query uses. */
 const PROMOTION_COLUMNS = `p.id, p.name, p.region, p.discount_percent AS "discountPercent",
@@ -7,8 +7,11 @@ const PROMOTION_COLUMNS = `p.id, p.name, p.region, p.discount_percent AS "discou
 
 type BestPromotionSqlRow = PromotionModel & { productId: string; amount: string; currency: string };
 
-/** All SQL the pricing subgraph runs. Batch functions take many keys and run one statement. */
-export function createPricingRepository(db: Queryable) {
+/**
+ * All SQL the pricing subgraph runs. Batch functions take many keys and run one statement; a write
+ * of several statements runs them in one transaction.
+ */
+export function createPricingRepository(db: Database) {
   return {
     /** Every region's list price of each product; amounts leave SQL as text, never as floats. */
     listPrices: (productIds: readonly string[]) =>
@@ -55,6 +58,60 @@ export function createPricingRepository(db: Queryable) {
          ORDER BY active DESC, p.starts_at DESC, p.id`,
         [region, includeExpired],
       ),
+
+    /** Creates or replaces the list price; `amount` is a normalized decimal string. */
+    async upsertListPrice(productId: string, region: RegionCode, amount: string, currency: string): Promise<ListPriceRow> {
+      const [row] = await db.query<ListPriceRow>(
+        `INSERT INTO pricing.list_price (product_id, region, amount, currency) VALUES ($1, $2, $3::numeric, $4)
+         ON CONFLICT (product_id, region) DO UPDATE SET amount = EXCLUDED.amount, currency = EXCLUDED.currency
+         RETURNING product_id AS "productId", region, amount::text AS amount, currency`,
+        [productId, region, amount, currency],
+      );
+      return row!;
+    },
+
+    /**
+     * Inserts a promotion and the products it covers in one transaction. A missing start is the
+     * database's now(), the clock `active` is judged by; null when the end is not after the start
+     * by that clock (the caller's check ran on its own clock a moment earlier).
+     */
+    createPromotion: (promotion: NewPromotion) =>
+      db.transaction(async (tx) => {
+        const [row] = await tx.query<PromotionModel>(
+          `INSERT INTO pricing.promotion AS p (name, region, discount_percent, starts_at, ends_at)
+           SELECT $1, $2, $3, s.starts_at, $5::timestamptz
+           FROM (SELECT coalesce($4::timestamptz, now()) AS starts_at) s
+           WHERE $5::timestamptz > s.starts_at
+           RETURNING ${PROMOTION_COLUMNS}`,
+          [promotion.name, promotion.region, promotion.discountPercent, promotion.startsAt?.toISOString() ?? null, promotion.endsAt.toISOString()],
+        );
+        if (!row) return null;
+        await tx.query(
+          `INSERT INTO pricing.promotion_product (promotion_id, product_id) SELECT $1, unnest($2::text[])`,
+          [row.id, promotion.productIds],
+        );
+        return row;
+      }),
+
+    /**
+     * Ends a running or scheduled promotion now; one that has already ended is returned as it is.
+     * A promotion ended before it started also gets its start moved just before the end, keeping
+     * `ends_at > starts_at`. Null for an unknown id. The read after a no-op update runs as its
+     * own statement so it sees a concurrent end that committed meanwhile.
+     */
+    endPromotion: (id: string) =>
+      db.transaction(async (tx) => {
+        const [ended] = await tx.query<PromotionModel>(
+          `UPDATE pricing.promotion AS p
+           SET ends_at = now(), starts_at = least(p.starts_at, now() - interval '1 millisecond')
+           WHERE p.id = $1 AND p.ends_at > now()
+           RETURNING ${PROMOTION_COLUMNS}`,
+          [id],
+        );
+        if (ended) return ended;
+        const [unchanged] = await tx.query<PromotionModel>(`SELECT ${PROMOTION_COLUMNS} FROM pricing.promotion p WHERE p.id = $1`, [id]);
+        return unchanged ?? null;
+      }),
   };
 }
 

@@ -73,7 +73,12 @@ export async function seed(db: Database, size: SeedSize): Promise<boolean> {
   const [existing] = await db.query<{ count: number }>('SELECT count(*)::int AS count FROM pricing.list_price');
   if ((existing?.count ?? 0) > 0) return false;
   progress('pricing', `seeding prices for ${size.products.toLocaleString('en')} products in ${REGIONS.length} regions and ${SEED_PROMOTIONS.length} promotions`);
-  await db.transaction(async (tx) => {
+  const seeded = await db.transaction(async (tx) => {
+    // Two servers starting on one empty database (parallel test files) would both see no prices:
+    // the lock makes the second wait for the first's commit, then find the prices and stop.
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('pricing.seed'))`);
+    const [again] = await tx.query<{ count: number }>('SELECT count(*)::int AS count FROM pricing.list_price');
+    if ((again?.count ?? 0) > 0) return false;
     await tx.query(
       `INSERT INTO pricing.list_price (product_id, region, amount, currency)
        SELECT 'p' || i, r.region,
@@ -107,7 +112,9 @@ export async function seed(db: Database, size: SeedSize): Promise<boolean> {
        CROSS JOIN LATERAL generate_series(t.first_n, $4::int, t.every) AS n`,
       [p.map((x) => x.id), p.map((x) => x.first), p.map((x) => x.every), size.products],
     );
+    return true;
   });
+  if (!seeded) return false;
   // Fresh tables have no statistics (and PGlite runs no autovacuum): without them the planner
   // hash-joins all prices instead of using the product-id indexes for a batch of 100 products.
   await db.query('ANALYZE pricing.list_price, pricing.promotion, pricing.promotion_product');

@@ -1,0 +1,27 @@
+import type { Region } from './__generated__/resolvers-types.ts';
+import type { Loaders } from './loaders.ts';
+import type { BestPromotionRow, MoneyModel, PriceQuoteModel } from './models.ts';
+
+/**
+ * The one rule for what a product costs, shared by `Product.price` and checkout's `quote` so the
+ * price a shopper sees is the price an order is charged: the list price with the best active
+ * promotion applied, or no price when the product is not sold in the region.
+ */
+export async function listPriceOf(loaders: Loaders, productId: string, region: Region): Promise<MoneyModel | null> {
+  const row = (await loaders.listPrices.load(productId)).find((r) => r.region === region);
+  return row ? { amount: row.amount, currency: row.currency } : null;
+}
+
+export async function bestPromotionOf(loaders: Loaders, productId: string, region: Region): Promise<BestPromotionRow | null> {
+  return (await loaders.bestPromotions.load(productId)).find((r) => r.region === region) ?? null;
+}
+
+export async function quoteOf(loaders: Loaders, productId: string, region: Region): Promise<PriceQuoteModel> {
+  const [listPrice, best] = await Promise.all([listPriceOf(loaders, productId, region), bestPromotionOf(loaders, productId, region)]);
+  return {
+    productId,
+    unitPrice: best ? { amount: best.amount, currency: best.currency } : listPrice,
+    listPrice,
+    promotionId: best?.promotion.id ?? null,
+  };
+}
