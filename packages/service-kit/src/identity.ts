@@ -63,6 +63,13 @@ export function isAdmin(viewer: Viewer | null): boolean {
   return viewer?.scopes.includes('admin') ?? false;
 }
 
+/** Admin-only operations: UNAUTHENTICATED when signed out, FORBIDDEN without the `admin` scope. */
+export function requireAdmin(viewer: Viewer | null, message = 'Only an admin can do this'): Viewer {
+  const v = requireViewer(viewer);
+  if (!isAdmin(v)) throw forbidden(message);
+  return v;
+}
+
 /** The viewer may act on a record owned by `ownerId` when it is theirs or they are an admin. */
 export function assertOwnerOrAdmin(viewer: Viewer | null, ownerId: string, what = 'this'): Viewer {
   const v = requireViewer(viewer);

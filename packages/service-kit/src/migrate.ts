@@ -1,40 +1,62 @@
 import { readdir, readFile } from 'node:fs/promises';
-import type { Database } from './db.ts';
+import type { Database, Queryable } from './db.ts';
 
 /**
- * Applies the versioned `NNN_name.sql` files in `dir` that have not run yet, each in its own
- * transaction, recording them in `<schema>.schema_migrations`. Every subgraph keeps its tables in a
- * Postgres schema named after it, so five subgraphs can share one database (or one PGlite) without
- * colliding, and the same SQL runs on PGlite and on Postgres.
+ * Prepares a subgraph's storage: applies the versioned `NNN_name.sql` files in `dir` that have
+ * not run yet (recorded in `<schema>.schema_migrations`) and, when asked, seeds. Every subgraph
+ * keeps its tables in a Postgres schema named after it, so five subgraphs can share one database
+ * (or one PGlite) and the same SQL runs on both.
+ *
+ * All of it runs in ONE transaction under an advisory lock: several processes (replicas, parallel
+ * test files) starting on the same empty database take turns, and the later ones find the work
+ * done. A failure rolls everything back, so no half-migrated or half-seeded database survives.
  */
-export async function migrate(db: Database, schema: string, dir: URL): Promise<string[]> {
+export async function prepareStorage(
+  db: Database,
+  schema: string,
+  dir: URL,
+  seed?: (db: Database) => Promise<unknown>,
+): Promise<string[]> {
   if (!/^[a-z_]+$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
-  await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema};
-    CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (
-      version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());`);
-  const done = new Set(
-    (await db.query<{ version: string }>(`SELECT version FROM ${schema}.schema_migrations`)).map((r) => r.version),
-  );
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`shop.prepare.${schema}`]);
+    const applied = await migrateIn(tx, schema, dir);
+    if (seed) await seed(within(db, tx));
+    return applied;
+  });
+}
+
+async function migrateIn(tx: Queryable, schema: string, dir: URL): Promise<string[]> {
+  await tx.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  await tx.query(`CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (
+      version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+  const done = new Set((await tx.query<{ version: string }>(`SELECT version FROM ${schema}.schema_migrations`)).map((r) => r.version));
   const files = (await readdir(dir)).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
   const applied: string[] = [];
   for (const file of files) {
     if (done.has(file)) continue;
     const sql = await readFile(new URL(file, dir), 'utf8');
-    await db.transaction(async (tx) => {
-      // Taken inside the transaction so two processes starting together do not both apply it.
-      const claimed = await tx.query(
-        `INSERT INTO ${schema}.schema_migrations (version) VALUES ($1) ON CONFLICT DO NOTHING RETURNING version`,
-        [file],
-      );
-      if (claimed.length === 0) return;
-      for (const statement of splitStatements(sql)) await tx.query(statement);
-    });
+    for (const statement of splitStatements(sql)) await tx.query(statement);
+    await tx.query(`INSERT INTO ${schema}.schema_migrations (version) VALUES ($1)`, [file]);
     applied.push(file);
   }
   return applied;
 }
 
-/** Splits a migration on top-level semicolons (no `$$` bodies are used in migrations). */
+/** The open transaction seen as a Database, so seeds written against Database run inside it. */
+function within(db: Database, tx: Queryable): Database {
+  return {
+    kind: db.kind,
+    query: (text, params) => tx.query(text, params),
+    transaction: (fn) => fn(tx),
+    exec: async (script) => {
+      for (const statement of splitStatements(script)) await tx.query(statement);
+    },
+    close: async () => {},
+  };
+}
+
+/** Splits SQL on top-level semicolons (migrations use no `$$` bodies or semicolons in strings). */
 function splitStatements(sql: string): string[] {
   return sql
     .replace(/--.*$/gm, '')

@@ -8,7 +8,7 @@ import { createDatabase, type Database } from './db.ts';
 import type { Viewer } from './identity.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createServiceMetrics } from './metrics.ts';
-import { migrate } from './migrate.ts';
+import { prepareStorage } from './migrate.ts';
 import { FULL_SEED, type SeedSize } from './seed-plan.ts';
 import { createSubgraphServer } from './server.ts';
 
@@ -33,6 +33,8 @@ export interface SubgraphDefinition<C extends object> {
   /** Given the open database, returns the per-request context factory (fresh loaders each request). */
   context: (db: Database) => (viewer: Viewer | null, trusted: boolean) => C;
   routes?: (app: FastifyInstance) => void;
+  /** Background work tied to the server's life (sweepers); returns what stops it on close. */
+  background?: (db: Database) => () => void;
 }
 
 /** Opens storage, migrates, seeds when asked, and serves the subgraph schema. */
@@ -49,12 +51,12 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
     onStatement: () => metrics.dbQueries.inc(),
   });
   try {
-    await migrate(db, definition.name, definition.migrations);
-    if (config.seed) await definition.seed(db, seedSize);
+    await prepareStorage(db, definition.name, definition.migrations, config.seed ? (tx) => definition.seed(tx, seedSize) : undefined);
   } catch (error) {
     await db.close();
     throw error;
   }
+  const stopBackground = definition.background?.(db);
   const schema = buildSubgraphSchema({
     typeDefs: definition.typeDefs,
     resolvers: withPositionedEntityErrors(definition.resolvers) as GraphQLResolverMap<unknown>,
@@ -68,7 +70,10 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
     production: config.production,
     context: definition.context(db),
     routes: definition.routes,
-    onClose: () => db.close(),
+    onClose: async () => {
+      stopBackground?.();
+      await db.close();
+    },
   });
   databases.set(app, db);
   return app;

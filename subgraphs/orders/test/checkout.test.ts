@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, createLogger, migrate, SMALL_SEED, type Database } from '@shop/service-kit';
+import { createDatabase, createLogger, prepareStorage, SMALL_SEED, type Database } from '@shop/service-kit';
 import { createCheckout, sumCents } from '../src/checkout.ts';
 import { seed } from '../src/db/seed.ts';
 import { DependencyUnavailable, type ServiceClient } from '../src/services.ts';
@@ -11,8 +11,7 @@ import { DependencyUnavailable, type ServiceClient } from '../src/services.ts';
 let db: Database;
 beforeAll(async () => {
   db = await createDatabase({ url: process.env.ORDERS_DATABASE_URL });
-  await migrate(db, 'orders', new URL('../src/db/migrations/', import.meta.url));
-  await seed(db, SMALL_SEED);
+  await prepareStorage(db, 'orders', new URL('../src/db/migrations/', import.meta.url), (tx) => seed(tx, SMALL_SEED));
 });
 afterAll(() => db?.close());
 

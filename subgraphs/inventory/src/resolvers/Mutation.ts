@@ -1,4 +1,4 @@
-import { badInput, forbidden, isAdmin, notFound, requireTrustedCaller, requireViewer } from '@shop/service-kit';
+import { badInput, notFound, requireAdmin, requireTrustedCaller } from '@shop/service-kit';
 import type { MutationResolvers } from '../__generated__/resolvers-types.ts';
 import { releaseStock, reserveStock } from '../reservations.ts';
 import { MAX_AVAILABLE, validateAdjustment, validateReservation } from '../validation.ts';
@@ -20,7 +20,7 @@ export const Mutation: MutationResolvers = {
   },
 
   async adjustStock(_parent, { productId, warehouseId, delta }, { viewer, repo, loaders }) {
-    if (!isAdmin(requireViewer(viewer))) throw forbidden('Only admins can adjust stock');
+    requireAdmin(viewer, 'Only admins can adjust stock');
     validateAdjustment(productId, delta);
     const warehouse = await loaders.warehouseById.load(warehouseId);
     if (!warehouse) throw notFound(`No warehouse ${warehouseId}`);

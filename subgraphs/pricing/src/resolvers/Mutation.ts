@@ -1,10 +1,8 @@
-import { badInput, CURRENCY, forbidden, isAdmin, notFound, requireViewer, type Viewer } from '@shop/service-kit';
+import { badInput, CURRENCY, notFound, requireAdmin as requireAdminScope, type Viewer } from '@shop/service-kit';
 import type { MutationResolvers } from '../__generated__/resolvers-types.ts';
 import { parseAmount, requireProductId, validatePromotion } from '../validation.ts';
 
-function requireAdmin(viewer: Viewer | null): void {
-  if (!isAdmin(requireViewer(viewer))) throw forbidden('Only an admin can change prices and promotions');
-}
+const requireAdmin = (viewer: Viewer | null) => requireAdminScope(viewer, 'Only an admin can change prices and promotions');
 
 export const Mutation: MutationResolvers = {
   async setListPrice(_parent, { productId, region, amount }, { viewer, repo, loaders }) {
