@@ -11,3 +11,6 @@ export * from './sdl.ts';
 export * from './seed-plan.ts';
 export * from './loaders.ts';
 export * from './subgraph.ts';
+export * from './redis.ts';
+export * from './bus.ts';
+export * from './cache-control.ts';

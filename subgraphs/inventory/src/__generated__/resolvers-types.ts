@@ -18,6 +18,11 @@ export type Scalars = {
   _FieldSet: { input: unknown; output: unknown; }
 };
 
+/** Cache policy, read by both cache layers (see README, Caching). Apollo's cacheControl semantics. */
+export type CacheControlScope =
+  | 'PRIVATE'
+  | 'PUBLIC';
+
 /** An amount of money. `amount` is a decimal string with two places ("1299.00"), never a float. */
 export type Money = {
   __typename?: 'Money';
@@ -256,9 +261,9 @@ export type FederationReferenceTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
+  CacheControlScope: CacheControlScope;
   Money: ResolverTypeWrapper<Money>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Product: ResolverTypeWrapper<ProductRef>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -268,12 +273,13 @@ export type ResolversTypes = ResolversObject<{
   ReserveLineInput: ReserveLineInput;
   ShippingEstimate: ResolverTypeWrapper<Omit<ShippingEstimate, 'fromWarehouse'> & { fromWarehouse?: Maybe<ResolversTypes['Warehouse']> }>;
   StockInfo: ResolverTypeWrapper<StockInfoModel>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Warehouse: ResolverTypeWrapper<WarehouseModel>;
   WarehouseStock: ResolverTypeWrapper<WarehouseStockModel>;
   federation__FieldSet: ResolverTypeWrapper<Scalars['federation__FieldSet']['output']>;
   link__Import: ResolverTypeWrapper<Scalars['link__Import']['output']>;
   link__Purpose: Link__Purpose;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
 }>;
 
@@ -281,7 +287,6 @@ export type ResolversTypes = ResolversObject<{
 export type ResolversParentTypes = ResolversObject<{
   Money: Money;
   Mutation: Record<PropertyKey, never>;
-  Int: Scalars['Int']['output'];
   ID: Scalars['ID']['output'];
   Product: ProductRef;
   Query: Record<PropertyKey, never>;
@@ -290,13 +295,22 @@ export type ResolversParentTypes = ResolversObject<{
   ReserveLineInput: ReserveLineInput;
   ShippingEstimate: Omit<ShippingEstimate, 'fromWarehouse'> & { fromWarehouse?: Maybe<ResolversParentTypes['Warehouse']> };
   StockInfo: StockInfoModel;
-  Boolean: Scalars['Boolean']['output'];
   Warehouse: WarehouseModel;
   WarehouseStock: WarehouseStockModel;
   federation__FieldSet: Scalars['federation__FieldSet']['output'];
   link__Import: Scalars['link__Import']['output'];
+  Boolean: Scalars['Boolean']['output'];
+  Int: Scalars['Int']['output'];
   String: Scalars['String']['output'];
 }>;
+
+export type CacheControlDirectiveArgs = {
+  inheritMaxAge?: Maybe<Scalars['Boolean']['input']>;
+  maxAge?: Maybe<Scalars['Int']['input']>;
+  scope?: Maybe<CacheControlScope>;
+};
+
+export type CacheControlDirectiveResolver<Result, Parent, ContextType = Context, Args = CacheControlDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type InaccessibleDirectiveArgs = { };
 
@@ -414,6 +428,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
 }>;
 
 export type DirectiveResolvers<ContextType = Context> = ResolversObject<{
+  cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
   inaccessible?: InaccessibleDirectiveResolver<any, any, ContextType>;
   link?: LinkDirectiveResolver<any, any, ContextType>;
   override?: OverrideDirectiveResolver<any, any, ContextType>;
