@@ -8,9 +8,10 @@ const require = createRequire(import.meta.url);
 const graphqlEntry = require.resolve('graphql');
 
 /**
- * Two projects split by file suffix: `*.test.ts` are unit tests beside each service (in-process,
+ * Projects split by file suffix: `*.test.ts` are unit tests beside each service (in-process,
  * embedded PGlite); `*.e2e.test.ts` start the five subgraphs and the router on free ports and go
- * through the router. Both run on real Postgres/Redis when the URLs are set in the environment.
+ * through the router; `*.redis.e2e.test.ts` need a redis-server binary and run only in the
+ * real-services tier. All run on real Postgres/Redis when the URLs are set in the environment.
  */
 export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: graphqlEntry }] },
@@ -31,10 +32,22 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['e2e/**/*.e2e.test.ts'],
+          exclude: ['e2e/**/*.redis.e2e.test.ts', '**/node_modules/**'],
           globalSetup: ['e2e/setup/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
           // One shared stack; files run one after another so they do not race on its data.
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Needs redis-server (replicas sharing Redis, Redis failing under load): real-services tier only.
+          name: 'e2e-redis',
+          include: ['e2e/**/*.redis.e2e.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
           fileParallelism: false,
         },
       },

@@ -23,6 +23,6 @@ echo "== services tier: unit tests on PostgreSQL (shop_unit_*)"
 recreate unit
 npx vitest run --project unit
 
-echo "== services tier: end-to-end tests on PostgreSQL (shop_e2e_*)"
+echo "== services tier: end-to-end tests on PostgreSQL and Redis (shop_e2e_*)"
 recreate e2e
-npx vitest run --project e2e
+npx vitest run --project e2e --project e2e-redis

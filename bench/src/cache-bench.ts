@@ -1,0 +1,171 @@
+/**
+ * `npm run bench:cache`: the catalog-browse workload with caching off, then on, on the same seeded
+ * stack in one process. Reports the router cache hit ratio and SQL statements per request for
+ * each, and the reduction. Figures go to bench/results/cache.md.
+ *
+ * Workload (seeded, so every run sends the same requests): listing pages (pages of 20 with price,
+ * stock and category; page chosen by Zipf), product detail (Zipf over the 40,000 products), and
+ * signed-in order history (Zipf over 200 customers).
+ *
+ *   --requests N   requests per configuration (default 4000)
+ *   --quick        400 requests, for a smoke check
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { FULL_SEED } from '@shop/service-kit';
+import { startStack, type Stack } from '@shop/stack';
+
+const { values } = parseArgs({ options: { requests: { type: 'string' }, quick: { type: 'boolean' }, concurrency: { type: 'string' } } });
+const REQUESTS = values.quick ? 400 : Number(values.requests ?? 4000);
+const CONCURRENCY = Number(values.concurrency ?? 16);
+const SUBGRAPHS = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
+
+/** A small deterministic PRNG (mulberry32), so both configurations get the same request stream. */
+function rng(seed: number) {
+  return () => {
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Zipf(s=1) sampler over 1..n by inverse CDF on precomputed cumulative weights. */
+function zipf(n: number, random: () => number) {
+  const cumulative = new Float64Array(n);
+  let sum = 0;
+  for (let k = 1; k <= n; k++) cumulative[k - 1] = sum += 1 / k;
+  return () => {
+    const target = random() * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cumulative[mid]! < target) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo + 1;
+  };
+}
+
+const LISTING = `query Listing($after: String) { products(first: 20, after: $after) { edges { node {
+  id name category { name } price(region: IN) { amount currency } stock(region: IN) { available inStock } } } } }`;
+const DETAIL = `query Detail($id: ID!) { product(id: $id) { id name description brand category { name }
+  price(region: IN) { amount currency } listPrice(region: IN) { amount } activePromotion(region: IN) { name discountPercent }
+  stock(region: IN) { available inStock } shippingEstimate(region: IN) { minDays maxDays cost { amount currency } } } }`;
+const HISTORY = `query History { me { id orders(first: 5) { edges { node { id status total { amount currency }
+  lines { quantity product { id name } } } } } } }`;
+
+interface Request {
+  query: string;
+  variables: Record<string, unknown>;
+  user?: number;
+}
+
+function workload(count: number): Request[] {
+  const random = rng(42);
+  const product = zipf(FULL_SEED.products, random);
+  const page = zipf(100, random);
+  const user = zipf(200, random);
+  return Array.from({ length: count }, () => {
+    const r = random();
+    if (r < 0.3) {
+      const p = page();
+      return { query: LISTING, variables: { after: p === 1 ? null : Buffer.from(`product:${(p - 1) * 20}`).toString('base64url') } };
+    }
+    if (r < 0.9) return { query: DETAIL, variables: { id: `p${product()}` } };
+    return { query: HISTORY, variables: {}, user: user() };
+  });
+}
+
+async function metric(url: string, name: string, filter = ''): Promise<number> {
+  const text = await (await fetch(url)).text();
+  return text
+    .split('\n')
+    .filter((line) => (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(filter))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
+async function run(label: string, cache: boolean) {
+  const stack: Stack = await startStack({
+    env: { ...process.env, LOG_LEVEL: 'fatal', ROUTER_CACHE: String(cache), SUBGRAPH_CACHE: String(cache) },
+    freePorts: true,
+  });
+  try {
+    const tokens = new Map<number, string>();
+    const tokenFor = async (n: number) => {
+      if (!tokens.has(n)) {
+        const res = await fetch(stack.routerUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: `mutation { logIn(email: "user${n}@example.com", password: "password") { token } }` }),
+        });
+        tokens.set(n, ((await res.json()) as any).data.logIn.token);
+      }
+      return tokens.get(n)!;
+    };
+    const requests = workload(REQUESTS);
+    for (const r of requests) if (r.user) await tokenFor(r.user);
+    const metricsOf = (name: (typeof SUBGRAPHS)[number]) => new URL('/metrics', stack.subgraphUrls[name]).toString();
+    const routerMetrics = new URL('/metrics', stack.routerUrl).toString();
+    const sql = async () => (await Promise.all(SUBGRAPHS.map((s) => metric(metricsOf(s), 'db_queries_total')))).reduce((a, b) => a + b, 0);
+    const sqlBefore = await sql();
+    const hitsBefore = await metric(routerMetrics, 'cache_hits_total', 'layer="router"');
+    const missesBefore = await metric(routerMetrics, 'cache_misses_total', 'layer="router"');
+    let errors = 0;
+    let next = 0;
+    const started = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < requests.length) {
+          const r = requests[next++]!;
+          const res = await fetch(stack.routerUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...(r.user ? { authorization: `Bearer ${tokens.get(r.user)}` } : {}) },
+            body: JSON.stringify({ query: r.query, variables: r.variables }),
+          });
+          const body = (await res.json()) as { errors?: unknown[] };
+          if (res.status !== 200 || body.errors) errors++;
+        }
+      }),
+    );
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const statements = (await sql()) - sqlBefore;
+    const hits = (await metric(routerMetrics, 'cache_hits_total', 'layer="router"')) - hitsBefore;
+    const misses = (await metric(routerMetrics, 'cache_misses_total', 'layer="router"')) - missesBefore;
+    const result = {
+      label,
+      requests: requests.length,
+      errors,
+      seconds,
+      rps: requests.length / seconds,
+      sqlPerRequest: statements / requests.length,
+      hitRatio: hits + misses > 0 ? hits / (hits + misses) : 0,
+    };
+    console.log(`${label}: ${result.requests} requests in ${seconds.toFixed(1)} s (${result.rps.toFixed(0)}/s), ${errors} errors, ` +
+      `${result.sqlPerRequest.toFixed(2)} SQL/request, router hit ratio ${(result.hitRatio * 100).toFixed(1)}%`);
+    return result;
+  } finally {
+    await stack.close();
+  }
+}
+
+const off = await run('cache off', false);
+const on = await run('cache on', true);
+const reduction = 1 - on.sqlPerRequest / off.sqlPerRequest;
+const storage = process.env.REDIS_URL ? 'Redis' : 'in-process memory';
+const database = process.env.PRODUCTS_DATABASE_URL ? 'PostgreSQL' : 'PGlite';
+const table = [
+  `Catalog-browse workload, ${REQUESTS} requests per run at concurrency ${CONCURRENCY}; caches on ${storage}, data on ${database}; ` +
+    `30% listing pages (Zipf over 100 pages), 60% product detail (Zipf over 40,000 products), 10% signed-in order history (Zipf over 200 customers).`,
+  '',
+  '| configuration | requests/s | SQL statements per request | router cache hit ratio | errors |',
+  '| --- | --- | --- | --- | --- |',
+  ...[off, on].map((r) => `| ${r.label} | ${r.rps.toFixed(0)} | ${r.sqlPerRequest.toFixed(2)} | ${r.label === 'cache off' ? '—' : `${(r.hitRatio * 100).toFixed(1)}%`} | ${r.errors} |`),
+  '',
+  `SQL statements per request ${(reduction * 100).toFixed(1)}% lower with caching on (goal ≥ 78%); router hit ratio ${(on.hitRatio * 100).toFixed(1)}% (goal ≥ 92%).`,
+].join('\n');
+console.log(`\n${table}`);
+if (!values.quick) writeFileSync(new URL('../results/cache.md', import.meta.url), `${table}\n`);
+if (off.errors || on.errors) process.exitCode = 1;
