@@ -29,6 +29,16 @@ export interface RouterConfig {
    * told not to. A self-hosted router keeps that off unless its operator opts in.
    */
   apolloTelemetry: boolean;
+  /** Shared cache and invalidation bus; without it the entity cache lives in memory and the bus in-process. */
+  redisUrl: string | undefined;
+  /** The router's entity cache (ROUTER_CACHE=false: every fetch goes to its subgraph). */
+  routerCache: boolean;
+  /** The longest any cache call may hold a request; past it the cache counts as a miss. */
+  cacheTimeoutMs: number;
+  /** Bound on the in-memory entity cache (least recently used entries go first). */
+  cacheMaxEntries: number;
+  /** Prefix of every Redis key the router cache writes, so deployments (and test runs) sharing a Redis stay apart. */
+  cacheKeyPrefix: string;
 }
 
 /** The only place the router reads the environment. */
@@ -55,5 +65,10 @@ export function readConfig(env: Env): RouterConfig {
     production,
     logLevel: stringVar(env, 'LOG_LEVEL', production ? 'info' : 'warn'),
     apolloTelemetry: boolVar(env, 'APOLLO_TELEMETRY', false),
+    redisUrl: urlVar(env, 'REDIS_URL'),
+    routerCache: boolVar(env, 'ROUTER_CACHE', true),
+    cacheTimeoutMs: intVar(env, 'CACHE_TIMEOUT_MS', 100, { min: 1, max: 10_000 }),
+    cacheMaxEntries: intVar(env, 'ROUTER_CACHE_MAX_ENTRIES', 50_000, { min: 1, max: 10_000_000 }),
+    cacheKeyPrefix: stringVar(env, 'ROUTER_CACHE_PREFIX', 'shop:rc:'),
   };
 }

@@ -1,22 +1,39 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
-import { IDENTITY_HEADERS } from '@shop/service-kit';
+import { IDENTITY_HEADERS, parseCacheControl } from '@shop/service-kit';
+import type { RouterCache } from './cache/router-cache.ts';
 import type { RouterContext } from './context.ts';
 import type { RouterMetrics } from './metrics.ts';
 
+export interface SubgraphDataSourceOptions {
+  subgraph: string;
+  url: string;
+  fetcher: Fetcher;
+  routerSecret: string | undefined;
+  metrics: RouterMetrics;
+  /** The entity cache; without it every fetch goes to the subgraph (ROUTER_CACHE=false). */
+  cache?: RouterCache | undefined;
+}
+
 /**
  * One per subgraph. Sends only the identity the router verified (never headers a client sent),
- * plus the shared secret that lets the subgraph believe it, and records fetch metrics.
+ * plus the shared secret that lets the subgraph believe it, and records fetch metrics. Fetches
+ * for client operations go through the entity cache, and every one narrows the request's
+ * client-facing cache policy.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
-  constructor(
-    private readonly subgraph: string,
-    url: string,
-    fetcher: Fetcher,
-    private readonly routerSecret: string | undefined,
-    private readonly metrics: RouterMetrics,
-  ) {
-    super({ url, fetcher });
+  private readonly subgraph: string;
+  private readonly routerSecret: string | undefined;
+  private readonly metrics: RouterMetrics;
+  private readonly cache: RouterCache | undefined;
+
+  constructor({ subgraph, url, fetcher, routerSecret, metrics, cache }: SubgraphDataSourceOptions) {
+    // The router computes the client's Cache-Control itself (cache hits included), not the gateway.
+    super({ url, fetcher, honorSubgraphCacheControlHeader: false });
+    this.subgraph = subgraph;
+    this.routerSecret = routerSecret;
+    this.metrics = metrics;
+    this.cache = cache;
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<RouterContext>): void {
@@ -31,6 +48,27 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<RouterContext>) {
+    // Health checks and schema loads carry no incoming request (the gateway does not export the kind enum).
+    if (!('incomingRequestContext' in options)) return this.send(options);
+    const context = options.context;
+    if (!this.cache) {
+      const response = await this.send(options);
+      context.cachePolicy.restrict(parseCacheControl(response.http?.headers.get('cache-control')));
+      return response;
+    }
+    const { response, policy } = await this.cache.resolve({
+      subgraph: this.subgraph,
+      request: options.request,
+      document: options.document,
+      viewer: context.viewer ?? null,
+      fetch: (request) => this.send({ ...options, request }),
+    });
+    context.cachePolicy.restrict(policy);
+    return response;
+  }
+
+  /** One real request to the subgraph. */
+  private async send(options: GraphQLDataSourceProcessOptions<RouterContext>) {
     const stop = this.metrics.subgraphFetchDuration.startTimer({ subgraph: this.subgraph });
     try {
       const response = await super.process(options);

@@ -32,6 +32,39 @@ export function createRouterMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    // Cache counters carry `layer` so router and subgraph series line up on one dashboard. `type`
+    // is the entity typename, `root:<subgraph>` for root-field fetches, the tag's type for
+    // invalidations, and the failed operation (read, write, invalidate) for errors.
+    cacheHits: new Counter({
+      name: 'cache_hits_total',
+      help: 'Entities and root fetches served from the cache',
+      labelNames: ['layer', 'type'] as const,
+      registers: [registry],
+    }),
+    cacheMisses: new Counter({
+      name: 'cache_misses_total',
+      help: 'Entities and root fetches the cache did not have',
+      labelNames: ['layer', 'type'] as const,
+      registers: [registry],
+    }),
+    cacheDedupes: new Counter({
+      name: 'cache_dedupes_total',
+      help: 'Subgraph fetches saved by joining an identical fetch already in flight',
+      labelNames: ['layer', 'type'] as const,
+      registers: [registry],
+    }),
+    cacheErrors: new Counter({
+      name: 'cache_errors_total',
+      help: 'Cache calls that failed or timed out (the request carried on without the cache)',
+      labelNames: ['layer', 'type'] as const,
+      registers: [registry],
+    }),
+    cacheInvalidations: new Counter({
+      name: 'cache_invalidations_total',
+      help: 'Invalidation tags received from the bus',
+      labelNames: ['layer', 'type'] as const,
+      registers: [registry],
+    }),
     supergraphLoads: new Counter({
       name: 'supergraph_loads_total',
       help: 'Times the supergraph was loaded or reloaded',

@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
 import { createLogger, type Logger } from '@shop/service-kit';
 import { createAuthenticator } from './auth.ts';
+import { createRouterCache } from './cache/create.ts';
+import { ResponseCachePolicy } from './cache/policy.ts';
+import type { RouterCache } from './cache/router-cache.ts';
 import type { RouterConfig, SubgraphName } from './config.ts';
 import type { RouterContext } from './context.ts';
 import { SubgraphDataSource } from './datasource.ts';
@@ -21,6 +25,8 @@ export interface BuildRouterOptions {
 export interface Router {
   app: FastifyInstance;
   metrics: RouterMetrics;
+  /** The entity cache, when ROUTER_CACHE is on. */
+  cache: RouterCache | undefined;
   /** Stops accepting, lets in-flight requests finish, then closes the gateway and connections. */
   close(): Promise<void>;
 }
@@ -33,6 +39,16 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
   const metrics = createRouterMetrics();
   const { fetcher, close: closeFetcher } = createFetcher({ timeoutMs: config.subgraphTimeoutMs });
   const authenticate = createAuthenticator(config.jwksUrl);
+  const routerCache = config.routerCache
+    ? createRouterCache({
+        redisUrl: config.redisUrl,
+        cacheTimeoutMs: config.cacheTimeoutMs,
+        cacheMaxEntries: config.cacheMaxEntries,
+        cacheKeyPrefix: config.cacheKeyPrefix,
+        logger: log,
+        metrics,
+      })
+    : undefined;
 
   // The gateway reads this switch from the environment only, in its constructor.
   if (!config.apolloTelemetry) process.env.APOLLO_TELEMETRY_DISABLED = 'true';
@@ -40,7 +56,14 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
     supergraphSdl: fileSupergraph(config.supergraphPath, log, () => metrics.supergraphLoads.inc()),
     // URLs come from configuration, not from the supergraph file, so one artifact serves every environment.
     buildService: ({ name, url }) =>
-      new SubgraphDataSource(name, config.subgraphUrls[name as SubgraphName] ?? url!, fetcher, config.routerSecret, metrics),
+      new SubgraphDataSource({
+        subgraph: name,
+        url: config.subgraphUrls[name as SubgraphName] ?? url!,
+        fetcher,
+        routerSecret: config.routerSecret,
+        metrics,
+        cache: routerCache?.cache,
+      }),
     logger: log,
   });
 
@@ -58,7 +81,8 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
     introspection: !config.production,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
-    plugins: [fastifyApolloDrainPlugin(app), metricsPlugin(metrics)],
+    // Apollo's own cache-control plugin would only see fetches the gateway made, not cache hits.
+    plugins: [fastifyApolloDrainPlugin(app), metricsPlugin(metrics), cacheControlPlugin(), ApolloServerPluginCacheControlDisabled()],
     formatError: scrubInternals,
   });
   await server.start();
@@ -83,6 +107,7 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
         viewer: await authenticate(request.headers.authorization),
         requestId: request.id,
         clientName: clientName(request.headers[CLIENT_NAME_HEADER]),
+        cachePolicy: new ResponseCachePolicy(),
       }),
     }),
   });
@@ -102,10 +127,12 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
   return {
     app,
     metrics,
+    cache: routerCache?.cache,
     async close() {
       closing = true;
       await app.close(); // the drain plugin stops Apollo once in-flight requests are done
       await closeFetcher();
+      await routerCache?.close();
     },
   };
 }
@@ -141,6 +168,26 @@ function scrubInternals(formatted: GraphQLFormattedError): GraphQLFormattedError
     ...formatted,
     message: `${service} is unavailable; some fields could not be resolved`,
     extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: formatted.extensions?.serviceName },
+  };
+}
+
+/**
+ * `Cache-Control` for the whole response, from the policies of all its subgraph fetches (see
+ * ResponseCachePolicy): `public, max-age=N` with the lowest maxAge, `private, max-age=N` if any
+ * part was PRIVATE, `no-store` for mutations, responses with errors, and anything not cacheable.
+ */
+function cacheControlPlugin(): ApolloServerPlugin<RouterContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue, response, operation, errors }) {
+          const body = response.body;
+          const uncacheable =
+            operation?.operation !== 'query' || (errors?.length ?? 0) > 0 || body.kind !== 'single' || (body.singleResult.errors?.length ?? 0) > 0;
+          response.http.headers.set('cache-control', contextValue.cachePolicy.header({ uncacheable }));
+        },
+      };
+    },
   };
 }
 

@@ -16,6 +16,20 @@ describe('router config', () => {
     expect(config.apolloTelemetry).toBe(false);
   });
 
+  it('caches in memory by default, bounded, with a 100 ms cache timeout', () => {
+    const config = readConfig({});
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.routerCache).toBe(true);
+    expect(config.cacheTimeoutMs).toBe(100);
+    expect(config.cacheMaxEntries).toBe(50_000);
+    expect(config.cacheKeyPrefix).toBe('shop:rc:');
+  });
+
+  it('reads the cache settings from the environment', () => {
+    const config = readConfig({ REDIS_URL: 'redis://cache:6379', ROUTER_CACHE: 'false', CACHE_TIMEOUT_MS: '50', ROUTER_CACHE_MAX_ENTRIES: '10', ROUTER_CACHE_PREFIX: 'x:' });
+    expect(config).toMatchObject({ redisUrl: 'redis://cache:6379', routerCache: false, cacheTimeoutMs: 50, cacheMaxEntries: 10, cacheKeyPrefix: 'x:' });
+  });
+
   it('takes subgraph URLs from the environment', () => {
     expect(readConfig({ PRICING_URL: 'http://pricing.internal:8080/graphql' }).subgraphUrls.pricing).toBe('http://pricing.internal:8080/graphql');
   });
@@ -25,6 +39,10 @@ describe('router config', () => {
     [{ ORDERS_URL: 'not a url' }, /ORDERS_URL must be a URL/],
     [{ SUBGRAPH_TIMEOUT_MS: '0' }, /SUBGRAPH_TIMEOUT_MS/],
     [{ NODE_ENV: 'production' }, /ROUTER_SECRET is required/],
+    [{ REDIS_URL: 'not a url' }, /REDIS_URL must be a URL/],
+    [{ ROUTER_CACHE: 'maybe' }, /ROUTER_CACHE must be true or false/],
+    [{ CACHE_TIMEOUT_MS: '0' }, /CACHE_TIMEOUT_MS/],
+    [{ ROUTER_CACHE_MAX_ENTRIES: '0' }, /ROUTER_CACHE_MAX_ENTRIES/],
   ])('fails fast with a message naming the variable for %o', (env, message) => {
     expect(() => readConfig(env)).toThrow(message);
   });

@@ -1,0 +1,45 @@
+import { createInvalidationBus, createRedis, type Logger } from '@shop/service-kit';
+import type { RouterMetrics } from '../metrics.ts';
+import { MemoryStorage } from './memory-storage.ts';
+import { RedisStorage } from './redis-storage.ts';
+import { RouterCache } from './router-cache.ts';
+import type { CacheStorage } from './storage.ts';
+
+export interface RouterCacheSettings {
+  /** Redis for entries and the bus; without it, memory and the in-process bus. */
+  redisUrl: string | undefined;
+  cacheTimeoutMs: number;
+  cacheMaxEntries: number;
+  cacheKeyPrefix: string;
+  logger: Logger;
+  metrics: RouterMetrics;
+}
+
+export interface RouterCacheHandle {
+  cache: RouterCache;
+  /** Leaves the bus, lets pending writes settle and disconnects. */
+  close(): Promise<void>;
+}
+
+/** The router cache on its storage, subscribed to the invalidation bus. */
+export function createRouterCache(settings: RouterCacheSettings): RouterCacheHandle {
+  const { redisUrl, cacheTimeoutMs, logger, metrics } = settings;
+  const storage: CacheStorage = redisUrl
+    ? new RedisStorage(createRedis(redisUrl, { logger, commandTimeoutMs: cacheTimeoutMs }), {
+        prefix: settings.cacheKeyPrefix,
+        timeoutMs: cacheTimeoutMs,
+        onError: (operation) => metrics.cacheErrors.inc({ layer: 'router', type: operation }),
+      })
+    : new MemoryStorage({ maxEntries: settings.cacheMaxEntries });
+  const cache = new RouterCache({ storage, metrics });
+  const bus = createInvalidationBus({ redisUrl, logger });
+  const unsubscribe = bus.subscribe((tags) => void cache.invalidate(tags));
+  return {
+    cache,
+    async close() {
+      unsubscribe();
+      await bus.close();
+      await cache.close();
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import { within, type Redis } from '@shop/service-kit';
+import type { CacheStorage, CacheWrite, StorageErrorHandler } from './storage.ts';
+
+/**
+ * Adds members to a tag's key set and makes the set live at least as long as its longest-lived
+ * member (PTTL is -1 for a new set, so the first member always sets it). One script, so a set is
+ * never left without an expiry.
+ */
+const TAG_ADD = `
+redis.call('SADD', KEYS[1], unpack(ARGV, 2))
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 1`;
+
+/**
+ * Drops every entry listed in the tag sets, and the sets. Atomic and one command: a read the
+ * router issues after it on the same connection cannot see an entry it dropped. Members are
+ * deleted in chunks because Lua's unpack has a stack limit.
+ */
+const INVALIDATE = `
+local dropped = 0
+for _, tag in ipairs(KEYS) do
+  local members = redis.call('SMEMBERS', tag)
+  for i = 1, #members, 1000 do
+    dropped = dropped + redis.call('DEL', unpack(members, i, math.min(i + 999, #members)))
+  end
+  redis.call('DEL', tag)
+end
+return dropped`;
+
+/** A tag set outlives its entries a little, so an entry is never left unreachable by its tags. */
+const TAG_SLACK_MS = 5_000;
+
+/**
+ * Entries in Redis, shared by every router replica: `<prefix><key>` holds the value with a PX
+ * expiry, `<prefix>t:<tag>` the set of entry keys carrying the tag. Every call is bounded by
+ * `timeoutMs`: a Redis that is down, paused or slow costs a request at most that, and reads as a
+ * miss. The client (createRedis) fails fast while disconnected and reconnects by itself.
+ */
+export class RedisStorage implements CacheStorage {
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: { prefix: string; timeoutMs: number; onError: StorageErrorHandler },
+  ) {}
+
+  getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
+    const { prefix, timeoutMs, onError } = this.options;
+    const misses = keys.map(() => undefined);
+    if (!keys.length) return Promise.resolve(misses);
+    const read = this.redis.mget(keys.map((key) => prefix + key)).then((values) => values.map((value) => value ?? undefined));
+    return within(read, timeoutMs, misses, (error) => onError('read', error));
+  }
+
+  async setMany(writes: readonly CacheWrite[]): Promise<void> {
+    if (!writes.length) return;
+    const { prefix, timeoutMs, onError } = this.options;
+    const pipeline = this.redis.pipeline();
+    const tagSets = new Map<string, { members: string[]; ttlMs: number }>();
+    for (const { key, value, ttlMs, tags } of writes) {
+      pipeline.set(prefix + key, value, 'PX', ttlMs);
+      for (const tag of tags) {
+        const set = tagSets.get(tag);
+        if (set) {
+          set.members.push(prefix + key);
+          set.ttlMs = Math.max(set.ttlMs, ttlMs);
+        } else {
+          tagSets.set(tag, { members: [prefix + key], ttlMs });
+        }
+      }
+    }
+    for (const [tag, { members, ttlMs }] of tagSets) pipeline.eval(TAG_ADD, 1, `${prefix}t:${tag}`, ttlMs + TAG_SLACK_MS, ...members);
+    const written = pipeline.exec().then((results) => {
+      const failed = results?.find(([error]) => error)?.[0];
+      if (failed) throw failed;
+    });
+    await within(written, timeoutMs, undefined, (error) => onError('write', error));
+  }
+
+  async invalidate(tags: readonly string[]): Promise<void> {
+    if (!tags.length) return;
+    const { prefix, timeoutMs, onError } = this.options;
+    const dropped = this.redis.eval(INVALIDATE, tags.length, ...tags.map((tag) => `${prefix}t:${tag}`));
+    await within(dropped, timeoutMs, undefined, (error) => onError('invalidate', error));
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}

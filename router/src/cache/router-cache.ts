@@ -1,0 +1,320 @@
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { DocumentNode, GraphQLFormattedError } from 'graphql';
+import { parseCacheControl, type OperationPolicy, type Viewer } from '@shop/service-kit';
+import type { RouterMetrics } from '../metrics.ts';
+import { digest, stableJson, tagsOf } from './keys.ts';
+import { OperationShapes } from './operations.ts';
+import { combinePolicies, NOT_CACHEABLE } from './policy.ts';
+import type { CacheStorage, CacheWrite } from './storage.ts';
+
+/**
+ * The router's entity cache. For one subgraph fetch:
+ *  - `_entities`: one key per representation (subgraph, typename, the representation, the
+ *    operation's selection and other variables); all looked up in one storage round trip, only
+ *    the misses fetched, in one request, and the answers merged back in the original order;
+ *  - other queries: one key for the whole fetch (subgraph, selection, variables);
+ *  - mutations (and anything unparseable) go straight through and are never stored.
+ * What is stored lives as long as the subgraph's `Cache-Control: max-age` says; `no-store`, no
+ * header, or any error in the response stores nothing.
+ *
+ * PRIVATE data: the scope is only known once the subgraph has answered, so keys come in pairs —
+ * the public key, and the same key suffixed with a digest of the viewer's user id. A PUBLIC answer
+ * is stored under the public key, a PRIVATE one under the viewer's key (and not at all for an
+ * anonymous viewer). A signed-in lookup asks for both keys in the same round trip and prefers its
+ * own; an anonymous lookup asks only for public keys. A PRIVATE answer therefore never sits under
+ * a key another viewer reads, without a marker or a second round trip.
+ *
+ * Identical fetches in flight at once (same subgraph, body and viewer) share one subgraph request.
+ */
+export interface RouterCacheOptions {
+  storage: CacheStorage;
+  metrics: RouterMetrics;
+}
+
+// The gateway's request and response types, without depending on the package that declares them.
+export type GatewayGraphQLRequest = GraphQLDataSourceProcessOptions['request'];
+export type GatewayGraphQLResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
+
+/** One subgraph fetch as the data source sees it. */
+export interface CacheableFetch {
+  subgraph: string;
+  request: GatewayGraphQLRequest;
+  /** The parsed operation when the gateway has it (it usually does). */
+  document?: DocumentNode | undefined;
+  viewer: Viewer | null;
+  /** Sends a request (the original or one narrowed to the misses) to the subgraph. */
+  fetch(request: GatewayGraphQLRequest): Promise<GatewayGraphQLResponse>;
+}
+
+/** The response for the gateway and the cache policy it carries (for the client's header). */
+export interface CacheOutcome {
+  response: GatewayGraphQLResponse;
+  policy: OperationPolicy;
+}
+
+/** What the storage holds per key. `x`: expiry (epoch ms), for the remaining TTL of a hit. */
+interface StoredEntry {
+  v: unknown;
+  x: number;
+  p?: 1;
+}
+
+interface Fetched {
+  response: GatewayGraphQLResponse;
+  cacheControl: string | null;
+  /** False for a caller that joined someone else's fetch: the one that sent it stores the answer. */
+  sent: boolean;
+}
+
+interface InFlight {
+  followers: number;
+  result: Promise<{ response: GatewayGraphQLResponse; cacheControl: string | null; shared: string | undefined }>;
+}
+
+/** How long (and how many) received invalidations are remembered, to stop writes of data fetched before them. */
+const INVALIDATION_MEMORY_MS = 60_000;
+const INVALIDATION_MEMORY_MAX = 100_000;
+const LAYER = 'router';
+
+export class RouterCache {
+  private readonly shapes = new OperationShapes();
+  private readonly inFlight = new Map<string, InFlight>();
+  /** tag → when it was last invalidated, oldest first. */
+  private readonly invalidatedAt = new Map<string, number>();
+  private readonly pendingWrites = new Set<Promise<void>>();
+
+  constructor(private readonly options: RouterCacheOptions) {}
+
+  /** Answers one subgraph fetch, from the cache where it can. Never fails because of the cache. */
+  async resolve(call: CacheableFetch): Promise<CacheOutcome> {
+    const { request } = call;
+    const shape = request.query ? this.shapes.of(request.query, call.document) : undefined;
+    if (!shape || shape.operation !== 'query') {
+      // Mutations (and what we cannot read) are neither cached nor deduplicated: each one counts.
+      return { response: await call.fetch(request), policy: NOT_CACHEABLE };
+    }
+    const representations = request.variables?.representations as unknown;
+    if (shape.entities && Array.isArray(representations) && representations.length) {
+      return this.resolveEntities(call, shape.selectionHash, representations);
+    }
+    return this.resolveRoot(call, shape.selectionHash);
+  }
+
+  /** Drops every entry carrying one of the tags (called for each message on the bus). */
+  async invalidate(tags: readonly string[]): Promise<void> {
+    if (!tags.length) return;
+    const now = Date.now();
+    for (const tag of tags) {
+      this.options.metrics.cacheInvalidations.inc({ layer: LAYER, type: tag.split(':', 1)[0]! });
+      this.invalidatedAt.delete(tag); // re-insert at the end: the map stays in time order
+      this.invalidatedAt.set(tag, now);
+    }
+    for (const [tag, at] of this.invalidatedAt) {
+      if (now - at < INVALIDATION_MEMORY_MS && this.invalidatedAt.size <= INVALIDATION_MEMORY_MAX) break;
+      this.invalidatedAt.delete(tag);
+    }
+    // A fetch already in flight may carry the old data: later requests must not join it.
+    this.inFlight.clear();
+    await this.options.storage.invalidate(tags);
+  }
+
+  /** Resolves once every write started so far has settled (writes do not hold up responses). */
+  async idle(): Promise<void> {
+    while (this.pendingWrites.size) await Promise.all(this.pendingWrites);
+  }
+
+  async close(): Promise<void> {
+    await this.idle();
+    await this.options.storage.close();
+  }
+
+  private async resolveRoot(call: CacheableFetch, selectionHash: string): Promise<CacheOutcome> {
+    const { subgraph, request, viewer } = call;
+    const type = `root:${subgraph}`;
+    const publicKey = `r:${subgraph}:${digest(`${selectionHash}\n${stableJson(request.variables ?? {})}`)}`;
+    const privateKey = viewer ? `${publicKey}:${digest(viewer.userId)}` : undefined;
+    const [publicValue, privateValue] = await this.options.storage.getMany(privateKey ? [publicKey, privateKey] : [publicKey]);
+    const now = Date.now();
+    const hit = decode(privateValue, now) ?? decode(publicValue, now);
+    if (hit) {
+      this.count('cacheHits', type);
+      return { response: { data: hit.v as Record<string, unknown> }, policy: remainingPolicy(hit, now) };
+    }
+    this.count('cacheMisses', type);
+    const started = Date.now();
+    const { response, cacheControl, sent } = await this.fetchOnce(call, request, type);
+    const policy = parseCacheControl(cacheControl);
+    const data = response.data;
+    if (sent && isStorable(response, policy, viewer) && data) {
+      const key = policy.scope === 'PRIVATE' ? privateKey! : publicKey;
+      this.write(started, [this.entry(key, data, policy, tagsOf(data), viewer)]);
+    }
+    return { response, policy };
+  }
+
+  private async resolveEntities(call: CacheableFetch, selectionHash: string, representations: unknown[]): Promise<CacheOutcome> {
+    const { subgraph, request, viewer } = call;
+    const { representations: _, ...otherVariables } = request.variables ?? {};
+    const base = `${selectionHash}\n${stableJson(otherVariables)}\n`;
+    const userSuffix = viewer ? `:${digest(viewer.userId)}` : '';
+    const count = representations.length;
+    const types = new Array<string>(count);
+    const publicKeys = new Array<string>(count);
+    for (let i = 0; i < count; i++) {
+      const representation = representations[i] as { __typename?: unknown } | null;
+      types[i] = typeof representation?.__typename === 'string' ? representation.__typename : 'unknown';
+      publicKeys[i] = `e:${subgraph}:${types[i]}:${digest(base + stableJson(representation))}`;
+    }
+    const lookup = viewer ? [...publicKeys, ...publicKeys.map((key) => key + userSuffix)] : publicKeys;
+    const values = await this.options.storage.getMany(lookup);
+
+    const now = Date.now();
+    const entities = new Array<unknown>(count);
+    const misses: number[] = [];
+    let cachedPolicy: OperationPolicy | undefined;
+    for (let i = 0; i < count; i++) {
+      const hit = decode(viewer ? values[count + i] : undefined, now) ?? decode(values[i], now);
+      if (hit) {
+        entities[i] = hit.v;
+        const remaining = remainingPolicy(hit, now);
+        cachedPolicy = cachedPolicy ? combinePolicies(cachedPolicy, remaining) : remaining;
+        this.count('cacheHits', types[i]!);
+      } else {
+        misses.push(i);
+        this.count('cacheMisses', types[i]!);
+      }
+    }
+    if (!misses.length) return { response: { data: { _entities: entities } }, policy: cachedPolicy! };
+
+    const everything = misses.length === count;
+    const missRequest = everything ? request : { ...request, variables: { ...otherVariables, representations: misses.map((i) => representations[i]) } };
+    const started = Date.now();
+    const { response, cacheControl, sent } = await this.fetchOnce(call, missRequest, types[misses[0]!]!);
+    const fetchedPolicy = parseCacheControl(cacheControl);
+    const fetched = response.data?._entities as unknown;
+    if (sent && isStorable(response, fetchedPolicy, viewer) && Array.isArray(fetched)) {
+      const writes: CacheWrite[] = [];
+      misses.forEach((i, j) => {
+        const entity = fetched[j];
+        // Not found is not cached: an entity created later has no tag to announce itself by.
+        if (entity === null || typeof entity !== 'object') return;
+        const key = fetchedPolicy.scope === 'PRIVATE' ? publicKeys[i]! + userSuffix : publicKeys[i]!;
+        writes.push(this.entry(key, entity, fetchedPolicy, tagsOf(entity, tagsOf(representations[i])), viewer));
+      });
+      this.write(started, writes);
+    }
+    const policy = cachedPolicy ? combinePolicies(cachedPolicy, fetchedPolicy) : fetchedPolicy;
+    if (everything) return { response, policy };
+
+    // Merge: the gateway expects one entity per representation it sent, in its order, and error
+    // paths (`_entities.<j>...`) that point at its representations, not at the misses.
+    misses.forEach((i, j) => {
+      entities[i] = Array.isArray(fetched) ? (fetched[j] ?? null) : null;
+    });
+    return {
+      response: {
+        ...response,
+        data: { ...response.data, _entities: entities },
+        errors: response.errors?.map((error) => remapErrorPath(error, misses)),
+      },
+      policy,
+    };
+  }
+
+  /**
+   * Sends the request unless an identical one (same subgraph, body and viewer) is in flight, in
+   * which case it waits for that one's answer. Each caller gets its own copy: the gateway merges
+   * responses into its result objects and mutates them.
+   */
+  private async fetchOnce(call: CacheableFetch, request: GatewayGraphQLRequest, type: string): Promise<Fetched> {
+    const viewer = call.viewer;
+    const key = `${call.subgraph}\n${viewer ? `${viewer.userId}\n${viewer.scopes.join(' ')}` : '-'}\n${request.query}\n${JSON.stringify(request.variables ?? {})}`;
+    const existing = this.inFlight.get(key);
+    if (existing) {
+      existing.followers++;
+      this.count('cacheDedupes', type);
+      const { shared, cacheControl } = await existing.result;
+      return { response: JSON.parse(shared!) as GatewayGraphQLResponse, cacheControl, sent: false };
+    }
+    const flight: InFlight = {
+      followers: 0,
+      result: call.fetch(request).then(
+        (response) => {
+          if (this.inFlight.get(key) === flight) this.inFlight.delete(key);
+          const cacheControl = response.http?.headers.get('cache-control') ?? null;
+          // Serialised here, before anyone receives the response and the gateway mutates it.
+          const shared = flight.followers ? JSON.stringify({ data: response.data, errors: response.errors, extensions: response.extensions }) : undefined;
+          return { response, cacheControl, shared };
+        },
+        (error: unknown) => {
+          if (this.inFlight.get(key) === flight) this.inFlight.delete(key);
+          throw error;
+        },
+      ),
+    };
+    this.inFlight.set(key, flight);
+    const { response, cacheControl } = await flight.result;
+    return { response, cacheControl, sent: true };
+  }
+
+  /**
+   * A PRIVATE entry also carries its viewer's `User:<id>` tag: what is private is about that user,
+   * and a list of theirs (order history) cannot be tagged by the item that is not in it yet.
+   */
+  private entry(key: string, value: unknown, policy: Extract<OperationPolicy, { cacheable: true }>, tags: Set<string>, viewer: Viewer | null): CacheWrite {
+    if (policy.scope === 'PRIVATE' && viewer) tags.add(`User:${viewer.userId}`);
+    const ttlMs = policy.maxAge * 1_000;
+    const stored: StoredEntry = { v: value, x: Date.now() + ttlMs, ...(policy.scope === 'PRIVATE' ? { p: 1 as const } : {}) };
+    return { key, value: JSON.stringify(stored), ttlMs, tags: [...tags] };
+  }
+
+  /**
+   * Stores in the background: the response does not wait for the cache. Entries fetched before
+   * an invalidation of one of their tags arrived are dropped: they may hold what was just changed.
+   */
+  private write(fetchStartedAt: number, writes: CacheWrite[]): void {
+    const fresh = this.invalidatedAt.size ? writes.filter((w) => !w.tags.some((tag) => (this.invalidatedAt.get(tag) ?? -1) >= fetchStartedAt)) : writes;
+    if (!fresh.length) return;
+    const pending: Promise<void> = this.options.storage
+      .setMany(fresh)
+      .catch(() => this.options.metrics.cacheErrors.inc({ layer: LAYER, type: 'write' }))
+      .finally(() => this.pendingWrites.delete(pending));
+    this.pendingWrites.add(pending);
+  }
+
+  private count(counter: 'cacheHits' | 'cacheMisses' | 'cacheDedupes', type: string): void {
+    this.options.metrics[counter].inc({ layer: LAYER, type });
+  }
+}
+
+function decode(value: string | undefined, now: number): StoredEntry | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const entry = JSON.parse(value) as StoredEntry;
+    return entry.x > now ? entry : undefined;
+  } catch {
+    return undefined; // written by something else under our prefix: a miss, overwritten on the way back
+  }
+}
+
+/** A hit may be cached downstream for as long as it has left here, rounded up to whole seconds. */
+function remainingPolicy(entry: StoredEntry, now: number): OperationPolicy {
+  return { cacheable: true, maxAge: Math.max(1, Math.ceil((entry.x - now) / 1_000)), scope: entry.p ? 'PRIVATE' : 'PUBLIC' };
+}
+
+function isStorable(
+  response: GatewayGraphQLResponse,
+  policy: OperationPolicy,
+  viewer: Viewer | null,
+): policy is Extract<OperationPolicy, { cacheable: true }> {
+  if (!policy.cacheable || response.errors?.length) return false;
+  // PRIVATE data is stored per user; an anonymous viewer has no key of its own.
+  return policy.scope === 'PUBLIC' || viewer !== null;
+}
+
+function remapErrorPath(error: GraphQLFormattedError, misses: number[]): GraphQLFormattedError {
+  const path = error.path;
+  if (!path || path[0] !== '_entities' || typeof path[1] !== 'number') return error;
+  const original = misses[path[1]];
+  return original === undefined ? error : { ...error, path: ['_entities', original, ...path.slice(2)] };
+}

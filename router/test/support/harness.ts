@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { Redis } from 'ioredis';
+import type { Counter } from 'prom-client';
+import { createLogger, createRedis, type Viewer } from '@shop/service-kit';
+import { MemoryStorage } from '../../src/cache/memory-storage.ts';
+import { ResponseCachePolicy } from '../../src/cache/policy.ts';
+import { RedisStorage } from '../../src/cache/redis-storage.ts';
+import { RouterCache } from '../../src/cache/router-cache.ts';
+import type { CacheStorage } from '../../src/cache/storage.ts';
+import type { RouterContext } from '../../src/context.ts';
+import { SubgraphDataSource } from '../../src/datasource.ts';
+import { createFetcher } from '../../src/fetcher.ts';
+import { createRouterMetrics, type RouterMetrics } from '../../src/metrics.ts';
+
+export const logger = createLogger('router-test', 'silent');
+
+/** Set by CI for the real-services tier; the Redis cases run only then. */
+export const REDIS_URL = process.env.REDIS_URL || undefined;
+
+/** A key prefix of this run's own, so parallel runs on one Redis never touch each other's keys. */
+export const testPrefix = () => `test:rc:${randomBytes(6).toString('hex')}:`;
+
+/** Ids unique to this run: tags published on the shared bus must not drop anyone else's entries. */
+const run = randomBytes(3).toString('hex');
+export const productId = (n: number) => `p${run}-${n}`;
+
+export const ENTITIES = 'query Listing__pricing__1($representations:[_Any!]!){_entities(representations:$representations){...on Product{price}}}';
+export const product = (n: number) => ({ __typename: 'Product', id: productId(n) });
+
+/** Sum of a counter's series, optionally only those whose labels match. */
+export async function total(counter: Counter<string>, labels: Record<string, string> = {}): Promise<number> {
+  const { values } = await counter.get();
+  return values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Storage that counts round trips, to prove a lookup is one read. */
+export class CountingStorage implements CacheStorage {
+  reads = 0;
+  constructor(readonly inner: CacheStorage) {}
+  getMany(keys: readonly string[]) {
+    this.reads++;
+    return this.inner.getMany(keys);
+  }
+  setMany(...args: Parameters<CacheStorage['setMany']>) {
+    return this.inner.setMany(...args);
+  }
+  invalidate(tags: readonly string[]) {
+    return this.inner.invalidate(tags);
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+export function storageFor(redisUrl: string | undefined, metrics: RouterMetrics, prefix: string, timeoutMs = 100): CacheStorage {
+  if (!redisUrl) return new MemoryStorage({ maxEntries: 1_000 });
+  return new RedisStorage(createRedis(redisUrl, { logger, commandTimeoutMs: timeoutMs }), {
+    prefix,
+    timeoutMs,
+    onError: (operation) => metrics.cacheErrors.inc({ layer: 'router', type: operation }),
+  });
+}
+
+/** Deletes this run's keys (never FLUSHDB: the Redis is shared). */
+export async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** A data source over a subgraph URL, the way the gateway drives it for client operations. */
+export function dataSourceFor(url: string, metrics: RouterMetrics, cache: RouterCache | undefined, subgraph = 'pricing') {
+  const { fetcher, close } = createFetcher({ timeoutMs: 5_000 });
+  const source = new SubgraphDataSource({ subgraph, url, fetcher, routerSecret: undefined, metrics, cache });
+  return {
+    source,
+    close,
+    /** One fetch; returns the response and the Cache-Control the client would get for it alone. */
+    async run(query: string, variables: Record<string, unknown> = {}, viewer: Viewer | null = null) {
+      const context: RouterContext = { viewer, requestId: 'test', clientName: 'test', cachePolicy: new ResponseCachePolicy() };
+      const options = { kind: 'incoming operation', request: { query, variables }, context, incomingRequestContext: {} };
+      const response = await source.process(options as unknown as GraphQLDataSourceProcessOptions<RouterContext>);
+      return { response, cacheControl: context.cachePolicy.header() };
+    },
+  };
+}
+
+export { createRouterMetrics, RouterCache };
