@@ -63,7 +63,20 @@ export interface SubgraphBaseConfig {
   production: boolean;
   seed: boolean;
   logLevel: string;
+  /** Shared cache storage and invalidation bus; absent: in-process memory and an in-process bus. */
+  redisUrl: string | undefined;
+  /** The subgraph cache layer (mercurius-cache); `Cache-Control` headers are sent either way. */
+  subgraphCache: boolean;
+  /** Longest a request waits on Redis for the cache before answering without it. */
+  cacheTimeoutMs: number;
+  /**
+   * Prefix of every Redis key and of the invalidation channel, so deployments (or test runs)
+   * sharing one Redis never read each other's entries or hear each other's invalidations.
+   */
+  cacheKeyPrefix: string;
 }
+
+export const DEFAULT_CACHE_KEY_PREFIX = 'shop:';
 
 export function readSubgraphBaseConfig(env: Env, name: string, defaultPort: number): SubgraphBaseConfig {
   const upper = name.toUpperCase();
@@ -81,5 +94,9 @@ export function readSubgraphBaseConfig(env: Env, name: string, defaultPort: numb
     production,
     seed: boolVar(env, 'SEED', !production),
     logLevel: stringVar(env, 'LOG_LEVEL', production ? 'info' : 'warn'),
+    redisUrl: urlVar(env, 'REDIS_URL'),
+    subgraphCache: boolVar(env, 'SUBGRAPH_CACHE', true),
+    cacheTimeoutMs: intVar(env, 'CACHE_TIMEOUT_MS', 100, { min: 1, max: 5_000 }),
+    cacheKeyPrefix: stringVar(env, 'CACHE_KEY_PREFIX', DEFAULT_CACHE_KEY_PREFIX),
   };
 }

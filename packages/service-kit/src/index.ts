@@ -14,3 +14,7 @@ export * from './subgraph.ts';
 export * from './redis.ts';
 export * from './bus.ts';
 export * from './cache-control.ts';
+export * from './request-scope.ts';
+export * from './subgraph-cache.ts';
+export * from './cache-headers.ts';
+export * from './cache-client.ts';

@@ -9,6 +9,30 @@ export interface ServiceMetrics {
   dbQueries: Counter;
   requests: Counter<'operation' | 'status'>;
   requestDuration: Histogram<'operation'>;
+  cache: CacheMetrics;
+}
+
+/**
+ * Cache counters, labelled by layer (`subgraph`, `router`) and by what was cached: `Type.field`
+ * for lookups, the tag's type (`Product`) for invalidations.
+ */
+export interface CacheMetrics {
+  hits: Counter<'layer' | 'type'>;
+  misses: Counter<'layer' | 'type'>;
+  /** Lookups or writes the cache could not do (Redis down, slow or refusing); the request went on without it. */
+  errors: Counter<'layer' | 'type'>;
+  /** Tags received from the invalidation bus. */
+  invalidations: Counter<'layer' | 'type'>;
+}
+
+export function createCacheMetrics(registry: Registry): CacheMetrics {
+  const counter = (name: string, help: string) => new Counter({ name, help, labelNames: ['layer', 'type'], registers: [registry] });
+  return {
+    hits: counter('cache_hits_total', 'Cache lookups answered from the cache'),
+    misses: counter('cache_misses_total', 'Cache lookups that had to be resolved'),
+    errors: counter('cache_errors_total', 'Cache operations that failed open (answered without the cache)'),
+    invalidations: counter('cache_invalidations_total', 'Invalidation tags received, by tag type'),
+  };
 }
 
 export function createServiceMetrics(service: string, { defaults = true } = {}): ServiceMetrics {
@@ -31,5 +55,6 @@ export function createServiceMetrics(service: string, { defaults = true } = {}):
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    cache: createCacheMetrics(registry),
   };
 }

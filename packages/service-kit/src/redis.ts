@@ -6,8 +6,12 @@ import type { Logger } from './logger.ts';
  * fail at once instead of queueing, each command has a timeout, and the client reconnects in the
  * background. Callers treat a failure as a cache miss (fail open), never as a failed request.
  */
-export function createRedis(url: string, { logger, commandTimeoutMs = 100 }: { logger: Logger; commandTimeoutMs?: number }): Redis {
+export function createRedis(
+  url: string,
+  { logger, commandTimeoutMs = 100, keyPrefix }: { logger: Logger; commandTimeoutMs?: number; keyPrefix?: string | undefined },
+): Redis {
   const redis = new Redis(url, {
+    ...(keyPrefix ? { keyPrefix } : {}),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: commandTimeoutMs > 0 ? commandTimeoutMs : undefined,
@@ -27,21 +31,37 @@ export function createRedis(url: string, { logger, commandTimeoutMs = 100 }: { l
   return redis;
 }
 
-/** Resolves with `fallback` when `promise` does not settle in time or fails. */
-export async function within<T>(promise: Promise<T>, ms: number, fallback: T, onFailure?: (error: unknown) => void): Promise<T> {
+/**
+ * Rejects when `promise` has not settled within `ms`. A timer can fire late, after the event loop
+ * was blocked (a long synchronous task, embedded PGlite), with the reply already waiting unread
+ * in the socket; the deadline is therefore enforced one turn later, after pending I/O has been
+ * read, so a loop stall is not mistaken for a slow Redis.
+ */
+export async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let immediate: NodeJS.Immediate | undefined;
   try {
     return await Promise.race([
       promise,
-      new Promise<T>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          immediate = setImmediate(() => reject(new Error(`timed out after ${ms} ms`)));
+        }, ms);
       }),
     ]);
+  } finally {
+    clearTimeout(timer);
+    if (immediate) clearImmediate(immediate);
+  }
+}
+
+/** Resolves with `fallback` when `promise` does not settle in time or fails. */
+export async function within<T>(promise: Promise<T>, ms: number, fallback: T, onFailure?: (error: unknown) => void): Promise<T> {
+  try {
+    return await withDeadline(promise, ms);
   } catch (error) {
     onFailure?.(error);
     return fallback;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

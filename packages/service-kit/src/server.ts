@@ -3,8 +3,12 @@ import mercurius from 'mercurius';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Logger } from './logger.ts';
 import type { ServiceMetrics } from './metrics.ts';
+import { sendCacheControl } from './cache-headers.ts';
+import type { CacheHints } from './cache-control.ts';
 import { isCodedError } from './errors.ts';
 import { isTrustedCaller, viewerFromHeaders, type Viewer } from './identity.ts';
+import { beginRequestScope } from './request-scope.ts';
+import { registerSubgraphCache, type SubgraphCacheOptions } from './subgraph-cache.ts';
 
 export interface SubgraphServerOptions<C extends object> {
   name: string;
@@ -18,6 +22,10 @@ export interface SubgraphServerOptions<C extends object> {
    * proved it is the router or a sibling service (internal fields check it).
    */
   context: (viewer: Viewer | null, trusted: boolean, request: FastifyRequest) => C;
+  /** The SDL's `@cacheControl` hints, for every response's `Cache-Control`. */
+  cacheHints: CacheHints;
+  /** The subgraph cache layer (see subgraph-cache.ts); absent when it is turned off. */
+  cache?: Pick<SubgraphCacheOptions, 'bus' | 'redisUrl' | 'timeoutMs' | 'keyPrefix'> | undefined;
   /** Extra routes (for example the users subgraph's JWKS). */
   routes?: (app: FastifyInstance) => void;
   /** Runs on close, after the server stops accepting (close pools here). */
@@ -28,8 +36,9 @@ const BODY_LIMIT = 2 * 1024 * 1024;
 
 /**
  * The HTTP shell every subgraph shares: Fastify + Mercurius (JIT on) serving a schema built by
- * `buildSubgraphSchema`, `/health`, `/metrics`, and an error policy that keeps internals inside:
- * errors thrown on purpose keep their code and message; anything else is logged and masked.
+ * `buildSubgraphSchema`, `/health`, `/metrics`, `Cache-Control` on every answer, the subgraph cache
+ * layer, and an error policy that keeps internals inside: errors thrown on purpose keep their
+ * code and message; anything else is logged and masked.
  */
 export async function createSubgraphServer<C extends object>(options: SubgraphServerOptions<C>): Promise<FastifyInstance> {
   const { metrics, logger } = options;
@@ -48,12 +57,12 @@ export async function createSubgraphServer<C extends object>(options: SubgraphSe
     jit: 1,
     graphiql: !options.production,
     path: '/graphql',
-    context: (request) =>
-      options.context(
-        viewerFromHeaders(request.headers, options.routerSecret),
-        isTrustedCaller(request.headers, options.routerSecret),
-        request,
-      ),
+    context: (request) => {
+      const viewer = viewerFromHeaders(request.headers, options.routerSecret);
+      const context = options.context(viewer, isTrustedCaller(request.headers, options.routerSecret), request);
+      beginRequestScope(context, viewer);
+      return context;
+    },
     errorFormatter: (execution, ctx) => {
       let statusCode = 200;
       const errors = ((execution.errors ?? []) as readonly Error[]).flatMap(expand).map((error) => {
@@ -78,6 +87,11 @@ export async function createSubgraphServer<C extends object>(options: SubgraphSe
       return { statusCode, response: { data: execution.data ?? null, errors } };
     },
   });
+
+  sendCacheControl(app, options.cacheHints);
+  if (options.cache) {
+    await registerSubgraphCache(app, { ...options.cache, schema: options.schema, hints: options.cacheHints, metrics: metrics.cache, logger });
+  }
 
   app.addHook('onResponse', async (request, reply) => {
     if (!request.url.startsWith('/graphql')) return;

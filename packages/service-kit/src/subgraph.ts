@@ -3,6 +3,8 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import type { PGlite } from '@electric-sql/pglite';
 import type { FastifyInstance } from 'fastify';
 import type { DocumentNode } from 'graphql';
+import { createInvalidationBus, invalidationChannel, type InvalidationBus } from './bus.ts';
+import { readCacheHints } from './cache-control.ts';
 import type { SubgraphBaseConfig } from './config.ts';
 import { createDatabase, type Database } from './db.ts';
 import type { Viewer } from './identity.ts';
@@ -30,11 +32,15 @@ export interface SubgraphDefinition<C extends object> {
   /** Folder of versioned `NNN_name.sql` migrations. */
   migrations: URL;
   seed: (db: Database, size: SeedSize) => Promise<unknown>;
-  /** Given the open database, returns the per-request context factory (fresh loaders each request). */
-  context: (db: Database) => (viewer: Viewer | null, trusted: boolean) => C;
+  /**
+   * Given the open database and the invalidation bus, returns the per-request context factory
+   * (fresh loaders each request). Writes publish the `Type:id` tags of what they changed on the
+   * bus, after they commit.
+   */
+  context: (db: Database, bus: InvalidationBus) => (viewer: Viewer | null, trusted: boolean) => C;
   routes?: (app: FastifyInstance) => void;
   /** Background work tied to the server's life (sweepers); returns what stops it on close. */
-  background?: (db: Database) => () => void;
+  background?: (db: Database, bus: InvalidationBus) => () => void;
 }
 
 /** Opens storage, migrates, seeds when asked, and serves the subgraph schema. */
@@ -56,25 +62,43 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
     await db.close();
     throw error;
   }
-  const stopBackground = definition.background?.(db);
-  const schema = buildSubgraphSchema({
-    typeDefs: definition.typeDefs,
-    resolvers: withPositionedEntityErrors(definition.resolvers) as GraphQLResolverMap<unknown>,
-  });
-  const app = await createSubgraphServer({
-    name: definition.name,
-    schema,
-    metrics,
+  const bus = createInvalidationBus({
+    redisUrl: config.redisUrl,
     logger: log,
-    routerSecret: config.routerSecret,
-    production: config.production,
-    context: definition.context(db),
-    routes: definition.routes,
-    onClose: async () => {
-      stopBackground?.();
-      await db.close();
-    },
+    channel: invalidationChannel(config.cacheKeyPrefix),
+    onPublishError: () => metrics.cache.errors.inc({ layer: 'subgraph', type: 'bus' }),
   });
+  const stopBackground = definition.background?.(db, bus);
+  const close = async () => {
+    stopBackground?.();
+    await bus.close();
+    await db.close();
+  };
+  let app: FastifyInstance;
+  try {
+    const schema = buildSubgraphSchema({
+      typeDefs: definition.typeDefs,
+      resolvers: withPositionedEntityErrors(definition.resolvers) as GraphQLResolverMap<unknown>,
+    });
+    app = await createSubgraphServer({
+      name: definition.name,
+      schema,
+      metrics,
+      logger: log,
+      routerSecret: config.routerSecret,
+      production: config.production,
+      context: definition.context(db, bus),
+      cacheHints: readCacheHints(definition.typeDefs),
+      cache: config.subgraphCache
+        ? { bus, redisUrl: config.redisUrl, timeoutMs: config.cacheTimeoutMs, keyPrefix: `${config.cacheKeyPrefix}${definition.name}:` }
+        : undefined,
+      routes: definition.routes,
+      onClose: close,
+    });
+  } catch (error) {
+    await close();
+    throw error;
+  }
   databases.set(app, db);
   return app;
 }

@@ -1,4 +1,8 @@
+import { randomBytes } from 'node:crypto';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import type { Env } from './config.ts';
 import { IDENTITY_HEADERS } from './identity.ts';
 
 /** Helpers for subgraph unit tests: run an operation against a built server in-process. */
@@ -38,3 +42,90 @@ export async function metricValue(app: FastifyInstance, name: string): Promise<n
 
 export const ENTITIES_QUERY = (selection: string) =>
   `query($representations: [_Any!]!) { _entities(representations: $representations) { __typename ${selection} } }`;
+
+/**
+ * Cache settings for one test file's servers: Redis when the run sets REDIS_URL (the services
+ * tier), else memory; always under a key prefix of its own, so runs sharing one Redis neither
+ * read each other's entries nor hear each other's invalidations. `cleanup` deletes only the keys
+ * under that prefix (never FLUSHDB: the Redis is shared).
+ */
+export function testCache(redisUrl = process.env.REDIS_URL): {
+  env: Env;
+  prefix: string;
+  /** Redis keys under the prefix matching `pattern` (a SCAN pattern after the prefix); [] without Redis. */
+  keys(pattern: string): Promise<string[]>;
+  cleanup(): Promise<void>;
+} {
+  const prefix = `test:${randomBytes(6).toString('hex')}:`;
+  const scan = async (pattern: string, each: (redis: Redis, keys: string[]) => Promise<unknown>) => {
+    if (!redisUrl) return;
+    const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await redis.connect();
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}${pattern}`, 'COUNT', 500);
+        cursor = next;
+        if (keys.length) await each(redis, keys);
+      } while (cursor !== '0');
+    } finally {
+      redis.disconnect();
+    }
+  };
+  return {
+    prefix,
+    env: { REDIS_URL: redisUrl, CACHE_KEY_PREFIX: prefix },
+    async keys(pattern) {
+      const found: string[] = [];
+      await scan(pattern, async (_redis, keys) => found.push(...keys));
+      return found;
+    },
+    cleanup: () => scan('*', (redis, keys) => redis.del(...keys)),
+  };
+}
+
+/**
+ * A TCP proxy to Redis that can stop forwarding commands, like a Redis that is paused or stuck
+ * (connections stay up, nothing is answered); `resume` sends what was held.
+ */
+export async function pausableRedisProxy(redisUrl: string) {
+  const target = new URL(redisUrl);
+  let paused = false;
+  let seen = 0;
+  const held: [Socket, Buffer][] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    sockets.add(socket).add(upstream);
+    socket.on('data', (chunk) => {
+      seen++;
+      if (paused) held.push([upstream, chunk]);
+      else upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => socket.write(chunk));
+    const close = () => {
+      socket.destroy();
+      upstream.destroy();
+      sockets.delete(socket);
+      sockets.delete(upstream);
+    };
+    socket.on('close', close).on('error', close);
+    upstream.on('close', close).on('error', close);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    pause: () => void (paused = true),
+    resume() {
+      paused = false;
+      for (const [upstream, chunk] of held.splice(0)) upstream.write(chunk);
+    },
+    /** Chunks of commands received so far, forwarded or held. */
+    commandsSeen: () => seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,4 +1,4 @@
-import type { Database, Viewer } from '@shop/service-kit';
+import type { Database, InvalidationBus, Viewer } from '@shop/service-kit';
 import type { InventoryRepository } from './db/repository.ts';
 import type { Loaders } from './loaders.ts';
 
@@ -10,4 +10,6 @@ export interface Context {
   db: Database;
   repo: InventoryRepository;
   loaders: Loaders;
+  /** Writes publish the `Type:id` tags of what they changed here, after they commit. */
+  bus: InvalidationBus;
 }

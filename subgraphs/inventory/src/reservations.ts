@@ -37,14 +37,15 @@ export function allocate(request: ReserveRequest['lines'], stock: readonly Locke
  * Reserves every line or none, in one transaction. Idempotent per reservation id: an existing
  * reservation is returned as it is, whatever its status. The stock rows are locked before they
  * are read and the updates are conditional, so concurrent checkouts can never oversell.
+ * `reserved` says whether this call took stock (false when it returned an existing reservation).
  */
-export function reserveStock(db: Database, { reservationId, region, lines }: ReserveRequest): Promise<ReservationModel> {
+export function reserveStock(db: Database, { reservationId, region, lines }: ReserveRequest): Promise<{ reservation: ReservationModel; reserved: boolean }> {
   return db.transaction(async (tx) => {
     const repo = createInventoryRepository(tx);
     if (!(await repo.claimReservation(reservationId, region))) {
       const existing = await repo.reservation(reservationId);
       if (!existing) throw new Error(`reservation ${reservationId} conflicted but cannot be read`);
-      return existing;
+      return { reservation: existing, reserved: false };
     }
     const stock = await repo.lockRegionStock(lines.map((l) => l.productId), region);
     const { allocation, short } = allocate(lines, stock);
@@ -54,22 +55,25 @@ export function reserveStock(db: Database, { reservationId, region, lines }: Res
     // The rows are locked, so this cannot miss; if it ever does, throwing rolls everything back.
     if ((await repo.takeStock(allocation)) !== allocation.length) throw new Error('stock changed under a row lock');
     await repo.insertReservationLines(reservationId, allocation);
-    return { id: reservationId, region, status: 'HELD', lines: sortLines(allocation) };
+    return { reservation: { id: reservationId, region, status: 'HELD', lines: sortLines(allocation) }, reserved: true };
   });
 }
 
-/** Gives a HELD reservation's stock back and marks it RELEASED; null when unknown. Releasing twice releases once. */
-export function releaseStock(db: Database, reservationId: string): Promise<ReservationModel | null> {
+/**
+ * Gives a HELD reservation's stock back and marks it RELEASED; null when unknown. Releasing twice
+ * releases once; `released` says whether this call was the one that did.
+ */
+export function releaseStock(db: Database, reservationId: string): Promise<{ reservation: ReservationModel | null; released: boolean }> {
   return db.transaction(async (tx) => {
     const repo = createInventoryRepository(tx);
     // The row lock makes concurrent releases of one reservation take turns: only one sees HELD.
     const reservation = await repo.reservation(reservationId, { lock: true });
-    if (!reservation || reservation.status === 'RELEASED') return reservation;
+    if (!reservation || reservation.status === 'RELEASED') return { reservation, released: false };
     await repo.lockStockRows(reservation.lines);
     if ((await repo.returnStock(reservation.lines)) !== reservation.lines.length) {
       throw new Error(`reservation ${reservationId} holds more than its stock rows have reserved`);
     }
     if (!(await repo.markReleased(reservationId))) throw new Error(`reservation ${reservationId} changed under a row lock`);
-    return { ...reservation, status: 'RELEASED' };
+    return { reservation: { ...reservation, status: 'RELEASED' }, released: true };
   });
 }

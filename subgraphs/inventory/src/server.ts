@@ -16,9 +16,9 @@ export function buildServer(options: BuildOptions<InventoryConfig>) {
       resolvers,
       migrations: new URL('./db/migrations/', import.meta.url),
       seed,
-      context: (db) => {
+      context: (db, bus) => {
         const repo = createInventoryRepository(db);
-        return (viewer, trusted) => ({ viewer, trusted, db, repo, loaders: createLoaders(repo) });
+        return (viewer, trusted) => ({ viewer, trusted, db, repo, loaders: createLoaders(repo), bus });
       },
     },
     options,

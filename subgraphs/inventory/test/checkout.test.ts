@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { SMALL_SEED } from '@shop/service-kit';
-import { asUser, ENTITIES_QUERY, gql } from '@shop/service-kit/testing';
+import { asUser, ENTITIES_QUERY, gql, testCache } from '@shop/service-kit/testing';
 import { readConfig } from '../src/config.ts';
 import { buildServer } from '../src/server.ts';
 
@@ -18,13 +18,18 @@ const ADMIN = asUser('u0', ['admin'], SECRET);
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 const rid = (name: string) => `${RUN}-${name}`;
 
+/** Memory, or Redis under a prefix of this file's own when the run sets REDIS_URL. */
+const cache = testCache();
 beforeAll(async () => {
   app = await buildServer({
-    config: readConfig({ ROUTER_SECRET: SECRET, INVENTORY_DATABASE_URL: process.env.INVENTORY_DATABASE_URL }),
+    config: readConfig({ ROUTER_SECRET: SECRET, INVENTORY_DATABASE_URL: process.env.INVENTORY_DATABASE_URL, ...cache.env }),
     seedSize: SMALL_SEED,
   });
 });
-afterAll(() => app?.close());
+afterAll(async () => {
+  await app?.close();
+  await cache.cleanup();
+});
 
 const RESERVATION_FIELDS = 'id region status lines { productId warehouseId quantity }';
 const RESERVE = `mutation($id: ID!, $region: Region!, $lines: [ReserveLineInput!]!) {

@@ -1,17 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { SMALL_SEED } from '@shop/service-kit';
-import { ENTITIES_QUERY, gql, metricValue } from '@shop/service-kit/testing';
+import { ENTITIES_QUERY, gql, metricValue, testCache } from '@shop/service-kit/testing';
 import { readConfig } from '../src/config.ts';
 import { buildServer } from '../src/server.ts';
 import { formatMinor, shippingCostMinor } from '../src/shipping.ts';
 
 let app: FastifyInstance;
 
+/** Memory, or Redis under a prefix of this file's own when the run sets REDIS_URL. */
+const cache = testCache();
 beforeAll(async () => {
-  app = await buildServer({ config: readConfig({ INVENTORY_DATABASE_URL: process.env.INVENTORY_DATABASE_URL }), seedSize: SMALL_SEED });
+  app = await buildServer({ config: readConfig({ INVENTORY_DATABASE_URL: process.env.INVENTORY_DATABASE_URL, ...cache.env }), seedSize: SMALL_SEED });
 });
-afterAll(() => app?.close());
+afterAll(async () => {
+  await app?.close();
+  await cache.cleanup();
+});
 
 const STOCK_FIELDS = 'available inStock warehouses { warehouse { id city region } available reserved }';
 const noInternals = (res: unknown) => expect(JSON.stringify(res)).not.toMatch(/SELECT|inventory\.|stack|\bat /);

@@ -40,15 +40,29 @@ const RELEASE = `mutation Release($reservationId: ID!) { releaseStock(reservatio
  *  4. write the order, its lines and the claim's completion in one transaction here.
  * Any failure after 3 releases the reservation (idempotent, retried by the sweeper if inventory
  * is down too) and drops the claim, so nothing half-done survives and the key can be retried.
+ * Once an order is written (or cancelled) its tags go on the invalidation bus: the order, and its
+ * user, whose order list changed. Inventory publishes the stock it moved itself.
  */
-export function createCheckout({ db, pricing, inventory, logger, abandonedAfterMs }: {
+export function createCheckout({ db, pricing, inventory, logger, abandonedAfterMs, publish }: {
   db: Database;
   pricing: ServiceClient;
   inventory: ServiceClient;
   logger: Logger;
   abandonedAfterMs: number;
+  /** Publishes invalidation tags after a write commits; never rejects (InvalidationBus.publish). */
+  publish: (tags: readonly string[]) => Promise<void>;
 }) {
   const repo = createOrderRepository(db);
+
+  // Defensive even though the bus never rejects: inside `execute` a throw would release the stock
+  // of an order that is already committed.
+  async function announce(order: OrderModel): Promise<void> {
+    try {
+      await publish(orderTags(order));
+    } catch (error) {
+      logger.error({ err: error, orderId: order.id }, 'could not publish the order change; caches expire it by TTL');
+    }
+  }
 
   async function release(reservationId: string): Promise<boolean> {
     try {
@@ -97,7 +111,7 @@ export function createCheckout({ db, pricing, inventory, logger, abandonedAfterM
         return { productId, quantity, unitPrice: price.amount };
       });
       const total = sumCents(lines);
-      return await db.transaction(async (tx) => {
+      const placed = await db.transaction(async (tx) => {
         const writer = createOrderRepository(tx);
         const order = await writer.insertOrder({
           userId: viewer.userId,
@@ -111,6 +125,8 @@ export function createCheckout({ db, pricing, inventory, logger, abandonedAfterM
         await writer.completeClaim(claim.reservationId, order.id);
         return order;
       });
+      await announce(placed);
+      return placed;
     } catch (error) {
       // OUT_OF_STOCK means inventory reserved nothing; releasing an unknown reservation is harmless anyway.
       await abandon(claim, reserved && !isCode(error, 'OUT_OF_STOCK')).catch((e) => logger.error({ err: e }, 'checkout cleanup failed'));
@@ -161,7 +177,11 @@ export function createCheckout({ db, pricing, inventory, logger, abandonedAfterM
       if (order.status !== 'PLACED') throw badInput(`Order ${id} is ${order.status.toLowerCase()} and can no longer be cancelled`);
       // Stock first: if inventory is down the order stays PLACED and the client can retry.
       if (order.reservationId) await inventory.call(RELEASE, { reservationId: order.reservationId });
-      return (await repo.cancelPlaced(id)) ?? (await repo.orderForUpdate(id))!;
+      const cancelled = await repo.cancelPlaced(id);
+      // Null: a concurrent cancel got there first (and published).
+      if (!cancelled) return (await repo.orderForUpdate(id))!;
+      await announce(cancelled);
+      return cancelled;
     },
 
     /** Releases the stock of checkouts that never finished (a crash between reserve and write). */
@@ -196,6 +216,9 @@ function validate(input: PlaceOrderInput): void {
     }
   }
 }
+
+/** An order changed, and so did its user's order list. */
+const orderTags = (order: OrderModel) => [`Order:${order.id}`, `User:${order.userId}`];
 
 /** Same payload, same hash: line order does not matter, everything else does. */
 function hashRequest({ region, lines }: PlaceOrderInput): string {

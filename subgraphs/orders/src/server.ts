@@ -1,4 +1,4 @@
-import { buildSubgraphServer, createLogger, loadSdl, type BuildOptions, type Database } from '@shop/service-kit';
+import { buildSubgraphServer, createLogger, loadSdl, type BuildOptions, type Database, type InvalidationBus } from '@shop/service-kit';
 import { createCheckout, type Checkout } from './checkout.ts';
 import type { OrdersConfig } from './config.ts';
 import { createOrderRepository } from './db/repository.ts';
@@ -16,13 +16,14 @@ export async function buildServer(options: BuildOptions<OrdersConfig>) {
   const { config } = options;
   const logger = options.logger ?? createLogger('orders', config.logLevel);
   let checkout: Checkout | undefined;
-  const checkoutFor = (db: Database) =>
+  const checkoutFor = (db: Database, bus: InvalidationBus) =>
     (checkout ??= createCheckout({
       db,
       pricing: createServiceClient('pricing', config.pricingUrl, config.routerSecret, config.dependencyTimeoutMs),
       inventory: createServiceClient('inventory', config.inventoryUrl, config.routerSecret, config.dependencyTimeoutMs),
       logger,
       abandonedAfterMs: config.abandonedCheckoutMs,
+      publish: (tags) => bus.publish(tags),
     }));
   return buildSubgraphServer(
     {
@@ -31,14 +32,14 @@ export async function buildServer(options: BuildOptions<OrdersConfig>) {
       resolvers,
       migrations: new URL('./db/migrations/', import.meta.url),
       seed,
-      context: (db) => {
+      context: (db, bus) => {
         const repo = createOrderRepository(db);
-        const service = checkoutFor(db);
+        const service = checkoutFor(db, bus);
         return (viewer) => ({ viewer, repo, loaders: createLoaders(repo), checkout: service });
       },
-      background: (db) => {
+      background: (db, bus) => {
         const timer = setInterval(() => {
-          checkoutFor(db).sweepAbandoned().catch((error) => logger.error({ err: error }, 'checkout sweep failed'));
+          checkoutFor(db, bus).sweepAbandoned().catch((error) => logger.error({ err: error }, 'checkout sweep failed'));
         }, SWEEP_EVERY_MS);
         timer.unref();
         return () => clearInterval(timer);

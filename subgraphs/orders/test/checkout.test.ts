@@ -40,6 +40,13 @@ const pricing: ServiceClient = {
   },
 };
 
+/** Stands in for the invalidation bus: what checkout published, in order. */
+function recorder() {
+  const published: string[][] = [];
+  return { published, publish: async (tags: readonly string[]) => void published.push([...tags]) };
+}
+const quiet = recorder().publish;
+
 const viewer = { userId: 'u7', scopes: [] };
 const logger = createLogger('orders-test', 'silent');
 let n = 0;
@@ -53,7 +60,8 @@ describe('checkout orchestration', () => {
 
   it('keeps a failed attempt whose release could not reach inventory, and the sweeper releases it later', async () => {
     const inventory = fakeInventory();
-    const checkout = createCheckout({ db, pricing, inventory: inventory.client, logger, abandonedAfterMs: 60_000 });
+    const bus = recorder();
+    const checkout = createCheckout({ db, pricing, inventory: inventory.client, logger, abandonedAfterMs: 60_000, publish: bus.publish });
     const k = key();
     // Pricing quotes the wrong currency, so the attempt fails after inventory has reserved.
     const wrongCurrency: ServiceClient = {
@@ -68,7 +76,7 @@ describe('checkout orchestration', () => {
         return result;
       },
     };
-    const crashy = createCheckout({ db, pricing: wrongCurrency, inventory: reserveThenDown, logger, abandonedAfterMs: 60_000 });
+    const crashy = createCheckout({ db, pricing: wrongCurrency, inventory: reserveThenDown, logger, abandonedAfterMs: 60_000, publish: bus.publish });
     await expect(crashy.placeOrder(viewer, { idempotencyKey: k, region: 'IN', lines: [{ productId: 'p5', quantity: 1 }] })).rejects.toThrow(/pricing quoted USD/);
     expect([...inventory.held.values()]).toEqual(['HELD']);
 
@@ -82,13 +90,29 @@ describe('checkout orchestration', () => {
     inventory.setDown(false);
     expect(await checkout.sweepAbandoned()).toBe(1);
     expect([...inventory.held.values()]).toEqual(['RELEASED']);
+    // Failed attempts wrote no order, so they announced nothing; the order that was written did.
+    expect(bus.published).toEqual([]);
     const order = await checkout.placeOrder(viewer, { idempotencyKey: k, region: 'IN', lines: [{ productId: 'p5', quantity: 2 }] });
     expect(order).toMatchObject({ status: 'PLACED', total: '20.10', currency: 'INR' });
+    expect(bus.published).toEqual([[`Order:${order.id}`, 'User:u7']]);
+  });
+
+  it('announces a cancellation once, and not a replayed order', async () => {
+    const inventory = fakeInventory();
+    const bus = recorder();
+    const checkout = createCheckout({ db, pricing, inventory: inventory.client, logger, abandonedAfterMs: 60_000, publish: bus.publish });
+    const input = { idempotencyKey: key(), region: 'IN' as const, lines: [{ productId: 'p3', quantity: 1 }] };
+    const order = await checkout.placeOrder(viewer, input);
+    expect((await checkout.placeOrder(viewer, input)).id).toBe(order.id);
+    expect(await checkout.cancelOrder(viewer, order.id)).toMatchObject({ status: 'CANCELLED' });
+    expect(await checkout.cancelOrder(viewer, order.id)).toMatchObject({ status: 'CANCELLED' });
+    const tags = [`Order:${order.id}`, 'User:u7'];
+    expect(bus.published).toEqual([tags, tags]); // placed, cancelled: the replay and the second cancel changed nothing
   });
 
   it('treats the same lines in another order as the same request', async () => {
     const inventory = fakeInventory();
-    const checkout = createCheckout({ db, pricing, inventory: inventory.client, logger, abandonedAfterMs: 60_000 });
+    const checkout = createCheckout({ db, pricing, inventory: inventory.client, logger, abandonedAfterMs: 60_000, publish: quiet });
     const k = key();
     const a = await checkout.placeOrder(viewer, { idempotencyKey: k, region: 'IN', lines: [{ productId: 'p1', quantity: 1 }, { productId: 'p2', quantity: 2 }] });
     const b = await checkout.placeOrder(viewer, { idempotencyKey: k, region: 'IN', lines: [{ productId: 'p2', quantity: 2 }, { productId: 'p1', quantity: 1 }] });

@@ -1,4 +1,4 @@
-import type { Viewer } from '@shop/service-kit';
+import type { InvalidationBus, Viewer } from '@shop/service-kit';
 import type { PricingRepository } from './db/repository.ts';
 import type { Loaders } from './loaders.ts';
 
@@ -8,4 +8,6 @@ export interface Context {
   trusted: boolean;
   repo: PricingRepository;
   loaders: Loaders;
+  /** Writes publish the `Type:id` tags of what they changed here, after they commit. */
+  bus: InvalidationBus;
 }

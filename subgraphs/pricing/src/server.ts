@@ -16,9 +16,9 @@ export function buildServer(options: BuildOptions<PricingConfig>) {
       resolvers,
       migrations: new URL('./db/migrations/', import.meta.url),
       seed,
-      context: (db) => {
+      context: (db, bus) => {
         const repo = createPricingRepository(db);
-        return (viewer, trusted) => ({ viewer, trusted, repo, loaders: createLoaders(repo) });
+        return (viewer, trusted) => ({ viewer, trusted, repo, loaders: createLoaders(repo), bus });
       },
     },
     options,

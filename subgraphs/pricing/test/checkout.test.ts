@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { ADMIN_USER_ID, SMALL_SEED } from '@shop/service-kit';
-import { asUser, ENTITIES_QUERY, gql, metricValue } from '@shop/service-kit/testing';
+import { asUser, ENTITIES_QUERY, gql, metricValue, testCache } from '@shop/service-kit/testing';
 import { readConfig } from '../src/config.ts';
 import { buildServer } from '../src/server.ts';
 
@@ -56,9 +56,11 @@ async function createPromotion(input: Record<string, unknown>) {
 
 const IN_TEN_YEARS = new Date(Date.now() + 10 * 365 * 86_400_000).toISOString();
 
+/** Memory, or Redis under a prefix of this file's own when the run sets REDIS_URL. */
+const cache = testCache();
 beforeAll(async () => {
   app = await buildServer({
-    config: readConfig({ ROUTER_SECRET: SECRET, PRICING_DATABASE_URL: process.env.PRICING_DATABASE_URL }),
+    config: readConfig({ ROUTER_SECRET: SECRET, PRICING_DATABASE_URL: process.env.PRICING_DATABASE_URL, ...cache.env }),
     seedSize: SMALL_SEED,
   });
   // A run that died half-way on a persistent database may have left a test promotion running.
@@ -67,7 +69,10 @@ beforeAll(async () => {
     if (p.name.startsWith(TEST_PROMOTION_PREFIX)) await gql(app, END_PROMOTION, { id: p.id }, ADMIN);
   }
 });
-afterAll(() => app?.close());
+afterAll(async () => {
+  await app?.close();
+  await cache.cleanup();
+});
 
 describe('quote (internal, for checkout)', () => {
   it('answers what Product.price and listPrice say, once per distinct id, in request order', async () => {

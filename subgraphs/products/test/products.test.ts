@@ -1,16 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { SMALL_SEED } from '@shop/service-kit';
-import { ENTITIES_QUERY, gql, metricValue } from '@shop/service-kit/testing';
+import { ENTITIES_QUERY, gql, metricValue, testCache } from '@shop/service-kit/testing';
 import { readConfig } from '../src/config.ts';
 import { buildServer } from '../src/server.ts';
 
 let app: FastifyInstance;
 
+/** Memory, or Redis under a prefix of this file's own when the run sets REDIS_URL. */
+const cache = testCache();
 beforeAll(async () => {
-  app = await buildServer({ config: readConfig({ PRODUCTS_DATABASE_URL: process.env.PRODUCTS_DATABASE_URL }), seedSize: SMALL_SEED });
+  app = await buildServer({ config: readConfig({ PRODUCTS_DATABASE_URL: process.env.PRODUCTS_DATABASE_URL, ...cache.env }), seedSize: SMALL_SEED });
 });
-afterAll(() => app?.close());
+afterAll(async () => {
+  await app?.close();
+  await cache.cleanup();
+});
 
 describe('products subgraph', () => {
   it('resolves Product by id and by sku, and Category by id, through _entities', async () => {

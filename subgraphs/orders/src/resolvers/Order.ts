@@ -16,5 +16,6 @@ export const Order: OrderResolvers = {
   user: (order) => ({ id: order.userId }),
   lines: (order, _args, { loaders }) => loaders.linesByOrderId.load(order.id),
   total: (order) => ({ amount: order.total, currency: order.currency }),
-  createdAt: (order) => order.createdAt.toISOString(),
+  // A Date from the database; an ISO string when the order came back from a shared (Redis) cache.
+  createdAt: (order) => new Date(order.createdAt).toISOString(),
 };

@@ -97,10 +97,11 @@ export function createPricingRepository(db: Database) {
      * Ends a running or scheduled promotion now; one that has already ended is returned as it is.
      * A promotion ended before it started also gets its start moved just before the end, keeping
      * `ends_at > starts_at`. Null for an unknown id. The read after a no-op update runs as its
-     * own statement so it sees a concurrent end that committed meanwhile.
+     * own statement so it sees a concurrent end that committed meanwhile. `productIds` lists the
+     * products whose prices this changed: the ones it covers when it ended it, none otherwise.
      */
     endPromotion: (id: string) =>
-      db.transaction(async (tx) => {
+      db.transaction(async (tx): Promise<{ promotion: PromotionModel; productIds: string[] } | null> => {
         const [ended] = await tx.query<PromotionModel>(
           `UPDATE pricing.promotion AS p
            SET ends_at = now(), starts_at = least(p.starts_at, now() - interval '1 millisecond')
@@ -108,9 +109,15 @@ export function createPricingRepository(db: Database) {
            RETURNING ${PROMOTION_COLUMNS}`,
           [id],
         );
-        if (ended) return ended;
+        if (ended) {
+          const covered = await tx.query<{ productId: string }>(
+            `SELECT product_id AS "productId" FROM pricing.promotion_product WHERE promotion_id = $1`,
+            [id],
+          );
+          return { promotion: ended, productIds: covered.map((row) => row.productId) };
+        }
         const [unchanged] = await tx.query<PromotionModel>(`SELECT ${PROMOTION_COLUMNS} FROM pricing.promotion p WHERE p.id = $1`, [id]);
-        return unchanged ?? null;
+        return unchanged ? { promotion: unchanged, productIds: [] } : null;
       }),
   };
 }

@@ -1,0 +1,245 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PGlite } from '@electric-sql/pglite';
+import type { FastifyInstance } from 'fastify';
+import { ADMIN_USER_ID, openPglite, SMALL_SEED, type Env } from '@shop/service-kit';
+import { asUser, ENTITIES_QUERY, metricValue, pausableRedisProxy, testCache } from '@shop/service-kit/testing';
+import { readConfig } from '../src/config.ts';
+import { buildServer } from '../src/server.ts';
+
+/**
+ * The subgraph cache layer and Cache-Control on the pricing subgraph. Runs on memory, and on
+ * Redis when the run sets REDIS_URL. Writes touch only p451–p470 in SEA (no other test uses them),
+ * so the file passes alongside the others on a shared Postgres database.
+ *
+ * Two servers on one database and one cache prefix stand for two replicas: a write through one
+ * must drop what the other has cached (over Redis pub/sub with REDIS_URL, in process without).
+ */
+const SECRET = 'caching-secret';
+const ADMIN = asUser(ADMIN_USER_ID, ['admin'], SECRET);
+const cache = testCache();
+
+let pglite: PGlite | undefined;
+let app: FastifyInstance;
+let replica: FastifyInstance;
+const extra: FastifyInstance[] = [];
+
+// Quiet: one test provokes an internal error on purpose (to see its response is not cacheable).
+const env = (more: Env = {}): Env => ({
+  PRICING_DATABASE_URL: process.env.PRICING_DATABASE_URL, ROUTER_SECRET: SECRET, LOG_LEVEL: 'fatal', ...cache.env, ...more,
+});
+const build = (more: Env = {}) => buildServer({ config: readConfig(env(more)), pglite, seedSize: SMALL_SEED });
+
+beforeAll(async () => {
+  // Without a database URL the servers share one embedded database, as replicas share Postgres.
+  if (!process.env.PRICING_DATABASE_URL) pglite = await openPglite();
+  app = await build();
+  replica = await build({ SEED: 'false' });
+});
+afterAll(async () => {
+  for (const server of [app, replica, ...extra]) await server?.close();
+  await pglite?.close();
+  await cache.cleanup();
+});
+
+async function post(server: FastifyInstance, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  const response = await server.inject({ method: 'POST', url: '/graphql', payload: { query, variables }, headers });
+  return { status: response.statusCode, cacheControl: response.headers['cache-control'], ...(response.json() as { data?: any; errors?: any[] }) };
+}
+
+/** SQL statements a call costs on a server. */
+async function statements(server: FastifyInstance, call: () => Promise<unknown>) {
+  const before = await metricValue(server, 'db_queries_total');
+  await call();
+  return (await metricValue(server, 'db_queries_total')) - before;
+}
+
+/** A cache counter for one `type` label (`Query.promotions`, `Product`). */
+async function counter(server: FastifyInstance, name: string, type: string) {
+  const text = (await server.inject({ method: 'GET', url: '/metrics' })).body;
+  return text.split('\n').filter((line) => line.startsWith(`${name}{`) && line.includes(`type="${type}"`))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
+const PROMOTIONS = (region: string) => `{ promotions(region: ${region}) { id name discountPercent active } }`;
+const PRICE = ENTITIES_QUERY('... on Product { id price(region: SEA) { amount currency } listPrice(region: SEA) { amount } }');
+const products = (...ids: string[]) => ({ representations: ids.map((id) => ({ __typename: 'Product', id })) });
+const priceOf = async (server: FastifyInstance, id: string) => {
+  const res = await post(server, PRICE, products(id));
+  expect(res.errors).toBeUndefined();
+  return res.data._entities[0].price.amount as string;
+};
+const SET_LIST_PRICE = 'mutation($id: ID!, $amount: String!) { setListPrice(productId: $id, region: SEA, amount: $amount) { id } }';
+
+describe('Cache-Control on pricing responses', () => {
+  it('is public with the lowest maxAge of the selected fields', async () => {
+    expect((await post(app, PROMOTIONS('IN'))).cacheControl).toBe('public, max-age=60');
+    expect((await post(app, PRICE, products('p1', 'p2'))).cacheControl).toBe('public, max-age=60');
+    const promotion = await post(app, ENTITIES_QUERY('... on Promotion { id name }'), { representations: [{ __typename: 'Promotion', id: 'promo1' }] });
+    expect(promotion.cacheControl).toBe('public, max-age=300');
+  });
+
+  it('is no-store for a mutation, an internal field without a hint, and any response with errors', async () => {
+    const write = await post(app, SET_LIST_PRICE, { id: 'p451', amount: '10.00' }, ADMIN);
+    expect(write.errors).toBeUndefined();
+    expect(write.cacheControl).toBe('no-store');
+
+    const quote = await post(app, '{ quote(region: IN, productIds: ["p1"]) { productId } }', {}, { 'x-router-secret': SECRET });
+    expect(quote.errors).toBeUndefined();
+    expect(quote.cacheControl).toBe('no-store');
+
+    // An execution error in an otherwise cacheable operation: a representation of no known type.
+    const failed = await post(app, PRICE, { representations: [{ __typename: 'Product', id: 'p1' }, { __typename: 'Nothing', id: 'x' }] });
+    expect(failed.status).toBe(200);
+    expect(failed.errors?.length).toBeGreaterThan(0);
+    expect(failed.cacheControl).toBe('no-store');
+
+    const invalid = await post(app, '{ promotions { id } }');
+    expect(invalid.status).toBe(400);
+    expect(invalid.cacheControl).toBe('no-store');
+  });
+});
+
+describe('subgraph cache', () => {
+  it('answers a repeated listing from the cache, without SQL', async () => {
+    const hits = await counter(app, 'cache_hits_total', 'Query.promotions');
+    let first: any;
+    let second: any;
+    expect(await statements(app, async () => (first = await post(app, PROMOTIONS('US'))))).toBeGreaterThan(0);
+    expect(await statements(app, async () => (second = await post(app, PROMOTIONS('US'))))).toBe(0);
+    expect(second.data).toEqual(first.data);
+    expect(first.data.promotions.length).toBeGreaterThan(0);
+    expect(await counter(app, 'cache_hits_total', 'Query.promotions')).toBe(hits + 1);
+  });
+
+  it.skipIf(!process.env.REDIS_URL)('shares Query entries between replicas through Redis', async () => {
+    let first: any;
+    expect(await statements(app, async () => (first = await post(app, PROMOTIONS('ME'))))).toBeGreaterThan(0);
+    // The entry is written without holding up the answer: wait until Redis has it.
+    await expect.poll(async () => (await cache.keys('pricing:Query.promotions~*ME*')).length).toBe(1);
+    let second: any;
+    expect(await statements(replica, async () => (second = await post(replica, PROMOTIONS('ME'))))).toBe(0);
+    expect(second.data).toEqual(first.data);
+  });
+
+  it('answers repeated price fields from the cache, without SQL', async () => {
+    const ids = ['p461', 'p462', 'p463'];
+    let first: any;
+    expect(await statements(app, async () => (first = await post(app, PRICE, products(...ids))))).toBe(2);
+    let second: any;
+    expect(await statements(app, async () => (second = await post(app, PRICE, products(...ids))))).toBe(0);
+    expect(second.data).toEqual(first.data);
+    expect(await counter(app, 'cache_hits_total', 'Product.price')).toBeGreaterThanOrEqual(3);
+  });
+
+  it('drops a cached price when setListPrice changes it, on this server and on a replica', async () => {
+    await post(app, SET_LIST_PRICE, { id: 'p452', amount: '50.00' }, ADMIN);
+    expect(await priceOf(app, 'p452')).toBe('50.00');
+    expect(await priceOf(replica, 'p452')).toBe('50.00');
+    // Both have it cached now.
+    expect(await statements(app, () => priceOf(app, 'p452'))).toBe(0);
+    expect(await statements(replica, () => priceOf(replica, 'p452'))).toBe(0);
+    const invalidations = await counter(replica, 'cache_invalidations_total', 'Product');
+
+    const write = await post(app, SET_LIST_PRICE, { id: 'p452', amount: '64.25' }, ADMIN);
+    expect(write.errors).toBeUndefined();
+    // The writing server dropped its entry before answering the mutation.
+    expect(await priceOf(app, 'p452')).toBe('64.25');
+    // The replica hears it on the bus (over Redis: a moment later).
+    await expect.poll(() => priceOf(replica, 'p452'), { timeout: 5_000 }).toBe('64.25');
+    expect(await counter(replica, 'cache_invalidations_total', 'Product')).toBeGreaterThan(invalidations);
+  });
+
+  it('drops cached prices and promotion lists when a promotion starts and ends', async () => {
+    await post(app, SET_LIST_PRICE, { id: 'p453', amount: '80.00' }, ADMIN);
+    expect(await priceOf(app, 'p453')).toBe('80.00');
+    const before = (await post(app, PROMOTIONS('SEA'))).data.promotions;
+
+    const created = await post(app, `mutation($input: CreatePromotionInput!) { createPromotion(input: $input) { id } }`, {
+      input: { name: `Caching test ${Date.now()}`, region: 'SEA', discountPercent: 25, endsAt: new Date(Date.now() + 86_400_000).toISOString(), productIds: ['p453'] },
+    }, ADMIN);
+    expect(created.errors).toBeUndefined();
+    const id = created.data.createPromotion.id as string;
+    expect(await priceOf(app, 'p453')).toBe('60.00');
+    // The cached list did not name the new promotion; the collection tag dropped it anyway.
+    const during = (await post(app, PROMOTIONS('SEA'))).data.promotions;
+    expect(during.map((p: any) => p.id)).toContain(id);
+    expect(during).toHaveLength(before.length + 1);
+
+    expect((await post(app, 'mutation($id: ID!) { endPromotion(id: $id) { id active } }', { id }, ADMIN)).errors).toBeUndefined();
+    expect(await priceOf(app, 'p453')).toBe('80.00');
+    expect((await post(app, PROMOTIONS('SEA'))).data.promotions.map((p: any) => p.id)).not.toContain(id);
+  });
+
+  it('caches nothing with SUBGRAPH_CACHE=false', async () => {
+    const off = await build({ SEED: 'false', SUBGRAPH_CACHE: 'false' });
+    extra.push(off);
+    expect(await statements(off, () => post(off, PROMOTIONS('ME')))).toBeGreaterThan(0);
+    expect(await statements(off, () => post(off, PROMOTIONS('ME')))).toBeGreaterThan(0);
+    expect(await statements(off, () => priceOf(off, 'p470'))).toBe(2);
+    expect(await statements(off, () => priceOf(off, 'p470'))).toBe(2);
+    expect(await metricValue(off, 'cache_hits_total')).toBe(0);
+    // The headers do not depend on the cache layer.
+    expect((await post(off, PROMOTIONS('ME'))).cacheControl).toBe('public, max-age=60');
+  });
+
+  it('answers correctly and promptly with Redis unreachable, counting the failures', async () => {
+    const down = await build({ SEED: 'false', REDIS_URL: 'redis://127.0.0.1:1', CACHE_TIMEOUT_MS: '100' });
+    extra.push(down);
+    const expected = (await post(app, PROMOTIONS('IN'))).data;
+    for (let i = 0; i < 3; i++) {
+      const started = performance.now();
+      const res = await post(down, PROMOTIONS('IN'));
+      // Generous bound: it proves nothing waited on Redis, not how fast the query is.
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(res.status).toBe(200);
+      expect(res.errors).toBeUndefined();
+      expect(res.data).toEqual(expected);
+    }
+    expect(await counter(down, 'cache_errors_total', 'Query.promotions')).toBeGreaterThanOrEqual(3);
+
+    // Writes still succeed, and this server still drops its own (in-memory) entries for them.
+    expect(await priceOf(down, 'p454')).toMatch(/^\d+\.\d{2}$/);
+    const write = await post(down, SET_LIST_PRICE, { id: 'p454', amount: '12.34' }, ADMIN);
+    expect(write.errors).toBeUndefined();
+    expect(await priceOf(down, 'p454')).toBe('12.34');
+  });
+
+  it.skipIf(!process.env.REDIS_URL)('applies an invalidation Redis missed while paused once it answers again, serving no stale entry meanwhile', async () => {
+    const proxy = await pausableRedisProxy(process.env.REDIS_URL!);
+    const own = testCache();
+    const server = await build({ SEED: 'false', ...own.env, REDIS_URL: proxy.url, CACHE_TIMEOUT_MS: '100' });
+    try {
+      const listed = async () => {
+        const res = await post(server, PROMOTIONS('SEA'));
+        expect(res.errors).toBeUndefined();
+        return (res.data.promotions as { id: string }[]).map((p) => p.id);
+      };
+      // Read until the list is in Redis (the client may still be connecting; fills are not waited for).
+      await expect.poll(async () => {
+        await listed();
+        return (await own.keys('pricing:Query.promotions~*SEA*')).length;
+      }, { timeout: 5_000 }).toBe(1);
+
+      // Redis stops answering; a promotion starts. Its invalidation cannot reach Redis.
+      proxy.pause();
+      const created = await post(server, 'mutation($input: CreatePromotionInput!) { createPromotion(input: $input) { id } }', {
+        input: { name: `Caching test paused ${Date.now()}`, region: 'SEA', discountPercent: 5, endsAt: new Date(Date.now() + 86_400_000).toISOString(), productIds: ['p455'] },
+      }, ADMIN);
+      expect(created.errors).toBeUndefined();
+      const id = created.data.createPromotion.id as string;
+      // Meanwhile Query fields bypass Redis (it may hold what the tag should have dropped).
+      expect(await listed()).toContain(id);
+
+      // Redis answers again, still holding the list without the promotion: the missed
+      // invalidation is applied before the store is used again, so it is never served.
+      proxy.resume();
+      let latest: string[] = [];
+      await expect.poll(async () => statements(server, async () => (latest = await listed())), { timeout: 10_000, interval: 200 }).toBe(0);
+      expect(latest).toContain(id);
+    } finally {
+      await server.close();
+      await proxy.close();
+      await own.cleanup();
+    }
+  });
+});
