@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { boolVar, ConfigError, intVar, isProduction, optionalString, stringVar, urlVar, type Env } from '@shop/service-kit';
+import { boolVar, ConfigError, DEFAULT_CACHE_KEY_PREFIX, intVar, isProduction, optionalString, stringVar, urlVar, type Env } from '@shop/service-kit';
 
 export const SUBGRAPH_NAMES = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
@@ -69,6 +69,6 @@ export function readConfig(env: Env): RouterConfig {
     routerCache: boolVar(env, 'ROUTER_CACHE', true),
     cacheTimeoutMs: intVar(env, 'CACHE_TIMEOUT_MS', 100, { min: 1, max: 10_000 }),
     cacheMaxEntries: intVar(env, 'ROUTER_CACHE_MAX_ENTRIES', 50_000, { min: 1, max: 10_000_000 }),
-    cacheKeyPrefix: stringVar(env, 'ROUTER_CACHE_PREFIX', 'shop:rc:'),
+    cacheKeyPrefix: stringVar(env, 'CACHE_KEY_PREFIX', DEFAULT_CACHE_KEY_PREFIX),
   };
 }

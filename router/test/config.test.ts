@@ -22,11 +22,11 @@ describe('router config', () => {
     expect(config.routerCache).toBe(true);
     expect(config.cacheTimeoutMs).toBe(100);
     expect(config.cacheMaxEntries).toBe(50_000);
-    expect(config.cacheKeyPrefix).toBe('shop:rc:');
+    expect(config.cacheKeyPrefix).toBe('shop:');
   });
 
   it('reads the cache settings from the environment', () => {
-    const config = readConfig({ REDIS_URL: 'redis://cache:6379', ROUTER_CACHE: 'false', CACHE_TIMEOUT_MS: '50', ROUTER_CACHE_MAX_ENTRIES: '10', ROUTER_CACHE_PREFIX: 'x:' });
+    const config = readConfig({ REDIS_URL: 'redis://cache:6379', ROUTER_CACHE: 'false', CACHE_TIMEOUT_MS: '50', ROUTER_CACHE_MAX_ENTRIES: '10', CACHE_KEY_PREFIX: 'x:' });
     expect(config).toMatchObject({ redisUrl: 'redis://cache:6379', routerCache: false, cacheTimeoutMs: 50, cacheMaxEntries: 10, cacheKeyPrefix: 'x:' });
   });
 

@@ -49,7 +49,7 @@ describe.each([
         PRODUCTS_URL: products.url,
         PRICING_URL: pricing.url,
         ROUTER_CACHE: routerCache,
-        ROUTER_CACHE_PREFIX: prefix,
+        CACHE_KEY_PREFIX: prefix,
         ...(REDIS_URL ? { REDIS_URL } : {}),
       }),
     });

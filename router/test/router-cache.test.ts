@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createInvalidationBus } from '@shop/service-kit';
+import { createInvalidationBus, invalidationChannel } from '@shop/service-kit';
 import { createRouterCache, type RouterCacheHandle } from '../src/cache/create.ts';
 import type { RouterMetrics } from '../src/metrics.ts';
 import { delay, representationsOf, startFakeSubgraph, type FakeHandler, type FakeSubgraph, type ReceivedRequest } from './support/fake-subgraph.ts';
@@ -321,7 +321,7 @@ describe.each(storages)('two routers on %s', (_kind, redisUrl) => {
     await fetch(b);
     expect(subgraph.requests.length).toBe(fetchesBefore);
 
-    const publisher = createInvalidationBus({ redisUrl, logger });
+    const publisher = createInvalidationBus({ redisUrl, logger, channel: invalidationChannel(prefix) });
     closers.push(() => publisher.close());
     priceOffset = 3;
     // Until the subscriber connections are up a message can be missed: publish until both heard it.

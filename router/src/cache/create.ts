@@ -1,4 +1,4 @@
-import { createInvalidationBus, createRedis, type Logger } from '@shop/service-kit';
+import { createInvalidationBus, createRedis, invalidationChannel, type Logger } from '@shop/service-kit';
 import type { RouterMetrics } from '../metrics.ts';
 import { MemoryStorage } from './memory-storage.ts';
 import { RedisStorage } from './redis-storage.ts';
@@ -25,15 +25,18 @@ export interface RouterCacheHandle {
 export function createRouterCache(settings: RouterCacheSettings): RouterCacheHandle {
   const { redisUrl, cacheTimeoutMs, logger, metrics } = settings;
   const storage: CacheStorage = redisUrl
-    ? new RedisStorage(createRedis(redisUrl, { logger, commandTimeoutMs: cacheTimeoutMs }), {
-        prefix: settings.cacheKeyPrefix,
+    ? // `within` bounds every call by cacheTimeoutMs; ioredis's own timeout only reaps commands that never answer.
+      new RedisStorage(createRedis(redisUrl, { logger, commandTimeoutMs: 5_000 }), {
+        prefix: `${settings.cacheKeyPrefix}rc:`,
         timeoutMs: cacheTimeoutMs,
         onError: (operation) => metrics.cacheErrors.inc({ layer: 'router', type: operation }),
       })
     : new MemoryStorage({ maxEntries: settings.cacheMaxEntries });
   const cache = new RouterCache({ storage, metrics });
-  const bus = createInvalidationBus({ redisUrl, logger });
-  const unsubscribe = bus.subscribe((tags) => void cache.invalidate(tags));
+  // The same channel the subgraphs publish on; returning the promise lets an in-process publish
+  // wait until this cache has dropped the entries (read-your-writes under `npm start`).
+  const bus = createInvalidationBus({ redisUrl, logger, channel: invalidationChannel(settings.cacheKeyPrefix) });
+  const unsubscribe = bus.subscribe((tags) => cache.invalidate(tags));
   return {
     cache,
     async close() {
