@@ -9,7 +9,8 @@ const graphqlEntry = require.resolve('graphql');
 
 /**
  * Projects split by file suffix: `*.test.ts` are unit tests beside each service (in-process,
- * embedded PGlite); `*.e2e.test.ts` start the five subgraphs and the router on free ports and go
+ * embedded PGlite); `*.redis.test.ts` are unit tests that need REDIS_URL (real-services tier
+ * only); `*.e2e.test.ts` start the five subgraphs and the router on free ports and go
  * through the router; `*.redis.e2e.test.ts` need a redis-server binary and run only in the
  * real-services tier. All run on real Postgres/Redis when the URLs are set in the environment.
  */
@@ -22,9 +23,22 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['{packages,subgraphs,router,schema}/**/test/**/*.test.ts'],
-          exclude: ['**/*.e2e.test.ts', '**/node_modules/**'],
+          exclude: ['**/*.e2e.test.ts', '**/*.redis.test.ts', '**/node_modules/**'],
           testTimeout: 30_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Unit tests that need a real Redis (REDIS_URL): real-services tier only. They run after
+          // the `unit` files, not beside them: on the shared Postgres of that tier their writes
+          // (e.g. a SEA promotion) would otherwise race the unit files' counts.
+          name: 'unit-redis',
+          include: ['{packages,subgraphs,router,schema}/**/test/**/*.redis.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 1 },
         },
       },
       {

@@ -21,7 +21,7 @@ recreate() { # tier
 
 echo "== services tier: unit tests on PostgreSQL (shop_unit_*)"
 recreate unit
-npx vitest run --project unit
+npx vitest run --project unit --project unit-redis
 
 echo "== services tier: end-to-end tests on PostgreSQL and Redis (shop_e2e_*)"
 recreate e2e

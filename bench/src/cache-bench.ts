@@ -7,16 +7,21 @@
  * stock and category; page chosen by Zipf), product detail (Zipf over the 40,000 products), and
  * signed-in order history (Zipf over 200 customers).
  *
- *   --requests N   requests per configuration (default 4000)
- *   --quick        400 requests, for a smoke check
+ *   --requests N   measured requests per configuration (default 4000)
+ *   --warmup N     requests sent first and not measured with caching on, so its figures are a warm,
+ *                  steady state (default 20000; a cache in production lives for hours, and the
+ *                  catalog's long tail makes a short run mostly first visits). Caching off has
+ *                  nothing to warm and is measured straight away.
+ *   --quick        400 requests and no warm-up, for a smoke check
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FULL_SEED } from '@shop/service-kit';
 import { startStack, type Stack } from '@shop/stack';
 
-const { values } = parseArgs({ options: { requests: { type: 'string' }, quick: { type: 'boolean' }, concurrency: { type: 'string' } } });
+const { values } = parseArgs({ options: { requests: { type: 'string' }, warmup: { type: 'string' }, quick: { type: 'boolean' }, concurrency: { type: 'string' } } });
 const REQUESTS = values.quick ? 400 : Number(values.requests ?? 4000);
+const WARMUP = values.quick ? 0 : Number(values.warmup ?? 20000);
 const CONCURRENCY = Number(values.concurrency ?? 16);
 const SUBGRAPHS = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
 
@@ -105,31 +110,50 @@ async function run(label: string, cache: boolean) {
       }
       return tokens.get(n)!;
     };
-    const requests = workload(REQUESTS);
-    for (const r of requests) if (r.user) await tokenFor(r.user);
+    const warmup = cache ? WARMUP : 0;
+    // The same stream for both configurations: the measured requests are the last REQUESTS of it.
+    const stream = workload(WARMUP + REQUESTS).slice(WARMUP - warmup);
+    for (const r of stream) if (r.user) await tokenFor(r.user);
+    const send = async (batch: Request[]) => {
+      let errors = 0;
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < batch.length) {
+            const r = batch[next++]!;
+            const res = await fetch(stack.routerUrl, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', ...(r.user ? { authorization: `Bearer ${tokens.get(r.user)}` } : {}) },
+              body: JSON.stringify({ query: r.query, variables: r.variables }),
+            });
+            const body = (await res.json()) as { errors?: unknown[] };
+            if (res.status !== 200 || body.errors) errors++;
+          }
+        }),
+      );
+      return errors;
+    };
+    await send(stream.slice(0, warmup));
+    const requests = stream.slice(warmup);
     const metricsOf = (name: (typeof SUBGRAPHS)[number]) => new URL('/metrics', stack.subgraphUrls[name]).toString();
     const routerMetrics = new URL('/metrics', stack.routerUrl).toString();
     const sql = async () => (await Promise.all(SUBGRAPHS.map((s) => metric(metricsOf(s), 'db_queries_total')))).reduce((a, b) => a + b, 0);
     const sqlBefore = await sql();
     const hitsBefore = await metric(routerMetrics, 'cache_hits_total', 'layer="router"');
     const missesBefore = await metric(routerMetrics, 'cache_misses_total', 'layer="router"');
-    let errors = 0;
-    let next = 0;
+    const byType = async (name: string) => {
+      const text = await (await fetch(routerMetrics)).text();
+      const counts: Record<string, number> = {};
+      for (const line of text.split('\n')) {
+        const match = new RegExp(`^${name}\\{[^}]*layer="router"[^}]*type="([^"]+)"[^}]*\\} (\\S+)`).exec(line);
+        if (match) counts[match[1]!] = (counts[match[1]!] ?? 0) + Number(match[2]);
+      }
+      return counts;
+    };
+    const hitsByTypeBefore = await byType('cache_hits_total');
+    const missesByTypeBefore = await byType('cache_misses_total');
     const started = process.hrtime.bigint();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < requests.length) {
-          const r = requests[next++]!;
-          const res = await fetch(stack.routerUrl, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', ...(r.user ? { authorization: `Bearer ${tokens.get(r.user)}` } : {}) },
-            body: JSON.stringify({ query: r.query, variables: r.variables }),
-          });
-          const body = (await res.json()) as { errors?: unknown[] };
-          if (res.status !== 200 || body.errors) errors++;
-        }
-      }),
-    );
+    const errors = await send(requests);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const statements = (await sql()) - sqlBefore;
     const hits = (await metric(routerMetrics, 'cache_hits_total', 'layer="router"')) - hitsBefore;
@@ -143,6 +167,15 @@ async function run(label: string, cache: boolean) {
       sqlPerRequest: statements / requests.length,
       hitRatio: hits + misses > 0 ? hits / (hits + misses) : 0,
     };
+    if (cache) {
+      const hitsByType = await byType('cache_hits_total');
+      const missesByType = await byType('cache_misses_total');
+      for (const type of Object.keys({ ...hitsByType, ...missesByType })) {
+        const h = (hitsByType[type] ?? 0) - (hitsByTypeBefore[type] ?? 0);
+        const m = (missesByType[type] ?? 0) - (missesByTypeBefore[type] ?? 0);
+        console.log(`  ${type}: ${h} hits, ${m} misses (${((h / Math.max(1, h + m)) * 100).toFixed(1)}%)`);
+      }
+    }
     console.log(`${label}: ${result.requests} requests in ${seconds.toFixed(1)} s (${result.rps.toFixed(0)}/s), ${errors} errors, ` +
       `${result.sqlPerRequest.toFixed(2)} SQL/request, router hit ratio ${(result.hitRatio * 100).toFixed(1)}%`);
     return result;
@@ -157,7 +190,7 @@ const reduction = 1 - on.sqlPerRequest / off.sqlPerRequest;
 const storage = process.env.REDIS_URL ? 'Redis' : 'in-process memory';
 const database = process.env.PRODUCTS_DATABASE_URL ? 'PostgreSQL' : 'PGlite';
 const table = [
-  `Catalog-browse workload, ${REQUESTS} requests per run at concurrency ${CONCURRENCY}; caches on ${storage}, data on ${database}; ` +
+  `Catalog-browse workload: the same ${REQUESTS} requests measured in each run (caching on: after ${WARMUP} warm-up requests), at concurrency ${CONCURRENCY}; caches on ${storage}, data on ${database}; ` +
     `30% listing pages (Zipf over 100 pages), 60% product detail (Zipf over 40,000 products), 10% signed-in order history (Zipf over 200 customers).`,
   '',
   '| configuration | requests/s | SQL statements per request | router cache hit ratio | errors |',

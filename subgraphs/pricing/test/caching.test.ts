@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PGlite } from '@electric-sql/pglite';
 import type { FastifyInstance } from 'fastify';
-import { ADMIN_USER_ID, openPglite, SMALL_SEED, type Env } from '@shop/service-kit';
-import { asUser, ENTITIES_QUERY, metricValue, pausableRedisProxy, testCache } from '@shop/service-kit/testing';
-import { readConfig } from '../src/config.ts';
-import { buildServer } from '../src/server.ts';
+import { ENTITIES_QUERY, metricValue } from '@shop/service-kit/testing';
+import { ADMIN, post, PROMOTIONS, SECRET, startReplicas, statements, type Replicas } from './caching-helpers.ts';
 
 /**
  * The subgraph cache layer and Cache-Control on the pricing subgraph. Runs on memory, and on
@@ -13,45 +10,22 @@ import { buildServer } from '../src/server.ts';
  *
  * Two servers on one database and one cache prefix stand for two replicas: a write through one
  * must drop what the other has cached (over Redis pub/sub with REDIS_URL, in process without).
+ * The cases that need a real Redis are in caching.redis.test.ts (real-services tier).
  */
-const SECRET = 'caching-secret';
-const ADMIN = asUser(ADMIN_USER_ID, ['admin'], SECRET);
-const cache = testCache();
-
-let pglite: PGlite | undefined;
+let replicas: Replicas | undefined;
 let app: FastifyInstance;
 let replica: FastifyInstance;
+let build: Replicas['build'];
 const extra: FastifyInstance[] = [];
 
-// Quiet: one test provokes an internal error on purpose (to see its response is not cacheable).
-const env = (more: Env = {}): Env => ({
-  PRICING_DATABASE_URL: process.env.PRICING_DATABASE_URL, ROUTER_SECRET: SECRET, LOG_LEVEL: 'fatal', ...cache.env, ...more,
-});
-const build = (more: Env = {}) => buildServer({ config: readConfig(env(more)), pglite, seedSize: SMALL_SEED });
-
 beforeAll(async () => {
-  // Without a database URL the servers share one embedded database, as replicas share Postgres.
-  if (!process.env.PRICING_DATABASE_URL) pglite = await openPglite();
-  app = await build();
-  replica = await build({ SEED: 'false' });
+  replicas = await startReplicas();
+  ({ app, replica, build } = replicas);
 });
 afterAll(async () => {
-  for (const server of [app, replica, ...extra]) await server?.close();
-  await pglite?.close();
-  await cache.cleanup();
+  for (const server of extra) await server.close();
+  await replicas?.close();
 });
-
-async function post(server: FastifyInstance, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
-  const response = await server.inject({ method: 'POST', url: '/graphql', payload: { query, variables }, headers });
-  return { status: response.statusCode, cacheControl: response.headers['cache-control'], ...(response.json() as { data?: any; errors?: any[] }) };
-}
-
-/** SQL statements a call costs on a server. */
-async function statements(server: FastifyInstance, call: () => Promise<unknown>) {
-  const before = await metricValue(server, 'db_queries_total');
-  await call();
-  return (await metricValue(server, 'db_queries_total')) - before;
-}
 
 /** A cache counter for one `type` label (`Query.promotions`, `Product`). */
 async function counter(server: FastifyInstance, name: string, type: string) {
@@ -60,7 +34,6 @@ async function counter(server: FastifyInstance, name: string, type: string) {
     .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
 }
 
-const PROMOTIONS = (region: string) => `{ promotions(region: ${region}) { id name discountPercent active } }`;
 const PRICE = ENTITIES_QUERY('... on Product { id price(region: SEA) { amount currency } listPrice(region: SEA) { amount } }');
 const products = (...ids: string[]) => ({ representations: ids.map((id) => ({ __typename: 'Product', id })) });
 const priceOf = async (server: FastifyInstance, id: string) => {
@@ -109,16 +82,6 @@ describe('subgraph cache', () => {
     expect(second.data).toEqual(first.data);
     expect(first.data.promotions.length).toBeGreaterThan(0);
     expect(await counter(app, 'cache_hits_total', 'Query.promotions')).toBe(hits + 1);
-  });
-
-  it.skipIf(!process.env.REDIS_URL)('shares Query entries between replicas through Redis', async () => {
-    let first: any;
-    expect(await statements(app, async () => (first = await post(app, PROMOTIONS('ME'))))).toBeGreaterThan(0);
-    // The entry is written without holding up the answer: wait until Redis has it.
-    await expect.poll(async () => (await cache.keys('pricing:Query.promotions~*ME*')).length).toBe(1);
-    let second: any;
-    expect(await statements(replica, async () => (second = await post(replica, PROMOTIONS('ME'))))).toBe(0);
-    expect(second.data).toEqual(first.data);
   });
 
   it('answers repeated price fields from the cache, without SQL', async () => {
@@ -202,44 +165,5 @@ describe('subgraph cache', () => {
     const write = await post(down, SET_LIST_PRICE, { id: 'p454', amount: '12.34' }, ADMIN);
     expect(write.errors).toBeUndefined();
     expect(await priceOf(down, 'p454')).toBe('12.34');
-  });
-
-  it.skipIf(!process.env.REDIS_URL)('applies an invalidation Redis missed while paused once it answers again, serving no stale entry meanwhile', async () => {
-    const proxy = await pausableRedisProxy(process.env.REDIS_URL!);
-    const own = testCache();
-    const server = await build({ SEED: 'false', ...own.env, REDIS_URL: proxy.url, CACHE_TIMEOUT_MS: '100' });
-    try {
-      const listed = async () => {
-        const res = await post(server, PROMOTIONS('SEA'));
-        expect(res.errors).toBeUndefined();
-        return (res.data.promotions as { id: string }[]).map((p) => p.id);
-      };
-      // Read until the list is in Redis (the client may still be connecting; fills are not waited for).
-      await expect.poll(async () => {
-        await listed();
-        return (await own.keys('pricing:Query.promotions~*SEA*')).length;
-      }, { timeout: 5_000 }).toBe(1);
-
-      // Redis stops answering; a promotion starts. Its invalidation cannot reach Redis.
-      proxy.pause();
-      const created = await post(server, 'mutation($input: CreatePromotionInput!) { createPromotion(input: $input) { id } }', {
-        input: { name: `Caching test paused ${Date.now()}`, region: 'SEA', discountPercent: 5, endsAt: new Date(Date.now() + 86_400_000).toISOString(), productIds: ['p455'] },
-      }, ADMIN);
-      expect(created.errors).toBeUndefined();
-      const id = created.data.createPromotion.id as string;
-      // Meanwhile Query fields bypass Redis (it may hold what the tag should have dropped).
-      expect(await listed()).toContain(id);
-
-      // Redis answers again, still holding the list without the promotion: the missed
-      // invalidation is applied before the store is used again, so it is never served.
-      proxy.resume();
-      let latest: string[] = [];
-      await expect.poll(async () => statements(server, async () => (latest = await listed())), { timeout: 10_000, interval: 200 }).toBe(0);
-      expect(latest).toContain(id);
-    } finally {
-      await server.close();
-      await proxy.close();
-      await own.cleanup();
-    }
   });
 });

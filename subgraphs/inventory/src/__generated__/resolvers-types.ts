@@ -68,7 +68,12 @@ export type Product = {
   id: Scalars['ID']['output'];
   /** Delivery time and cost to the region, from the product's weight and where it is stocked. */
   shippingEstimate?: Maybe<ShippingEstimate>;
-  /** Stock in the region's warehouses; across all warehouses when no region is given. */
+  /**
+   * Stock in the region's warehouses; across all warehouses when no region is given.
+   * Cached briefly: every change made through the supergraph (orders, cancellations, adjustStock)
+   * invalidates it at once, so the TTL only bounds changes made outside it. Checkout always
+   * reserves against the real stock, so a cached figure can never oversell.
+   */
   stock?: Maybe<StockInfo>;
   weightGrams: Scalars['Int']['output'];
 };
