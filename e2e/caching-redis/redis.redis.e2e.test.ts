@@ -2,8 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SMALL_SEED } from '@shop/service-kit';
-import { buildRouter, type Router } from '@shop/router';
-import { readConfig } from '@shop/router/config';
+import { fileURLToPath } from 'node:url';
 import { startStack, type Stack } from '@shop/stack';
 import { clientFor, logIn, type Send } from '../setup/client.ts';
 import { placeOrder, setStock, stockOf, uniqueKey } from '../setup/shop.ts';
@@ -38,7 +37,7 @@ async function startRedis(port: number): Promise<ChildProcess> {
 let redisPort: number;
 let redis: ChildProcess;
 let stack: Stack;
-let second: Router;
+let second: ChildProcess;
 let viaA: Send;
 let viaB: Send;
 let admin: string;
@@ -49,23 +48,30 @@ beforeAll(async () => {
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
   const routerSecret = 'e2e-redis-replicas';
   stack = await startStack({ env: { ...process.env, REDIS_URL: redisUrl, ROUTER_SECRET: routerSecret, LOG_LEVEL: 'fatal' }, freePorts: true, seedSize: SMALL_SEED });
-  // A second router replica: same subgraphs, same Redis, its own process memory.
+  // A second router replica in a process of its own: same subgraphs, same Redis, nothing else shared.
   const urls = stack.subgraphUrls;
-  second = await buildRouter({
-    config: readConfig({
-      PORT: '0', LOG_LEVEL: 'fatal', REDIS_URL: redisUrl, ROUTER_SECRET: routerSecret,
+  const secondPort = await freePort();
+  second = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../router/src/index.ts', import.meta.url))], {
+    stdio: 'ignore',
+    env: {
+      ...process.env, PORT: String(secondPort), HOST: '127.0.0.1', LOG_LEVEL: 'fatal', REDIS_URL: redisUrl, ROUTER_SECRET: routerSecret,
       PRODUCTS_URL: urls.products, INVENTORY_URL: urls.inventory, PRICING_URL: urls.pricing, USERS_URL: urls.users, ORDERS_URL: urls.orders,
-    }),
+    },
   });
-  await second.app.listen({ port: 0, host: '127.0.0.1' });
-  const secondUrl = `http://127.0.0.1:${(second.app.server.address() as AddressInfo).port}/graphql`;
+  const secondUrl = `http://127.0.0.1:${secondPort}/graphql`;
+  for (let i = 0; ; i++) {
+    const ok = await fetch(new URL('/health', secondUrl)).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (i > 300 || second.exitCode !== null) throw new Error('the second router process did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
   viaA = clientFor(() => stack.routerUrl);
   viaB = clientFor(() => secondUrl);
   admin = (await logIn('admin@example.com', 'admin', viaA)).token;
 }, 120_000);
 
 afterAll(async () => {
-  await second?.close();
+  second?.kill('SIGTERM');
   await stack?.close();
   redis?.kill('SIGKILL');
 });
