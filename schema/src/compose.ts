@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { composeServices } from '@apollo/composition';
-import { parse, printSchema } from 'graphql';
+import { parse, printSchema, Source } from 'graphql';
 
 /** The subgraphs in the order they appear in the supergraph, with their default local URLs. */
 export const SUBGRAPHS = [
@@ -30,25 +30,54 @@ export function readSubgraphSdls(dir: URL = new URL('subgraphs/', repoRoot)): Su
   }));
 }
 
+/** Where a composition error points: the subgraph's schema.graphql and a 1-based line and column. */
+export interface ErrorLocation {
+  subgraph: string;
+  line: number;
+  column: number;
+}
+
+export interface CompositionError {
+  message: string;
+  code?: string | undefined;
+  locations?: ErrorLocation[];
+}
+
 export type CompositionOutcome =
   | { ok: true; supergraphSdl: string; apiSchemaSdl: string; hints: string[] }
-  | { ok: false; errors: { message: string; code?: string | undefined }[] };
+  | { ok: false; errors: CompositionError[] };
 
 /** Composes subgraph SDLs in memory (also used by tests that need a supergraph of their own). */
 export function compose(subgraphs: SubgraphSdl[]): CompositionOutcome {
   const parsed: { name: string; url: string; typeDefs: ReturnType<typeof parse> }[] = [];
-  const syntaxErrors: { message: string; code?: string }[] = [];
+  const syntaxErrors: CompositionError[] = [];
   for (const s of subgraphs) {
     try {
-      parsed.push({ name: s.name, url: s.url, typeDefs: parse(s.sdl) });
+      // The Source name is the subgraph's, so error locations say which schema.graphql they are in.
+      parsed.push({ name: s.name, url: s.url, typeDefs: parse(new Source(s.sdl, s.name)) });
     } catch (error) {
-      syntaxErrors.push({ message: `[${s.name}] ${(error as Error).message}`, code: 'INVALID_GRAPHQL' });
+      const { locations } = error as { locations?: readonly { line: number; column: number }[] };
+      syntaxErrors.push({
+        message: `[${s.name}] ${(error as Error).message}`,
+        code: 'INVALID_GRAPHQL',
+        locations: (locations ?? []).map(({ line, column }) => ({ subgraph: s.name, line, column })),
+      });
     }
   }
   if (syntaxErrors.length) return { ok: false, errors: syntaxErrors };
   const result = composeServices(parsed);
   if (result.errors) {
-    return { ok: false, errors: result.errors.map((e) => ({ message: e.message, code: e.extensions?.code as string | undefined })) };
+    return {
+      ok: false,
+      errors: result.errors.map((e) => ({
+        message: e.message,
+        code: e.extensions?.code as string | undefined,
+        locations: (e.nodes ?? []).flatMap((node) => {
+          const loc = node.loc;
+          return loc ? [{ subgraph: loc.source.name, line: loc.startToken.line, column: loc.startToken.column }] : [];
+        }),
+      })),
+    };
   }
   return {
     ok: true,
