@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { SAFELIST_MODES, type SafelistMode, type SafelistModes } from './persisted/modes.ts';
 import { boolVar, ConfigError, DEFAULT_CACHE_KEY_PREFIX, intVar, isProduction, optionalString, stringVar, urlVar, type Env } from '@shop/service-kit';
 
 export const SUBGRAPH_NAMES = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
@@ -39,6 +40,14 @@ export interface RouterConfig {
   cacheMaxEntries: number;
   /** Prefix of every Redis key the router cache writes, so deployments (and test runs) sharing a Redis stay apart. */
   cacheKeyPrefix: string;
+  /** Folder holding `<app>/__generated__/persisted-query-manifest.json` for each client app. */
+  persistedQueriesDir: string;
+  /** Trusted-documents mode per client name (`apollographql-client-name`), `*` for the rest. */
+  safelistModes: SafelistModes;
+  /** Bound on the in-memory APQ store (used without REDIS_URL). */
+  apqMaxEntries: number;
+  /** How long an APQ registration lives; clients re-register on PERSISTED_QUERY_NOT_FOUND. */
+  apqTtlSeconds: number;
 }
 
 /** The only place the router reads the environment. */
@@ -70,5 +79,27 @@ export function readConfig(env: Env): RouterConfig {
     cacheTimeoutMs: intVar(env, 'CACHE_TIMEOUT_MS', 100, { min: 1, max: 10_000 }),
     cacheMaxEntries: intVar(env, 'ROUTER_CACHE_MAX_ENTRIES', 50_000, { min: 1, max: 10_000_000 }),
     cacheKeyPrefix: stringVar(env, 'CACHE_KEY_PREFIX', DEFAULT_CACHE_KEY_PREFIX),
+    persistedQueriesDir: stringVar(env, 'PERSISTED_QUERIES_DIR', fileURLToPath(new URL('../../clients', import.meta.url))),
+    safelistModes: safelistModes(env, production),
+    apqMaxEntries: intVar(env, 'APQ_MAX_ENTRIES', 10_000, { min: 1, max: 10_000_000 }),
+    apqTtlSeconds: intVar(env, 'APQ_TTL_SECONDS', 86_400, { min: 1, max: 365 * 86_400 }),
   };
+}
+
+/**
+ * SAFELIST_MODES, e.g. `ios=safelist,android=safelist,web=allow,*=log_unknown`, over the defaults:
+ * the mobile apps (whose shipped operations can never change) safelisted, every other client
+ * `allow` in development and `log_unknown` in production. Clients not named keep their default.
+ */
+function safelistModes(env: Env, production: boolean): SafelistModes {
+  const modes: Record<string, SafelistMode> = { ios: 'safelist', android: 'safelist', '*': production ? 'log_unknown' : 'allow' };
+  const raw = optionalString(env, 'SAFELIST_MODES');
+  for (const entry of raw?.split(',') ?? []) {
+    const [client, mode, ...extra] = entry.split('=').map((part) => part.trim());
+    if (!client || !/^(\*|[\w.-]{1,40})$/.test(client) || !SAFELIST_MODES.includes(mode as SafelistMode) || extra.length) {
+      throw new ConfigError(`SAFELIST_MODES must be a list of client=mode with mode one of ${SAFELIST_MODES.join(', ')}, got "${raw}"`);
+    }
+    modes[client] = mode as SafelistMode;
+  }
+  return modes as SafelistModes;
 }

@@ -65,6 +65,25 @@ export function createRouterMetrics() {
       labelNames: ['layer', 'type'] as const,
       registers: [registry],
     }),
+    // Outcomes are events, not a partition: an APQ registration from a log_unknown client outside
+    // its manifest counts as `registered` and as `unknown_logged`.
+    persistedQueryRequests: new Counter({
+      name: 'persisted_query_requests_total',
+      help: 'Persisted query outcomes by client: hit, registered, not_found, not_in_list, unknown_logged',
+      labelNames: ['client', 'outcome'] as const,
+      registers: [registry],
+    }),
+    persistedQueryUnknown: new Counter({
+      name: 'persisted_query_unknown_total',
+      help: 'Operations run for a log_unknown client that are not in its persisted query manifest',
+      labelNames: ['client'] as const,
+      registers: [registry],
+    }),
+    persistedQueryManifestLoads: new Counter({
+      name: 'persisted_query_manifest_loads_total',
+      help: 'Times the client persisted query manifests were loaded or reloaded',
+      registers: [registry],
+    }),
     supergraphLoads: new Counter({
       name: 'supergraph_loads_total',
       help: 'Times the supergraph was loaded or reloaded',

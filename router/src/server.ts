@@ -15,6 +15,10 @@ import type { RouterContext } from './context.ts';
 import { SubgraphDataSource } from './datasource.ts';
 import { createFetcher } from './fetcher.ts';
 import { createRouterMetrics, type RouterMetrics } from './metrics.ts';
+import { createApqStore } from './persisted/apq-store.ts';
+import { conditionalGet } from './persisted/etag.ts';
+import { loadTrustedDocuments } from './persisted/manifests.ts';
+import { persistedQueryPlugin } from './persisted/safelist.ts';
 import { fileSupergraph } from './supergraph.ts';
 
 export interface BuildRouterOptions {
@@ -50,6 +54,17 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
       })
     : undefined;
 
+  const apqStore = createApqStore({
+    redisUrl: config.redisUrl,
+    cacheKeyPrefix: config.cacheKeyPrefix,
+    cacheTimeoutMs: config.cacheTimeoutMs,
+    maxEntries: config.apqMaxEntries,
+    ttlSeconds: config.apqTtlSeconds,
+    logger: log,
+    metrics,
+  });
+  const documents = await loadTrustedDocuments(config.persistedQueriesDir, log, () => metrics.persistedQueryManifestLoads.inc());
+
   // The gateway reads this switch from the environment only, in its constructor.
   if (!config.apolloTelemetry) process.env.APOLLO_TELEMETRY_DISABLED = 'true';
   const gateway = new ApolloGateway({
@@ -80,9 +95,19 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
     gateway,
     introspection: !config.production,
     includeStacktraceInErrorResponses: false,
-    csrfPrevention: true,
+    // A browser cannot send a non-simple header cross-site without a CORS preflight, so the client
+    // name header proves a request is not a CSRF as well as Apollo's own two do. Mobile apps send it
+    // on their persisted-query GETs, which carry no content type.
+    csrfPrevention: { requestHeaders: ['x-apollo-operation-name', 'apollo-require-preflight', CLIENT_NAME_HEADER] },
+    persistedQueries: { cache: apqStore.cache, ttl: config.apqTtlSeconds },
     // Apollo's own cache-control plugin would only see fetches the gateway made, not cache hits.
-    plugins: [fastifyApolloDrainPlugin(app), metricsPlugin(metrics), cacheControlPlugin(), ApolloServerPluginCacheControlDisabled()],
+    plugins: [
+      fastifyApolloDrainPlugin(app),
+      persistedQueryPlugin({ documents, modes: config.safelistModes, metrics, logger: log }),
+      metricsPlugin(metrics),
+      cacheControlPlugin(),
+      ApolloServerPluginCacheControlDisabled(),
+    ],
     formatError: scrubInternals,
   });
   await server.start();
@@ -102,6 +127,7 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
   app.route({
     method: ['GET', 'POST', 'OPTIONS'],
     url: '/graphql',
+    onSend: conditionalGet,
     handler: fastifyApolloHandler(server, {
       context: async (request) => ({
         viewer: await authenticate(request.headers.authorization),
@@ -133,6 +159,8 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
       await app.close(); // the drain plugin stops Apollo once in-flight requests are done
       await closeFetcher();
       await routerCache?.close();
+      await apqStore.close();
+      documents.close();
     },
   };
 }

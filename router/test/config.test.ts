@@ -30,6 +30,25 @@ describe('router config', () => {
     expect(config).toMatchObject({ redisUrl: 'redis://cache:6379', routerCache: false, cacheTimeoutMs: 50, cacheMaxEntries: 10, cacheKeyPrefix: 'x:' });
   });
 
+  it('safelists the mobile apps by default, allows the rest in development and logs it in production', () => {
+    const development = readConfig({});
+    expect(development.safelistModes).toEqual({ ios: 'safelist', android: 'safelist', '*': 'allow' });
+    expect(development.persistedQueriesDir).toMatch(/[/\\]clients$/);
+    expect(development).toMatchObject({ apqMaxEntries: 10_000, apqTtlSeconds: 86_400 });
+    expect(readConfig({ NODE_ENV: 'production', ROUTER_SECRET: 's' }).safelistModes).toEqual({ ios: 'safelist', android: 'safelist', '*': 'log_unknown' });
+  });
+
+  it('reads the persisted query settings from the environment, over the defaults', () => {
+    const config = readConfig({
+      SAFELIST_MODES: ' web=log_unknown, android=allow ,*=safelist',
+      PERSISTED_QUERIES_DIR: '/srv/clients',
+      APQ_MAX_ENTRIES: '5',
+      APQ_TTL_SECONDS: '60',
+    });
+    expect(config.safelistModes).toEqual({ ios: 'safelist', android: 'allow', web: 'log_unknown', '*': 'safelist' });
+    expect(config).toMatchObject({ persistedQueriesDir: '/srv/clients', apqMaxEntries: 5, apqTtlSeconds: 60 });
+  });
+
   it('takes subgraph URLs from the environment', () => {
     expect(readConfig({ PRICING_URL: 'http://pricing.internal:8080/graphql' }).subgraphUrls.pricing).toBe('http://pricing.internal:8080/graphql');
   });
@@ -43,6 +62,11 @@ describe('router config', () => {
     [{ ROUTER_CACHE: 'maybe' }, /ROUTER_CACHE must be true or false/],
     [{ CACHE_TIMEOUT_MS: '0' }, /CACHE_TIMEOUT_MS/],
     [{ ROUTER_CACHE_MAX_ENTRIES: '0' }, /ROUTER_CACHE_MAX_ENTRIES/],
+    [{ SAFELIST_MODES: 'ios=strict' }, /SAFELIST_MODES must be a list of client=mode/],
+    [{ SAFELIST_MODES: 'ios' }, /SAFELIST_MODES/],
+    [{ SAFELIST_MODES: 'i o s=allow' }, /SAFELIST_MODES/],
+    [{ APQ_MAX_ENTRIES: '0' }, /APQ_MAX_ENTRIES/],
+    [{ APQ_TTL_SECONDS: '-1' }, /APQ_TTL_SECONDS/],
   ])('fails fast with a message naming the variable for %o', (env, message) => {
     expect(() => readConfig(env)).toThrow(message);
   });

@@ -1,0 +1,47 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteKeys, testPrefix } from './support/harness.ts';
+import { codes, persisted, sha256, startRouter, type TestRouter } from './support/persisted.ts';
+
+/** APQ registrations on the real Redis, shared by replicas. Real-services tier only. */
+const REDIS_URL = process.env.REDIS_URL;
+if (!REDIS_URL) throw new Error('REDIS_URL must be set: run these with npm run test:services');
+
+describe('automatic persisted queries on Redis', () => {
+  const prefix = testPrefix();
+  let a: TestRouter;
+  let b: TestRouter;
+  beforeAll(async () => {
+    const env = { REDIS_URL, CACHE_KEY_PREFIX: prefix, SAFELIST_MODES: '*=allow', CACHE_TIMEOUT_MS: '1000' };
+    a = await startRouter(env);
+    b = await startRouter(env);
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+    await deleteKeys(REDIS_URL, prefix);
+  });
+
+  it('a registration on one replica is a hit on another, stored under <prefix>apq:<sha256> with an expiry', async () => {
+    const query = `query Shared { products(first: 1) { id } }`;
+    const hash = sha256(query);
+    expect(codes(await b.post({ extensions: persisted(hash) }, 'web'))).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+    const redis = new Redis(REDIS_URL);
+    try {
+      // Apollo writes the registration without awaiting it, and the router's client connects in the
+      // background (a write before that is dropped: fail open), so register until it is stored.
+      await expect
+        .poll(async () => {
+          expect((await a.post({ query, extensions: persisted(hash) }, 'web')).body.data.products).toEqual([{ id: 'p1' }]);
+          return redis.get(`${prefix}apq:${hash}`);
+        }, { timeout: 5_000, interval: 100 })
+        .toBe(query);
+      expect(await redis.ttl(`${prefix}apq:${hash}`)).toBeGreaterThan(0);
+    } finally {
+      redis.disconnect();
+    }
+    const hit = await b.post({ extensions: persisted(hash) }, 'web');
+    expect(hit.body).toEqual({ data: { products: [{ id: 'p1' }] } });
+    expect(await b.outcomes({ client: 'web', outcome: 'hit' })).toBe(1);
+  });
+});
