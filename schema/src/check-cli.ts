@@ -7,7 +7,9 @@
  *      the new API schema: a change that breaks a shipped operation fails and names the client,
  *      operation and field; a breaking change no registered operation uses only warns;
  *   4. fails when schema/supergraph.graphql or schema/api-schema.graphql is not what composition
- *      produces, or a manifest's ids are not the sha256 of its bodies.
+ *      produces, when codegen output (subgraph resolver types, client typed and persisted
+ *      documents) is not what `npm run codegen` produces, or a manifest's ids are not the sha256
+ *      of its bodies.
  *
  *   --base <git ref>     compare against schema/api-schema.graphql at this ref (default HEAD)
  *   --base-file <path>   compare against this API schema file instead of git
@@ -28,6 +30,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatHuman, formatMarkdown, readClientManifests, runCheck, type CheckInput } from './check.ts';
+import { staleCodegenOutputs } from './codegen-stale.ts';
 import { API_SCHEMA_FILE, readSubgraphSdls, repoRoot, SUPERGRAPH_FILE } from './compose.ts';
 
 function cannotRun(message: string): never {
@@ -102,6 +105,16 @@ try {
 } catch (error) {
   // Only an unparsable base schema gets here; findings about the new schema are in the report.
   cannotRun((error as Error).message);
+}
+if (!args['skip-stale']) {
+  // Codegen output (resolver types, client typed and persisted documents) must match the SDLs and operations.
+  try {
+    const stale = await staleCodegenOutputs(repoRoot);
+    for (const file of stale) report.stale.push(`${file} (run \`npm run codegen\`)`);
+    if (stale.length) report.ok = false;
+  } catch (error) {
+    cannotRun(`codegen could not run: ${(error as Error).message}`);
+  }
 }
 if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
 else if (args.markdown) process.stdout.write(formatMarkdown(report));
