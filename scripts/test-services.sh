@@ -8,6 +8,13 @@ cd "$(dirname "$0")/.."
 : "${PGHOST:=127.0.0.1}" "${PGPORT:=5432}" "${PGUSER:=postgres}"
 export PGHOST PGPORT PGUSER
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+# The databases are recreated each run, so the caches must start empty too: every run gets a key
+# prefix (and bus channel) of its own on the shared Redis, and removes its keys when it ends.
+export CACHE_KEY_PREFIX="${CACHE_KEY_PREFIX:-shop-test-$(date +%s)-$$:}"
+drop_cache_keys() {
+  redis-cli -u "$REDIS_URL" --scan --pattern "${CACHE_KEY_PREFIX}*" | xargs -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null || true
+}
+trap drop_cache_keys EXIT
 subgraphs=(products inventory pricing users orders)
 
 recreate() { # tier
