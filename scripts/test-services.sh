@@ -12,7 +12,7 @@ export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 # prefix (and bus channel) of its own on the shared Redis, and removes its keys when it ends.
 export CACHE_KEY_PREFIX="${CACHE_KEY_PREFIX:-shop-test-$(date +%s)-$$:}"
 drop_cache_keys() {
-  redis-cli -u "$REDIS_URL" --scan --pattern "${CACHE_KEY_PREFIX}*" | xargs -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null || true
+  redis-cli -u "$REDIS_URL" --scan --pattern "${CACHE_KEY_PREFIX}*" | xargs -r -d '\n' -n 500 redis-cli -u "$REDIS_URL" del >/dev/null || true
 }
 trap drop_cache_keys EXIT
 subgraphs=(products inventory pricing users orders)
