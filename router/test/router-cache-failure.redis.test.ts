@@ -3,7 +3,7 @@ import type { RouterMetrics } from '../src/metrics.ts';
 import { answered, closeOpened, opened, routerOn, startPriceSubgraph } from './support/cache-failure.ts';
 import type { FakeSubgraph } from './support/fake-subgraph.ts';
 import { deleteKeys, total } from './support/harness.ts';
-import { startRedisProxy, type RedisProxy } from './support/redis-proxy.ts';
+import { redisProxy, type RedisProxy } from '@shop/service-kit/testing';
 
 /**
  * Redis paused or down behind a proxy to the real Redis: every answer still comes from the
@@ -25,7 +25,7 @@ describe('router cache when Redis fails', () => {
     let proxy: RedisProxy;
     let router: ReturnType<typeof routerOn>;
     beforeAll(async () => {
-      proxy = await startRedisProxy(REDIS_URL);
+      proxy = await redisProxy(REDIS_URL);
     });
     afterAll(async () => {
       await proxy.close();
@@ -48,7 +48,7 @@ describe('router cache when Redis fails', () => {
       opened.push(router);
       await cachingAgain();
 
-      proxy.stall();
+      proxy.pause();
       const errorsBefore = await total(router.metrics.cacheErrors, { type: 'read' });
       const fetchesBefore = subgraph.requests.length;
       for (let i = 0; i < 3; i++) await answered(router);

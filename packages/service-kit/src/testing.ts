@@ -85,10 +85,23 @@ export function testCache(redisUrl = process.env.REDIS_URL): {
 }
 
 /**
- * A TCP proxy to Redis that can stop forwarding commands, like a Redis that is paused or stuck
- * (connections stay up, nothing is answered); `resume` sends what was held.
+ * A TCP proxy in front of a real Redis that a test can make paused (commands held, connections
+ * up: like CLIENT PAUSE or an overloaded server; `resume` sends what was held) or down
+ * (connections cut and the port closed until `up`), without disturbing anyone else using that
+ * Redis.
  */
-export async function pausableRedisProxy(redisUrl: string) {
+export interface RedisProxy {
+  url: string;
+  pause(): void;
+  resume(): void;
+  down(): Promise<void>;
+  up(): Promise<void>;
+  /** Chunks of commands received so far, forwarded or held. */
+  commandsSeen(): number;
+  close(): Promise<void>;
+}
+
+export async function redisProxy(redisUrl: string): Promise<RedisProxy> {
   const target = new URL(redisUrl);
   let paused = false;
   let seen = 0;
@@ -112,20 +125,27 @@ export async function pausableRedisProxy(redisUrl: string) {
     socket.on('close', close).on('error', close);
     upstream.on('close', close).on('error', close);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  await listen(0);
+  const port = (server.address() as AddressInfo).port;
+  const down = () =>
+    new Promise<void>((resolve) => {
+      held.length = 0;
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+      if (server.listening) server.close(() => resolve());
+      else resolve();
+    });
   return {
-    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `redis://127.0.0.1:${port}`,
     pause: () => void (paused = true),
     resume() {
       paused = false;
       for (const [upstream, chunk] of held.splice(0)) upstream.write(chunk);
     },
-    /** Chunks of commands received so far, forwarded or held. */
+    down,
+    up: () => listen(port),
     commandsSeen: () => seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    close: down,
   };
 }

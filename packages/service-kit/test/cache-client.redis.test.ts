@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Redis } from '../src/index.ts';
-import { pausableRedisProxy } from '../src/testing.ts';
+import { redisProxy } from '../src/testing.ts';
 import { client, disconnectClients } from './cache-client-helpers.ts';
 
 /**
@@ -33,7 +33,7 @@ describe('fail-open cache client', () => {
   });
 
   it('gives up on a paused Redis after the timeout, then stops asking until it recovers', async () => {
-    const proxy = await pausableRedisProxy(REDIS_URL);
+    const proxy = await redisProxy(REDIS_URL);
     proxies.push(proxy);
     const { redis, cache, errors } = client(proxy.url, 200);
     await ready(redis);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { pausableRedisProxy, testCache } from '@shop/service-kit/testing';
+import { redisProxy, testCache } from '@shop/service-kit/testing';
 import { ADMIN, post, PROMOTIONS, startReplicas, statements, type Replicas } from './caching-helpers.ts';
 
 /**
@@ -48,7 +48,7 @@ describe('subgraph cache', () => {
   });
 
   it('applies an invalidation Redis missed while paused once it answers again, serving no stale entry meanwhile', async () => {
-    const proxy = await pausableRedisProxy(REDIS_URL);
+    const proxy = await redisProxy(REDIS_URL);
     const own = testCache();
     const server = await build({ SEED: 'false', ...own.env, REDIS_URL: proxy.url, CACHE_TIMEOUT_MS: '100' });
     try {
