@@ -63,6 +63,29 @@ describe('checkout under partial failure', () => {
     }
   });
 
+  it('degrades one field, not the page, when a subgraph is down: a listing still answers with price null', async () => {
+    await stack.stop('pricing');
+    try {
+      const response = await fetch(stack.routerUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ products(first: 3) { edges { node { id name price(region: IN) { amount } } } } }' }),
+      });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as any;
+      expect(body.data.products.edges).toHaveLength(3);
+      for (const { node } of body.data.products.edges) {
+        expect(node.name).toEqual(expect.any(String));
+        expect(node.price).toBeNull();
+      }
+      expect(body.errors).toHaveLength(1);
+      expect(body.errors[0].extensions.code).toBe('SUBGRAPH_UNAVAILABLE');
+      expect(JSON.stringify(body)).not.toMatch(/127\.0\.0\.1|localhost|ECONNREFUSED|stack/);
+    } finally {
+      await stack.start('pricing');
+    }
+  });
+
   it('fails with DEPENDENCY_UNAVAILABLE when inventory is down, and a retry after it returns orders once', async () => {
     await setStock(admin, 'p473', 5, 'IN', send);
     const ordersBefore = await orderCount(user, send);

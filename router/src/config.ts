@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits.ts';
 import { SAFELIST_MODES, type SafelistMode, type SafelistModes } from './persisted/modes.ts';
 import { boolVar, ConfigError, DEFAULT_CACHE_KEY_PREFIX, intVar, isProduction, optionalString, stringVar, urlVar, type Env } from '@shop/service-kit';
 
@@ -48,6 +49,8 @@ export interface RouterConfig {
   apqMaxEntries: number;
   /** How long an APQ registration lives; clients re-register on PERSISTED_QUERY_NOT_FOUND. */
   apqTtlSeconds: number;
+  /** Depth, alias, token, directive and cost limits per operation (see limits.ts for codes and defaults). */
+  operationLimits: OperationLimits;
 }
 
 /** The only place the router reads the environment. */
@@ -83,6 +86,13 @@ export function readConfig(env: Env): RouterConfig {
     safelistModes: safelistModes(env, production),
     apqMaxEntries: intVar(env, 'APQ_MAX_ENTRIES', 10_000, { min: 1, max: 10_000_000 }),
     apqTtlSeconds: intVar(env, 'APQ_TTL_SECONDS', 86_400, { min: 1, max: 365 * 86_400 }),
+    operationLimits: {
+      maxDepth: intVar(env, 'MAX_DEPTH', DEFAULT_OPERATION_LIMITS.maxDepth, { min: 1, max: 1_000 }),
+      maxAliases: intVar(env, 'MAX_ALIASES', DEFAULT_OPERATION_LIMITS.maxAliases, { min: 0, max: 100_000 }),
+      maxTokens: intVar(env, 'MAX_TOKENS', DEFAULT_OPERATION_LIMITS.maxTokens, { min: 1, max: 1_000_000 }),
+      maxDirectives: intVar(env, 'MAX_DIRECTIVES', DEFAULT_OPERATION_LIMITS.maxDirectives, { min: 0, max: 100_000 }),
+      maxCost: intVar(env, 'MAX_COST', DEFAULT_OPERATION_LIMITS.maxCost, { min: 1, max: 100_000_000 }),
+    },
   };
 }
 

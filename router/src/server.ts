@@ -17,6 +17,7 @@ import { createFetcher } from './fetcher.ts';
 import { createRouterMetrics, type RouterMetrics } from './metrics.ts';
 import { createApqStore } from './persisted/apq-store.ts';
 import { conditionalGet } from './persisted/etag.ts';
+import { operationLimits } from './limits.ts';
 import { loadTrustedDocuments } from './persisted/manifests.ts';
 import { persistedQueryPlugin } from './persisted/safelist.ts';
 import { fileSupergraph } from './supergraph.ts';
@@ -35,6 +36,7 @@ export interface Router {
   close(): Promise<void>;
 }
 
+/** Larger request bodies are refused with 413 and code PAYLOAD_TOO_LARGE before they are parsed. */
 const BODY_LIMIT = 2 * 1024 * 1024;
 const CLIENT_NAME_HEADER = 'apollographql-client-name';
 
@@ -91,8 +93,14 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
     },
   }) as unknown as FastifyInstance;
 
+  const limits = operationLimits(config.operationLimits, { hideSuggestions: config.production });
   const server = new ApolloServer<RouterContext>({
     gateway,
+    // One operation per request: a JSON array body is refused with 400 (BAD_REQUEST), so a batch
+    // cannot multiply the operation limits below.
+    allowBatchedHttpRequests: false,
+    validationRules: limits.validationRules,
+    parseOptions: limits.parseOptions,
     introspection: !config.production,
     includeStacktraceInErrorResponses: false,
     // A browser cannot send a non-simple header cross-site without a CORS preflight, so the client
@@ -107,21 +115,24 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
       metricsPlugin(metrics),
       cacheControlPlugin(),
       ApolloServerPluginCacheControlDisabled(),
+      ...limits.plugins,
     ],
-    formatError: scrubInternals,
+    formatError: (formatted, error) => scrubInternals(limits.formatError(formatted, error)),
   });
   await server.start();
 
   // Requests Fastify cannot parse never reach Apollo: answer them in GraphQL's shape, not with a 500.
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const tooLarge = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+    const status = tooLarge ? 413 : error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) request.log.error({ err: error }, 'request failed');
     const message =
       status === 500 ? 'Internal server error'
-      : error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'Request body is too large'
+      : tooLarge ? `Request body is larger than ${BODY_LIMIT / 1024 / 1024} MB`
       : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'Unsupported content type; send application/json'
       : 'Request body is not valid JSON';
-    void reply.status(status).send({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
+    const code = status === 500 ? 'INTERNAL_SERVER_ERROR' : tooLarge ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
+    void reply.status(status).send({ errors: [{ message, extensions: { code } }] });
   });
 
   app.route({
@@ -190,7 +201,7 @@ async function probeSubgraphs(urls: Record<SubgraphName, string>): Promise<Recor
  * unavailable and carries a code, not "request to http://10.0.0.7:4003/graphql failed".
  */
 function scrubInternals(formatted: GraphQLFormattedError): GraphQLFormattedError {
-  if (!/\b(https?:\/\/|ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up)/i.test(formatted.message)) return formatted;
+  if (!/\b(https?:\/\/|ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|fetch failed|aborted due to timeout)/i.test(formatted.message)) return formatted;
   const service = (formatted.extensions?.serviceName as string | undefined) ?? 'a service';
   return {
     ...formatted,

@@ -49,6 +49,17 @@ describe('router config', () => {
     expect(config).toMatchObject({ persistedQueriesDir: '/srv/clients', apqMaxEntries: 5, apqTtlSeconds: 60 });
   });
 
+  it('limits operations by default and reads the limits from the environment', () => {
+    expect(readConfig({}).operationLimits).toEqual({ maxDepth: 12, maxAliases: 30, maxTokens: 3_000, maxDirectives: 30, maxCost: 10_000 });
+    expect(readConfig({ MAX_DEPTH: '8', MAX_ALIASES: '0', MAX_TOKENS: '500', MAX_DIRECTIVES: '5', MAX_COST: '2000' }).operationLimits).toEqual({
+      maxDepth: 8,
+      maxAliases: 0,
+      maxTokens: 500,
+      maxDirectives: 5,
+      maxCost: 2_000,
+    });
+  });
+
   it('takes subgraph URLs from the environment', () => {
     expect(readConfig({ PRICING_URL: 'http://pricing.internal:8080/graphql' }).subgraphUrls.pricing).toBe('http://pricing.internal:8080/graphql');
   });
@@ -67,6 +78,11 @@ describe('router config', () => {
     [{ SAFELIST_MODES: 'i o s=allow' }, /SAFELIST_MODES/],
     [{ APQ_MAX_ENTRIES: '0' }, /APQ_MAX_ENTRIES/],
     [{ APQ_TTL_SECONDS: '-1' }, /APQ_TTL_SECONDS/],
+    [{ MAX_DEPTH: '0' }, /MAX_DEPTH must be an integer/],
+    [{ MAX_ALIASES: '-1' }, /MAX_ALIASES/],
+    [{ MAX_TOKENS: 'lots' }, /MAX_TOKENS/],
+    [{ MAX_DIRECTIVES: '1.5' }, /MAX_DIRECTIVES/],
+    [{ MAX_COST: '0' }, /MAX_COST/],
   ])('fails fast with a message naming the variable for %o', (env, message) => {
     expect(() => readConfig(env)).toThrow(message);
   });

@@ -95,7 +95,7 @@ export function persistedQueryPlugin({
           } else if (apq.persistedQueryRegister && resolved) {
             // Apollo stores a registration only once the operation resolved (parsed and validated).
             metrics.persistedQueryRequests.inc({ client, outcome: 'registered' });
-          } else if (errors?.some((error) => error.extensions.code === 'PERSISTED_QUERY_NOT_FOUND')) {
+          } else if (errors?.some((error) => error.extensions?.code === 'PERSISTED_QUERY_NOT_FOUND')) {
             metrics.persistedQueryRequests.inc({ client, outcome: 'not_found' });
           }
         },

@@ -1,0 +1,108 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import { GraphQLError, type GraphQLFormattedError, type ValidationContext, type ValidationRule } from 'graphql';
+
+/**
+ * Operation limits, checked before any subgraph is asked anything. Every rejection is HTTP 400 with
+ * one of these `extensions.code`s (stable: clients and alerts may match on them):
+ *
+ * | code                      | limit (env var, default)  | what counts                                               |
+ * |---------------------------|---------------------------|-----------------------------------------------------------|
+ * | MAX_DEPTH_EXCEEDED        | MAX_DEPTH (12)            | nesting of selection sets, fragments flattened            |
+ * | MAX_ALIASES_EXCEEDED      | MAX_ALIASES (30)          | aliased fields in the operation (fragments included)      |
+ * | MAX_TOKENS_EXCEEDED       | MAX_TOKENS (3000)         | lexical tokens of the document; parsing stops at the limit |
+ * | MAX_DIRECTIVES_EXCEEDED   | MAX_DIRECTIVES (30)       | directives used in the operation (fragments included)     |
+ * | MAX_COST_EXCEEDED         | MAX_COST (10000)          | graphql-armor's cost: object 2, scalar 1, ×1.5 per level  |
+ *
+ * The largest of the repo's real operations (clients/*\/operations, e2e/, bench/) measure depth 8,
+ * 2 aliases, 137 tokens, 0 directives and cost ≈ 4,640 (ios MyOrders), so the defaults leave at
+ * least 2× headroom. Introspection (`__schema`) is not counted for depth or cost.
+ *
+ * Depth, aliases, directives and cost are graphql-armor validation rules. Tokens use graphql-js's
+ * own `maxTokens` parse option (the same lexer count graphql-armor's max-tokens does), because
+ * graphql-armor's Apollo token plugin throws from a request hook, which Apollo Server answers with
+ * a 500; a parse error is a 400.
+ */
+export const LIMIT_CODES = {
+  depth: 'MAX_DEPTH_EXCEEDED',
+  aliases: 'MAX_ALIASES_EXCEEDED',
+  tokens: 'MAX_TOKENS_EXCEEDED',
+  directives: 'MAX_DIRECTIVES_EXCEEDED',
+  cost: 'MAX_COST_EXCEEDED',
+} as const;
+
+export interface OperationLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDirectives: number;
+  maxCost: number;
+}
+
+export const DEFAULT_OPERATION_LIMITS: OperationLimits = {
+  maxDepth: 12,
+  maxAliases: 30,
+  maxTokens: 3_000,
+  maxDirectives: 30,
+  maxCost: 10_000,
+};
+
+/** A limit's rejection; Apollo wraps validation errors (code GRAPHQL_VALIDATION_FAILED), formatError restores ours. */
+class OperationLimitError extends GraphQLError {
+  constructor(
+    message: string,
+    readonly limitCode: string,
+  ) {
+    super(message, { extensions: { code: limitCode } });
+  }
+}
+
+const reject =
+  (code: string) =>
+  (context: ValidationContext | null, error: GraphQLError): void =>
+    // graphql-armor prefixes every rejection with "Syntax Error: ", which these are not.
+    context?.reportError(new OperationLimitError(error.message.replace(/^Syntax Error: /, ''), code));
+
+/** graphql-js's message when `maxTokens` stops the parser (graphql is pinned, so it is stable). */
+const TOKEN_LIMIT_MESSAGE = /^Syntax Error: Document contains more th(?:an|at) \d+ tokens/;
+
+export interface OperationLimitProtection {
+  validationRules: ValidationRule[];
+  plugins: ApolloServerPlugin<any>[];
+  parseOptions: { maxTokens: number };
+  /** Gives limit errors their own code; the rest pass unchanged. */
+  formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
+}
+
+/**
+ * The Apollo Server options that enforce the limits. With `hideSuggestions` (production) "Did you
+ * mean …" is masked out of error messages, so a client cannot map the schema by guessing.
+ */
+export function operationLimits(limits: OperationLimits, { hideSuggestions }: { hideSuggestions: boolean }): OperationLimitProtection {
+  const callbacks = (code: string) => ({ onReject: [reject(code)], propagateOnRejection: false, exposeLimits: true });
+  const armor = new ApolloArmor({
+    maxDepth: { n: limits.maxDepth, flattenFragments: true, ignoreIntrospection: true, ...callbacks(LIMIT_CODES.depth) },
+    maxAliases: { n: limits.maxAliases, ...callbacks(LIMIT_CODES.aliases) },
+    maxDirectives: { n: limits.maxDirectives, ...callbacks(LIMIT_CODES.directives) },
+    costLimit: { maxCost: limits.maxCost, flattenFragments: true, ignoreIntrospection: true, ...callbacks(LIMIT_CODES.cost) },
+    maxTokens: { enabled: false },
+    blockFieldSuggestion: { enabled: hideSuggestions },
+  }).protect();
+  return {
+    validationRules: armor.validationRules,
+    // graphql-armor's declarations resolve @apollo/server's CJS types; the plugin objects are the same.
+    plugins: armor.plugins as unknown as ApolloServerPlugin<any>[],
+    parseOptions: { maxTokens: limits.maxTokens },
+    formatError(formatted, error) {
+      const original = error instanceof GraphQLError ? error.originalError : undefined;
+      if (original instanceof OperationLimitError) {
+        return { ...formatted, extensions: { ...formatted.extensions, code: original.limitCode } };
+      }
+      if (formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED' && TOKEN_LIMIT_MESSAGE.test(formatted.message)) {
+        const { locations: _locations, ...rest } = formatted;
+        return { ...rest, message: `Token limit of ${limits.maxTokens} exceeded.`, extensions: { ...formatted.extensions, code: LIMIT_CODES.tokens } };
+      }
+      return formatted;
+    },
+  };
+}
