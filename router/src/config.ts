@@ -24,6 +24,10 @@ export interface RouterConfig {
   supergraphPath: string;
   /** Upper bound for one subgraph fetch; a hung subgraph costs at most this. */
   subgraphTimeoutMs: number;
+  /** Per-subgraph fetch timeout: `<NAME>_TIMEOUT_MS` (e.g. PRICING_TIMEOUT_MS), else SUBGRAPH_TIMEOUT_MS. */
+  subgraphTimeouts: Record<SubgraphName, number>;
+  /** The circuit breaker in front of each subgraph (see breaker.ts). */
+  breaker: BreakerConfig;
   production: boolean;
   logLevel: string;
   /**
@@ -53,6 +57,17 @@ export interface RouterConfig {
   operationLimits: OperationLimits;
 }
 
+export interface BreakerConfig {
+  /** Consecutive failures (network error, timeout, 5xx) that open a subgraph's circuit. */
+  failureThreshold: number;
+  /** How long an open circuit fails fast before one probe may go through. */
+  cooldownMs: number;
+  /** A failure streak older than this starts over. */
+  windowMs: number;
+}
+
+export const DEFAULT_BREAKER: BreakerConfig = { failureThreshold: 5, cooldownMs: 5_000, windowMs: 60_000 };
+
 /** The only place the router reads the environment. */
 export function readConfig(env: Env): RouterConfig {
   const production = isProduction(env);
@@ -66,6 +81,10 @@ export function readConfig(env: Env): RouterConfig {
   if (production && !routerSecret) {
     throw new ConfigError('ROUTER_SECRET is required when NODE_ENV=production: subgraphs trust identity headers only with it');
   }
+  const subgraphTimeoutMs = intVar(env, 'SUBGRAPH_TIMEOUT_MS', 10_000, { min: 1, max: 300_000 });
+  const subgraphTimeouts = Object.fromEntries(
+    SUBGRAPH_NAMES.map((name) => [name, intVar(env, `${name.toUpperCase()}_TIMEOUT_MS`, subgraphTimeoutMs, { min: 1, max: 300_000 })]),
+  ) as Record<SubgraphName, number>;
   return {
     port: intVar(env, 'PORT', 4000, { min: 0, max: 65535 }),
     host: stringVar(env, 'HOST', production ? '0.0.0.0' : '127.0.0.1'),
@@ -73,7 +92,13 @@ export function readConfig(env: Env): RouterConfig {
     jwksUrl: urlVar(env, 'JWKS_URL', new URL('/.well-known/jwks.json', subgraphUrls.users).toString()),
     routerSecret,
     supergraphPath: stringVar(env, 'SUPERGRAPH_PATH', fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url))),
-    subgraphTimeoutMs: intVar(env, 'SUBGRAPH_TIMEOUT_MS', 10_000, { min: 1, max: 300_000 }),
+    subgraphTimeoutMs,
+    subgraphTimeouts,
+    breaker: {
+      failureThreshold: intVar(env, 'BREAKER_FAILURE_THRESHOLD', DEFAULT_BREAKER.failureThreshold, { min: 1, max: 1_000 }),
+      cooldownMs: intVar(env, 'BREAKER_COOLDOWN_MS', DEFAULT_BREAKER.cooldownMs, { min: 1, max: 3_600_000 }),
+      windowMs: intVar(env, 'BREAKER_WINDOW_MS', DEFAULT_BREAKER.windowMs, { min: 1, max: 3_600_000 }),
+    },
     production,
     logLevel: stringVar(env, 'LOG_LEVEL', production ? 'info' : 'warn'),
     apolloTelemetry: boolVar(env, 'APOLLO_TELEMETRY', false),

@@ -1,6 +1,7 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import { IDENTITY_HEADERS, parseCacheControl } from '@shop/service-kit';
+import { CircuitOpenError, type CircuitBreaker } from './breaker.ts';
 import type { RouterCache } from './cache/router-cache.ts';
 import type { RouterContext } from './context.ts';
 import type { RouterMetrics } from './metrics.ts';
@@ -13,6 +14,8 @@ export interface SubgraphDataSourceOptions {
   metrics: RouterMetrics;
   /** The entity cache; without it every fetch goes to the subgraph (ROUTER_CACHE=false). */
   cache?: RouterCache | undefined;
+  /** Fails fetches fast while the subgraph is down; without it every fetch goes out. */
+  breaker?: CircuitBreaker | undefined;
 }
 
 /**
@@ -26,14 +29,16 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
   private readonly routerSecret: string | undefined;
   private readonly metrics: RouterMetrics;
   private readonly cache: RouterCache | undefined;
+  private readonly breaker: CircuitBreaker | undefined;
 
-  constructor({ subgraph, url, fetcher, routerSecret, metrics, cache }: SubgraphDataSourceOptions) {
+  constructor({ subgraph, url, fetcher, routerSecret, metrics, cache, breaker }: SubgraphDataSourceOptions) {
     // The router computes the client's Cache-Control itself (cache hits included), not the gateway.
     super({ url, fetcher, honorSubgraphCacheControlHeader: false });
     this.subgraph = subgraph;
     this.routerSecret = routerSecret;
     this.metrics = metrics;
     this.cache = cache;
+    this.breaker = breaker;
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<RouterContext>): void {
@@ -67,8 +72,20 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
     return response;
   }
 
-  /** One real request to the subgraph. */
-  private async send(options: GraphQLDataSourceProcessOptions<RouterContext>) {
+  /**
+   * One real request to the subgraph, through its circuit breaker: while the circuit is open this
+   * throws CircuitOpenError (SUBGRAPH_UNAVAILABLE) at once, and the gateway reports it as this
+   * fetch's error. Nothing here retries, so a mutation is sent at most once.
+   */
+  private send(options: GraphQLDataSourceProcessOptions<RouterContext>) {
+    if (!this.breaker) return this.fetchOnce(options);
+    return this.breaker.run(() => this.fetchOnce(options)).catch((error: unknown) => {
+      if (error instanceof CircuitOpenError) this.metrics.subgraphFetches.inc({ subgraph: this.subgraph, outcome: 'circuit_open' });
+      throw error;
+    });
+  }
+
+  private async fetchOnce(options: GraphQLDataSourceProcessOptions<RouterContext>) {
     const stop = this.metrics.subgraphFetchDuration.startTimer({ subgraph: this.subgraph });
     try {
       const response = await super.process(options);

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function createRouterMetrics() {
   const registry = new Registry();
@@ -30,6 +30,18 @@ export function createRouterMetrics() {
       help: 'Latency of subgraph fetches',
       labelNames: ['subgraph'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    subgraphCircuitState: new Gauge({
+      name: 'subgraph_circuit_state',
+      help: 'Circuit breaker state per subgraph: 0 closed, 1 open, 2 half-open',
+      labelNames: ['subgraph'] as const,
+      registers: [registry],
+    }),
+    subgraphCircuitOpens: new Counter({
+      name: 'subgraph_circuit_open_total',
+      help: 'Times a subgraph circuit opened (from closed, or a failed half-open probe)',
+      labelNames: ['subgraph'] as const,
       registers: [registry],
     }),
     // Cache counters carry `layer` so router and subgraph series line up on one dashboard. `type`

@@ -13,13 +13,13 @@ import type { RouterCache } from './cache/router-cache.ts';
 import type { RouterConfig, SubgraphName } from './config.ts';
 import type { RouterContext } from './context.ts';
 import { SubgraphDataSource } from './datasource.ts';
-import { createFetcher } from './fetcher.ts';
 import { createRouterMetrics, type RouterMetrics } from './metrics.ts';
 import { createApqStore } from './persisted/apq-store.ts';
 import { conditionalGet } from './persisted/etag.ts';
 import { operationLimits } from './limits.ts';
 import { loadTrustedDocuments } from './persisted/manifests.ts';
 import { persistedQueryPlugin } from './persisted/safelist.ts';
+import { createSubgraphClients } from './subgraph-clients.ts';
 import { fileSupergraph } from './supergraph.ts';
 
 export interface BuildRouterOptions {
@@ -43,7 +43,7 @@ const CLIENT_NAME_HEADER = 'apollographql-client-name';
 export async function buildRouter({ config, logger }: BuildRouterOptions): Promise<Router> {
   const log = logger ?? createLogger('router', config.logLevel);
   const metrics = createRouterMetrics();
-  const { fetcher, close: closeFetcher } = createFetcher({ timeoutMs: config.subgraphTimeoutMs });
+  const subgraphClients = createSubgraphClients(config, metrics);
   const authenticate = createAuthenticator(config.jwksUrl);
   const routerCache = config.routerCache
     ? createRouterCache({
@@ -76,7 +76,8 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
       new SubgraphDataSource({
         subgraph: name,
         url: config.subgraphUrls[name as SubgraphName] ?? url!,
-        fetcher,
+        fetcher: subgraphClients.fetcherFor(name),
+        breaker: subgraphClients.breakerFor(name),
         routerSecret: config.routerSecret,
         metrics,
         cache: routerCache?.cache,
@@ -168,7 +169,7 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
     async close() {
       closing = true;
       await app.close(); // the drain plugin stops Apollo once in-flight requests are done
-      await closeFetcher();
+      await subgraphClients.close();
       await routerCache?.close();
       await apqStore.close();
       documents.close();

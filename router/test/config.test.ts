@@ -60,6 +60,22 @@ describe('router config', () => {
     });
   });
 
+  it('times out each subgraph fetch after SUBGRAPH_TIMEOUT_MS unless <NAME>_TIMEOUT_MS overrides it', () => {
+    expect(readConfig({}).subgraphTimeouts).toEqual({ products: 10_000, inventory: 10_000, pricing: 10_000, users: 10_000, orders: 10_000 });
+    const config = readConfig({ SUBGRAPH_TIMEOUT_MS: '3000', PRICING_TIMEOUT_MS: '500', USERS_TIMEOUT_MS: '8000' });
+    expect(config.subgraphTimeoutMs).toBe(3_000);
+    expect(config.subgraphTimeouts).toEqual({ products: 3_000, inventory: 3_000, pricing: 500, users: 8_000, orders: 3_000 });
+  });
+
+  it('opens a circuit after 5 failures for 5 s by default, and reads the breaker settings from the environment', () => {
+    expect(readConfig({}).breaker).toEqual({ failureThreshold: 5, cooldownMs: 5_000, windowMs: 60_000 });
+    expect(readConfig({ BREAKER_FAILURE_THRESHOLD: '2', BREAKER_COOLDOWN_MS: '250', BREAKER_WINDOW_MS: '1000' }).breaker).toEqual({
+      failureThreshold: 2,
+      cooldownMs: 250,
+      windowMs: 1_000,
+    });
+  });
+
   it('takes subgraph URLs from the environment', () => {
     expect(readConfig({ PRICING_URL: 'http://pricing.internal:8080/graphql' }).subgraphUrls.pricing).toBe('http://pricing.internal:8080/graphql');
   });
@@ -68,6 +84,11 @@ describe('router config', () => {
     [{ PORT: 'eighty' }, /PORT must be an integer/],
     [{ ORDERS_URL: 'not a url' }, /ORDERS_URL must be a URL/],
     [{ SUBGRAPH_TIMEOUT_MS: '0' }, /SUBGRAPH_TIMEOUT_MS/],
+    [{ PRICING_TIMEOUT_MS: 'soon' }, /PRICING_TIMEOUT_MS must be an integer/],
+    [{ ORDERS_TIMEOUT_MS: '0' }, /ORDERS_TIMEOUT_MS/],
+    [{ BREAKER_FAILURE_THRESHOLD: '0' }, /BREAKER_FAILURE_THRESHOLD/],
+    [{ BREAKER_COOLDOWN_MS: '-5' }, /BREAKER_COOLDOWN_MS/],
+    [{ BREAKER_WINDOW_MS: 'x' }, /BREAKER_WINDOW_MS/],
     [{ NODE_ENV: 'production' }, /ROUTER_SECRET is required/],
     [{ REDIS_URL: 'not a url' }, /REDIS_URL must be a URL/],
     [{ ROUTER_CACHE: 'maybe' }, /ROUTER_CACHE must be true or false/],
