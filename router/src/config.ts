@@ -55,6 +55,13 @@ export interface RouterConfig {
   apqTtlSeconds: number;
   /** Depth, alias, token, directive and cost limits per operation (see limits.ts for codes and defaults). */
   operationLimits: OperationLimits;
+  /**
+   * On SIGTERM/SIGINT: how long `/ready` answers 503 while the router still serves, before the
+   * listener closes (set it to the load balancer's probe interval so it stops sending first).
+   */
+  shutdownDelayMs: number;
+  /** After the listener closes, how long in-flight requests may take; past it they are cut and the process exits 1. */
+  drainTimeoutMs: number;
 }
 
 export interface BreakerConfig {
@@ -118,6 +125,8 @@ export function readConfig(env: Env): RouterConfig {
       maxDirectives: intVar(env, 'MAX_DIRECTIVES', DEFAULT_OPERATION_LIMITS.maxDirectives, { min: 0, max: 100_000 }),
       maxCost: intVar(env, 'MAX_COST', DEFAULT_OPERATION_LIMITS.maxCost, { min: 1, max: 100_000_000 }),
     },
+    shutdownDelayMs: intVar(env, 'SHUTDOWN_DELAY_MS', 0, { min: 0, max: 60_000 }),
+    drainTimeoutMs: intVar(env, 'DRAIN_TIMEOUT_MS', 10_000, { min: 0, max: 120_000 }),
   };
 }
 

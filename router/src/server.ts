@@ -32,6 +32,9 @@ export interface Router {
   metrics: RouterMetrics;
   /** The entity cache, when ROUTER_CACHE is on. */
   cache: RouterCache | undefined;
+  logger: Logger;
+  /** Marks the router not ready (`/ready` answers 503) while it keeps serving; close() does it too. */
+  beginShutdown(): void;
   /** Stops accepting, lets in-flight requests finish, then closes the gateway and connections. */
   close(): Promise<void>;
 }
@@ -88,6 +91,9 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
+    // On close, idle keep-alive sockets are closed at once; busy ones finish their request (sent
+    // with `Connection: close`), so keep-alive clients cannot hold a draining router open.
+    forceCloseConnections: 'idle',
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
@@ -166,6 +172,10 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
     app,
     metrics,
     cache: routerCache?.cache,
+    logger: log,
+    beginShutdown() {
+      closing = true;
+    },
     async close() {
       closing = true;
       await app.close(); // the drain plugin stops Apollo once in-flight requests are done

@@ -76,6 +76,12 @@ describe('router config', () => {
     });
   });
 
+  it('drains for up to 10 s with no readiness delay by default, and reads both from the environment', () => {
+    expect(readConfig({})).toMatchObject({ drainTimeoutMs: 10_000, shutdownDelayMs: 0 });
+    expect(readConfig({ DRAIN_TIMEOUT_MS: '0', SHUTDOWN_DELAY_MS: '5000' })).toMatchObject({ drainTimeoutMs: 0, shutdownDelayMs: 5_000 });
+    expect(readConfig({ DRAIN_TIMEOUT_MS: '120000' }).drainTimeoutMs).toBe(120_000);
+  });
+
   it('takes subgraph URLs from the environment', () => {
     expect(readConfig({ PRICING_URL: 'http://pricing.internal:8080/graphql' }).subgraphUrls.pricing).toBe('http://pricing.internal:8080/graphql');
   });
@@ -104,6 +110,10 @@ describe('router config', () => {
     [{ MAX_TOKENS: 'lots' }, /MAX_TOKENS/],
     [{ MAX_DIRECTIVES: '1.5' }, /MAX_DIRECTIVES/],
     [{ MAX_COST: '0' }, /MAX_COST/],
+    [{ DRAIN_TIMEOUT_MS: '120001' }, /DRAIN_TIMEOUT_MS/],
+    [{ DRAIN_TIMEOUT_MS: '-1' }, /DRAIN_TIMEOUT_MS/],
+    [{ DRAIN_TIMEOUT_MS: 'ten' }, /DRAIN_TIMEOUT_MS must be an integer/],
+    [{ SHUTDOWN_DELAY_MS: '60001' }, /SHUTDOWN_DELAY_MS/],
   ])('fails fast with a message naming the variable for %o', (env, message) => {
     expect(() => readConfig(env)).toThrow(message);
   });

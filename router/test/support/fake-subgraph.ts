@@ -32,6 +32,11 @@ export async function startFakeSubgraph(handler: FakeHandler): Promise<FakeSubgr
   let current = handler;
   const requests: ReceivedRequest[] = [];
   const server = createServer((req, res) => {
+    // The router's /ready probes each subgraph's /health.
+    if (req.method === 'GET' && req.url?.startsWith('/health')) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', async () => {
