@@ -1,12 +1,12 @@
-import { fileURLToPath } from 'node:url';
 import { GraphQLError } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CircuitBreaker, CircuitOpenError, isSubgraphFailure, type CircuitState } from '../src/breaker.ts';
 import { readConfig } from '../src/config.ts';
-import { buildRouter, type Router } from '../src/server.ts';
+import type { Router } from '../src/server.ts';
 import { createSubgraphClients } from '../src/subgraph-clients.ts';
 import { delay, representationsOf, startFakeSubgraph, type FakeHandler, type FakeSubgraph } from './support/fake-subgraph.ts';
 import { createRouterMetrics } from './support/harness.ts';
+import { buildTinyRouter } from './support/tiny-router.ts';
 
 const down = () => Promise.reject(new TypeError('fetch failed'));
 const up = () => Promise.resolve('ok');
@@ -133,7 +133,6 @@ describe('circuit breaker', () => {
  * stalls: the first fetches wait out PRICING_TIMEOUT_MS, then the circuit opens and answers come
  * at once without reaching pricing; once pricing is back, the probe after the cool-down closes it.
  */
-const SUPERGRAPH = fileURLToPath(new URL('./fixtures/tiny-supergraph.graphql', import.meta.url));
 const TIMEOUT_MS = 1_000;
 const COOLDOWN_MS = 1_500;
 const LISTING = '{ products(first: 2) { id name price } }';
@@ -155,19 +154,10 @@ describe('router with a stalled subgraph', () => {
       body: { data: { products: [1, 2].map((n) => ({ __typename: 'Product', id: `p${n}`, name: `Product ${n}` })) } },
     }));
     pricing = await startFakeSubgraph(healthyPricing);
-    router = await buildRouter({
-      config: readConfig({
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-        SUPERGRAPH_PATH: SUPERGRAPH,
-        PRODUCTS_URL: products.url,
-        PRICING_URL: pricing.url,
-        ROUTER_CACHE: 'false',
-        PRICING_TIMEOUT_MS: String(TIMEOUT_MS),
-        BREAKER_FAILURE_THRESHOLD: '2',
-        BREAKER_COOLDOWN_MS: String(COOLDOWN_MS),
-      }),
-    });
+    router = await buildTinyRouter(
+      { products, pricing },
+      { PRICING_TIMEOUT_MS: String(TIMEOUT_MS), BREAKER_FAILURE_THRESHOLD: '2', BREAKER_COOLDOWN_MS: String(COOLDOWN_MS) },
+    );
   });
   afterAll(async () => {
     stalled.forEach((release) => release());

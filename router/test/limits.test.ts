@@ -1,16 +1,14 @@
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readConfig } from '../src/config.ts';
 import { DEFAULT_OPERATION_LIMITS } from '../src/limits.ts';
-import { buildRouter, type Router } from '../src/server.ts';
+import type { Router } from '../src/server.ts';
 import { representationsOf, startFakeSubgraph, type FakeSubgraph, type ReceivedRequest } from './support/fake-subgraph.ts';
+import { buildTinyRouter } from './support/tiny-router.ts';
 
 /**
  * Operation limits as the router enforces them: a real gateway over the tiny two-subgraph
  * supergraph (test/fixtures/tiny-supergraph.graphql) with fake subgraphs. Every limit is checked
  * against its default, with a query just over it; nothing over a limit may reach a subgraph.
  */
-const SUPERGRAPH = fileURLToPath(new URL('./fixtures/tiny-supergraph.graphql', import.meta.url));
 
 function productsSubgraph({ query }: ReceivedRequest) {
   const data: Record<string, unknown> = {};
@@ -42,17 +40,7 @@ const BOMBS = {
 async function startRouter(env: Record<string, string> = {}) {
   const products = await startFakeSubgraph(productsSubgraph);
   const pricing = await startFakeSubgraph(pricingSubgraph);
-  const router = await buildRouter({
-    config: readConfig({
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      SUPERGRAPH_PATH: SUPERGRAPH,
-      PRODUCTS_URL: products.url,
-      PRICING_URL: pricing.url,
-      ROUTER_CACHE: 'false',
-      ...env,
-    }),
-  });
+  const router = await buildTinyRouter({ products, pricing }, env);
   return {
     router,
     products,

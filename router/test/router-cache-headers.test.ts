@@ -1,16 +1,14 @@
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readConfig } from '../src/config.ts';
-import { buildRouter, type Router } from '../src/server.ts';
+import type { Router } from '../src/server.ts';
 import { representationsOf, startFakeSubgraph, type FakeSubgraph, type ReceivedRequest } from './support/fake-subgraph.ts';
 import { deleteKeys, productId, REDIS_URL, testPrefix } from './support/harness.ts';
+import { buildTinyRouter } from './support/tiny-router.ts';
 
 /**
  * The cache as the router runs it: a real gateway over a two-subgraph supergraph
  * (test/fixtures/tiny-supergraph.graphql) whose subgraphs are fakes answering with the
  * Cache-Control the real ones would send. End-to-end behaviour over the real subgraphs is in e2e/.
  */
-const SUPERGRAPH = fileURLToPath(new URL('./fixtures/tiny-supergraph.graphql', import.meta.url));
 
 function productsSubgraph(request: ReceivedRequest) {
   const { query } = request;
@@ -41,18 +39,7 @@ describe.each([
   beforeAll(async () => {
     products = await startFakeSubgraph(productsSubgraph);
     pricing = await startFakeSubgraph(pricingSubgraph);
-    router = await buildRouter({
-      config: readConfig({
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-        SUPERGRAPH_PATH: SUPERGRAPH,
-        PRODUCTS_URL: products.url,
-        PRICING_URL: pricing.url,
-        ROUTER_CACHE: routerCache,
-        CACHE_KEY_PREFIX: prefix,
-        ...(REDIS_URL ? { REDIS_URL } : {}),
-      }),
-    });
+    router = await buildTinyRouter({ products, pricing }, { ROUTER_CACHE: routerCache, CACHE_KEY_PREFIX: prefix, REDIS_URL });
   });
   afterAll(async () => {
     await router.close();

@@ -4,6 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { delay, representationsOf, startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';
+import { TINY_SUPERGRAPH } from './support/tiny-router.ts';
 
 /**
  * SIGTERM on the real router process (tsx over src/index.ts) in front of two fake subgraphs
@@ -11,7 +12,6 @@ import { delay, representationsOf, startFakeSubgraph, type FakeSubgraph } from '
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.url));
-const SUPERGRAPH = fileURLToPath(new URL('./fixtures/tiny-supergraph.graphql', import.meta.url));
 const QUERY = JSON.stringify({ query: '{ products(first: 2) { id name price } }' });
 
 interface Started {
@@ -38,7 +38,7 @@ async function startRouter(products: FakeSubgraph, pricing: FakeSubgraph, env: R
       ...inherited,
       PORT: String(port),
       HOST: '127.0.0.1',
-      SUPERGRAPH_PATH: SUPERGRAPH,
+      SUPERGRAPH_PATH: TINY_SUPERGRAPH,
       PRODUCTS_URL: products.url,
       PRICING_URL: pricing.url,
       ROUTER_CACHE: 'false',

@@ -2,18 +2,17 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readConfig } from '../../src/config.ts';
 import { sha256 } from '../../src/persisted/manifests.ts';
-import { buildRouter, type Router } from '../../src/server.ts';
+import type { Router } from '../../src/server.ts';
 import { representationsOf, startFakeSubgraph, type FakeSubgraph, type ReceivedRequest } from './fake-subgraph.ts';
 import { total } from './harness.ts';
+import { buildTinyRouter } from './tiny-router.ts';
 
 /**
  * Shared by the persisted-query tests: a real router (gateway, Apollo APQ, the safelist plugin)
  * over test/fixtures/tiny-supergraph.graphql, with fake subgraphs and the manifests in
  * test/fixtures/manifests (ios: Listing, SetPrice; web: Names).
  */
-export const SUPERGRAPH = fileURLToPath(new URL('../fixtures/tiny-supergraph.graphql', import.meta.url));
 export const MANIFESTS = fileURLToPath(new URL('../fixtures/manifests', import.meta.url));
 
 export const LISTING =
@@ -59,19 +58,8 @@ export interface TestRouter {
 export async function startRouter(env: Record<string, string> = {}): Promise<TestRouter> {
   const products = await startFakeSubgraph(productsSubgraph);
   const pricing = await startFakeSubgraph(pricingSubgraph);
-  const router = await buildRouter({
-    config: readConfig({
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      SUPERGRAPH_PATH: SUPERGRAPH,
-      PRODUCTS_URL: products.url,
-      PRICING_URL: pricing.url,
-      // The entity cache would answer repeated queries itself; these tests are about the documents.
-      ROUTER_CACHE: 'false',
-      PERSISTED_QUERIES_DIR: MANIFESTS,
-      ...env,
-    }),
-  });
+  // The entity cache stays off: it would answer repeated queries itself; these tests are about the documents.
+  const router = await buildTinyRouter({ products, pricing }, { PERSISTED_QUERIES_DIR: MANIFESTS, ...env });
   const reply = (response: Awaited<ReturnType<Router['app']['inject']>>): Reply => ({
     status: response.statusCode,
     body: response.body ? response.json() : {},
