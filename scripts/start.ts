@@ -3,6 +3,7 @@
  * Data lives in .data/pglite so later starts skip seeding.
  */
 import { mkdirSync } from 'node:fs';
+import { handleShutdownSignals } from '@shop/service-kit';
 import { startStack } from '@shop/stack';
 
 const started = Date.now();
@@ -15,12 +16,20 @@ const stack = await startStack({ env, routerPort: Number(env.PORT ?? 4000), onPr
 console.log(`\nShop supergraph ready in ${elapsed()}: ${stack.routerUrl}`);
 console.log('Try: curl -s localhost:4000/graphql -H "content-type: application/json" -d \'{"query":"{ products(first: 3) { edges { node { name price(region: US) { amount currency } } } } }"}\'');
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    if (stopping) return;
-    stopping = true;
+// SIGTERM/SIGINT: the router turns not ready (`/ready` 503) and keeps serving for SHUTDOWN_DELAY_MS,
+// then drains and closes, then the subgraphs close, then PGlite; exit 0 (1 past DRAIN_TIMEOUT_MS,
+// or on a second signal).
+handleShutdownSignals({
+  log: stack.router.logger,
+  beginShutdown: () => {
     console.log('\nStopping…');
-    stack.close().then(() => process.exit(0), (error) => { console.error(error); process.exit(1); });
-  });
-}
+    stack.beginShutdown();
+  },
+  close: async () => {
+    await stack.close();
+    console.log('Stopped.');
+  },
+  shutdownDelayMs: stack.shutdownDelayMs,
+  drainTimeoutMs: stack.drainTimeoutMs,
+  closeAllConnections: () => stack.closeAllConnections(),
+});

@@ -47,14 +47,16 @@ beforeAll(async () => {
   redis = await startRedis(redisPort);
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
   const routerSecret = 'e2e-redis-replicas';
-  stack = await startStack({ env: { ...process.env, REDIS_URL: redisUrl, ROUTER_SECRET: routerSecret, LOG_LEVEL: 'fatal' }, freePorts: true, seedSize: SMALL_SEED });
+  // RATE_LIMIT=false on both replicas: they would share one per-IP count for 127.0.0.1 in this Redis
+  // under the load below; the limit has its own tests (router/test/rate-limit*.test.ts).
+  stack = await startStack({ env: { ...process.env, REDIS_URL: redisUrl, ROUTER_SECRET: routerSecret, LOG_LEVEL: 'fatal', RATE_LIMIT: 'false' }, freePorts: true, seedSize: SMALL_SEED });
   // A second router replica in a process of its own: same subgraphs, same Redis, nothing else shared.
   const urls = stack.subgraphUrls;
   const secondPort = await freePort();
   second = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../router/src/index.ts', import.meta.url))], {
     stdio: 'ignore',
     env: {
-      ...process.env, PORT: String(secondPort), HOST: '127.0.0.1', LOG_LEVEL: 'fatal', REDIS_URL: redisUrl, ROUTER_SECRET: routerSecret,
+      ...process.env, PORT: String(secondPort), HOST: '127.0.0.1', LOG_LEVEL: 'fatal', REDIS_URL: redisUrl, ROUTER_SECRET: routerSecret, RATE_LIMIT: 'false',
       PRODUCTS_URL: urls.products, INVENTORY_URL: urls.inventory, PRICING_URL: urls.pricing, USERS_URL: urls.users, ORDERS_URL: urls.orders,
     },
   });

@@ -7,7 +7,9 @@ import { startStack } from '@shop/stack';
  */
 export default async function setup(project: TestProject) {
   const started = Date.now();
-  const stack = await startStack({ env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' }, freePorts: true });
+  // RATE_LIMIT=false: every e2e file sends from 127.0.0.1 (load tests, 200 concurrent checkouts),
+  // which the per-IP rate limit would refuse; the limit has its own tests in router/test.
+  const stack = await startStack({ env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', RATE_LIMIT: 'false' }, freePorts: true });
   process.stderr.write(`[e2e] stack ready in ${((Date.now() - started) / 1000).toFixed(1)}s at ${stack.routerUrl}\n`);
   project.provide('routerUrl', stack.routerUrl);
   project.provide('subgraphUrls', stack.subgraphUrls);

@@ -1,7 +1,9 @@
+import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { SUBGRAPH_ERROR_POLICIES, type SubgraphErrorPolicy } from './errors.ts';
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits.ts';
 import { SAFELIST_MODES, type SafelistMode, type SafelistModes } from './persisted/modes.ts';
-import { boolVar, ConfigError, DEFAULT_CACHE_KEY_PREFIX, intVar, isProduction, optionalString, stringVar, urlVar, type Env } from '@shop/service-kit';
+import { boolVar, ConfigError, DEFAULT_CACHE_KEY_PREFIX, intVar, isProduction, optionalString, readTracingConfig, stringVar, urlVar, type Env, type TracingConfig } from '@shop/service-kit';
 
 export const SUBGRAPH_NAMES = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
@@ -29,6 +31,8 @@ export interface RouterConfig {
   /** The circuit breaker in front of each subgraph (see breaker.ts). */
   breaker: BreakerConfig;
   production: boolean;
+  /** How much of a subgraph's error message reaches clients (see errors.ts): `all` in development, `public` in production. */
+  subgraphErrorMessages: SubgraphErrorPolicy;
   logLevel: string;
   /**
    * @apollo/gateway reports anonymous usage to Apollo and probes cloud metadata endpoints unless
@@ -62,6 +66,26 @@ export interface RouterConfig {
   shutdownDelayMs: number;
   /** After the listener closes, how long in-flight requests may take; past it they are cut and the process exits 1. */
   drainTimeoutMs: number;
+  /** OpenTelemetry tracing, off unless OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set (see readTracingConfig). */
+  tracing: TracingConfig;
+  /** Per-client request limits on `/graphql` (see rate-limit.ts). */
+  rateLimit: RateLimitConfig;
+  /**
+   * Fastify's `trustProxy` (TRUST_PROXY): which proxies may set X-Forwarded-For, so that behind a
+   * load balancer `request.ip` (the rate limit's key for anonymous clients) is the client's, not the
+   * balancer's. `false` (default) trusts none; `true` trusts all (only when every hop is yours); a
+   * number trusts that many hops; a list trusts those addresses/CIDRs.
+   */
+  trustProxy: boolean | number | string[];
+}
+
+export interface RateLimitConfig {
+  /** RATE_LIMIT (default true); off, no request is counted or refused. */
+  enabled: boolean;
+  /** RATE_LIMIT_MAX: requests per window per key (a signed-in user, else a client IP). */
+  max: number;
+  /** RATE_LIMIT_WINDOW_MS: the fixed window the count is kept for. */
+  windowMs: number;
 }
 
 export interface BreakerConfig {
@@ -107,6 +131,7 @@ export function readConfig(env: Env): RouterConfig {
       windowMs: intVar(env, 'BREAKER_WINDOW_MS', DEFAULT_BREAKER.windowMs, { min: 1, max: 3_600_000 }),
     },
     production,
+    subgraphErrorMessages: subgraphErrorPolicy(env, production),
     logLevel: stringVar(env, 'LOG_LEVEL', production ? 'info' : 'warn'),
     apolloTelemetry: boolVar(env, 'APOLLO_TELEMETRY', false),
     redisUrl: urlVar(env, 'REDIS_URL'),
@@ -127,7 +152,49 @@ export function readConfig(env: Env): RouterConfig {
     },
     shutdownDelayMs: intVar(env, 'SHUTDOWN_DELAY_MS', 0, { min: 0, max: 60_000 }),
     drainTimeoutMs: intVar(env, 'DRAIN_TIMEOUT_MS', 10_000, { min: 0, max: 120_000 }),
+    tracing: readTracingConfig(env),
+    rateLimit: {
+      enabled: boolVar(env, 'RATE_LIMIT', true),
+      max: intVar(env, 'RATE_LIMIT_MAX', 600, { min: 1, max: 10_000_000 }),
+      windowMs: intVar(env, 'RATE_LIMIT_WINDOW_MS', 10_000, { min: 100, max: 86_400_000 }),
+    },
+    trustProxy: trustProxy(env),
   };
+}
+
+/**
+ * TRUST_PROXY: `true`/`false`, a hop count (`1`: the address the nearest proxy saw), or a comma
+ * list of proxy IPs/CIDRs (`10.0.0.0/8, 192.168.1.7`). Anything else fails at start-up: a typo
+ * here would silently key every anonymous client by the balancer's address.
+ */
+function trustProxy(env: Env): boolean | number | string[] {
+  const raw = optionalString(env, 'TRUST_PROXY');
+  if (raw === undefined) return false;
+  if (/^(true|yes|on)$/i.test(raw)) return true;
+  if (/^(false|no|off)$/i.test(raw)) return false;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > 100) throw new ConfigError(`TRUST_PROXY hop count must be at most 100, got "${raw}"`);
+    return hops === 0 ? false : hops;
+  }
+  const entries = raw.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    const [address, bits, ...extra] = entry.split('/');
+    const version = isIP(address ?? '');
+    const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 6 ? 128 : 32));
+    if (!version || !validBits || extra.length) {
+      throw new ConfigError(`TRUST_PROXY must be true, false, a hop count or a comma list of IPs/CIDRs, got "${raw}"`);
+    }
+  }
+  return entries;
+}
+
+function subgraphErrorPolicy(env: Env, production: boolean): SubgraphErrorPolicy {
+  const raw = stringVar(env, 'SUBGRAPH_ERROR_MESSAGES', production ? 'public' : 'all');
+  if (!SUBGRAPH_ERROR_POLICIES.includes(raw as SubgraphErrorPolicy)) {
+    throw new ConfigError(`SUBGRAPH_ERROR_MESSAGES must be one of ${SUBGRAPH_ERROR_POLICIES.join(', ')}, got "${raw}"`);
+  }
+  return raw as SubgraphErrorPolicy;
 }
 
 /**

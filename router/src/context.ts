@@ -7,4 +7,11 @@ export interface RouterContext {
   clientName: string;
   /** Narrowed by every subgraph fetch of the request; becomes the response's Cache-Control. */
   cachePolicy: ResponseCachePolicy;
+  /**
+   * With tracing off, the client's valid W3C `traceparent` (and `tracestate`), passed on to
+   * subgraphs unchanged so a tracer upstream still links their spans. Unset with tracing on: the
+   * router's own span context is sent instead.
+   */
+  traceparent?: string | undefined;
+  tracestate?: string | undefined;
 }

@@ -1,6 +1,7 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
-import { IDENTITY_HEADERS, parseCacheControl } from '@shop/service-kit';
+import type { Tracer } from '@opentelemetry/api';
+import { IDENTITY_HEADERS, inClientSpan, injectTraceContext, parseCacheControl } from '@shop/service-kit';
 import { CircuitOpenError, type CircuitBreaker } from './breaker.ts';
 import type { RouterCache } from './cache/router-cache.ts';
 import type { RouterContext } from './context.ts';
@@ -16,6 +17,11 @@ export interface SubgraphDataSourceOptions {
   cache?: RouterCache | undefined;
   /** Fails fetches fast while the subgraph is down; without it every fetch goes out. */
   breaker?: CircuitBreaker | undefined;
+  /**
+   * With tracing on: a CLIENT span per fetch, whose `traceparent` the subgraph receives. Without
+   * it, a `traceparent` the client sent (RouterContext.traceparent) is passed on unchanged.
+   */
+  tracer?: Tracer | undefined;
 }
 
 /**
@@ -30,8 +36,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
   private readonly metrics: RouterMetrics;
   private readonly cache: RouterCache | undefined;
   private readonly breaker: CircuitBreaker | undefined;
+  private readonly tracer: Tracer | undefined;
 
-  constructor({ subgraph, url, fetcher, routerSecret, metrics, cache, breaker }: SubgraphDataSourceOptions) {
+  constructor({ subgraph, url, fetcher, routerSecret, metrics, cache, breaker, tracer }: SubgraphDataSourceOptions) {
     // The router computes the client's Cache-Control itself (cache hits included), not the gateway.
     super({ url, fetcher, honorSubgraphCacheControlHeader: false });
     this.subgraph = subgraph;
@@ -39,6 +46,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
     this.metrics = metrics;
     this.cache = cache;
     this.breaker = breaker;
+    this.tracer = tracer;
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<RouterContext>): void {
@@ -50,6 +58,12 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
       headers.set(IDENTITY_HEADERS.scopes, viewer.scopes.join(' '));
     }
     if ('requestId' in context && context.requestId) headers.set('x-request-id', context.requestId);
+    if (this.tracer) {
+      injectTraceContext(headers); // the fetch's span, active here (see fetchOnce)
+    } else if ('traceparent' in context && context.traceparent) {
+      headers.set('traceparent', context.traceparent);
+      if (context.tracestate) headers.set('tracestate', context.tracestate);
+    }
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<RouterContext>) {
@@ -85,7 +99,17 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
     });
   }
 
-  private async fetchOnce(options: GraphQLDataSourceProcessOptions<RouterContext>) {
+  private fetchOnce(options: GraphQLDataSourceProcessOptions<RouterContext>) {
+    if (!this.tracer) return this.fetchMeasured(options);
+    const attributes = {
+      'service.name': 'router',
+      'shop.subgraph': this.subgraph,
+      'graphql.operation.name': options.request.operationName ?? 'anonymous',
+    };
+    return inClientSpan(this.tracer, `fetch ${this.subgraph}`, attributes, () => this.fetchMeasured(options), (response) => !!response.errors?.length);
+  }
+
+  private async fetchMeasured(options: GraphQLDataSourceProcessOptions<RouterContext>) {
     const stop = this.metrics.subgraphFetchDuration.startTimer({ subgraph: this.subgraph });
     try {
       const response = await super.process(options);

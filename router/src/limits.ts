@@ -63,6 +63,29 @@ const reject =
     // graphql-armor prefixes every rejection with "Syntax Error: ", which these are not.
     context?.reportError(new OperationLimitError(error.message.replace(/^Syntax Error: /, ''), code));
 
+/**
+ * An `operationName` naming no operation of the document (or several operations and no name) is
+ * the client's mistake, but with a gateway Apollo Server finds out only in the executor, whose
+ * error (INVALID_GRAPHQL, no HTTP status) it answers with a 500. Refused here instead, before
+ * execution, with 400 and Apollo's own code for it. Found by e2e/hostile/hostile-input.e2e.test.ts;
+ * repro: POST {"query":"{ __typename }","operationName":"Nope"} → was 500.
+ */
+const operationResolution: ApolloServerPlugin<any> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation, request }) {
+        if (operation) return;
+        const name = request.operationName;
+        const message =
+          typeof name === 'string' && name
+            ? `Unknown operation named "${name.length > 100 ? `${name.slice(0, 100)}…` : name}".`
+            : 'Must provide operation name if query contains multiple operations.';
+        throw new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } });
+      },
+    };
+  },
+};
+
 /** graphql-js's message when `maxTokens` stops the parser (graphql is pinned, so it is stable). */
 const TOKEN_LIMIT_MESSAGE = /^Syntax Error: Document contains more th(?:an|at) \d+ tokens/;
 
@@ -91,7 +114,7 @@ export function operationLimits(limits: OperationLimits, { hideSuggestions }: { 
   return {
     validationRules: armor.validationRules,
     // graphql-armor's declarations resolve @apollo/server's CJS types; the plugin objects are the same.
-    plugins: armor.plugins as unknown as ApolloServerPlugin<any>[],
+    plugins: [operationResolution, ...(armor.plugins as unknown as ApolloServerPlugin<any>[])],
     parseOptions: { maxTokens: limits.maxTokens },
     formatError(formatted, error) {
       const original = error instanceof GraphQLError ? error.originalError : undefined;
@@ -101,6 +124,14 @@ export function operationLimits(limits: OperationLimits, { hideSuggestions }: { 
       if (formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED' && TOKEN_LIMIT_MESSAGE.test(formatted.message)) {
         const { locations: _locations, ...rest } = formatted;
         return { ...rest, message: `Token limit of ${limits.maxTokens} exceeded.`, extensions: { ...formatted.extensions, code: LIMIT_CODES.tokens } };
+      }
+      // Apollo Server refuses some requests with HTTP 400 but no code (an unsupported APQ version, a
+      // hash that does not match the query), which it then labels INTERNAL_SERVER_ERROR: a client's
+      // mistake must not look like (or alert as) ours. Found by e2e/hostile/hostile-input.e2e.test.ts;
+      // repro: POST {"extensions":{"persistedQuery":{"version":2,"sha256Hash":"<64 hex>"}}} → was 400 INTERNAL_SERVER_ERROR.
+      const status = (error as { extensions?: { http?: { status?: unknown } } } | null)?.extensions?.http?.status;
+      if (formatted.extensions?.code === 'INTERNAL_SERVER_ERROR' && typeof status === 'number' && status >= 400 && status < 500) {
+        return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_REQUEST' } };
       }
       return formatted;
     },

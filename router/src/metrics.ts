@@ -101,6 +101,15 @@ export function createRouterMetrics() {
       help: 'Times the supergraph was loaded or reloaded',
       registers: [registry],
     }),
+    // Requests refused with 429 by the per-client rate limit, by what they were keyed on (a signed-in
+    // user, else the client IP). Redis failures of the limiter (which then lets requests through)
+    // count in cache_errors_total{layer="router",type="rate_limit"}, beside the caches' own.
+    rateLimitRejections: new Counter({
+      name: 'rate_limit_rejections_total',
+      help: 'Requests refused with 429 by the rate limit, by key kind (user or ip)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
   };
 }
 

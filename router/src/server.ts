@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
-import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
-import { createLogger, type Logger } from '@shop/service-kit';
+import { createLogger, setupTracing, traceRequests, validTraceparent, type Logger, type SpanExporter, type Tracing } from '@shop/service-kit';
 import { createAuthenticator } from './auth.ts';
 import { createRouterCache } from './cache/create.ts';
+import { redactedErrorLogging, redactSubgraphError, scrubInternals } from './errors.ts';
 import { ResponseCachePolicy } from './cache/policy.ts';
 import type { RouterCache } from './cache/router-cache.ts';
 import type { RouterConfig, SubgraphName } from './config.ts';
@@ -19,12 +20,15 @@ import { conditionalGet } from './persisted/etag.ts';
 import { operationLimits } from './limits.ts';
 import { loadTrustedDocuments } from './persisted/manifests.ts';
 import { persistedQueryPlugin } from './persisted/safelist.ts';
+import { fastifyTrustProxy, registerRateLimit, viewerPerRequest } from './rate-limit.ts';
 import { createSubgraphClients } from './subgraph-clients.ts';
 import { fileSupergraph } from './supergraph.ts';
 
 export interface BuildRouterOptions {
   config: RouterConfig;
   logger?: Logger;
+  /** Tests: trace to this exporter (turns tracing on whatever the configuration says). */
+  spanExporter?: SpanExporter | undefined;
 }
 
 export interface Router {
@@ -33,6 +37,8 @@ export interface Router {
   /** The entity cache, when ROUTER_CACHE is on. */
   cache: RouterCache | undefined;
   logger: Logger;
+  /** OpenTelemetry tracing (`enabled: false` unless configured); close() flushes it. */
+  tracing: Tracing;
   /** Marks the router not ready (`/ready` answers 503) while it keeps serving; close() does it too. */
   beginShutdown(): void;
   /** Stops accepting, lets in-flight requests finish, then closes the gateway and connections. */
@@ -43,11 +49,14 @@ export interface Router {
 const BODY_LIMIT = 2 * 1024 * 1024;
 const CLIENT_NAME_HEADER = 'apollographql-client-name';
 
-export async function buildRouter({ config, logger }: BuildRouterOptions): Promise<Router> {
+export async function buildRouter({ config, logger, spanExporter }: BuildRouterOptions): Promise<Router> {
   const log = logger ?? createLogger('router', config.logLevel);
   const metrics = createRouterMetrics();
+  // The router's provider is the process's global one, so @apollo/gateway's own spans are reported.
+  const tracing = await setupTracing({ serviceName: 'router', config: config.tracing, exporter: spanExporter, global: true });
   const subgraphClients = createSubgraphClients(config, metrics);
-  const authenticate = createAuthenticator(config.jwksUrl);
+  // One JWT check per request, shared by the rate limit's key and the GraphQL context.
+  const viewerOf = viewerPerRequest(createAuthenticator(config.jwksUrl));
   const routerCache = config.routerCache
     ? createRouterCache({
         redisUrl: config.redisUrl,
@@ -84,6 +93,7 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
         routerSecret: config.routerSecret,
         metrics,
         cache: routerCache?.cache,
+        tracer: tracing.enabled ? tracing.tracer : undefined,
       }),
     logger: log,
   });
@@ -94,15 +104,21 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
     // On close, idle keep-alive sockets are closed at once; busy ones finish their request (sent
     // with `Connection: close`), so keep-alive clients cannot hold a draining router open.
     forceCloseConnections: 'idle',
+    // TRUST_PROXY: behind a load balancer, request.ip (the rate limit's key) is the real client's.
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
     },
   }) as unknown as FastifyInstance;
+  traceRequests(app, tracing, { onEnd: (span, request) => span.setAttribute('graphql.client.name', clientName(request.headers[CLIENT_NAME_HEADER])) });
 
   const limits = operationLimits(config.operationLimits, { hideSuggestions: config.production });
   const server = new ApolloServer<RouterContext>({
     gateway,
+    // Shutdown is ours (index.ts / handleShutdownSignals): Apollo's own SIGINT/SIGTERM handler
+    // (on unless NODE_ENV=test) would stop at once, skipping the not-ready delay, then re-raise the signal.
+    stopOnTerminationSignals: false,
     // One operation per request: a JSON array body is refused with 400 (BAD_REQUEST), so a batch
     // cannot multiply the operation limits below.
     allowBatchedHttpRequests: false,
@@ -117,14 +133,16 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
     persistedQueries: { cache: apqStore.cache, ttl: config.apqTtlSeconds },
     // Apollo's own cache-control plugin would only see fetches the gateway made, not cache hits.
     plugins: [
-      fastifyApolloDrainPlugin(app),
       persistedQueryPlugin({ documents, modes: config.safelistModes, metrics, logger: log }),
       metricsPlugin(metrics),
       cacheControlPlugin(),
       ApolloServerPluginCacheControlDisabled(),
       ...limits.plugins,
+      redactedErrorLogging(log, config.subgraphErrorMessages),
+      // No IDE in production, whatever NODE_ENV Apollo itself sees.
+      ...(config.production ? [ApolloServerPluginLandingPageDisabled()] : []),
     ],
-    formatError: (formatted, error) => scrubInternals(limits.formatError(formatted, error)),
+    formatError: (formatted, error) => redactSubgraphError(scrubInternals(limits.formatError(formatted, error)), config.subgraphErrorMessages),
   });
   await server.start();
 
@@ -142,16 +160,18 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
     void reply.status(status).send({ errors: [{ message, extensions: { code } }] });
   });
 
+  const rateLimit = await registerRateLimit(app, { config, metrics, logger: log, viewerOf });
   app.route({
     method: ['GET', 'POST', 'OPTIONS'],
     url: '/graphql',
     onSend: conditionalGet,
     handler: fastifyApolloHandler(server, {
       context: async (request) => ({
-        viewer: await authenticate(request.headers.authorization),
+        viewer: await viewerOf(request),
         requestId: request.id,
         clientName: clientName(request.headers[CLIENT_NAME_HEADER]),
         cachePolicy: new ResponseCachePolicy(),
+        ...(tracing.enabled ? {} : upstreamTrace(request.headers)),
       }),
     }),
   });
@@ -173,18 +193,33 @@ export async function buildRouter({ config, logger }: BuildRouterOptions): Promi
     metrics,
     cache: routerCache?.cache,
     logger: log,
+    tracing,
     beginShutdown() {
       closing = true;
     },
     async close() {
       closing = true;
-      await app.close(); // the drain plugin stops Apollo once in-flight requests are done
+      // Fastify first: it stops accepting and waits for in-flight requests (index.ts bounds that
+      // with DRAIN_TIMEOUT_MS). Then Apollo: stopping it stops the gateway, its supergraph watcher
+      // and its document and query-plan caches, which otherwise stay reachable after close.
+      await app.close();
+      await server.stop();
       await subgraphClients.close();
       await routerCache?.close();
       await apqStore.close();
+      await rateLimit.close();
       documents.close();
+      await tracing.shutdown();
     },
   };
+}
+
+/** With tracing off, the client's trace context, passed on to subgraphs as it came. */
+function upstreamTrace(headers: Record<string, string | string[] | undefined>): { traceparent?: string; tracestate?: string } {
+  const traceparent = validTraceparent(headers.traceparent);
+  if (!traceparent) return {};
+  const tracestate = headers.tracestate;
+  return typeof tracestate === 'string' && tracestate.length <= 512 ? { traceparent, tracestate } : { traceparent };
 }
 
 function clientName(header: string | string[] | undefined): string {
@@ -205,20 +240,6 @@ async function probeSubgraphs(urls: Record<SubgraphName, string>): Promise<Recor
     }),
   );
   return Object.fromEntries(entries);
-}
-
-/**
- * Errors leave the router without internal URLs: a failed subgraph fetch says which capability is
- * unavailable and carries a code, not "request to http://10.0.0.7:4003/graphql failed".
- */
-function scrubInternals(formatted: GraphQLFormattedError): GraphQLFormattedError {
-  if (!/\b(https?:\/\/|ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|fetch failed|aborted due to timeout)/i.test(formatted.message)) return formatted;
-  const service = (formatted.extensions?.serviceName as string | undefined) ?? 'a service';
-  return {
-    ...formatted,
-    message: `${service} is unavailable; some fields could not be resolved`,
-    extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: formatted.extensions?.serviceName },
-  };
 }
 
 /**

@@ -118,3 +118,41 @@ describe('router config', () => {
     expect(() => readConfig(env)).toThrow(message);
   });
 });
+
+describe('router config: rate limit and trusted proxies', () => {
+  it('limits each client to 600 requests per 10 s by default and trusts no proxy', () => {
+    const config = readConfig({});
+    expect(config.rateLimit).toEqual({ enabled: true, max: 600, windowMs: 10_000 });
+    expect(config.trustProxy).toBe(false);
+  });
+
+  it('reads the rate limit from the environment', () => {
+    expect(readConfig({ RATE_LIMIT: 'false', RATE_LIMIT_MAX: '50', RATE_LIMIT_WINDOW_MS: '60000' }).rateLimit).toEqual({ enabled: false, max: 50, windowMs: 60_000 });
+    expect(readConfig({ RATE_LIMIT: 'on' }).rateLimit.enabled).toBe(true);
+  });
+
+  it.each([
+    ['true', true],
+    ['false', false],
+    ['0', false],
+    ['1', 1],
+    ['2', 2],
+    ['10.0.0.0/8', ['10.0.0.0/8']],
+    [' 10.0.0.1 , 192.168.0.0/16,::1, fd00::/8 ', ['10.0.0.1', '192.168.0.0/16', '::1', 'fd00::/8']],
+  ])('reads TRUST_PROXY=%j', (raw, expected) => {
+    expect(readConfig({ TRUST_PROXY: raw }).trustProxy).toEqual(expected);
+  });
+
+  it.each([
+    [{ RATE_LIMIT: 'maybe' }, /RATE_LIMIT must be true or false/],
+    [{ RATE_LIMIT_MAX: '0' }, /RATE_LIMIT_MAX/],
+    [{ RATE_LIMIT_MAX: 'lots' }, /RATE_LIMIT_MAX/],
+    [{ RATE_LIMIT_WINDOW_MS: '10' }, /RATE_LIMIT_WINDOW_MS/],
+    [{ TRUST_PROXY: 'loadbalancer' }, /TRUST_PROXY/],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /TRUST_PROXY/],
+    [{ TRUST_PROXY: '10.0.0.1,' }, /TRUST_PROXY/],
+    [{ TRUST_PROXY: '101' }, /TRUST_PROXY/],
+  ])('fails fast with a message naming the variable for %o', (env, message) => {
+    expect(() => readConfig(env)).toThrow(message);
+  });
+});

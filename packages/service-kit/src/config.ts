@@ -74,6 +74,15 @@ export interface SubgraphBaseConfig {
    * sharing one Redis never read each other's entries or hear each other's invalidations.
    */
   cacheKeyPrefix: string;
+  /**
+   * On SIGTERM/SIGINT: how long `/ready` answers 503 while the subgraph still serves, before the
+   * listener closes (set it to the load balancer's probe interval so it stops sending first).
+   */
+  shutdownDelayMs: number;
+  /** After the listener closes, how long in-flight requests may take; past it they are cut and the process exits 1. */
+  drainTimeoutMs: number;
+  /** OpenTelemetry tracing (off unless an OTLP endpoint is set). */
+  tracing: TracingConfig;
 }
 
 export const DEFAULT_CACHE_KEY_PREFIX = 'shop:';
@@ -98,5 +107,44 @@ export function readSubgraphBaseConfig(env: Env, name: string, defaultPort: numb
     subgraphCache: boolVar(env, 'SUBGRAPH_CACHE', true),
     cacheTimeoutMs: intVar(env, 'CACHE_TIMEOUT_MS', 100, { min: 1, max: 5_000 }),
     cacheKeyPrefix: stringVar(env, 'CACHE_KEY_PREFIX', DEFAULT_CACHE_KEY_PREFIX),
+    shutdownDelayMs: intVar(env, 'SHUTDOWN_DELAY_MS', 0, { min: 0, max: 60_000 }),
+    drainTimeoutMs: intVar(env, 'DRAIN_TIMEOUT_MS', 10_000, { min: 0, max: 120_000 }),
+    tracing: readTracingConfig(env),
   };
+}
+
+/** OpenTelemetry tracing settings, from the standard OTEL_* variables (router and subgraphs alike). */
+export interface TracingConfig {
+  /**
+   * Where spans are exported (OTLP over HTTP, JSON bodies): OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as
+   * given, else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`. Absent (or OTEL_SDK_DISABLED=true):
+   * tracing is off, and costs nothing.
+   */
+  otlpTracesUrl: string | undefined;
+  /** OTEL_SERVICE_NAME: reported as `service.name` instead of the service's own name. */
+  serviceName: string | undefined;
+  /**
+   * OTEL_TRACES_SAMPLER_ARG: share of new traces recorded (parent-based: a request whose caller
+   * sampled it, per its `traceparent`, is always recorded; one the caller dropped never is).
+   */
+  sampleRatio: number;
+}
+
+export function readTracingConfig(env: Env): TracingConfig {
+  const tracesUrl = urlVar(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const base = urlVar(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  const off = boolVar(env, 'OTEL_SDK_DISABLED', false);
+  return {
+    otlpTracesUrl: off ? undefined : (tracesUrl ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined)),
+    serviceName: optionalString(env, 'OTEL_SERVICE_NAME'),
+    sampleRatio: ratioVar(env, 'OTEL_TRACES_SAMPLER_ARG', 1),
+  };
+}
+
+export function ratioVar(env: Env, name: string, fallback: number): number {
+  const raw = optionalString(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw new ConfigError(`${name} must be a number between 0 and 1, got "${raw}"`);
+  return value;
 }

@@ -1,5 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
+import { SpanKind, SpanStatusCode, type Tracer, trace, context } from '@opentelemetry/api';
 import pg from 'pg';
+import { badInput } from './errors.ts';
 
 /** Anything that runs SQL: the database itself or an open transaction. */
 export interface Queryable {
@@ -13,6 +15,19 @@ export interface Database extends Queryable {
   /** Runs a script of several statements (migrations, seeds). Counts as one statement. */
   exec(script: string): Promise<void>;
   close(): Promise<void>;
+  /** Connections right now, for `db_pool_connections` (absent on a transaction seen as a Database). */
+  poolStats?(): PoolStats;
+}
+
+/**
+ * pg: the pool's open, idle and waiting counts. PGlite is one connection that runs one statement
+ * at a time: total 1, idle 1 when this service has nothing in flight on it, and waiting the calls
+ * queued behind the one running (only this service's, when several share one PGlite).
+ */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
 }
 
 export interface DatabaseOptions {
@@ -25,6 +40,12 @@ export interface DatabaseOptions {
   /** Called once per SQL statement sent; feeds `db_queries_total`. */
   onStatement?: () => void;
   poolSize?: number;
+  /**
+   * With tracing on: a CLIENT span per statement sent within a traced request (child of the active
+   * span; none outside one, so seeding and migrations make no spans), carrying `db.system` and
+   * the statement's verb only, never its text or values.
+   */
+  tracer?: Tracer | undefined;
 }
 
 export async function openPglite(dataDir?: string): Promise<PGlite> {
@@ -35,10 +56,60 @@ export async function openPglite(dataDir?: string): Promise<PGlite> {
 
 export async function createDatabase(options: DatabaseOptions): Promise<Database> {
   const count = options.onStatement ?? (() => {});
-  if (options.url) return createPgDatabase(options.url, count, options.poolSize ?? 10);
-  const owned = !options.pglite;
-  const instance = options.pglite ?? (await openPglite(options.pgliteDataDir));
-  return createPgliteDatabase(instance, count, owned);
+  const database = options.url
+    ? createPgDatabase(options.url, count, options.poolSize ?? 10)
+    : createPgliteDatabase(options.pglite ?? (await openPglite(options.pgliteDataDir)), count, !options.pglite);
+  const checked = withClientTextErrors(database);
+  return options.tracer ? traced(checked, options.tracer) : checked;
+}
+
+/**
+ * SQLSTATE classes that mean the client's text cannot be stored or compared at all (a NUL byte in
+ * a search string, say): the client's mistake, so BAD_USER_INPUT rather than a masked 500.
+ */
+const CLIENT_TEXT_ERRORS = new Set(['22021', '22P05']);
+
+function withClientTextErrors(database: Database): Database {
+  const rethrow = (error: unknown): never => {
+    if (CLIENT_TEXT_ERRORS.has((error as { code?: string } | undefined)?.code ?? '')) {
+      throw badInput('Text contains a NUL or another character the database cannot store');
+    }
+    throw error;
+  };
+  const wrap = (queryable: Queryable): Queryable => ({ query: <R,>(text: string, params?: readonly unknown[]) => queryable.query<R>(text, params).catch(rethrow) });
+  return {
+    ...database,
+    query: <R,>(text: string, params?: readonly unknown[]) => database.query<R>(text, params).catch(rethrow),
+    transaction: (fn) => database.transaction((tx) => fn(wrap(tx))).catch(rethrow),
+  };
+}
+
+/** Wraps every statement in a span when the calling request is traced (see DatabaseOptions.tracer). */
+function traced(database: Database, tracer: Tracer): Database {
+  const system = database.kind === 'postgres' ? 'postgresql' : 'pglite';
+  const inSpan = async <T>(text: string, run: () => Promise<T>): Promise<T> => {
+    const parent = context.active();
+    if (!trace.getSpan(parent)) return run();
+    const verb = /^\s*([a-z]+)/i.exec(text)?.[1]?.toUpperCase() ?? 'SQL';
+    const span = tracer.startSpan(verb, { kind: SpanKind.CLIENT, attributes: { 'db.system': system, 'db.operation.name': verb } }, parent);
+    try {
+      return await context.with(trace.setSpan(parent, span), run);
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw error;
+    } finally {
+      span.end();
+    }
+  };
+  const wrap = (queryable: Queryable): Queryable => ({ query: (text, params) => inSpan(text, () => queryable.query(text, params)) });
+  return {
+    kind: database.kind,
+    query: (text, params) => inSpan(text, () => database.query(text, params)),
+    transaction: (fn) => inSpan('TRANSACTION', () => database.transaction((tx) => fn(wrap(tx)))),
+    exec: (script) => database.exec(script),
+    close: () => database.close(),
+    ...(database.poolStats ? { poolStats: database.poolStats } : {}),
+  };
 }
 
 function createPgDatabase(url: string, count: () => void, max: number): Database {
@@ -72,20 +143,30 @@ function createPgDatabase(url: string, count: () => void, max: number): Database
       await pool.query(script);
     },
     close: () => pool.end(),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
   };
 }
 
 function createPgliteDatabase(instance: PGlite, count: () => void, owned: boolean): Database {
+  // Calls in flight on the single connection (for poolStats): one runs, the rest wait.
+  let inFlight = 0;
+  const tracked = async <T>(run: () => Promise<T>): Promise<T> => {
+    inFlight++;
+    try {
+      return await run();
+    } finally {
+      inFlight--;
+    }
+  };
   return {
     kind: 'pglite',
-    async query(text, params) {
+    query(text, params) {
       count();
-      const result = await instance.query(text, params as unknown[] | undefined);
-      return result.rows as never[];
+      return tracked(async () => (await instance.query(text, params as unknown[] | undefined)).rows as never[]);
     },
     transaction(fn) {
       count(); // BEGIN
-      return instance.transaction(async (tx) => {
+      return tracked(() => instance.transaction(async (tx) => {
         const result = await fn({
           async query(text, params) {
             count();
@@ -94,14 +175,15 @@ function createPgliteDatabase(instance: PGlite, count: () => void, owned: boolea
         });
         count(); // COMMIT
         return result;
-      });
+      }));
     },
     async exec(script) {
       count();
-      await instance.exec(script);
+      await tracked(() => instance.exec(script));
     },
     async close() {
       if (owned) await instance.close();
     },
+    poolStats: () => ({ total: 1, idle: inFlight === 0 ? 1 : 0, waiting: Math.max(0, inFlight - 1) }),
   };
 }

@@ -13,6 +13,23 @@ export type ErrorCode =
   | 'DEPENDENCY_UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR';
 
+/**
+ * Codes whose messages our subgraphs write for the people using the shop ("Not enough stock for
+ * p42 in IN"). In production the router passes these messages through and redacts the rest
+ * (router/src/errors.ts).
+ */
+export const PUBLIC_ERROR_CODES = [
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'EMAIL_TAKEN',
+  'INVALID_CREDENTIALS',
+  'OUT_OF_STOCK',
+  'IDEMPOTENCY_KEY_REUSED',
+  'DEPENDENCY_UNAVAILABLE',
+] as const satisfies readonly ErrorCode[];
+
 export function codedError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extra } });
 }

@@ -18,3 +18,5 @@ export * from './request-scope.ts';
 export * from './subgraph-cache.ts';
 export * from './cache-headers.ts';
 export * from './cache-client.ts';
+export * from './shutdown.ts';
+export * from './tracing.ts';

@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PoolStats } from './db.ts';
 
 /**
  * One registry per service rather than prom-client's global one: `npm start` runs all five
@@ -10,6 +11,11 @@ export interface ServiceMetrics {
   requests: Counter<'operation' | 'status'>;
   requestDuration: Histogram<'operation'>;
   cache: CacheMetrics;
+  /**
+   * Reports `db_pool_connections{state="total|idle|waiting"}` from `stats`, read at scrape time
+   * (the subgraph shell points it at its database).
+   */
+  watchPool(stats: () => PoolStats): void;
 }
 
 /**
@@ -38,7 +44,22 @@ export function createCacheMetrics(registry: Registry): CacheMetrics {
 export function createServiceMetrics(service: string, { defaults = true } = {}): ServiceMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
+  // Default metrics include nodejs_eventloop_lag_seconds (and _p50/_p90/_p99, _min, _max, _mean).
   if (defaults) collectDefaultMetrics({ register: registry });
+  let poolStats: (() => PoolStats) | undefined;
+  new Gauge({
+    name: 'db_pool_connections',
+    help: 'Database connections by state: total open, idle, and callers waiting for one (embedded PGlite: one connection)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      if (!poolStats) return;
+      const { total, idle, waiting } = poolStats();
+      this.set({ state: 'total' }, total);
+      this.set({ state: 'idle' }, idle);
+      this.set({ state: 'waiting' }, waiting);
+    },
+  });
   return {
     registry,
     dbQueries: new Counter({ name: 'db_queries_total', help: 'SQL statements sent to the database', registers: [registry] }),
@@ -56,5 +77,8 @@ export function createServiceMetrics(service: string, { defaults = true } = {}):
       registers: [registry],
     }),
     cache: createCacheMetrics(registry),
+    watchPool(stats) {
+      poolStats = stats;
+    },
   };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import mercurius from 'mercurius';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
@@ -9,6 +10,7 @@ import { isCodedError } from './errors.ts';
 import { isTrustedCaller, viewerFromHeaders, type Viewer } from './identity.ts';
 import { beginRequestScope } from './request-scope.ts';
 import { registerSubgraphCache, type SubgraphCacheOptions } from './subgraph-cache.ts';
+import { traceRequests, type Tracing } from './tracing.ts';
 
 export interface SubgraphServerOptions<C extends object> {
   name: string;
@@ -30,6 +32,8 @@ export interface SubgraphServerOptions<C extends object> {
   routes?: (app: FastifyInstance) => void;
   /** Runs on close, after the server stops accepting (close pools here). */
   onClose?: () => Promise<void>;
+  /** With tracing on, every /graphql request runs in a SERVER span (see traceRequests). */
+  tracing?: Tracing | undefined;
 }
 
 const BODY_LIMIT = 2 * 1024 * 1024;
@@ -42,7 +46,19 @@ const BODY_LIMIT = 2 * 1024 * 1024;
  */
 export async function createSubgraphServer<C extends object>(options: SubgraphServerOptions<C>): Promise<FastifyInstance> {
   const { metrics, logger } = options;
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT }) as unknown as FastifyInstance;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    // On close, idle keep-alive sockets are closed at once; busy ones finish their request (sent
+    // with `Connection: close`), so keep-alive clients cannot hold a draining subgraph open.
+    forceCloseConnections: 'idle',
+    // The router's request id (logged as `reqId`), so one request's lines join up across services.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+  }) as unknown as FastifyInstance;
+  if (options.tracing) traceRequests(app, options.tracing);
 
   // Unparsable bodies are the client's mistake: answer 400 in GraphQL's shape, never a 500.
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
@@ -102,6 +118,11 @@ export async function createSubgraphServer<C extends object>(options: SubgraphSe
   });
 
   app.get('/health', async () => ({ status: 'ok', service: options.name }));
+  // Not ready once shutdown began (see beginSubgraphShutdown), so a load balancer stops sending.
+  let closing = false;
+  shutdownSwitches.set(app, () => (closing = true));
+  app.addHook('preClose', async () => void (closing = true));
+  app.get('/ready', async (_request, reply) => reply.status(closing ? 503 : 200).send({ ready: !closing }));
   app.get('/metrics', async (_request, reply) => {
     void reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
@@ -109,6 +130,18 @@ export async function createSubgraphServer<C extends object>(options: SubgraphSe
   options.routes?.(app);
   if (options.onClose) app.addHook('onClose', options.onClose);
   return app;
+}
+
+const shutdownSwitches = new WeakMap<FastifyInstance, () => void>();
+
+/**
+ * Marks a subgraph server not ready: `/ready` answers 503 from now on while it keeps serving
+ * (`close()` does it too). The first step of a graceful shutdown (see shutdown.ts).
+ */
+export function beginSubgraphShutdown(app: FastifyInstance): void {
+  const begin = shutdownSwitches.get(app);
+  if (!begin) throw new Error('not a server built by createSubgraphServer');
+  begin();
 }
 
 /**

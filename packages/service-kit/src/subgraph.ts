@@ -13,6 +13,7 @@ import { createServiceMetrics } from './metrics.ts';
 import { prepareStorage } from './migrate.ts';
 import { FULL_SEED, type SeedSize } from './seed-plan.ts';
 import { createSubgraphServer } from './server.ts';
+import { setupTracing, type SpanExporter } from './tracing.ts';
 
 /** What each subgraph's `buildServer` accepts. */
 export interface BuildOptions<Config extends SubgraphBaseConfig> {
@@ -22,6 +23,8 @@ export interface BuildOptions<Config extends SubgraphBaseConfig> {
   logger?: Logger | undefined;
   /** Seed size when seeding is on; the full development seed by default. */
   seedSize?: SeedSize | undefined;
+  /** Tests: trace to this exporter (turns tracing on whatever the configuration says). */
+  spanExporter?: SpanExporter | undefined;
 }
 
 /** What makes one subgraph different from the others. */
@@ -46,20 +49,24 @@ export interface SubgraphDefinition<C extends object> {
 /** Opens storage, migrates, seeds when asked, and serves the subgraph schema. */
 export async function buildSubgraphServer<C extends object, Config extends SubgraphBaseConfig>(
   definition: SubgraphDefinition<C>,
-  { config, pglite, logger, seedSize = FULL_SEED }: BuildOptions<Config>,
+  { config, pglite, logger, seedSize = FULL_SEED, spanExporter }: BuildOptions<Config>,
 ): Promise<FastifyInstance> {
   const log = logger ?? createLogger(definition.name, config.logLevel);
   const metrics = createServiceMetrics(definition.name);
+  const tracing = await setupTracing({ serviceName: definition.name, config: config.tracing, exporter: spanExporter });
   const db = await createDatabase({
     url: config.databaseUrl,
     pglite,
     pgliteDataDir: config.pgliteDataDir,
     onStatement: () => metrics.dbQueries.inc(),
+    tracer: tracing.enabled ? tracing.tracer : undefined,
   });
+  if (db.poolStats) metrics.watchPool(db.poolStats);
   try {
     await prepareStorage(db, definition.name, definition.migrations, config.seed ? (tx) => definition.seed(tx, seedSize) : undefined);
   } catch (error) {
     await db.close();
+    await tracing.shutdown();
     throw error;
   }
   const bus = createInvalidationBus({
@@ -73,6 +80,7 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
     stopBackground?.();
     await bus.close();
     await db.close();
+    await tracing.shutdown(); // flushes the spans still buffered
   };
   let app: FastifyInstance;
   try {
@@ -93,6 +101,7 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
         ? { bus, redisUrl: config.redisUrl, timeoutMs: config.cacheTimeoutMs, keyPrefix: `${config.cacheKeyPrefix}${definition.name}:` }
         : undefined,
       routes: definition.routes,
+      tracing,
       onClose: close,
     });
   } catch (error) {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest, type Agent } from 'node:http';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -148,4 +149,41 @@ export async function redisProxy(redisUrl: string): Promise<RedisProxy> {
     commandsSeen: () => seen,
     close: down,
   };
+}
+
+/** A TCP port free right now on 127.0.0.1 (for a child process to listen on). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** How one HTTP request ended: a full response, refused at connect, or cut (reset, hang-up). */
+export type HttpOutcome =
+  | { kind: 'response'; status: number; body: string; at: number }
+  | { kind: 'refused'; at: number }
+  | { kind: 'dropped'; error: string; at: number };
+
+/**
+ * One request to 127.0.0.1 — a fresh connection unless an agent is given — classified by how it
+ * ended (never rejects). A JSON body makes it a POST. For tests of shutdown under load.
+ */
+export function httpOutcome(port: number, path: string, body?: string, agent: Agent | false = false): Promise<HttpOutcome> {
+  return new Promise((resolve) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, path, method: body ? 'POST' : 'GET', agent, headers: body ? { 'content-type': 'application/json' } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ kind: 'response', status: res.statusCode!, body: Buffer.concat(chunks).toString(), at: Date.now() }));
+        res.on('error', (error) => resolve({ kind: 'dropped', error: String(error), at: Date.now() }));
+      },
+    );
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      resolve(error.code === 'ECONNREFUSED' ? { kind: 'refused', at: Date.now() } : { kind: 'dropped', error: `${error.code}: ${error.message}`, at: Date.now() }),
+    );
+    req.end(body);
+  });
 }

@@ -36,6 +36,14 @@ export interface Stack {
   stop(name: SubgraphName): Promise<void>;
   /** Starts a stopped subgraph again on the same port, on the same storage. */
   start(name: SubgraphName): Promise<void>;
+  /** Marks the router not ready (`/ready` answers 503) while everything keeps serving. */
+  beginShutdown(): void;
+  /** The router's SHUTDOWN_DELAY_MS and DRAIN_TIMEOUT_MS, which govern stopping the whole stack. */
+  shutdownDelayMs: number;
+  drainTimeoutMs: number;
+  /** Cuts every open connection to the router and the subgraphs (a drain that ran out of time). */
+  closeAllConnections(): void;
+  /** The router drains and closes first, then the subgraphs (orders first: it calls pricing and inventory), then PGlite. */
   close(): Promise<void>;
 }
 
@@ -112,9 +120,18 @@ export async function startStack({ env, routerPort = 4000, freePorts = false, se
         subgraphs[name] = app;
         stopped.delete(name);
       },
+      beginShutdown() {
+        router.beginShutdown();
+      },
+      shutdownDelayMs: routerConfig.shutdownDelayMs,
+      drainTimeoutMs: routerConfig.drainTimeoutMs,
+      closeAllConnections() {
+        router.app.server.closeAllConnections();
+        for (const app of Object.values(subgraphs)) app.server.closeAllConnections();
+      },
       async close() {
         await router.close();
-        for (const [name, app] of Object.entries(subgraphs)) if (!stopped.has(name as SubgraphName)) await app.close();
+        for (const name of [...SUBGRAPH_NAMES].reverse()) if (!stopped.has(name)) await subgraphs[name].close();
         await pglite?.close();
       },
     };

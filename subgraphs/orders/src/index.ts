@@ -1,6 +1,6 @@
+import { serveSubgraph } from '@shop/service-kit';
 import { readConfig } from './config.ts';
 import { buildServer } from './server.ts';
 
 const config = readConfig(process.env);
-const app = await buildServer({ config });
-await app.listen({ port: config.port, host: config.host });
+await serveSubgraph(await buildServer({ config }), config);

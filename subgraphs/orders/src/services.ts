@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { fetch } from 'undici';
-import { codedError, IDENTITY_HEADERS, type ErrorCode } from '@shop/service-kit';
+import { codedError, forwardedHeaders, IDENTITY_HEADERS, type ErrorCode } from '@shop/service-kit';
 
 /**
  * Calls to sibling subgraphs' internal (`@inaccessible`) fields. Each call carries the service
@@ -30,7 +30,8 @@ export function createServiceClient(service: string, url: string, secret: string
       try {
         const response = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...(secret ? { [IDENTITY_HEADERS.routerSecret]: secret } : {}) },
+          // With tracing on, also the request's traceparent and x-request-id, so the callee's spans and logs join it.
+          headers: forwardedHeaders({ 'content-type': 'application/json', ...(secret ? { [IDENTITY_HEADERS.routerSecret]: secret } : {}) }),
           body: JSON.stringify({ query, variables }),
           signal: AbortSignal.timeout(timeoutMs),
         });

@@ -1,0 +1,149 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Router } from '../src/server.ts';
+import { representationsOf, startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';
+import { deleteKeys, testPrefix, total } from './support/harness.ts';
+import { buildTinyRouter } from './support/tiny-router.ts';
+import { redisProxy, type RedisProxy } from '@shop/service-kit/testing';
+
+/**
+ * The rate limit on Redis: replicas share one count per client, and a Redis that is down or
+ * paused lets requests through (fail open), counted in cache_errors_total{type="rate_limit"}.
+ * Real-services tier only (REDIS_URL); the memory-store cases are in rate-limit.test.ts.
+ */
+const REDIS_URL = process.env.REDIS_URL;
+if (!REDIS_URL) throw new Error('REDIS_URL must be set: run these with npm run test:services');
+
+const MAX = 4;
+const CACHE_TIMEOUT_MS = 100;
+/** A request answered this fast did not wait on a hung Redis beyond the cache timeout. */
+const PROMPT_MS = 1_000;
+
+let products: FakeSubgraph;
+let pricing: FakeSubgraph;
+const opened: Router[] = [];
+const prefixes: string[] = [];
+beforeAll(async () => {
+  products = await startFakeSubgraph(() => ({ body: { data: { me: null } } }));
+  pricing = await startFakeSubgraph((request) => ({ body: { data: { _entities: representationsOf(request).map(() => ({ price: 1 })) } } }));
+});
+afterEach(async () => {
+  for (const router of opened.splice(0)) await router.close();
+});
+afterAll(async () => {
+  for (const prefix of prefixes) await deleteKeys(REDIS_URL, prefix);
+  await products?.close();
+  await pricing?.close();
+});
+
+async function routerOn(redisUrl: string, prefix: string): Promise<Router> {
+  const router = await buildTinyRouter({ products, pricing }, { REDIS_URL: redisUrl, CACHE_KEY_PREFIX: prefix, CACHE_TIMEOUT_MS: String(CACHE_TIMEOUT_MS), RATE_LIMIT_MAX: String(MAX) });
+  opened.push(router);
+  return router;
+}
+
+const ask = (router: Router, ip: string) =>
+  router.app.inject({ method: 'POST', url: '/graphql', remoteAddress: ip, headers: { 'content-type': 'application/json' }, payload: '{"query":"{ me }"}' });
+
+/** Answered (not refused, not failed), within PROMPT_MS. */
+async function answered(router: Router, ip: string) {
+  const started = performance.now();
+  const response = await ask(router, ip);
+  expect(response.statusCode).toBe(200);
+  expect(response.json()).toEqual({ data: { me: null } });
+  expect(performance.now() - started).toBeLessThan(PROMPT_MS);
+  return response;
+}
+
+const rateLimitErrors = (router: Router) => total(router.metrics.cacheErrors, { layer: 'router', type: 'rate_limit' });
+
+/** Waits until the router's limiter counts in Redis (its client connects in the background). */
+const countingInRedis = (router: Router, ip: string) =>
+  vi.waitFor(async () => expect((await ask(router, ip)).headers['x-ratelimit-limit']).toBe(String(MAX)), { timeout: 10_000, interval: 100 });
+
+describe('rate limit on Redis', () => {
+  it('shares one count per client across routers, under the deployment key prefix', async () => {
+    const prefix = testPrefix();
+    prefixes.push(prefix);
+    const [a, b] = await Promise.all([routerOn(REDIS_URL, prefix), routerOn(REDIS_URL, prefix)]);
+    const ip = '203.0.113.10';
+    await countingInRedis(a, '203.0.113.99');
+    await countingInRedis(b, '203.0.113.98');
+    // (Requests before a client connected failed open and were counted; none may fail from here.)
+    const errorsBefore = (await rateLimitErrors(a)) + (await rateLimitErrors(b));
+
+    // Alternating between the two replicas: MAX in all are answered, the next is refused by either.
+    const codes: number[] = [];
+    for (let i = 0; i < MAX; i++) codes.push((await ask(i % 2 ? b : a, ip)).statusCode);
+    expect(codes).toEqual(Array(MAX).fill(200));
+    const refusedByA = await ask(a, ip);
+    const refusedByB = await ask(b, ip);
+    expect([refusedByA.statusCode, refusedByB.statusCode]).toEqual([429, 429]);
+    expect(refusedByB.json().errors[0].extensions.code).toBe('RATE_LIMITED');
+    expect(Number(refusedByB.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+
+    const redis = new Redis(REDIS_URL);
+    try {
+      expect(await redis.get(`${prefix}ratelimit:ip:${ip}`)).toBe(String(MAX + 2));
+    } finally {
+      redis.disconnect();
+    }
+    // A router on another prefix (another deployment or test run on this Redis) counts apart.
+    const otherPrefix = testPrefix();
+    prefixes.push(otherPrefix);
+    const other = await routerOn(REDIS_URL, otherPrefix);
+    await countingInRedis(other, '203.0.113.97');
+    expect((await ask(other, ip)).statusCode).toBe(200);
+    expect((await rateLimitErrors(a)) + (await rateLimitErrors(b))).toBe(errorsBefore);
+  });
+
+  it('lets requests through when Redis is unreachable, and counts the failures', async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const prefix = testPrefix();
+    const router = await routerOn(`redis://127.0.0.1:${closedPort}`, prefix);
+    const ip = '203.0.113.11';
+    for (let i = 0; i < MAX * 2; i++) await answered(router, ip);
+    expect(await rateLimitErrors(router)).toBe(MAX * 2);
+    expect(await total(router.metrics.rateLimitRejections)).toBe(0);
+  });
+
+  describe('through a proxy to the real Redis', () => {
+    let proxy: RedisProxy;
+    beforeAll(async () => {
+      proxy = await redisProxy(REDIS_URL);
+    });
+    afterAll(() => proxy?.close());
+
+    it('lets requests through within the cache timeout while Redis is paused, then limits again', async () => {
+      const prefix = testPrefix();
+      prefixes.push(prefix);
+      const router = await routerOn(proxy.url, prefix);
+      const ip = '203.0.113.12';
+      await countingInRedis(router, '203.0.113.96');
+
+      proxy.pause();
+      const errorsBefore = await rateLimitErrors(router);
+      for (let i = 0; i < MAX * 2; i++) {
+        const response = await answered(router, ip);
+        expect(response.headers['x-ratelimit-limit']).toBeUndefined(); // not counted
+      }
+      expect(await rateLimitErrors(router)).toBeGreaterThanOrEqual(errorsBefore + MAX * 2);
+      proxy.resume();
+
+      // Counting resumes by itself; a fresh client is limited at MAX again. (The paused commands,
+      // delivered late on resume, landed on the first client's key, not this one's.)
+      const fresh = '203.0.113.13';
+      await countingInRedis(router, '203.0.113.95');
+      const codes: number[] = [];
+      for (let i = 0; i <= MAX; i++) codes.push((await ask(router, fresh)).statusCode);
+      expect(codes).toEqual([...Array(MAX).fill(200), 429]);
+    });
+  });
+});
