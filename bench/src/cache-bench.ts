@@ -18,6 +18,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FULL_SEED } from '@shop/service-kit';
 import { startStack, type Stack } from '@shop/stack';
+import { rng, zipf } from './workload.ts';
 
 const { values } = parseArgs({ options: { requests: { type: 'string' }, warmup: { type: 'string' }, quick: { type: 'boolean' }, concurrency: { type: 'string' } } });
 const REQUESTS = values.quick ? 400 : Number(values.requests ?? 4000);
@@ -25,34 +26,6 @@ const WARMUP = values.quick ? 0 : Number(values.warmup ?? 20000);
 const CONCURRENCY = Number(values.concurrency ?? 16);
 const SUBGRAPHS = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
 
-/** A small deterministic PRNG (mulberry32), so both configurations get the same request stream. */
-function rng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Zipf(s=1) sampler over 1..n by inverse CDF on precomputed cumulative weights. */
-function zipf(n: number, random: () => number) {
-  const cumulative = new Float64Array(n);
-  let sum = 0;
-  for (let k = 1; k <= n; k++) cumulative[k - 1] = sum += 1 / k;
-  return () => {
-    const target = random() * sum;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cumulative[mid]! < target) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo + 1;
-  };
-}
 
 const LISTING = `query Listing($after: String) { products(first: 20, after: $after) { edges { node {
   id name category { name } price(region: IN) { amount currency } stock(region: IN) { available inStock } } } } }`;

@@ -27,14 +27,15 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon, { type Request as CannonRequest } from 'autocannon';
 import { Kind, parse, print, visit, type DefinitionNode, type FragmentDefinitionNode } from 'graphql';
 import { FULL_SEED, SMALL_SEED } from '@shop/service-kit';
+import { freePort } from '@shop/service-kit/testing';
 import { renderMarkdown, renderSvg, type Row } from './gateways/report.ts';
+import { rng, zipf } from './workload.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SUBGRAPHS = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
@@ -153,13 +154,6 @@ async function stopChild(child: ChildProcess) {
   clearTimeout(timer);
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 // ---------------------------------------------------------------- GraphQL documents
 
@@ -195,33 +189,6 @@ const DIRECT = 'query DirectProduct($id: ID!) { product(id: $id) { id sku name b
 
 // ---------------------------------------------------------------- workload
 
-function rng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Zipf(s=1) over 1..n. */
-function zipf(n: number, random: () => number) {
-  const cumulative = new Float64Array(n);
-  let sum = 0;
-  for (let k = 1; k <= n; k++) cumulative[k - 1] = sum += 1 / k;
-  return () => {
-    const target = random() * sum;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cumulative[mid]! < target) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo + 1;
-  };
-}
 
 interface Session {
   token: string;

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Agent, request as httpRequest } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort, httpOutcome, type HttpOutcome } from '@shop/service-kit/testing';
 import { delay, representationsOf, startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';
 import { TINY_SUPERGRAPH } from './support/tiny-router.ts';
 
@@ -21,13 +21,6 @@ interface Started {
   exited: Promise<{ code: number | null; at: number }>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function startRouter(products: FakeSubgraph, pricing: FakeSubgraph, env: Record<string, string>): Promise<Started> {
   const port = await freePort();
@@ -64,29 +57,9 @@ async function startRouter(products: FakeSubgraph, pricing: FakeSubgraph, env: R
   return { child, port, output: () => output, exited };
 }
 
-type Outcome =
-  | { kind: 'response'; status: number; body: string; at: number }
-  | { kind: 'refused'; at: number }
-  | { kind: 'dropped'; error: string; at: number };
-
-/** One request on a fresh connection (no keep-alive), classified by how it ended. */
-function send(port: number, path: string, body?: string, agent: Agent | false = false): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const req = httpRequest(
-      { host: '127.0.0.1', port, path, method: body ? 'POST' : 'GET', agent, headers: body ? { 'content-type': 'application/json' } : {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ kind: 'response', status: res.statusCode!, body: Buffer.concat(chunks).toString(), at: Date.now() }));
-        res.on('error', (error) => resolve({ kind: 'dropped', error: String(error), at: Date.now() }));
-      },
-    );
-    req.on('error', (error: NodeJS.ErrnoException) =>
-      resolve(error.code === 'ECONNREFUSED' ? { kind: 'refused', at: Date.now() } : { kind: 'dropped', error: `${error.code}: ${error.message}`, at: Date.now() }),
-    );
-    req.end(body);
-  });
-}
+/** One request on a fresh connection (no keep-alive) unless an agent is given, classified by how it ended. */
+const send = httpOutcome;
+type Outcome = HttpOutcome;
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
