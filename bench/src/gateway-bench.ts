@@ -59,11 +59,18 @@ const WARMUP = Number(values.warmup ?? (QUICK ? 1 : 5));
 const CONNECTIONS = Number(values.connections ?? (QUICK ? 10 : 50));
 const SEED = QUICK ? SMALL_SEED : FULL_SEED;
 
+/**
+ * The V8 heap flags the router runs with in production, taken from its own `start` script
+ * (router/package.json) so the bench starts it exactly as `npm start -w @shop/router` does.
+ */
+const ROUTER_NODE_FLAGS: readonly string[] =
+  (JSON.parse(readFileSync(`${ROOT}router/package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start.match(/--max-[\w-]+=\d+/g) ?? [];
+
 export const GATEWAYS = {
-  router: { label: 'this router (cache off)', entry: 'router/src/index.ts', env: { ROUTER_CACHE: 'false' } },
-  'router-cache': { label: 'this router (cache on)', entry: 'router/src/index.ts', env: { ROUTER_CACHE: 'true' } },
-  apollo: { label: 'stock @apollo/gateway', entry: 'bench/src/gateways/apollo-stock.ts', env: { APOLLO_TELEMETRY_DISABLED: 'true' } },
-  hive: { label: 'Hive Gateway', entry: 'bench/src/gateways/hive.ts', env: {} },
+  router: { label: 'this router (cache off)', entry: 'router/src/index.ts', env: { ROUTER_CACHE: 'false' }, nodeFlags: ROUTER_NODE_FLAGS },
+  'router-cache': { label: 'this router (cache on)', entry: 'router/src/index.ts', env: { ROUTER_CACHE: 'true' }, nodeFlags: ROUTER_NODE_FLAGS },
+  apollo: { label: 'stock @apollo/gateway', entry: 'bench/src/gateways/apollo-stock.ts', env: { APOLLO_TELEMETRY_DISABLED: 'true' }, nodeFlags: [] },
+  hive: { label: 'Hive Gateway', entry: 'bench/src/gateways/hive.ts', env: {}, nodeFlags: [] },
 } as const;
 type GatewayId = keyof typeof GATEWAYS;
 const SCENARIOS = ['listing', 'detail', 'history', 'checkout', 'direct'] as const;
@@ -134,8 +141,8 @@ process.on('exit', () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
 
 /** `node --import tsx <file>` (one process, so its pid is the one to measure), pinned when possible. */
-function spawnTs(entry: string, env: NodeJS.ProcessEnv, cpus: string | undefined): ChildProcess {
-  const args = ['--import', 'tsx', entry];
+function spawnTs(entry: string, env: NodeJS.ProcessEnv, cpus: string | undefined, nodeFlags: readonly string[] = []): ChildProcess {
+  const args = [...nodeFlags, '--import', 'tsx', entry];
   const child = cpus
     ? spawn('taskset', ['-c', cpus, process.execPath, ...args], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
     : spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
@@ -478,7 +485,7 @@ try {
       ...gateway.env,
     };
     const started = Date.now();
-    const child = spawnTs(gateway.entry, env, PIN?.gateway);
+    const child = spawnTs(gateway.entry, env, PIN?.gateway, gateway.nodeFlags);
     const url = `http://127.0.0.1:${port}/graphql`;
     await waitForGateway(url, child);
     log(`${gateway.label} ready in ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${child.pid})`);
