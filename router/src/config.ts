@@ -47,6 +47,10 @@ export interface RouterConfig {
   cacheTimeoutMs: number;
   /** Bound on the in-memory entity cache (least recently used entries go first). */
   cacheMaxEntries: number;
+  /** The whole-response cache in front of the pipeline (cache/response-cache.ts); only with routerCache. */
+  responseCache: boolean;
+  /** Bound on the whole-response cache (memory of each router process). */
+  responseCacheMaxEntries: number;
   /** Prefix of every Redis key the router cache writes, so deployments (and test runs) sharing a Redis stay apart. */
   cacheKeyPrefix: string;
   /** Folder holding `<app>/__generated__/persisted-query-manifest.json` for each client app. */
@@ -138,6 +142,8 @@ export function readConfig(env: Env): RouterConfig {
     routerCache: boolVar(env, 'ROUTER_CACHE', true),
     cacheTimeoutMs: intVar(env, 'CACHE_TIMEOUT_MS', 100, { min: 1, max: 10_000 }),
     cacheMaxEntries: intVar(env, 'ROUTER_CACHE_MAX_ENTRIES', 50_000, { min: 1, max: 10_000_000 }),
+    responseCache: boolVar(env, 'RESPONSE_CACHE', true),
+    responseCacheMaxEntries: intVar(env, 'RESPONSE_CACHE_MAX_ENTRIES', 10_000, { min: 1, max: 10_000_000 }),
     cacheKeyPrefix: stringVar(env, 'CACHE_KEY_PREFIX', DEFAULT_CACHE_KEY_PREFIX),
     persistedQueriesDir: stringVar(env, 'PERSISTED_QUERIES_DIR', fileURLToPath(new URL('../../clients', import.meta.url))),
     safelistModes: safelistModes(env, production),

@@ -1,5 +1,6 @@
 import type { Viewer } from '@shop/service-kit';
 import type { ResponseCachePolicy } from './cache/policy.ts';
+import type { ResponseCacheState } from './cache/response-cache.ts';
 
 export interface RouterContext {
   viewer: Viewer | null;
@@ -14,4 +15,6 @@ export interface RouterContext {
    */
   traceparent?: string | undefined;
   tracestate?: string | undefined;
+  /** With the response cache on: this request's key and the tags its subgraph fetches met. */
+  responseCache?: ResponseCacheState | undefined;
 }

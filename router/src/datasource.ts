@@ -3,6 +3,7 @@ import type { Fetcher } from '@apollo/utils.fetcher';
 import type { Tracer } from '@opentelemetry/api';
 import { IDENTITY_HEADERS, inClientSpan, injectTraceContext, parseCacheControl } from '@shop/service-kit';
 import { CircuitOpenError, type CircuitBreaker } from './breaker.ts';
+import { tagsOf } from './cache/keys.ts';
 import type { RouterCache } from './cache/router-cache.ts';
 import type { RouterContext } from './context.ts';
 import type { RouterMetrics } from './metrics.ts';
@@ -83,6 +84,13 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
       fetch: (request) => this.send({ ...options, request }),
     });
     context.cachePolicy.restrict(policy);
+    // The whole-response cache drops a response when anything it showed changes: collect the
+    // tags of what this fetch asked about and got back.
+    const tags = context.responseCache?.tags;
+    if (tags) {
+      tagsOf(options.request.variables?.representations, tags);
+      tagsOf(response.data, tags);
+    }
     return response;
   }
 

@@ -3,13 +3,14 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
-import { createLogger, setupTracing, traceRequests, validTraceparent, type Logger, type SpanExporter, type Tracing } from '@shop/service-kit';
+import { createLogger, setupTracing, type Viewer, traceRequests, validTraceparent, type Logger, type SpanExporter, type Tracing } from '@shop/service-kit';
 import { createAuthenticator } from './auth.ts';
 import { createRouterCache } from './cache/create.ts';
 import { redactedErrorLogging, redactSubgraphError, scrubInternals } from './errors.ts';
 import { ResponseCachePolicy } from './cache/policy.ts';
+import { ResponseCache, type ResponseCacheState } from './cache/response-cache.ts';
 import type { RouterCache } from './cache/router-cache.ts';
 import type { RouterConfig, SubgraphName } from './config.ts';
 import type { RouterContext } from './context.ts';
@@ -57,8 +58,10 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
   const subgraphClients = createSubgraphClients(config, metrics);
   // One JWT check per request, shared by the rate limit's key and the GraphQL context.
   const viewerOf = viewerPerRequest(createAuthenticator(config.jwksUrl));
+  const responseCache = config.routerCache && config.responseCache ? new ResponseCache({ maxEntries: config.responseCacheMaxEntries, metrics }) : undefined;
   const routerCache = config.routerCache
     ? createRouterCache({
+        responseCache,
         redisUrl: config.redisUrl,
         cacheTimeoutMs: config.cacheTimeoutMs,
         cacheMaxEntries: config.cacheMaxEntries,
@@ -77,7 +80,10 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
     logger: log,
     metrics,
   });
-  const documents = await loadTrustedDocuments(config.persistedQueriesDir, log, () => metrics.persistedQueryManifestLoads.inc());
+  const documents = await loadTrustedDocuments(config.persistedQueriesDir, log, () => {
+    metrics.persistedQueryManifestLoads.inc();
+    responseCache?.clear(); // an operation may no longer be allowed
+  });
 
   // The gateway reads this switch from the environment only, in its constructor.
   if (!config.apolloTelemetry) process.env.APOLLO_TELEMETRY_DISABLED = 'true';
@@ -97,6 +103,9 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
       }),
     logger: log,
   });
+
+  // A new supergraph may remove what stored responses show: start over once the gateway has it.
+  if (responseCache) gateway.onSchemaLoadOrUpdate(() => responseCache.clear());
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -136,6 +145,7 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
       persistedQueryPlugin({ documents, modes: config.safelistModes, metrics, logger: log }),
       metricsPlugin(metrics),
       cacheControlPlugin(),
+      ...(responseCache ? [responseCache.plugin()] : []),
       ApolloServerPluginCacheControlDisabled(),
       ...limits.plugins,
       redactedErrorLogging(log, config.subgraphErrorMessages),
@@ -160,13 +170,38 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
     void reply.status(status).send({ errors: [{ message, extensions: { code } }] });
   });
 
+  const responseStates = new WeakMap<FastifyRequest, ResponseCacheState>();
   const rateLimit = await registerRateLimit(app, { config, metrics, logger: log, viewerOf });
   app.route({
     method: ['GET', 'POST', 'OPTIONS'],
     url: '/graphql',
     onSend: conditionalGet,
+    // A query answered before is answered here, before Apollo (see cache/response-cache.ts).
+    ...(responseCache
+      ? {
+          preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
+            const client = clientName(request.headers[CLIENT_NAME_HEADER]);
+            const key = responseCache.keyOf(request, client);
+            if (!key) return;
+            let viewer: Viewer | null;
+            try {
+              viewer = await viewerOf(request);
+            } catch {
+              return; // the pipeline answers 401 (or 503)
+            }
+            responseStates.set(request, { key, generation: responseCache.currentGeneration, viewer, startedAt: Date.now(), tags: new Set() });
+            if (!(await responseCache.serve(key, viewer, reply))) return;
+            const operation = (request.body as { operationName?: unknown } | undefined)?.operationName;
+            const labels = { operation: typeof operation === 'string' ? operation : 'anonymous', client };
+            metrics.requests.inc({ ...labels, status: 'ok' });
+            metrics.requestDuration.observe(labels, reply.elapsedTime / 1000);
+            return reply;
+          },
+        }
+      : {}),
     handler: fastifyApolloHandler(server, {
       context: async (request) => ({
+        responseCache: responseStates.get(request),
         viewer: await viewerOf(request),
         requestId: request.id,
         clientName: clientName(request.headers[CLIENT_NAME_HEADER]),
@@ -206,6 +241,7 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
       await server.stop();
       await subgraphClients.close();
       await routerCache?.close();
+      await responseCache?.close();
       await apqStore.close();
       await rateLimit.close();
       documents.close();

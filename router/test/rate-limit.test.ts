@@ -1,6 +1,4 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { generateKeyPair, SignJWT } from 'jose';
 import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIENCE, ISSUER } from '../src/auth.ts';
@@ -8,6 +6,7 @@ import { fastifyTrustProxy, viewerPerRequest } from '../src/rate-limit.ts';
 import type { Router } from '../src/server.ts';
 import { startFakeSubgraph, representationsOf, type FakeSubgraph } from './support/fake-subgraph.ts';
 import { total } from './support/harness.ts';
+import { startIssuer } from './support/issuer.ts';
 import { buildTinyRouter } from './support/tiny-router.ts';
 
 /**
@@ -17,29 +16,6 @@ import { buildTinyRouter } from './support/tiny-router.ts';
  */
 
 const MAX = 3;
-
-type Signer = (sub: string, options?: { expiresIn?: string }) => Promise<string>;
-
-/** A JWKS endpoint like the users subgraph's, and a signer for tokens it verifies. */
-async function startIssuer(): Promise<{ jwksUrl: string; sign: Signer; close(): Promise<void> }> {
-  const { publicKey, privateKey } = await generateKeyPair('ES256');
-  const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'test-key', alg: 'ES256', use: 'sig' };
-  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    jwksUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`,
-    sign: (sub, { expiresIn = '5m' } = {}) =>
-      new SignJWT({ scope: 'customer' })
-        .setProtectedHeader({ alg: 'ES256', kid: 'test-key' })
-        .setSubject(sub)
-        .setIssuer(ISSUER)
-        .setAudience(AUDIENCE)
-        .setIssuedAt()
-        .setExpirationTime(expiresIn)
-        .sign(privateKey),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 /** A token signed by a key the JWKS does not hold: anyone can mint these. */
 async function forgedToken(sub: string): Promise<string> {

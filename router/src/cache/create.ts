@@ -2,6 +2,7 @@ import { createInvalidationBus, createRedis, invalidationChannel, type Logger } 
 import type { RouterMetrics } from '../metrics.ts';
 import { MemoryStorage } from './memory-storage.ts';
 import { RedisStorage } from './redis-storage.ts';
+import type { ResponseCache } from './response-cache.ts';
 import { RouterCache } from './router-cache.ts';
 import type { CacheStorage } from './storage.ts';
 
@@ -13,6 +14,8 @@ export interface RouterCacheSettings {
   cacheKeyPrefix: string;
   logger: Logger;
   metrics: RouterMetrics;
+  /** The whole-response cache, dropped by the same bus messages. */
+  responseCache?: ResponseCache | undefined;
 }
 
 export interface RouterCacheHandle {
@@ -36,7 +39,9 @@ export function createRouterCache(settings: RouterCacheSettings): RouterCacheHan
   // The same channel the subgraphs publish on; returning the promise lets an in-process publish
   // wait until this cache has dropped the entries (read-your-writes under `npm start`).
   const bus = createInvalidationBus({ redisUrl, logger, channel: invalidationChannel(settings.cacheKeyPrefix) });
-  const unsubscribe = bus.subscribe((tags) => cache.invalidate(tags));
+  const unsubscribe = bus.subscribe(async (tags) => {
+    await Promise.all([cache.invalidate(tags), settings.responseCache?.invalidate(tags)]);
+  });
   return {
     cache,
     async close() {

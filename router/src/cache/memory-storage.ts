@@ -51,9 +51,14 @@ export class MemoryStorage implements CacheStorage {
     return this.entries.size;
   }
 
-  async close(): Promise<void> {
+  /** Drops every entry. */
+  clear(): void {
     this.entries.clear();
     this.byTag.clear();
+  }
+
+  async close(): Promise<void> {
+    this.clear();
   }
 
   private unindex(key: string, tags: readonly string[]): void {
