@@ -49,7 +49,14 @@ beforeAll(async () => {
   const routerSecret = 'e2e-redis-replicas';
   // RATE_LIMIT=false on both replicas: they would share one per-IP count for 127.0.0.1 in this Redis
   // under the load below; the limit has its own tests (router/test/rate-limit*.test.ts).
-  stack = await startStack({ env: { ...process.env, REDIS_URL: redisUrl, ROUTER_SECRET: routerSecret, LOG_LEVEL: 'fatal', RATE_LIMIT: 'false' }, freePorts: true, seedSize: SMALL_SEED });
+  // Router A runs without the whole-response cache: it lives in process memory and would answer
+  // the outage test's repeated queries before they ever reach Redis. Replica B keeps it, so the
+  // replicas test also shows B's response cache dropping what an order through A changed.
+  stack = await startStack({
+    env: { ...process.env, REDIS_URL: redisUrl, ROUTER_SECRET: routerSecret, LOG_LEVEL: 'fatal', RATE_LIMIT: 'false', RESPONSE_CACHE: 'false' },
+    freePorts: true,
+    seedSize: SMALL_SEED,
+  });
   // A second router replica in a process of its own: same subgraphs, same Redis, nothing else shared.
   const urls = stack.subgraphUrls;
   const secondPort = await freePort();
