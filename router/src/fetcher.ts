@@ -26,12 +26,22 @@ export function createFetcher({ timeoutMs, connections = 64 }: { timeoutMs: numb
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   });
+  // A data source always fetches the same URL: parse it once, not on every request.
+  const targets = new Map<string, { origin: string; path: string }>();
+  const targetOf = (url: string) => {
+    let target = targets.get(url);
+    if (!target) {
+      const parsed = new URL(url);
+      targets.set(url, (target = { origin: parsed.origin, path: parsed.pathname + parsed.search }));
+    }
+    return target;
+  };
   const fetcher = async (url: string, init?: FetcherRequestInit): Promise<FetcherResponse> => {
-    const target = new URL(url);
+    const target = targetOf(url);
     try {
       const response = await agent.request({
         origin: target.origin,
-        path: target.pathname + target.search,
+        path: target.path,
         method: (init?.method ?? 'GET') as 'POST',
         headers: init?.headers as Record<string, string> | undefined,
         body: init?.body as string | undefined,
