@@ -43,6 +43,11 @@ export interface RouterConfig {
   redisUrl: string | undefined;
   /** The router's entity cache (ROUTER_CACHE=false: every fetch goes to its subgraph). */
   routerCache: boolean;
+  /**
+   * Without the entity cache: identical query fetches to a subgraph in flight at the same moment
+   * share one request (SUBGRAPH_DEDUP=false sends each). The entity cache always does this.
+   */
+  subgraphDedup: boolean;
   /** The longest any cache call may hold a request; past it the cache counts as a miss. */
   cacheTimeoutMs: number;
   /** Bound on the in-memory entity cache (least recently used entries go first). */
@@ -140,6 +145,7 @@ export function readConfig(env: Env): RouterConfig {
     apolloTelemetry: boolVar(env, 'APOLLO_TELEMETRY', false),
     redisUrl: urlVar(env, 'REDIS_URL'),
     routerCache: boolVar(env, 'ROUTER_CACHE', true),
+    subgraphDedup: boolVar(env, 'SUBGRAPH_DEDUP', true),
     cacheTimeoutMs: intVar(env, 'CACHE_TIMEOUT_MS', 100, { min: 1, max: 10_000 }),
     cacheMaxEntries: intVar(env, 'ROUTER_CACHE_MAX_ENTRIES', 50_000, { min: 1, max: 10_000_000 }),
     responseCache: boolVar(env, 'RESPONSE_CACHE', true),

@@ -1,11 +1,13 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import type { Tracer } from '@opentelemetry/api';
+import { Kind } from 'graphql';
 import { IDENTITY_HEADERS, inClientSpan, injectTraceContext, parseCacheControl } from '@shop/service-kit';
 import { CircuitOpenError, type CircuitBreaker } from './breaker.ts';
 import { tagsOf } from './cache/keys.ts';
 import type { RouterCache } from './cache/router-cache.ts';
 import type { RouterContext } from './context.ts';
+import { fetchKey, type InFlight, type SubgraphAnswer } from './inflight.ts';
 import type { RouterMetrics } from './metrics.ts';
 
 export interface SubgraphDataSourceOptions {
@@ -23,6 +25,12 @@ export interface SubgraphDataSourceOptions {
    * it, a `traceparent` the client sent (RouterContext.traceparent) is passed on unchanged.
    */
   tracer?: Tracer | undefined;
+  /**
+   * Without the entity cache (which does the same for its misses): identical query fetches in
+   * flight at once share one subgraph request (SUBGRAPH_DEDUP). One instance for all subgraphs,
+   * so a mutation to any of them stops later fetches from joining ones that started before it.
+   */
+  inFlight?: InFlight<SubgraphAnswer> | undefined;
 }
 
 /**
@@ -38,8 +46,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
   private readonly cache: RouterCache | undefined;
   private readonly breaker: CircuitBreaker | undefined;
   private readonly tracer: Tracer | undefined;
+  private readonly inFlight: InFlight<SubgraphAnswer> | undefined;
 
-  constructor({ subgraph, url, fetcher, routerSecret, metrics, cache, breaker, tracer }: SubgraphDataSourceOptions) {
+  constructor({ subgraph, url, fetcher, routerSecret, metrics, cache, breaker, tracer, inFlight }: SubgraphDataSourceOptions) {
     // The router computes the client's Cache-Control itself (cache hits included), not the gateway.
     super({ url, fetcher, honorSubgraphCacheControlHeader: false });
     this.subgraph = subgraph;
@@ -48,6 +57,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
     this.cache = cache;
     this.breaker = breaker;
     this.tracer = tracer;
+    this.inFlight = inFlight;
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<RouterContext>): void {
@@ -72,8 +82,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
     if (!('incomingRequestContext' in options)) return this.send(options);
     const context = options.context;
     if (!this.cache) {
-      const response = await this.send(options);
-      context.cachePolicy.restrict(parseCacheControl(response.http?.headers.get('cache-control')));
+      const { response, cacheControl } = await this.sendShared(options);
+      context.cachePolicy.restrict(parseCacheControl(cacheControl));
       return response;
     }
     const { response, policy } = await this.cache.resolve({
@@ -92,6 +102,31 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
       tagsOf(response.data, tags);
     }
     return response;
+  }
+
+  /**
+   * A query joins an identical one in flight (same subgraph, viewer, operation and variables)
+   * when there is one. A mutation always goes out, and once it has been answered later queries
+   * start afresh: one that set off before it may have read what it changed.
+   */
+  private async sendShared(options: GraphQLDataSourceProcessOptions<RouterContext>): Promise<SubgraphAnswer> {
+    const inFlight = this.inFlight;
+    const kind = inFlight ? operationKind(options) : undefined;
+    if (!inFlight || kind !== 'query') {
+      try {
+        const response = await this.send(options);
+        return { response, cacheControl: response.http?.headers.get('cache-control') ?? null };
+      } finally {
+        if (inFlight && kind !== 'query') inFlight.clear();
+      }
+    }
+    const viewer = 'viewer' in options.context ? (options.context.viewer ?? null) : null;
+    const { value, leader } = await inFlight.run(fetchKey(this.subgraph, viewer, options.request), async () => {
+      const response = await this.send(options);
+      return { response, cacheControl: response.http?.headers.get('cache-control') ?? null };
+    });
+    if (!leader) this.metrics.subgraphDedupes.inc({ subgraph: this.subgraph });
+    return value;
   }
 
   /**
@@ -130,4 +165,18 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
       stop();
     }
   }
+}
+
+/**
+ * The kind of the one operation the gateway sends in a fetch. Unknown (a document the gateway
+ * did not parse for us, or several operations) counts as a mutation: never shared.
+ */
+function operationKind(options: GraphQLDataSourceProcessOptions<RouterContext>): string {
+  const document = 'document' in options ? options.document : undefined;
+  if (document) {
+    const operations = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION);
+    return operations.length === 1 ? operations[0]!.operation : 'unknown';
+  }
+  const match = /^\s*(query|mutation|subscription)\b|^\s*\{/.exec(options.request.query ?? '');
+  return match ? (match[1] ?? 'query') : 'unknown';
 }

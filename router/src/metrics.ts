@@ -32,6 +32,12 @@ export function createRouterMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    subgraphDedupes: new Counter({
+      name: 'subgraph_fetch_dedupes_total',
+      help: 'Subgraph fetches not sent because an identical one was in flight (its answer was shared)',
+      labelNames: ['subgraph'] as const,
+      registers: [registry],
+    }),
     subgraphCircuitState: new Gauge({
       name: 'subgraph_circuit_state',
       help: 'Circuit breaker state per subgraph: 0 closed, 1 open, 2 half-open',

@@ -15,6 +15,7 @@ import type { RouterCache } from './cache/router-cache.ts';
 import type { RouterConfig, SubgraphName } from './config.ts';
 import type { RouterContext } from './context.ts';
 import { SubgraphDataSource } from './datasource.ts';
+import { subgraphFetches } from './inflight.ts';
 import { createRouterMetrics, type RouterMetrics } from './metrics.ts';
 import { createApqStore } from './persisted/apq-store.ts';
 import { conditionalGet } from './persisted/etag.ts';
@@ -85,6 +86,9 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
     responseCache?.clear(); // an operation may no longer be allowed
   });
 
+  // Shared by every subgraph's data source (see datasource.ts); the entity cache has its own.
+  const inFlight = config.subgraphDedup && !routerCache ? subgraphFetches() : undefined;
+
   // The gateway reads this switch from the environment only, in its constructor.
   if (!config.apolloTelemetry) process.env.APOLLO_TELEMETRY_DISABLED = 'true';
   const gateway = new ApolloGateway({
@@ -100,6 +104,7 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
         metrics,
         cache: routerCache?.cache,
         tracer: tracing.enabled ? tracing.tracer : undefined,
+        inFlight,
       }),
     logger: log,
   });

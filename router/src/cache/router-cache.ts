@@ -1,6 +1,7 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { DocumentNode, GraphQLFormattedError } from 'graphql';
 import { parseCacheControl, type OperationPolicy, type Viewer } from '@shop/service-kit';
+import { fetchKey, subgraphFetches } from '../inflight.ts';
 import type { RouterMetrics } from '../metrics.ts';
 import { digest, stableJson, tagsOf } from './keys.ts';
 import { OperationShapes } from './operations.ts';
@@ -66,11 +67,6 @@ interface Fetched {
   sent: boolean;
 }
 
-interface InFlight {
-  followers: number;
-  result: Promise<{ response: GatewayGraphQLResponse; cacheControl: string | null; shared: string | undefined }>;
-}
-
 /** How long (and how many) received invalidations are remembered, to stop writes of data fetched before them. */
 const INVALIDATION_MEMORY_MS = 60_000;
 const INVALIDATION_MEMORY_MAX = 100_000;
@@ -78,7 +74,7 @@ const LAYER = 'router';
 
 export class RouterCache {
   private readonly shapes = new OperationShapes();
-  private readonly inFlight = new Map<string, InFlight>();
+  private readonly inFlight = subgraphFetches();
   /** tag → when it was last invalidated, oldest first. */
   private readonly invalidatedAt = new Map<string, number>();
   private readonly pendingWrites = new Set<Promise<void>>();
@@ -223,38 +219,15 @@ export class RouterCache {
 
   /**
    * Sends the request unless an identical one (same subgraph, body and viewer) is in flight, in
-   * which case it waits for that one's answer. Each caller gets its own copy: the gateway merges
-   * responses into its result objects and mutates them.
+   * which case it waits for that one's answer (see inflight.ts).
    */
   private async fetchOnce(call: CacheableFetch, request: GatewayGraphQLRequest, type: string): Promise<Fetched> {
-    const viewer = call.viewer;
-    const key = `${call.subgraph}\n${viewer ? `${viewer.userId}\n${viewer.scopes.join(' ')}` : '-'}\n${request.query}\n${JSON.stringify(request.variables ?? {})}`;
-    const existing = this.inFlight.get(key);
-    if (existing) {
-      existing.followers++;
-      this.count('cacheDedupes', type);
-      const { shared, cacheControl } = await existing.result;
-      return { response: JSON.parse(shared!) as GatewayGraphQLResponse, cacheControl, sent: false };
-    }
-    const flight: InFlight = {
-      followers: 0,
-      result: call.fetch(request).then(
-        (response) => {
-          if (this.inFlight.get(key) === flight) this.inFlight.delete(key);
-          const cacheControl = response.http?.headers.get('cache-control') ?? null;
-          // Serialised here, before anyone receives the response and the gateway mutates it.
-          const shared = flight.followers ? JSON.stringify({ data: response.data, errors: response.errors, extensions: response.extensions }) : undefined;
-          return { response, cacheControl, shared };
-        },
-        (error: unknown) => {
-          if (this.inFlight.get(key) === flight) this.inFlight.delete(key);
-          throw error;
-        },
-      ),
-    };
-    this.inFlight.set(key, flight);
-    const { response, cacheControl } = await flight.result;
-    return { response, cacheControl, sent: true };
+    const { value, leader } = await this.inFlight.run(fetchKey(call.subgraph, call.viewer, request), async () => {
+      const response = await call.fetch(request);
+      return { response, cacheControl: response.http?.headers.get('cache-control') ?? null };
+    });
+    if (!leader) this.count('cacheDedupes', type);
+    return { ...value, sent: leader };
   }
 
   /**

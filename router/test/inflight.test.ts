@@ -1,0 +1,185 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { InFlight, subgraphFetches } from '../src/inflight.ts';
+import type { Router } from '../src/server.ts';
+import { delay, representationsOf, startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';
+import { startIssuer } from './support/issuer.ts';
+import { buildTinyRouter } from './support/tiny-router.ts';
+
+/** A promise the test settles by hand. */
+function gate<T = void>() {
+  let open!: (value: T) => void;
+  let fail!: (error: unknown) => void;
+  const promise = new Promise<T>((resolve, reject) => {
+    open = resolve;
+    fail = reject;
+  });
+  return { promise, open, fail };
+}
+
+describe('InFlight', () => {
+  it('runs identical work once while it is in flight, and again once it has settled', async () => {
+    const inFlight = new InFlight<string>((value) => () => value);
+    const started = gate<string>();
+    const start = vi.fn(() => started.promise);
+    const first = inFlight.run('k', start);
+    const second = inFlight.run('k', start);
+    const other = inFlight.run('other', async () => 'other');
+    started.open('answer');
+    expect(await first).toEqual({ value: 'answer', leader: true });
+    expect(await second).toEqual({ value: 'answer', leader: false });
+    expect(await other).toEqual({ value: 'other', leader: true });
+    expect(start).toHaveBeenCalledTimes(1);
+    expect(inFlight.size).toBe(0);
+
+    await inFlight.run('k', start);
+    expect(start).toHaveBeenCalledTimes(2);
+  });
+
+  it('hands every caller the failure, and keeps nothing of it', async () => {
+    const inFlight = new InFlight<string>((value) => () => value);
+    const started = gate<string>();
+    const first = inFlight.run('k', () => started.promise);
+    const second = inFlight.run('k', () => Promise.resolve('never called'));
+    started.fail(new Error('fetch failed'));
+    await expect(first).rejects.toThrow('fetch failed');
+    await expect(second).rejects.toThrow('fetch failed');
+    expect(await inFlight.run('k', async () => 'fresh')).toEqual({ value: 'fresh', leader: true });
+  });
+
+  it('after clear(), a caller starts afresh; those already waiting still get their answer', async () => {
+    const inFlight = new InFlight<string>((value) => () => value);
+    const old = gate<string>();
+    const first = inFlight.run('k', () => old.promise);
+    const joined = inFlight.run('k', () => Promise.resolve('never called'));
+    inFlight.clear();
+    const fresh = inFlight.run('k', async () => 'new');
+    old.open('old');
+    expect(await first).toEqual({ value: 'old', leader: true });
+    expect(await joined).toEqual({ value: 'old', leader: false });
+    expect(await fresh).toEqual({ value: 'new', leader: true });
+  });
+
+  it('gives each follower of a subgraph fetch its own copy, taken before the leader can change its own', async () => {
+    const inFlight = subgraphFetches();
+    const started = gate<{ response: { data: Record<string, unknown> }; cacheControl: string | null }>();
+    const leader = inFlight.run('k', () => started.promise);
+    const followers = [inFlight.run('k', () => started.promise), inFlight.run('k', () => started.promise)];
+    started.open({ response: { data: { product: { id: 'p1', name: 'Mug' } } }, cacheControl: 'public, max-age=60' });
+    const led = await leader;
+    (led.value.response.data!.product as { name: string }).name = 'changed by the gateway';
+    const [a, b] = await Promise.all(followers);
+    expect(a!.value).toEqual({ response: { data: { product: { id: 'p1', name: 'Mug' } } }, cacheControl: 'public, max-age=60' });
+    expect(a!.value.response).not.toBe(b!.value.response);
+    expect(a!.value.response.data).not.toBe(led.value.response.data);
+  });
+});
+
+/**
+ * Subgraph fetch sharing on the real router over the tiny supergraph (entity cache off, as with
+ * ROUTER_CACHE=false): the fakes' request logs show what reached them.
+ */
+describe('identical subgraph fetches in flight at once (SUBGRAPH_DEDUP)', () => {
+  let products: FakeSubgraph;
+  let pricing: FakeSubgraph;
+  let issuer: Awaited<ReturnType<typeof startIssuer>>;
+  let productsGate: Promise<void> | undefined;
+  const routers: Router[] = [];
+
+  beforeAll(async () => {
+    issuer = await startIssuer();
+    products = await startFakeSubgraph(async ({ query, headers }) => {
+      await (productsGate ?? delay(150));
+      if (/\bme\b/.test(query)) return { body: { data: { me: headers['x-user-id'] ?? 'anonymous' } }, cacheControl: 'private, max-age=30' };
+      return { body: { data: { products: [1, 2].map((n) => ({ __typename: 'Product', id: `p${n}`, name: `Product ${n}` })) } }, cacheControl: 'public, max-age=60' };
+    });
+    pricing = await startFakeSubgraph(async (request) => {
+      if (request.query.startsWith('mutation')) return { body: { data: { setPrice: { __typename: 'Product', id: 'p1', price: 5 } } } };
+      await delay(150);
+      return { body: { data: { _entities: representationsOf(request).map((r) => ({ price: Number(r.id.slice(1)) * 100 })) } }, cacheControl: 'public, max-age=60' };
+    });
+  });
+  afterEach(async () => {
+    productsGate = undefined;
+    products.requests.length = 0;
+    pricing.requests.length = 0;
+    await Promise.all(routers.splice(0).map((router) => router.close()));
+  });
+  afterAll(async () => {
+    await products?.close();
+    await pricing?.close();
+    await issuer?.close();
+  });
+
+  async function router(env: Record<string, string> = {}) {
+    const built = await buildTinyRouter({ products, pricing }, { JWKS_URL: issuer.jwksUrl, ...env });
+    routers.push(built);
+    return built;
+  }
+  const post = (target: Router, body: object, headers: Record<string, string> = {}) =>
+    target.app.inject({ method: 'POST', url: '/graphql', headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(body) });
+  const LISTING = { query: '{ products(first: 2) { id name price } }' };
+  const EXPECTED = { data: { products: [{ id: 'p1', name: 'Product 1', price: 100 }, { id: 'p2', name: 'Product 2', price: 200 }] } };
+
+  async function dedupes(target: Router, subgraph: string): Promise<number> {
+    const text = (await target.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const line = text.split('\n').find((l) => l.startsWith('subgraph_fetch_dedupes_total{') && l.includes(`subgraph="${subgraph}"`));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  }
+
+  it('sends one request per subgraph for five identical queries, and every client gets the whole answer', async () => {
+    const target = await router();
+    const responses = await Promise.all(Array.from({ length: 5 }, () => post(target, LISTING)));
+    for (const response of responses) {
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toEqual(EXPECTED);
+    }
+    expect(products.requests).toHaveLength(1);
+    expect(pricing.requests).toHaveLength(1);
+    expect(await dedupes(target, 'products')).toBe(4);
+    expect(await dedupes(target, 'pricing')).toBe(4);
+  });
+
+  it('never shares one viewer\'s answer with another', async () => {
+    const target = await router();
+    const [alice, bob] = await Promise.all([issuer.sign('alice'), issuer.sign('bob')]);
+    const [a1, b1, a2] = await Promise.all([
+      post(target, { query: '{ me }' }, { authorization: `Bearer ${alice}` }),
+      post(target, { query: '{ me }' }, { authorization: `Bearer ${bob}` }),
+      post(target, { query: '{ me }' }, { authorization: `Bearer ${alice}` }),
+    ]);
+    expect(a1.json()).toEqual({ data: { me: 'alice' } });
+    expect(b1.json()).toEqual({ data: { me: 'bob' } });
+    expect(a2.json()).toEqual({ data: { me: 'alice' } });
+    expect(products.requests).toHaveLength(2); // alice's two share one; bob has his own
+  });
+
+  it('sends every mutation, identical or not', async () => {
+    const target = await router();
+    const mutation = { query: 'mutation { setPrice(id: "p1", price: 5) { id price } }' };
+    const responses = await Promise.all(Array.from({ length: 3 }, () => post(target, mutation)));
+    for (const response of responses) expect(response.json()).toEqual({ data: { setPrice: { id: 'p1', price: 5 } } });
+    expect(pricing.requests.filter((r) => r.query.startsWith('mutation'))).toHaveLength(3);
+  });
+
+  it('does not let a query that arrives after a mutation join a fetch that set off before it', async () => {
+    const target = await router();
+    const held = gate();
+    productsGate = held.promise;
+    const before = post(target, LISTING);
+    await vi.waitFor(() => expect(products.requests).toHaveLength(1));
+    await post(target, { query: 'mutation { setPrice(id: "p1", price: 5) { id } }' });
+    const after = post(target, LISTING);
+    await vi.waitFor(() => expect(products.requests).toHaveLength(2));
+    held.open();
+    expect((await before).json()).toEqual(EXPECTED);
+    expect((await after).json()).toEqual(EXPECTED);
+  });
+
+  it('sends each request with SUBGRAPH_DEDUP=false', async () => {
+    const target = await router({ SUBGRAPH_DEDUP: 'false' });
+    const responses = await Promise.all(Array.from({ length: 3 }, () => post(target, LISTING)));
+    for (const response of responses) expect(response.json()).toEqual(EXPECTED);
+    expect(products.requests).toHaveLength(3);
+    expect(await dedupes(target, 'products')).toBe(0);
+  });
+});
