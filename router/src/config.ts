@@ -48,6 +48,8 @@ export interface RouterConfig {
    * share one request (SUBGRAPH_DEDUP=false sends each). The entity cache always does this.
    */
   subgraphDedup: boolean;
+  /** Identical client requests in flight at once run the pipeline once (request-dedup.ts; REQUEST_DEDUP=false runs each). */
+  requestDedup: boolean;
   /** The longest any cache call may hold a request; past it the cache counts as a miss. */
   cacheTimeoutMs: number;
   /** Bound on the in-memory entity cache (least recently used entries go first). */
@@ -146,6 +148,7 @@ export function readConfig(env: Env): RouterConfig {
     redisUrl: urlVar(env, 'REDIS_URL'),
     routerCache: boolVar(env, 'ROUTER_CACHE', true),
     subgraphDedup: boolVar(env, 'SUBGRAPH_DEDUP', true),
+    requestDedup: boolVar(env, 'REQUEST_DEDUP', true),
     cacheTimeoutMs: intVar(env, 'CACHE_TIMEOUT_MS', 100, { min: 1, max: 10_000 }),
     cacheMaxEntries: intVar(env, 'ROUTER_CACHE_MAX_ENTRIES', 50_000, { min: 1, max: 10_000_000 }),
     responseCache: boolVar(env, 'RESPONSE_CACHE', true),

@@ -1,6 +1,7 @@
 import type { Viewer } from '@shop/service-kit';
 import type { ResponseCachePolicy } from './cache/policy.ts';
 import type { ResponseCacheState } from './cache/response-cache.ts';
+import type { RequestDedupState } from './request-dedup.ts';
 
 export interface RouterContext {
   viewer: Viewer | null;
@@ -17,4 +18,6 @@ export interface RouterContext {
   tracestate?: string | undefined;
   /** With the response cache on: this request's key and the tags its subgraph fetches met. */
   responseCache?: ResponseCacheState | undefined;
+  /** With REQUEST_DEDUP on, when other identical requests may wait for this one's response. */
+  requestDedup?: RequestDedupState | undefined;
 }

@@ -19,6 +19,11 @@ export function createRouterMetrics() {
       buckets: [0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    requestDedupes: new Counter({
+      name: 'graphql_request_dedupes_total',
+      help: 'Requests answered with the response of an identical request that was in flight',
+      registers: [registry],
+    }),
     subgraphFetches: new Counter({
       name: 'subgraph_fetches_total',
       help: 'Fetches the router made to subgraphs, by outcome',

@@ -10,7 +10,7 @@ import { createAuthenticator } from './auth.ts';
 import { createRouterCache } from './cache/create.ts';
 import { redactedErrorLogging, redactSubgraphError, scrubInternals } from './errors.ts';
 import { ResponseCachePolicy } from './cache/policy.ts';
-import { ResponseCache, type ResponseCacheState } from './cache/response-cache.ts';
+import { requestKey, ResponseCache, type ResponseCacheState } from './cache/response-cache.ts';
 import type { RouterCache } from './cache/router-cache.ts';
 import type { RouterConfig, SubgraphName } from './config.ts';
 import type { RouterContext } from './context.ts';
@@ -23,6 +23,7 @@ import { operationLimits } from './limits.ts';
 import { loadTrustedDocuments } from './persisted/manifests.ts';
 import { persistedQueryPlugin } from './persisted/safelist.ts';
 import { fastifyTrustProxy, registerRateLimit, viewerPerRequest } from './rate-limit.ts';
+import { RequestDedup } from './request-dedup.ts';
 import { createSubgraphClients } from './subgraph-clients.ts';
 import { fileSupergraph } from './supergraph.ts';
 
@@ -86,6 +87,7 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
     responseCache?.clear(); // an operation may no longer be allowed
   });
 
+  const requestDedup = config.requestDedup ? new RequestDedup(metrics) : undefined;
   // Shared by every subgraph's data source (see datasource.ts); the entity cache has its own.
   const inFlight = config.subgraphDedup && !routerCache ? subgraphFetches() : undefined;
 
@@ -151,6 +153,7 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
       metricsPlugin(metrics),
       cacheControlPlugin(),
       ...(responseCache ? [responseCache.plugin()] : []),
+      ...(requestDedup ? [requestDedup.plugin()] : []),
       ApolloServerPluginCacheControlDisabled(),
       ...limits.plugins,
       redactedErrorLogging(log, config.subgraphErrorMessages),
@@ -176,17 +179,28 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
   });
 
   const responseStates = new WeakMap<FastifyRequest, ResponseCacheState>();
+  /** A request answered before Apollo still counts in the request metrics. */
+  const answeredEarly = (request: FastifyRequest, reply: FastifyReply, client: string, resolvedName?: string | null) => {
+    const operation = resolvedName ?? (request.body as { operationName?: unknown } | undefined)?.operationName;
+    const labels = { operation: typeof operation === 'string' ? operation : 'anonymous', client };
+    metrics.requests.inc({ ...labels, status: 'ok' });
+    metrics.requestDuration.observe(labels, reply.elapsedTime / 1000);
+    return reply;
+  };
   const rateLimit = await registerRateLimit(app, { config, metrics, logger: log, viewerOf });
   app.route({
     method: ['GET', 'POST', 'OPTIONS'],
     url: '/graphql',
-    onSend: conditionalGet,
-    // A query answered before is answered here, before Apollo (see cache/response-cache.ts).
-    ...(responseCache
+    // Sharing takes the response before conditional GET can turn it into a 304 for this client only.
+    onSend: requestDedup ? [requestDedup.onSend, conditionalGet] : conditionalGet,
+    // Answered here, before Apollo, when possible: a query answered before, from the response
+    // cache (cache/response-cache.ts); an identical request already in flight, with its response
+    // (request-dedup.ts).
+    ...(responseCache || requestDedup
       ? {
           preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
             const client = clientName(request.headers[CLIENT_NAME_HEADER]);
-            const key = responseCache.keyOf(request, client);
+            const key = requestKey(request, client);
             if (!key) return;
             let viewer: Viewer | null;
             try {
@@ -194,19 +208,19 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
             } catch {
               return; // the pipeline answers 401 (or 503)
             }
-            responseStates.set(request, { key, generation: responseCache.currentGeneration, viewer, startedAt: Date.now(), tags: new Set() });
-            if (!(await responseCache.serve(key, viewer, reply))) return;
-            const operation = (request.body as { operationName?: unknown } | undefined)?.operationName;
-            const labels = { operation: typeof operation === 'string' ? operation : 'anonymous', client };
-            metrics.requests.inc({ ...labels, status: 'ok' });
-            metrics.requestDuration.observe(labels, reply.elapsedTime / 1000);
-            return reply;
+            if (responseCache) {
+              responseStates.set(request, { key, generation: responseCache.currentGeneration, viewer, startedAt: Date.now(), tags: new Set() });
+              if (await responseCache.serve(key, viewer, reply)) return answeredEarly(request, reply, client);
+            }
+            const shared = await requestDedup?.handle(request, reply, key, viewer);
+            if (shared) return answeredEarly(request, reply, client, shared.operationName);
           },
         }
       : {}),
     handler: fastifyApolloHandler(server, {
       context: async (request) => ({
         responseCache: responseStates.get(request),
+        requestDedup: requestDedup?.stateOf(request),
         viewer: await viewerOf(request),
         requestId: request.id,
         clientName: clientName(request.headers[CLIENT_NAME_HEADER]),

@@ -111,7 +111,8 @@ describe('identical subgraph fetches in flight at once (SUBGRAPH_DEDUP)', () => 
   });
 
   async function router(env: Record<string, string> = {}) {
-    const built = await buildTinyRouter({ products, pricing }, { JWKS_URL: issuer.jwksUrl, ...env });
+    // Client requests are not shared here, so that every one reaches the data sources.
+    const built = await buildTinyRouter({ products, pricing }, { JWKS_URL: issuer.jwksUrl, REQUEST_DEDUP: 'false', ...env });
     routers.push(built);
     return built;
   }

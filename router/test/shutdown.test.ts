@@ -162,7 +162,7 @@ describe('router shutdown (SIGTERM on the real process)', () => {
   it('exits 1 soon after DRAIN_TIMEOUT_MS when a request cannot finish', async () => {
     const { products, pricing } = await fakes('never');
     // Two stuck fetches at the subgraph, not one shared by both requests.
-    const router = await startRouter(products, pricing, { DRAIN_TIMEOUT_MS: '200', LOG_LEVEL: 'error', SUBGRAPH_DEDUP: 'false' });
+    const router = await startRouter(products, pricing, { DRAIN_TIMEOUT_MS: '200', LOG_LEVEL: 'error', REQUEST_DEDUP: 'false', SUBGRAPH_DEDUP: 'false' });
     cleanup.push(async () => void router.child.kill('SIGKILL'));
 
     const stuck = [send(router.port, '/graphql', QUERY), send(router.port, '/graphql', QUERY)];

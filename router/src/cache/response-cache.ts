@@ -57,29 +57,6 @@ export class ResponseCache {
     this.storage = new MemoryStorage({ maxEntries: options.maxEntries });
   }
 
-  /** The request's key, or undefined when this request is not one the cache may answer. */
-  keyOf(request: FastifyRequest, clientName: string): string | undefined {
-    const input = request.method === 'POST' ? request.body : request.method === 'GET' ? request.query : undefined;
-    if (!input || typeof input !== 'object' || Array.isArray(input)) return undefined;
-    if (request.method === 'GET' || !/^application\/json/i.test(request.headers['content-type'] ?? '')) {
-      if (!PREFLIGHT_HEADERS.some((name) => request.headers[name] !== undefined)) return undefined;
-    }
-    const { query, operationName, variables, extensions } = input as Record<string, unknown>;
-    let document: string;
-    if (typeof query === 'string') {
-      // The text itself, not a hash the client claims for it: a mismatched pair must reach Apollo.
-      document = createHash('sha256').update(query).digest('base64url');
-    } else {
-      // A persisted query: `extensions` is an object over POST, a JSON string over GET.
-      const parsed = typeof extensions === 'string' ? safeJson(extensions) : extensions;
-      const sha256 = (parsed as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
-      if (typeof sha256 !== 'string') return undefined;
-      document = `pq:${sha256}`;
-    }
-    // GET variables arrive as a JSON string; the same operation over POST gets its own entry.
-    return digest(`${request.method}\n${clientName}\n${document}\n${typeof operationName === 'string' ? operationName : ''}\n${typeof variables === 'string' ? variables : stableJson(variables ?? {})}`);
-  }
-
   /**
    * Answers from the cache if it holds this request's response (the viewer's own entry first).
    * Returns whether it answered.
@@ -192,4 +169,33 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A GraphQL request's identity for the response cache and for request sharing (request-dedup.ts):
+ * method, client name, document (its text's digest, or the persisted query's hash), operation name
+ * and variables. Undefined when the request is not one either may answer: not a GraphQL request
+ * object, or a request Apollo's CSRF prevention would refuse (neither a JSON POST nor carrying one
+ * of the preflight headers), which must reach Apollo to be refused.
+ */
+export function requestKey(request: FastifyRequest, clientName: string): string | undefined {
+  const input = request.method === 'POST' ? request.body : request.method === 'GET' ? request.query : undefined;
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return undefined;
+  if (request.method === 'GET' || !/^application\/json/i.test(request.headers['content-type'] ?? '')) {
+    if (!PREFLIGHT_HEADERS.some((name) => request.headers[name] !== undefined)) return undefined;
+  }
+  const { query, operationName, variables, extensions } = input as Record<string, unknown>;
+  let document: string;
+  if (typeof query === 'string') {
+    // The text itself, not a hash the client claims for it: a mismatched pair must reach Apollo.
+    document = createHash('sha256').update(query).digest('base64url');
+  } else {
+    // A persisted query: `extensions` is an object over POST, a JSON string over GET.
+    const parsed = typeof extensions === 'string' ? safeJson(extensions) : extensions;
+    const sha256 = (parsed as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
+    if (typeof sha256 !== 'string') return undefined;
+    document = `pq:${sha256}`;
+  }
+  // GET variables arrive as a JSON string; the same operation over POST gets its own entry.
+  return digest(`${request.method}\n${clientName}\n${document}\n${typeof operationName === 'string' ? operationName : ''}\n${typeof variables === 'string' ? variables : stableJson(variables ?? {})}`);
 }
