@@ -7,8 +7,9 @@
  * - Each gateway under test then runs in turn in its own child process, pinned with taskset to the
  *   last CPU; this process (autocannon, the load generator) and the subgraphs are pinned to the
  *   others. Gateway CPU and RSS come from /proc/<pid>/stat and /proc/<pid>/status.
- * - Gateways: `router` (router/src/index.ts, NODE_ENV=production, ROUTER_CACHE=false),
- *   `router-cache` (the same with ROUTER_CACHE=true), `apollo` (gateways/apollo-stock.ts), `hive`
+ * - Gateways: `router-nodedup` (router/src/index.ts, NODE_ENV=production, ROUTER_CACHE=false,
+ *   REQUEST_DEDUP=false, SUBGRAPH_DEDUP=false: the pipeline alone), `router` (the same with the
+ *   default in-flight sharing), `router-cache` (the same with ROUTER_CACHE=true), `apollo` (gateways/apollo-stock.ts), `hive`
  *   (gateways/hive.ts).
  * - Scenarios: `listing` (20 products with price, stock and category; page by Zipf), `detail`
  *   (product page, Zipf over all product ids), `history` (signed-in order history, Zipf over 200
@@ -19,7 +20,7 @@
  *
  *   --quick            smoke check: small seed, 1 s warm-up + 2 s per run, results to results/quick/
  *   --scenario a,b     scenarios to run (default all)
- *   --gateways a,b     gateways to run (default all)
+ *   --gateways a,b     gateways to run (default all; all but router-nodedup with --quick)
  *   --duration S       measured seconds per run (default 20)
  *   --warmup S         warm-up seconds before each measured run (default 5)
  *   --connections N    autocannon connections (default 50; 10 with --quick)
@@ -67,6 +68,13 @@ const ROUTER_NODE_FLAGS: readonly string[] =
   (JSON.parse(readFileSync(`${ROOT}router/package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start.match(/--max-[\w-]+=\d+/g) ?? [];
 
 export const GATEWAYS = {
+  // Cache off and no in-flight sharing either: the pipeline alone against the stock gateway's.
+  'router-nodedup': {
+    label: 'this router (cache off, no dedup)',
+    entry: 'router/src/index.ts',
+    env: { ROUTER_CACHE: 'false', REQUEST_DEDUP: 'false', SUBGRAPH_DEDUP: 'false' },
+    nodeFlags: ROUTER_NODE_FLAGS,
+  },
   router: { label: 'this router (cache off)', entry: 'router/src/index.ts', env: { ROUTER_CACHE: 'false' }, nodeFlags: ROUTER_NODE_FLAGS },
   'router-cache': { label: 'this router (cache on)', entry: 'router/src/index.ts', env: { ROUTER_CACHE: 'true' }, nodeFlags: ROUTER_NODE_FLAGS },
   apollo: { label: 'stock @apollo/gateway', entry: 'bench/src/gateways/apollo-stock.ts', env: { APOLLO_TELEMETRY_DISABLED: 'true' }, nodeFlags: [] },
@@ -83,7 +91,9 @@ function list<T extends string>(raw: string | undefined, all: readonly T[], what
   return picked as T[];
 }
 const scenarios = list(values.scenario, SCENARIOS, 'scenario');
-const gateways = list(values.gateways, Object.keys(GATEWAYS) as GatewayId[], 'gateway');
+// The smoke check skips `router-nodedup`: the same router process as `router`, only configured
+// differently, and leaving it out keeps --quick within its two minutes.
+const gateways = values.gateways || !QUICK ? list(values.gateways, Object.keys(GATEWAYS) as GatewayId[], 'gateway') : (Object.keys(GATEWAYS) as GatewayId[]).filter((id) => id !== 'router-nodedup');
 for (const [name, n] of [['--duration', DURATION], ['--warmup', WARMUP], ['--connections', CONNECTIONS]] as const) {
   if (!Number.isFinite(n) || n < (name === '--warmup' ? 0 : 1)) throw new Error(`${name} must be a positive number`);
 }

@@ -2,7 +2,7 @@
 
 export interface Row {
   scenario: string;
-  /** Gateway id (`router`, `router-cache`, `apollo`, `hive`, or `direct`). */
+  /** Gateway id (`router-nodedup`, `router`, `router-cache`, `apollo`, `hive`, or `direct`). */
   gateway: string;
   label: string;
   rps: number;
@@ -75,7 +75,7 @@ export function renderMarkdown(rows: Row[], meta: Meta): string {
   return lines.join('\n');
 }
 
-const COLORS: Record<string, string> = { router: '#2f6fdf', 'router-cache': '#1aa179', apollo: '#8a8f98', hive: '#e8a33d', direct: '#c94f4f' };
+const COLORS: Record<string, string> = { 'router-nodedup': '#9bbcf2', router: '#2f6fdf', 'router-cache': '#1aa179', apollo: '#8a8f98', hive: '#e8a33d', direct: '#c94f4f' };
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Two grouped bar panels: requests/s and gateway CPU ms per request, one group per scenario. */
@@ -127,12 +127,14 @@ export function renderSvg(allRows: Row[], meta: Meta): string {
   panel(top, `requests/s (higher is better)${direct ? ` · not drawn: products subgraph direct ${direct.rps.toFixed(0)} req/s, the ceiling` : ''}`, (r) => r.rps, 0);
   panel(top + panelHeight, 'gateway CPU ms per request (lower is better)', cpuMsPerRequest, 2);
   const legendY = top + 2 * panelHeight + 10;
+  // Three legend entries per line: the labels are long.
   gateways.forEach(([id, label], i) => {
-    const x = left + i * 190;
-    parts.push(`<rect x="${x}" y="${legendY}" width="12" height="12" fill="${COLORS[id] ?? '#999'}"/>`);
-    parts.push(`<text x="${x + 16}" y="${legendY + 10}" font-size="12">${escape(label)}</text>`);
+    const x = left + (i % 3) * 290;
+    const y = legendY + Math.floor(i / 3) * 18;
+    parts.push(`<rect x="${x}" y="${y}" width="12" height="12" fill="${COLORS[id] ?? '#999'}"/>`);
+    parts.push(`<text x="${x + 16}" y="${y + 10}" font-size="12">${escape(label)}</text>`);
   });
-  const height = legendY + 30;
+  const height = legendY + Math.ceil(gateways.length / 3) * 18 + 12;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
