@@ -522,5 +522,6 @@ describe('hostile input', () => {
     const closed = heapAfterGc();
     console.log(`[hostile] heap after closing the router: ${mb(closed)}, ${mb(closed - heapBeforeRouter)} above the heap before it was built (bound ${CLOSED_GROWTH_BOUND_MB} MB)`);
     expect((closed - heapBeforeRouter) / MB).toBeLessThan(CLOSED_GROWTH_BOUND_MB);
-  }, 120_000);
+    // 25–70 s depending on the machine; the timeout only guards against a hang.
+  }, 300_000);
 });

@@ -36,7 +36,9 @@ const run = (subgraphs: string, ...args: string[]) =>
     { cwd: root, encoding: 'utf8' },
   );
 
-describe('npm run schema:check', () => {
+// Each case starts the CLI (tsx) one to three times, several seconds each on a slow machine: the
+// timeout only guards against a hang.
+describe('npm run schema:check', { timeout: 120_000 }, () => {
   it('exits 0 against git HEAD when nothing changed', () => {
     const result = run(copySubgraphs(), '--base', 'HEAD');
     expect(result.stderr).toBe('');
