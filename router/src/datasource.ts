@@ -111,20 +111,20 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
    */
   private async sendShared(options: GraphQLDataSourceProcessOptions<RouterContext>): Promise<SubgraphAnswer> {
     const inFlight = this.inFlight;
-    const kind = inFlight ? operationKind(options) : undefined;
-    if (!inFlight || kind !== 'query') {
+    const answer = async (): Promise<SubgraphAnswer> => {
+      const response = await this.send(options);
+      return { response, cacheControl: response.http?.headers.get('cache-control') ?? null };
+    };
+    if (!inFlight) return answer();
+    if (operationKind(options) !== 'query') {
       try {
-        const response = await this.send(options);
-        return { response, cacheControl: response.http?.headers.get('cache-control') ?? null };
+        return await answer();
       } finally {
-        if (inFlight && kind !== 'query') inFlight.clear();
+        inFlight.clear();
       }
     }
     const viewer = 'viewer' in options.context ? (options.context.viewer ?? null) : null;
-    const { value, leader } = await inFlight.run(fetchKey(this.subgraph, viewer, options.request), async () => {
-      const response = await this.send(options);
-      return { response, cacheControl: response.http?.headers.get('cache-control') ?? null };
-    });
+    const { value, leader } = await inFlight.run(fetchKey(this.subgraph, viewer, options.request), answer);
     if (!leader) this.metrics.subgraphDedupes.inc({ subgraph: this.subgraph });
     return value;
   }

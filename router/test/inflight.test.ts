@@ -1,9 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { InFlight, subgraphFetches } from '../src/inflight.ts';
 import type { Router } from '../src/server.ts';
-import { delay, representationsOf, startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';
-import { startIssuer } from './support/issuer.ts';
-import { buildTinyRouter } from './support/tiny-router.ts';
+import { EXPECTED_LISTING, metric, post, sharingFixture } from './support/sharing-fixture.ts';
 
 /** A promise the test settles by hand. */
 function gate<T = void>() {
@@ -79,70 +77,28 @@ describe('InFlight', () => {
  * ROUTER_CACHE=false): the fakes' request logs show what reached them.
  */
 describe('identical subgraph fetches in flight at once (SUBGRAPH_DEDUP)', () => {
-  let products: FakeSubgraph;
-  let pricing: FakeSubgraph;
-  let issuer: Awaited<ReturnType<typeof startIssuer>>;
-  let productsGate: Promise<void> | undefined;
-  const routers: Router[] = [];
-
-  beforeAll(async () => {
-    issuer = await startIssuer();
-    products = await startFakeSubgraph(async ({ query, headers }) => {
-      await (productsGate ?? delay(150));
-      if (/\bme\b/.test(query)) return { body: { data: { me: headers['x-user-id'] ?? 'anonymous' } }, cacheControl: 'private, max-age=30' };
-      return { body: { data: { products: [1, 2].map((n) => ({ __typename: 'Product', id: `p${n}`, name: `Product ${n}` })) } }, cacheControl: 'public, max-age=60' };
-    });
-    pricing = await startFakeSubgraph(async (request) => {
-      if (request.query.startsWith('mutation')) return { body: { data: { setPrice: { __typename: 'Product', id: 'p1', price: 5 } } } };
-      await delay(150);
-      return { body: { data: { _entities: representationsOf(request).map((r) => ({ price: Number(r.id.slice(1)) * 100 })) } }, cacheControl: 'public, max-age=60' };
-    });
-  });
-  afterEach(async () => {
-    productsGate = undefined;
-    products.requests.length = 0;
-    pricing.requests.length = 0;
-    await Promise.all(routers.splice(0).map((router) => router.close()));
-  });
-  afterAll(async () => {
-    await products?.close();
-    await pricing?.close();
-    await issuer?.close();
-  });
-
-  async function router(env: Record<string, string> = {}) {
-    // Client requests are not shared here, so that every one reaches the data sources.
-    const built = await buildTinyRouter({ products, pricing }, { JWKS_URL: issuer.jwksUrl, REQUEST_DEDUP: 'false', ...env });
-    routers.push(built);
-    return built;
-  }
-  const post = (target: Router, body: object, headers: Record<string, string> = {}) =>
-    target.app.inject({ method: 'POST', url: '/graphql', headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(body) });
+  // Client requests are not shared here, so that every one reaches the data sources.
+  const fixture = sharingFixture({ REQUEST_DEDUP: 'false' });
   const LISTING = { query: '{ products(first: 2) { id name price } }' };
-  const EXPECTED = { data: { products: [{ id: 'p1', name: 'Product 1', price: 100 }, { id: 'p2', name: 'Product 2', price: 200 }] } };
-
-  async function dedupes(target: Router, subgraph: string): Promise<number> {
-    const text = (await target.app.inject({ method: 'GET', url: '/metrics' })).body;
-    const line = text.split('\n').find((l) => l.startsWith('subgraph_fetch_dedupes_total{') && l.includes(`subgraph="${subgraph}"`));
-    return line ? Number(line.split(' ').at(-1)) : 0;
-  }
+  const EXPECTED = EXPECTED_LISTING;
+  const dedupes = (target: Router, subgraph: string) => metric(target, 'subgraph_fetch_dedupes_total{', `subgraph="${subgraph}"`);
 
   it('sends one request per subgraph for five identical queries, and every client gets the whole answer', async () => {
-    const target = await router();
+    const target = await fixture.router();
     const responses = await Promise.all(Array.from({ length: 5 }, () => post(target, LISTING)));
     for (const response of responses) {
       expect(response.statusCode).toBe(200);
       expect(response.json()).toEqual(EXPECTED);
     }
-    expect(products.requests).toHaveLength(1);
-    expect(pricing.requests).toHaveLength(1);
+    expect(fixture.products().requests).toHaveLength(1);
+    expect(fixture.pricing().requests).toHaveLength(1);
     expect(await dedupes(target, 'products')).toBe(4);
     expect(await dedupes(target, 'pricing')).toBe(4);
   });
 
   it('never shares one viewer\'s answer with another', async () => {
-    const target = await router();
-    const [alice, bob] = await Promise.all([issuer.sign('alice'), issuer.sign('bob')]);
+    const target = await fixture.router();
+    const [alice, bob] = await Promise.all([fixture.sign('alice'), fixture.sign('bob')]);
     const [a1, b1, a2] = await Promise.all([
       post(target, { query: '{ me }' }, { authorization: `Bearer ${alice}` }),
       post(target, { query: '{ me }' }, { authorization: `Bearer ${bob}` }),
@@ -151,36 +107,35 @@ describe('identical subgraph fetches in flight at once (SUBGRAPH_DEDUP)', () => 
     expect(a1.json()).toEqual({ data: { me: 'alice' } });
     expect(b1.json()).toEqual({ data: { me: 'bob' } });
     expect(a2.json()).toEqual({ data: { me: 'alice' } });
-    expect(products.requests).toHaveLength(2); // alice's two share one; bob has his own
+    expect(fixture.products().requests).toHaveLength(2); // alice's two share one; bob has his own
   });
 
   it('sends every mutation, identical or not', async () => {
-    const target = await router();
+    const target = await fixture.router();
     const mutation = { query: 'mutation { setPrice(id: "p1", price: 5) { id price } }' };
     const responses = await Promise.all(Array.from({ length: 3 }, () => post(target, mutation)));
     for (const response of responses) expect(response.json()).toEqual({ data: { setPrice: { id: 'p1', price: 5 } } });
-    expect(pricing.requests.filter((r) => r.query.startsWith('mutation'))).toHaveLength(3);
+    expect(fixture.pricing().requests.filter((r) => r.query.startsWith('mutation'))).toHaveLength(3);
   });
 
   it('does not let a query that arrives after a mutation join a fetch that set off before it', async () => {
-    const target = await router();
-    const held = gate();
-    productsGate = held.promise;
+    const target = await fixture.router();
+    const release = fixture.holdProducts();
     const before = post(target, LISTING);
-    await vi.waitFor(() => expect(products.requests).toHaveLength(1));
+    await vi.waitFor(() => expect(fixture.products().requests).toHaveLength(1));
     await post(target, { query: 'mutation { setPrice(id: "p1", price: 5) { id } }' });
     const after = post(target, LISTING);
-    await vi.waitFor(() => expect(products.requests).toHaveLength(2));
-    held.open();
+    await vi.waitFor(() => expect(fixture.products().requests).toHaveLength(2));
+    release();
     expect((await before).json()).toEqual(EXPECTED);
     expect((await after).json()).toEqual(EXPECTED);
   });
 
   it('sends each request with SUBGRAPH_DEDUP=false', async () => {
-    const target = await router({ SUBGRAPH_DEDUP: 'false' });
+    const target = await fixture.router({ SUBGRAPH_DEDUP: 'false' });
     const responses = await Promise.all(Array.from({ length: 3 }, () => post(target, LISTING)));
     for (const response of responses) expect(response.json()).toEqual(EXPECTED);
-    expect(products.requests).toHaveLength(3);
+    expect(fixture.products().requests).toHaveLength(3);
     expect(await dedupes(target, 'products')).toBe(0);
   });
 });
