@@ -19,10 +19,29 @@ export interface CircuitBreakerOptions {
   onStateChange?: (state: CircuitState, previous: CircuitState) => void;
 }
 
+/** What a client reads when a subgraph gave no usable answer: its name, never its URL or the cause. */
+export const unavailableMessage = (subgraph: string) => `${subgraph} is unavailable; some fields could not be resolved`;
+
+/**
+ * A fetch that got no usable answer (no connection, a timeout, a body that is not JSON): code
+ * SUBGRAPH_UNAVAILABLE and the subgraph's name, the cause kept for logs only. The data source
+ * raises it for every such failure, so an error the gateway did not get from a subgraph's answer
+ * still says which subgraph it was (and is a GraphQLError, which Apollo's plugins expect).
+ */
+export class SubgraphUnavailableError extends GraphQLError {
+  constructor(subgraph: string, cause?: unknown) {
+    super(unavailableMessage(subgraph), {
+      extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: subgraph },
+      ...(cause instanceof Error ? { originalError: cause } : {}),
+    });
+    this.name = 'SubgraphUnavailableError';
+  }
+}
+
 /** What a fetch to an open circuit fails with, at once and without touching the network. */
-export class CircuitOpenError extends GraphQLError {
+export class CircuitOpenError extends SubgraphUnavailableError {
   constructor(name: string) {
-    super(`${name} is unavailable`, { extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: name } });
+    super(name);
     this.name = 'CircuitOpenError';
   }
 }
@@ -110,12 +129,47 @@ export class CircuitBreaker {
 }
 
 /**
+ * Codes that describe the client's request, not the subgraph's health: a subgraph refusing a
+ * request (throttling a sign-in flood, rejecting bad input) is a subgraph working.
+ */
+const CLIENT_CODES: ReadonlySet<string> = new Set([
+  'RATE_LIMITED',
+  'BAD_REQUEST',
+  'BAD_USER_INPUT',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'PAYLOAD_TOO_LARGE',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'INVALID_CREDENTIALS',
+  'EMAIL_TAKEN',
+  'OUT_OF_STOCK',
+  'IDEMPOTENCY_KEY_REUSED',
+]);
+
+/**
  * What counts against a subgraph: no answer at all (network error, timeout, a body that is not
- * JSON) or a 5xx. A 4xx is the router's request being refused, and GraphQL errors in a 200 answer
- * are the subgraph working, so neither does.
+ * JSON) or a 5xx. A 4xx (429 included) is the router's request being refused, and GraphQL errors
+ * in a 200 answer are the subgraph working, so neither does; nor does a 5xx whose GraphQL errors
+ * all carry a client code (a subgraph answering 503 `RATE_LIMITED` to a flood). One client's
+ * requests must never open a circuit that every other client's requests then fail on.
  */
 export function isSubgraphFailure(error: unknown): boolean {
   if (error instanceof CircuitOpenError) return false;
-  const status = (error as { extensions?: { response?: { status?: unknown } } } | null)?.extensions?.response?.status;
-  return typeof status === 'number' ? status >= 500 : true;
+  const response = (error as { extensions?: { response?: { status?: unknown; body?: unknown } } } | null)?.extensions?.response;
+  const status = response?.status;
+  if (typeof status !== 'number') return true;
+  if (status < 500) return false;
+  return !refusedForTheClient(response?.body);
+}
+
+/** Whether a subgraph's error body is GraphQL errors, each with a client code. */
+function refusedForTheClient(body: unknown): boolean {
+  const errors = (body as { errors?: unknown } | null | undefined)?.errors;
+  if (!Array.isArray(errors) || errors.length === 0) return false;
+  return errors.every((error) => {
+    const code = (error as { extensions?: { code?: unknown } } | null)?.extensions?.code;
+    return typeof code === 'string' && CLIENT_CODES.has(code);
+  });
 }

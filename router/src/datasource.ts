@@ -1,9 +1,9 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import type { Tracer } from '@opentelemetry/api';
-import { Kind } from 'graphql';
+import { GraphQLError, Kind } from 'graphql';
 import { IDENTITY_HEADERS, inClientSpan, injectTraceContext, parseCacheControl } from '@shop/service-kit';
-import { CircuitOpenError, type CircuitBreaker } from './breaker.ts';
+import { CircuitOpenError, SubgraphUnavailableError, type CircuitBreaker } from './breaker.ts';
 import { tagsOf } from './cache/keys.ts';
 import type { RouterCache } from './cache/router-cache.ts';
 import type { RouterContext } from './context.ts';
@@ -78,6 +78,14 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<RouterContext>) {
+    try {
+      return await this.resolveFetch(options);
+    } catch (error) {
+      throw fetchError(this.subgraph, error);
+    }
+  }
+
+  private async resolveFetch(options: GraphQLDataSourceProcessOptions<RouterContext>) {
     // Health checks and schema loads carry no incoming request (the gateway does not export the kind enum).
     if (!('incomingRequestContext' in options)) return this.send(options);
     const context = options.context;
@@ -179,4 +187,18 @@ function operationKind(options: GraphQLDataSourceProcessOptions<RouterContext>):
   }
   const match = /^\s*(query|mutation|subscription)\b|^\s*\{/.exec(options.request.query ?? '');
   return match ? (match[1] ?? 'query') : 'unknown';
+}
+
+/**
+ * What the gateway gets when a fetch fails: always a GraphQLError naming the subgraph. The gateway
+ * itself names only errors inside a subgraph's answer; a fetch that throws (no connection, a
+ * timeout, a body that is not JSON, a non-2xx) would otherwise reach the client, and the
+ * SUBGRAPH_ERROR_MESSAGES policy, with no subgraph named and maybe not as a GraphQLError at all.
+ */
+function fetchError(subgraph: string, error: unknown): GraphQLError {
+  if (error instanceof GraphQLError) {
+    if (error.extensions.serviceName) return error;
+    return new GraphQLError(error.message, { extensions: { ...error.extensions, serviceName: subgraph }, originalError: error });
+  }
+  return new SubgraphUnavailableError(subgraph, error);
 }

@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
 import { PUBLIC_ERROR_CODES, type Logger } from '@shop/service-kit';
+import { unavailableMessage } from './breaker.ts';
 import type { RouterContext } from './context.ts';
 
 /**
@@ -44,7 +45,7 @@ export function scrubInternals(formatted: GraphQLFormattedError): GraphQLFormatt
   if (NETWORK_FAILURE.test(formatted.message) || (response?.status !== undefined && response.status >= 502 && response.status <= 504)) {
     return {
       ...formatted,
-      message: `${serviceName ?? 'a service'} is unavailable; some fields could not be resolved`,
+      message: unavailableMessage(serviceName ?? 'a service'),
       extensions: { code: 'SUBGRAPH_UNAVAILABLE', ...(serviceName ? { serviceName } : {}) },
     };
   }
@@ -64,6 +65,17 @@ export function redactSubgraphError(formatted: GraphQLFormattedError, policy: Su
   const extensions = formatted.extensions;
   if (policy === 'all' || !extensions || !('serviceName' in extensions)) return formatted;
   const code = typeof extensions.code === 'string' ? extensions.code : 'INTERNAL_SERVER_ERROR';
+  // The router's own word that a subgraph gave no answer (a timeout, an open circuit, a 502–504):
+  // under `public` it names the subgraph, as the client needs to know which part of the answer is
+  // missing; the message is the router's, so nothing the subgraph wrote passes.
+  if (code === 'SUBGRAPH_UNAVAILABLE' && policy === 'public' && typeof extensions.serviceName === 'string') {
+    return {
+      message: unavailableMessage(extensions.serviceName),
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions: { code, serviceName: extensions.serviceName },
+    };
+  }
   const keepMessage = policy === 'public' && PUBLIC_CODES.has(code);
   const kept: Record<string, unknown> = { code };
   if (keepMessage) {
@@ -88,15 +100,30 @@ export function redactedErrorLogging(log: Logger, policy: SubgraphErrorPolicy): 
       return {
         async didEncounterErrors({ errors, contextValue }) {
           for (const error of errors) {
-            const formatted = error.toJSON();
+            const formatted = formattedOf(error);
             if (redactSubgraphError(formatted, policy).message === formatted.message) continue;
             log.warn(
-              { requestId: contextValue.requestId, serviceName: error.extensions.serviceName, code: error.extensions.code, path: error.path, error: error.message },
+              { requestId: contextValue.requestId, serviceName: formatted.extensions?.serviceName, code: formatted.extensions?.code, path: formatted.path, error: formatted.message },
               'subgraph error redacted for the client',
             );
           }
         },
       };
     },
+  };
+}
+
+/**
+ * An error as Apollo will format it. The gateway hands Apollo's plugins whatever a fetch threw,
+ * which need not be a GraphQLError (no `toJSON`), whatever the plugin API's types say.
+ */
+function formattedOf(error: unknown): GraphQLFormattedError {
+  const candidate = error as { toJSON?: unknown; message?: unknown; extensions?: unknown; path?: unknown } | null;
+  if (typeof candidate?.toJSON === 'function') return (candidate.toJSON as () => GraphQLFormattedError).call(candidate);
+  const extensions = candidate?.extensions;
+  return {
+    message: typeof candidate?.message === 'string' ? candidate.message : String(error),
+    ...(extensions !== null && typeof extensions === 'object' ? { extensions: extensions as Record<string, unknown> } : {}),
+    ...(Array.isArray(candidate?.path) ? { path: candidate.path as (string | number)[] } : {}),
   };
 }

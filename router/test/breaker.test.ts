@@ -39,7 +39,7 @@ describe('circuit breaker', () => {
     expect(call).not.toHaveBeenCalled();
     expect(error).toBeInstanceOf(CircuitOpenError);
     expect(error).toBeInstanceOf(GraphQLError);
-    expect((error as GraphQLError).message).toBe('pricing is unavailable');
+    expect((error as GraphQLError).message).toBe('pricing is unavailable; some fields could not be resolved');
     expect((error as GraphQLError).extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'pricing' });
   });
 
@@ -71,6 +71,24 @@ describe('circuit breaker', () => {
     expect(breaker.state).toBe('closed');
     // A 200 carrying GraphQL errors resolves: the subgraph is up.
     await breaker.run(() => Promise.resolve({ errors: [{ message: 'bad input' }] }));
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('never counts a subgraph refusing the client: a 429, or a 5xx whose errors all carry a client code', async () => {
+    const answer = (status: number, body: unknown) => Object.assign(new GraphQLError(`${status}`), { extensions: { response: { status, body } } });
+    const refused = (code: string) => ({ errors: [{ message: 'no', extensions: { code } }] });
+    expect(isSubgraphFailure(answer(429, refused('RATE_LIMITED')))).toBe(false);
+    expect(isSubgraphFailure(answer(429, 'Too Many Requests'))).toBe(false);
+    expect(isSubgraphFailure(answer(503, refused('RATE_LIMITED')))).toBe(false);
+    expect(isSubgraphFailure(answer(500, refused('BAD_USER_INPUT')))).toBe(false);
+    // …but a 5xx with no codes, an internal code, or a mix with one, is the subgraph failing.
+    expect(isSubgraphFailure(answer(503, 'Service Unavailable'))).toBe(true);
+    expect(isSubgraphFailure(answer(500, refused('INTERNAL_SERVER_ERROR')))).toBe(true);
+    expect(isSubgraphFailure(answer(500, { errors: [...refused('RATE_LIMITED').errors, { message: 'db down' }] }))).toBe(true);
+    expect(isSubgraphFailure(answer(502, { errors: [] }))).toBe(true);
+
+    const { breaker } = breakerWithClock({ failureThreshold: 1 });
+    for (let i = 0; i < 5; i++) await expect(breaker.run(() => Promise.reject(answer(503, refused('RATE_LIMITED'))))).rejects.toThrow('503');
     expect(breaker.state).toBe('closed');
   });
 
@@ -209,7 +227,7 @@ describe('router with a stalled subgraph', () => {
     for (let i = 0; i < 3; i++) {
       const fast = await post(LISTING);
       expectDegraded(fast);
-      expect(fast.body.errors![0]).toMatchObject({ message: 'pricing is unavailable', extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'pricing' } });
+      expect(fast.body.errors![0]).toMatchObject({ message: 'pricing is unavailable; some fields could not be resolved', extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'pricing' } });
       expect(fast.ms).toBeLessThan(TIMEOUT_MS / 2);
     }
     expect(pricing.requests.length).toBe(before + 2);

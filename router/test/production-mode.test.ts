@@ -157,3 +157,47 @@ describe('redactSubgraphError', () => {
     expect(() => readConfig({ SUBGRAPH_ERROR_MESSAGES: 'some' })).toThrow(/SUBGRAPH_ERROR_MESSAGES must be one of all, public, none/);
   });
 });
+
+describe('production mode, a subgraph that does not answer in time', () => {
+  const TIMEOUT_MS = 300;
+  let stalling: FakeSubgraph;
+  let router: Router;
+  const stalled: (() => void)[] = [];
+  beforeAll(async () => {
+    stalling = await startFakeSubgraph(() => new Promise((resolve) => stalled.push(() => resolve({ body: { data: null } }))));
+    router = await buildTinyRouter({ products, pricing: stalling }, { NODE_ENV: 'production', ROUTER_SECRET: 'test-secret', PRICING_TIMEOUT_MS: String(TIMEOUT_MS) });
+  });
+  afterAll(async () => {
+    stalled.forEach((release) => release());
+    await router?.close();
+    await stalling?.close();
+  });
+
+  it('answers 200 with the field null and SUBGRAPH_UNAVAILABLE naming the subgraph', async () => {
+    const response = await post(router, { query: LISTING });
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(body.data.products[0]).toEqual({ id: 'p1', name: 'Kettle', price: null });
+    expect(body.errors).toEqual([
+      expect.objectContaining({ message: 'pricing is unavailable; some fields could not be resolved', extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'pricing' } }),
+    ]);
+    expect(response.body).not.toMatch(/127\.0\.0\.1|timeout|toJSON|stack/i);
+  });
+
+  it('names the subgraph whose circuit is open, too', async () => {
+    const open = await buildTinyRouter(
+      { products, pricing: stalling },
+      { NODE_ENV: 'production', ROUTER_SECRET: 'test-secret', PRICING_TIMEOUT_MS: String(TIMEOUT_MS), BREAKER_FAILURE_THRESHOLD: '1' },
+    );
+    try {
+      expect((await post(open, { query: LISTING })).statusCode).toBe(200); // times out, opens the circuit
+      const fast = await post(open, { query: LISTING });
+      expect(fast.statusCode).toBe(200);
+      expect(fast.json().errors).toEqual([
+        expect.objectContaining({ message: 'pricing is unavailable; some fields could not be resolved', extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'pricing' } }),
+      ]);
+    } finally {
+      await open.close();
+    }
+  });
+});
