@@ -2,15 +2,47 @@ import { createHash } from 'node:crypto';
 
 /**
  * JSON with object keys sorted at every level, so two equal values always give the same cache
- * key whatever order their fields were built in.
+ * key whatever order their fields were built in. Iterative, with a stack of its own: the value is
+ * a client's variables, and no nesting a client sends may overflow the call stack.
  */
 export function stableJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  const object = value as Record<string, unknown>;
-  const keys = Object.keys(object).filter((key) => object[key] !== undefined).sort();
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${stableJson(object[key])}`).join(',')}}`;
+  let out = '';
+  // What is left to write, last first: a value, or text already decided (`Text`).
+  const pending: unknown[] = [value];
+  while (pending.length) {
+    const next = pending.pop();
+    if (next instanceof Text) {
+      out += next.text;
+    } else if (next === null || typeof next !== 'object') {
+      out += JSON.stringify(next) ?? 'null';
+    } else if (Array.isArray(next)) {
+      pending.push(CLOSE_ARRAY);
+      for (let i = next.length - 1; i >= 0; i--) {
+        pending.push(next[i]);
+        if (i > 0) pending.push(COMMA);
+      }
+      out += '[';
+    } else {
+      const object = next as Record<string, unknown>;
+      const keys = Object.keys(object).filter((key) => object[key] !== undefined).sort();
+      pending.push(CLOSE_OBJECT);
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const key = keys[i]!;
+        pending.push(object[key], new Text(`${i > 0 ? ',' : ''}${JSON.stringify(key)}:`));
+      }
+      out += '{';
+    }
+  }
+  return out;
 }
+
+/** Output stableJson has decided on, told apart from the values it still has to write. */
+class Text {
+  constructor(readonly text: string) {}
+}
+const COMMA = new Text(',');
+const CLOSE_ARRAY = new Text(']');
+const CLOSE_OBJECT = new Text('}');
 
 /** A short, key-safe digest: keys stay small however large the representation or variables. */
 export function digest(material: string): string {
@@ -22,15 +54,21 @@ export function digest(material: string): string {
  * an entry is dropped when anything it shows changes, not only its own entity.
  */
 export function tagsOf(value: unknown, into: Set<string> = new Set()): Set<string> {
-  if (Array.isArray(value)) {
-    for (const item of value) tagsOf(item, into);
-  } else if (value !== null && typeof value === 'object') {
-    const object = value as Record<string, unknown>;
-    const { __typename: typename, id } = object;
-    if (typeof typename === 'string' && (typeof id === 'string' || typeof id === 'number')) into.add(`${typename}:${id}`);
-    for (const key in object) {
-      const child = object[key];
-      if (child !== null && typeof child === 'object') tagsOf(child, into);
+  // A stack of its own rather than recursion: the data is a subgraph's answer shaped by a
+  // client's operation (and representations the client's operation chose).
+  const pending: unknown[] = [value];
+  while (pending.length) {
+    const next = pending.pop();
+    if (Array.isArray(next)) {
+      for (const item of next) if (item !== null && typeof item === 'object') pending.push(item);
+    } else if (next !== null && typeof next === 'object') {
+      const object = next as Record<string, unknown>;
+      const { __typename: typename, id } = object;
+      if (typeof typename === 'string' && (typeof id === 'string' || typeof id === 'number')) into.add(`${typename}:${id}`);
+      for (const key in object) {
+        const child = object[key];
+        if (child !== null && typeof child === 'object') pending.push(child);
+      }
     }
   }
   return into;
