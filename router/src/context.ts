@@ -7,6 +7,8 @@ export interface RouterContext {
   viewer: Viewer | null;
   requestId: string;
   clientName: string;
+  /** The client's address as the router sees it (request.ip: TRUST_PROXY decides whose it is). */
+  clientIp?: string | undefined;
   /** Narrowed by every subgraph fetch of the request; becomes the response's Cache-Control. */
   cachePolicy: ResponseCachePolicy;
   /**
