@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { SUBGRAPH_ERROR_POLICIES, type SubgraphErrorPolicy } from './errors.ts';
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits.ts';
 import { SAFELIST_MODES, type SafelistMode, type SafelistModes } from './persisted/modes.ts';
+import { DEFAULT_MAX_INPUT_DEPTH } from './request-shape.ts';
 import { boolVar, ConfigError, DEFAULT_CACHE_KEY_PREFIX, intVar, isProduction, optionalString, readTracingConfig, stringVar, urlVar, type Env, type TracingConfig } from '@shop/service-kit';
 
 export const SUBGRAPH_NAMES = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
@@ -70,6 +71,8 @@ export interface RouterConfig {
   apqTtlSeconds: number;
   /** Depth, alias, token, directive and cost limits per operation (see limits.ts for codes and defaults). */
   operationLimits: OperationLimits;
+  /** How deeply `variables` and `extensions` may nest (MAX_INPUT_DEPTH); deeper is 400 BAD_REQUEST (request-shape.ts). */
+  maxInputDepth: number;
   /**
    * On SIGTERM/SIGINT: how long `/ready` answers 503 while the router still serves, before the
    * listener closes (set it to the load balancer's probe interval so it stops sending first).
@@ -165,6 +168,7 @@ export function readConfig(env: Env): RouterConfig {
       maxDirectives: intVar(env, 'MAX_DIRECTIVES', DEFAULT_OPERATION_LIMITS.maxDirectives, { min: 0, max: 100_000 }),
       maxCost: intVar(env, 'MAX_COST', DEFAULT_OPERATION_LIMITS.maxCost, { min: 1, max: 100_000_000 }),
     },
+    maxInputDepth: intVar(env, 'MAX_INPUT_DEPTH', DEFAULT_MAX_INPUT_DEPTH, { min: 1, max: 1_000 }),
     shutdownDelayMs: intVar(env, 'SHUTDOWN_DELAY_MS', 0, { min: 0, max: 60_000 }),
     drainTimeoutMs: intVar(env, 'DRAIN_TIMEOUT_MS', 10_000, { min: 0, max: 120_000 }),
     tracing: readTracingConfig(env),

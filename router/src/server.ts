@@ -24,6 +24,7 @@ import { loadTrustedDocuments } from './persisted/manifests.ts';
 import { persistedQueryPlugin } from './persisted/safelist.ts';
 import { fastifyTrustProxy, registerRateLimit, viewerPerRequest } from './rate-limit.ts';
 import { RequestDedup } from './request-dedup.ts';
+import { registerRequestShapeCheck } from './request-shape.ts';
 import { createSubgraphClients } from './subgraph-clients.ts';
 import { fileSupergraph } from './supergraph.ts';
 
@@ -188,6 +189,8 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
     return reply;
   };
   const rateLimit = await registerRateLimit(app, { config, metrics, logger: log, viewerOf });
+  // Before the route's own hooks: nothing keys, shares or parses deeply nested client JSON.
+  registerRequestShapeCheck(app, { maxDepth: config.maxInputDepth });
   app.route({
     method: ['GET', 'POST', 'OPTIONS'],
     url: '/graphql',
@@ -223,6 +226,7 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
         requestDedup: requestDedup?.stateOf(request),
         viewer: await viewerOf(request),
         requestId: request.id,
+        clientIp: request.ip,
         clientName: clientName(request.headers[CLIENT_NAME_HEADER]),
         cachePolicy: new ResponseCachePolicy(),
         ...(tracing.enabled ? {} : upstreamTrace(request.headers)),
