@@ -55,10 +55,16 @@ export interface RouterConfig {
   cacheTimeoutMs: number;
   /** Bound on the in-memory entity cache (least recently used entries go first). */
   cacheMaxEntries: number;
+  /** Byte bound on the in-memory entity cache (ROUTER_CACHE_MAX_BYTES; strings counted at 2 bytes a character). */
+  cacheMaxBytes: number;
+  /** Largest entry any router cache stores, in memory or Redis (CACHE_MAX_ENTRY_BYTES); larger ones are skipped and counted. */
+  cacheMaxEntryBytes: number;
   /** The whole-response cache in front of the pipeline (cache/response-cache.ts); only with routerCache. */
   responseCache: boolean;
   /** Bound on the whole-response cache (memory of each router process). */
   responseCacheMaxEntries: number;
+  /** Byte bound on the whole-response cache (RESPONSE_CACHE_MAX_BYTES). */
+  responseCacheMaxBytes: number;
   /** Prefix of every Redis key the router cache writes, so deployments (and test runs) sharing a Redis stay apart. */
   cacheKeyPrefix: string;
   /** Folder holding `<app>/__generated__/persisted-query-manifest.json` for each client app. */
@@ -67,6 +73,15 @@ export interface RouterConfig {
   safelistModes: SafelistModes;
   /** Bound on the in-memory APQ store (used without REDIS_URL). */
   apqMaxEntries: number;
+  /** Byte bound on the in-memory APQ store (APQ_MAX_BYTES). */
+  apqMaxBytes: number;
+  /**
+   * Largest query text accepted, in UTF-8 bytes of the raw string, comments and whitespace
+   * included (MAX_DOCUMENT_BYTES): POST, GET and APQ registrations; larger is 413 DOCUMENT_TOO_LARGE.
+   */
+  maxDocumentBytes: number;
+  /** Largest `variables`, as JSON text in UTF-8 bytes (MAX_VARIABLES_BYTES); larger is 413 VARIABLES_TOO_LARGE. */
+  maxVariablesBytes: number;
   /** How long an APQ registration lives; clients re-register on PERSISTED_QUERY_NOT_FOUND. */
   apqTtlSeconds: number;
   /** Depth, alias, token, directive and cost limits per operation (see limits.ts for codes and defaults). */
@@ -111,6 +126,21 @@ export interface BreakerConfig {
   windowMs: number;
 }
 
+/**
+ * Byte bounds of what clients can fill, sized for the start script's 384 MB heap: entity cache 64 MiB
+ * + response cache 32 MiB + APQ 8 MiB + rate-limit tables (a few MiB) beside Apollo's own document
+ * and query-plan caches (~60 MB), leaving most of the heap to the requests being answered.
+ * The largest shipped operation is 614 bytes (web); 32 KiB leaves room for hand-written ones.
+ */
+export const DEFAULT_MEMORY_BOUNDS = {
+  cacheMaxBytes: 64 * 1024 ** 2,
+  responseCacheMaxBytes: 32 * 1024 ** 2,
+  cacheMaxEntryBytes: 1024 ** 2,
+  apqMaxBytes: 8 * 1024 ** 2,
+  maxDocumentBytes: 32 * 1024,
+  maxVariablesBytes: 64 * 1024,
+} as const;
+
 export const DEFAULT_BREAKER: BreakerConfig = { failureThreshold: 5, cooldownMs: 5_000, windowMs: 60_000 };
 
 /** The only place the router reads the environment. */
@@ -154,12 +184,18 @@ export function readConfig(env: Env): RouterConfig {
     requestDedup: boolVar(env, 'REQUEST_DEDUP', true),
     cacheTimeoutMs: intVar(env, 'CACHE_TIMEOUT_MS', 100, { min: 1, max: 10_000 }),
     cacheMaxEntries: intVar(env, 'ROUTER_CACHE_MAX_ENTRIES', 50_000, { min: 1, max: 10_000_000 }),
+    cacheMaxBytes: intVar(env, 'ROUTER_CACHE_MAX_BYTES', DEFAULT_MEMORY_BOUNDS.cacheMaxBytes, { min: 1_024, max: 16 * 1024 ** 3 }),
+    cacheMaxEntryBytes: intVar(env, 'CACHE_MAX_ENTRY_BYTES', DEFAULT_MEMORY_BOUNDS.cacheMaxEntryBytes, { min: 1_024, max: 512 * 1024 ** 2 }),
     responseCache: boolVar(env, 'RESPONSE_CACHE', true),
     responseCacheMaxEntries: intVar(env, 'RESPONSE_CACHE_MAX_ENTRIES', 10_000, { min: 1, max: 10_000_000 }),
+    responseCacheMaxBytes: intVar(env, 'RESPONSE_CACHE_MAX_BYTES', DEFAULT_MEMORY_BOUNDS.responseCacheMaxBytes, { min: 1_024, max: 16 * 1024 ** 3 }),
     cacheKeyPrefix: stringVar(env, 'CACHE_KEY_PREFIX', DEFAULT_CACHE_KEY_PREFIX),
     persistedQueriesDir: stringVar(env, 'PERSISTED_QUERIES_DIR', fileURLToPath(new URL('../../clients', import.meta.url))),
     safelistModes: safelistModes(env, production),
     apqMaxEntries: intVar(env, 'APQ_MAX_ENTRIES', 10_000, { min: 1, max: 10_000_000 }),
+    apqMaxBytes: intVar(env, 'APQ_MAX_BYTES', DEFAULT_MEMORY_BOUNDS.apqMaxBytes, { min: 1_024, max: 16 * 1024 ** 3 }),
+    maxDocumentBytes: intVar(env, 'MAX_DOCUMENT_BYTES', DEFAULT_MEMORY_BOUNDS.maxDocumentBytes, { min: 256, max: 1024 ** 2 }),
+    maxVariablesBytes: intVar(env, 'MAX_VARIABLES_BYTES', DEFAULT_MEMORY_BOUNDS.maxVariablesBytes, { min: 256, max: 1024 ** 2 }),
     apqTtlSeconds: intVar(env, 'APQ_TTL_SECONDS', 86_400, { min: 1, max: 365 * 86_400 }),
     operationLimits: {
       maxDepth: intVar(env, 'MAX_DEPTH', DEFAULT_OPERATION_LIMITS.maxDepth, { min: 1, max: 1_000 }),

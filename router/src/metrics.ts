@@ -88,6 +88,13 @@ export function createRouterMetrics() {
       labelNames: ['layer', 'type'] as const,
       registers: [registry],
     }),
+    // `type`: the store (entity, response, apq); `reason`: too_large, an entry over its per-entry maximum.
+    cacheSkips: new Counter({
+      name: 'cache_entries_skipped_total',
+      help: 'Writes a cache did not store, by store and reason',
+      labelNames: ['layer', 'type', 'reason'] as const,
+      registers: [registry],
+    }),
     // Outcomes are events, not a partition: an APQ registration from a log_unknown client outside
     // its manifest counts as `registered` and as `unknown_logged`.
     persistedQueryRequests: new Counter({

@@ -24,6 +24,7 @@ import { loadTrustedDocuments } from './persisted/manifests.ts';
 import { persistedQueryPlugin } from './persisted/safelist.ts';
 import { fastifyTrustProxy, registerRateLimit, viewerPerRequest } from './rate-limit.ts';
 import { RequestDedup } from './request-dedup.ts';
+import { requestSizeGuard } from './request-size.ts';
 import { registerRequestShapeCheck } from './request-shape.ts';
 import { createSubgraphClients } from './subgraph-clients.ts';
 import { fileSupergraph } from './supergraph.ts';
@@ -61,13 +62,15 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
   const subgraphClients = createSubgraphClients(config, metrics);
   // One JWT check per request, shared by the rate limit's key and the GraphQL context.
   const viewerOf = viewerPerRequest(createAuthenticator(config.jwksUrl));
-  const responseCache = config.routerCache && config.responseCache ? new ResponseCache({ maxEntries: config.responseCacheMaxEntries, metrics }) : undefined;
+  const responseCache = config.routerCache && config.responseCache ? new ResponseCache({ maxEntries: config.responseCacheMaxEntries, maxBytes: config.responseCacheMaxBytes, maxEntryBytes: config.cacheMaxEntryBytes, metrics }) : undefined;
   const routerCache = config.routerCache
     ? createRouterCache({
         responseCache,
         redisUrl: config.redisUrl,
         cacheTimeoutMs: config.cacheTimeoutMs,
         cacheMaxEntries: config.cacheMaxEntries,
+        cacheMaxBytes: config.cacheMaxBytes,
+        cacheMaxEntryBytes: config.cacheMaxEntryBytes,
         cacheKeyPrefix: config.cacheKeyPrefix,
         logger: log,
         metrics,
@@ -79,6 +82,8 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
     cacheKeyPrefix: config.cacheKeyPrefix,
     cacheTimeoutMs: config.cacheTimeoutMs,
     maxEntries: config.apqMaxEntries,
+    maxBytes: config.apqMaxBytes,
+    maxDocumentBytes: config.maxDocumentBytes,
     ttlSeconds: config.apqTtlSeconds,
     logger: log,
     metrics,
@@ -196,6 +201,8 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
     url: '/graphql',
     // Sharing takes the response before conditional GET can turn it into a 304 for this client only.
     onSend: requestDedup ? [requestDedup.onSend, conditionalGet] : conditionalGet,
+    // Before anything keys, stores or parses the request (see request-size.ts).
+    preValidation: requestSizeGuard(config),
     // Answered here, before Apollo, when possible: a query answered before, from the response
     // cache (cache/response-cache.ts); an identical request already in flight, with its response
     // (request-dedup.ts).

@@ -289,7 +289,7 @@ describe.each(storages)('two routers on %s', (_kind, redisUrl) => {
     closers.push(() => subgraph.close());
     const routers = [0, 1].map(() => {
       const metrics = createRouterMetrics();
-      const handle = createRouterCache({ redisUrl, cacheTimeoutMs: 100, cacheMaxEntries: 1_000, cacheKeyPrefix: prefix, logger, metrics });
+      const handle = createRouterCache({ redisUrl, cacheTimeoutMs: 100, cacheMaxEntries: 1_000, cacheMaxBytes: 64 * 1024 * 1024, cacheMaxEntryBytes: 1024 * 1024, cacheKeyPrefix: prefix, logger, metrics });
       handles.push(handle);
       const source = dataSourceFor(subgraph.url, metrics, handle.cache);
       closers.push(source.close);

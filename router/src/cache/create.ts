@@ -4,6 +4,7 @@ import { MemoryStorage } from './memory-storage.ts';
 import { RedisStorage } from './redis-storage.ts';
 import type { ResponseCache } from './response-cache.ts';
 import { RouterCache } from './router-cache.ts';
+import type { SkipReason } from './sizes.ts';
 import type { CacheStorage } from './storage.ts';
 
 export interface RouterCacheSettings {
@@ -11,6 +12,10 @@ export interface RouterCacheSettings {
   redisUrl: string | undefined;
   cacheTimeoutMs: number;
   cacheMaxEntries: number;
+  /** Byte bound of the in-memory store (see memory-storage.ts). */
+  cacheMaxBytes: number;
+  /** Largest entry written, to memory or Redis. */
+  cacheMaxEntryBytes: number;
   cacheKeyPrefix: string;
   logger: Logger;
   metrics: RouterMetrics;
@@ -27,14 +32,17 @@ export interface RouterCacheHandle {
 /** The router cache on its storage, subscribed to the invalidation bus. */
 export function createRouterCache(settings: RouterCacheSettings): RouterCacheHandle {
   const { redisUrl, cacheTimeoutMs, logger, metrics } = settings;
+  const onSkip = (reason: SkipReason) => metrics.cacheSkips.inc({ layer: 'router', type: 'entity', reason });
   const storage: CacheStorage = redisUrl
     ? // `within` bounds every call by cacheTimeoutMs; ioredis's own timeout only reaps commands that never answer.
       new RedisStorage(createRedis(redisUrl, { logger, commandTimeoutMs: 5_000 }), {
         prefix: `${settings.cacheKeyPrefix}rc:`,
         timeoutMs: cacheTimeoutMs,
+        maxEntryBytes: settings.cacheMaxEntryBytes,
         onError: (operation) => metrics.cacheErrors.inc({ layer: 'router', type: operation }),
+        onSkip,
       })
-    : new MemoryStorage({ maxEntries: settings.cacheMaxEntries });
+    : new MemoryStorage({ maxEntries: settings.cacheMaxEntries, maxBytes: settings.cacheMaxBytes, maxEntryBytes: settings.cacheMaxEntryBytes, onSkip });
   const cache = new RouterCache({ storage, metrics });
   // The same channel the subgraphs publish on; returning the promise lets an in-process publish
   // wait until this cache has dropped the entries (read-your-writes under `npm start`).

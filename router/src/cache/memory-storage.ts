@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { entryBytes, type SkipHandler } from './sizes.ts';
 import type { CacheStorage, CacheWrite } from './storage.ts';
 
 interface Entry {
@@ -6,18 +7,35 @@ interface Entry {
   tags: readonly string[];
 }
 
+export interface MemoryStorageOptions {
+  maxEntries: number;
+  /** Bound on the whole store, in accounted bytes (sizes.ts): least recently used go first. */
+  maxBytes: number;
+  /** An entry larger than this is not stored (and `onSkip` is told). */
+  maxEntryBytes: number;
+  onSkip?: SkipHandler | undefined;
+}
+
 /**
- * One process's cache: bounded by entry count (least recently used go first), each entry with its
- * own TTL, and a tag → keys index so invalidation finds entries without scanning. The index
- * follows the cache: an entry evicted, expired or overwritten leaves it too.
+ * One process's cache: bounded by entry count and by bytes (least recently used go first), each
+ * entry with its own TTL, and a tag → keys index so invalidation finds entries without scanning.
+ * The index follows the cache: an entry evicted, expired or overwritten leaves it too. A client
+ * chooses what is stored (its variables, the size of the page it asks for), so the byte bound is
+ * the one that holds: the count alone let a stream of large answers fill the heap.
  */
 export class MemoryStorage implements CacheStorage {
   private readonly byTag = new Map<string, Set<string>>();
   private readonly entries: LRUCache<string, Entry>;
+  private readonly maxEntryBytes: number;
+  private readonly onSkip: SkipHandler | undefined;
 
-  constructor({ maxEntries }: { maxEntries: number }) {
+  constructor({ maxEntries, maxBytes, maxEntryBytes, onSkip }: MemoryStorageOptions) {
+    this.maxEntryBytes = Math.min(maxEntryBytes, maxBytes);
+    this.onSkip = onSkip;
     this.entries = new LRUCache<string, Entry>({
       max: maxEntries,
+      maxSize: maxBytes,
+      sizeCalculation: (entry, key) => entryBytes(key, entry.value, entry.tags),
       dispose: (entry, key) => this.unindex(key, entry.tags),
     });
   }
@@ -28,6 +46,12 @@ export class MemoryStorage implements CacheStorage {
 
   async setMany(writes: readonly CacheWrite[]): Promise<void> {
     for (const { key, value, ttlMs, tags } of writes) {
+      if (entryBytes(key, value, tags) > this.maxEntryBytes) {
+        // What was there is older than this answer: it goes too.
+        this.entries.delete(key);
+        this.onSkip?.('too_large');
+        continue;
+      }
       this.entries.set(key, { value, tags }, { ttl: ttlMs });
       for (const tag of tags) {
         let keys = this.byTag.get(tag);
@@ -49,6 +73,11 @@ export class MemoryStorage implements CacheStorage {
   /** Entries held (including expired ones not yet swept); for tests and diagnostics. */
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Accounted bytes held (see sizes.ts); for tests and diagnostics. */
+  get bytes(): number {
+    return this.entries.calculatedSize;
   }
 
   /** Drops every entry. */

@@ -1,4 +1,5 @@
 import { within, type Redis } from '@shop/service-kit';
+import { entryBytes, type SkipHandler } from './sizes.ts';
 import type { CacheStorage, CacheWrite, StorageErrorHandler } from './storage.ts';
 
 /**
@@ -34,12 +35,14 @@ const TAG_SLACK_MS = 5_000;
  * Entries in Redis, shared by every router replica: `<prefix><key>` holds the value with a PX
  * expiry, `<prefix>t:<tag>` the set of entry keys carrying the tag. Every call is bounded by
  * `timeoutMs`: a Redis that is down, paused or slow costs a request at most that, and reads as a
- * miss. The client (createRedis) fails fast while disconnected and reconnects by itself.
+ * miss. The client (createRedis) fails fast while disconnected and reconnects by itself. An entry
+ * larger than `maxEntryBytes` (counted as in memory, see sizes.ts) is not written: Redis's memory
+ * is shared by every replica, and a client must not be able to fill it with one large answer.
  */
 export class RedisStorage implements CacheStorage {
   constructor(
     private readonly redis: Redis,
-    private readonly options: { prefix: string; timeoutMs: number; onError: StorageErrorHandler },
+    private readonly options: { prefix: string; timeoutMs: number; maxEntryBytes: number; onError: StorageErrorHandler; onSkip?: SkipHandler | undefined },
   ) {}
 
   getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
@@ -50,9 +53,14 @@ export class RedisStorage implements CacheStorage {
     return within(read, timeoutMs, misses, (error) => onError('read', error));
   }
 
-  async setMany(writes: readonly CacheWrite[]): Promise<void> {
+  async setMany(all: readonly CacheWrite[]): Promise<void> {
+    const { prefix, timeoutMs, maxEntryBytes, onError, onSkip } = this.options;
+    const writes = all.filter((write) => {
+      if (entryBytes(write.key, write.value, write.tags) <= maxEntryBytes) return true;
+      onSkip?.('too_large');
+      return false;
+    });
     if (!writes.length) return;
-    const { prefix, timeoutMs, onError } = this.options;
     const pipeline = this.redis.pipeline();
     const tagSets = new Map<string, { members: string[]; ttlMs: number }>();
     for (const { key, value, ttlMs, tags } of writes) {

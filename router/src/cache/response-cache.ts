@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { OperationDefinitionNode } from 'graphql';
 import { cacheControlHeader, type Viewer } from '@shop/service-kit';
 import type { RouterContext } from '../context.ts';
 import type { RouterMetrics } from '../metrics.ts';
 import { digest, stableJson } from './keys.ts';
 import { MemoryStorage } from './memory-storage.ts';
+import type { ByteBounds } from './sizes.ts';
 
 /**
  * The router's whole-response cache, in front of Apollo Server: a query answered before, with the
@@ -23,12 +25,18 @@ import { MemoryStorage } from './memory-storage.ts';
  * stored. Like the entity cache's root lists, a list only carries the tags of what it showed: an
  * item created later appears when the entry expires.
  *
- * Memory of one router process only, bounded (least recently used go first); every replica hears
- * the bus. A hit is answered only where the pipeline would have answered: a request Apollo's CSRF
- * prevention would refuse, a token that does not verify, or a body that is not a GraphQL request
- * object goes through the pipeline as usual.
+ * Memory of one router process only, bounded in entries and in bytes (least recently used go
+ * first), an answer over the per-entry maximum not stored; every replica hears the bus. A hit is
+ * answered only where the pipeline would have answered: a request Apollo's CSRF prevention would
+ * refuse, a token that does not verify, or a body that is not a GraphQL request object goes
+ * through the pipeline as usual.
+ *
+ * The key is taken before parsing, so it covers every variable the request carried. A request
+ * carrying a variable its operation does not declare is answered but its response is not stored:
+ * such variables change nothing in the answer, and keyed on them a client could make a new entry
+ * per request (`{"nonce": i}`) of the same large page. Clients send only what they declare.
  */
-export interface ResponseCacheOptions {
+export interface ResponseCacheOptions extends ByteBounds {
   maxEntries: number;
   metrics: RouterMetrics;
 }
@@ -54,7 +62,12 @@ export class ResponseCache {
   private generation = 0;
 
   constructor(private readonly options: ResponseCacheOptions) {
-    this.storage = new MemoryStorage({ maxEntries: options.maxEntries });
+    this.storage = new MemoryStorage({
+      maxEntries: options.maxEntries,
+      maxBytes: options.maxBytes,
+      maxEntryBytes: options.maxEntryBytes,
+      onSkip: (reason) => options.metrics.cacheSkips.inc({ layer: 'router', type: 'response', reason }),
+    });
   }
 
   /**
@@ -113,10 +126,11 @@ export class ResponseCache {
   plugin(): ApolloServerPlugin<RouterContext> {
     return {
       requestDidStart: async () => ({
-        willSendResponse: async ({ contextValue, response, operation, errors }) => {
+        willSendResponse: async ({ contextValue, request, response, operation, errors }) => {
           const state = contextValue.responseCache;
           const body = response.body;
           if (!state || state.generation !== this.generation || operation?.operation !== 'query' || errors?.length || body.kind !== 'single' || body.singleResult.errors?.length) return;
+          if (hasUndeclaredVariables(operation, request.variables)) return;
           const policy = contextValue.cachePolicy.policy();
           if (!policy.cacheable) return;
           const isPrivate = policy.scope === 'PRIVATE';
@@ -147,6 +161,14 @@ interface Entry {
   expiresAt: number;
   private: boolean;
   body: string;
+}
+
+/** True when the request carried a variable the operation does not declare (see the class comment). */
+function hasUndeclaredVariables(operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined): boolean {
+  if (!variables) return false;
+  const declared = new Set(operation.variableDefinitions?.map((definition) => definition.variable.name.value));
+  for (const name in variables) if (!declared.has(name)) return true;
+  return false;
 }
 
 const privateKey = (key: string, viewer: Viewer) => `${key}:${digest(viewer.userId)}`;

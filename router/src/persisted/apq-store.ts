@@ -1,6 +1,7 @@
 import type { PersistedQueryOptions } from '@apollo/server';
 import { createRedis, within, type Logger, type Redis } from '@shop/service-kit';
 import { LRUCache } from 'lru-cache';
+import { entryBytes } from '../cache/sizes.ts';
 import type { RouterMetrics } from '../metrics.ts';
 
 /** Apollo's KeyValueCache, as its APQ support takes it. */
@@ -18,6 +19,13 @@ export interface ApqStoreSettings {
   cacheKeyPrefix: string;
   cacheTimeoutMs: number;
   maxEntries: number;
+  /** Byte bound on the in-memory store (accounted as in cache/sizes.ts). */
+  maxBytes: number;
+  /**
+   * Largest document stored, in UTF-8 bytes: MAX_DOCUMENT_BYTES, which the router checks before
+   * Apollo sees a request; checked again here so no path stores more, in memory or in Redis.
+   */
+  maxDocumentBytes: number;
   ttlSeconds: number;
   logger: Logger;
   metrics: RouterMetrics;
@@ -26,16 +34,28 @@ export interface ApqStoreSettings {
 /**
  * The APQ registrations. A lost registration costs one round trip (the client gets
  * PERSISTED_QUERY_NOT_FOUND and resends the document), so the store fails open: a read that fails
- * or exceeds the cache timeout is a miss, a write that fails is dropped.
+ * or exceeds the cache timeout is a miss, a write that fails is dropped. Anyone can register a
+ * document, so the store is bounded in bytes as well as entries, and a document over
+ * `maxDocumentBytes` is never stored.
  */
 export function createApqStore(settings: ApqStoreSettings): ApqStore {
   const { redisUrl, metrics } = settings;
+  const storable = (value: string) => {
+    if (Buffer.byteLength(value) <= settings.maxDocumentBytes) return true;
+    metrics.cacheSkips.inc({ layer: 'router', type: 'apq', reason: 'too_large' });
+    return false;
+  };
   if (!redisUrl) {
-    const lru = new LRUCache<string, string>({ max: settings.maxEntries, ttl: settings.ttlSeconds * 1_000 });
+    const lru = new LRUCache<string, string>({
+      max: settings.maxEntries,
+      maxSize: settings.maxBytes,
+      sizeCalculation: (value, key) => entryBytes(key, value),
+      ttl: settings.ttlSeconds * 1_000,
+    });
     return {
       cache: {
         get: async (key) => lru.get(key),
-        set: async (key, value) => void lru.set(key, value),
+        set: async (key, value) => void (storable(value) && lru.set(key, value)),
         delete: async (key) => lru.delete(key),
       },
       close: async () => lru.clear(),
@@ -43,6 +63,7 @@ export function createApqStore(settings: ApqStoreSettings): ApqStore {
   }
   const redis = createRedis(redisUrl, { logger: settings.logger, commandTimeoutMs: 5_000 });
   const cache = new RedisApqCache(redis, {
+    storable,
     prefix: settings.cacheKeyPrefix,
     timeoutMs: settings.cacheTimeoutMs,
     ttlSeconds: settings.ttlSeconds,
@@ -54,7 +75,14 @@ export function createApqStore(settings: ApqStoreSettings): ApqStore {
 export class RedisApqCache implements ApqCache {
   constructor(
     private readonly redis: Redis,
-    private readonly options: { prefix: string; timeoutMs: number; ttlSeconds: number; onError: (operation: 'read' | 'write') => void },
+    private readonly options: {
+      prefix: string;
+      timeoutMs: number;
+      ttlSeconds: number;
+      onError: (operation: 'read' | 'write') => void;
+      /** False for a value that must not be written (too large). */
+      storable?: (value: string) => boolean;
+    },
   ) {}
 
   async get(key: string): Promise<string | undefined> {
@@ -64,7 +92,8 @@ export class RedisApqCache implements ApqCache {
   }
 
   async set(key: string, value: string, options?: { ttl?: number | null }): Promise<void> {
-    const { prefix, timeoutMs, onError } = this.options;
+    const { prefix, timeoutMs, onError, storable } = this.options;
+    if (storable && !storable(value)) return;
     // Registrations expire so hashes of operations no client sends any more do not pile up.
     const ttl = options?.ttl ?? this.options.ttlSeconds;
     await within(this.redis.set(prefix + key, value, 'EX', ttl), timeoutMs, undefined, () => onError('write'));

@@ -54,10 +54,11 @@ export class CountingStorage implements CacheStorage {
 }
 
 export function storageFor(redisUrl: string | undefined, metrics: RouterMetrics, prefix: string, timeoutMs = 100): CacheStorage {
-  if (!redisUrl) return new MemoryStorage({ maxEntries: 1_000 });
+  if (!redisUrl) return new MemoryStorage({ maxEntries: 1_000, maxBytes: 64 * 1024 * 1024, maxEntryBytes: 1024 * 1024 });
   return new RedisStorage(createRedis(redisUrl, { logger, commandTimeoutMs: timeoutMs }), {
     prefix,
     timeoutMs,
+    maxEntryBytes: 1024 * 1024,
     onError: (operation) => metrics.cacheErrors.inc({ layer: 'router', type: operation }),
   });
 }

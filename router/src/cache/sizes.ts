@@ -1,0 +1,32 @@
+/**
+ * What an in-memory entry costs, in bytes, for the byte bounds of the router's stores (lru-cache's
+ * `maxSize` + `sizeCalculation`). V8 keeps a string in one byte per character when it can and two
+ * otherwise; counting two is the safe side. PER_ENTRY covers what is not the strings: the LRU's
+ * node and index slots, the entry object, the tag index's set entries.
+ */
+export const BYTES_PER_CHAR = 2;
+export const PER_ENTRY_BYTES = 200;
+const PER_TAG_BYTES = 50;
+
+export function stringBytes(text: string): number {
+  return text.length * BYTES_PER_CHAR;
+}
+
+/** The accounted size of a key, its value and its tags. */
+export function entryBytes(key: string, value: string, tags: readonly string[] = []): number {
+  let size = PER_ENTRY_BYTES + stringBytes(key) + stringBytes(value);
+  for (const tag of tags) size += PER_TAG_BYTES + stringBytes(tag);
+  return size;
+}
+
+/** Why a write was not stored, for `cache_entries_skipped_total{reason}`. */
+export type SkipReason = 'too_large';
+
+/** Told about every write a store refused (the caller counts it). */
+export type SkipHandler = (reason: SkipReason) => void;
+
+/** Bounds of one store: the whole store, and one entry (an entry above it is not stored). */
+export interface ByteBounds {
+  maxBytes: number;
+  maxEntryBytes: number;
+}

@@ -1,0 +1,68 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/**
+ * Size caps on what a GraphQL request carries, checked on `/graphql` before anything parses,
+ * keys, stores or shares it (a Fastify hook, ahead of the response cache, request sharing and
+ * Apollo):
+ *
+ * | code                 | limit (env var, default)      | what counts                                            |
+ * |----------------------|-------------------------------|--------------------------------------------------------|
+ * | DOCUMENT_TOO_LARGE   | MAX_DOCUMENT_BYTES (32 KiB)   | UTF-8 bytes of `query` as sent, comments and whitespace included |
+ * | VARIABLES_TOO_LARGE  | MAX_VARIABLES_BYTES (64 KiB)  | UTF-8 bytes of `variables` as JSON text                |
+ *
+ * Both are HTTP 413, like a body over the body limit. The token limit (MAX_TOKENS) does not see
+ * comments, so without the document cap a registration of `{ __typename }` behind a 1.9 MB comment
+ * was accepted and kept by the APQ store for a day. POST, GET and APQ registrations (a `query`
+ * with `extensions.persistedQuery`) all carry the text in `query`; a hash alone names a document
+ * that was capped when it was registered (or one from a manifest).
+ */
+export interface RequestSizeLimits {
+  maxDocumentBytes: number;
+  maxVariablesBytes: number;
+}
+
+export const REQUEST_SIZE_CODES = { document: 'DOCUMENT_TOO_LARGE', variables: 'VARIABLES_TOO_LARGE' } as const;
+
+/** UTF-8 takes at most 3 bytes per UTF-16 code unit: below this length a text is under the cap uncounted. */
+const MAX_UTF8_PER_UNIT = 3;
+
+export function requestSizeGuard(limits: RequestSizeLimits) {
+  return async function checkRequestSize(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const input = request.method === 'POST' ? request.body : request.method === 'GET' ? request.query : undefined;
+    // Not a request object (a batch, a body that is not JSON): Apollo refuses it without parsing a document.
+    if (!input || typeof input !== 'object' || Array.isArray(input)) return;
+    const { query, variables } = input as Record<string, unknown>;
+    if (typeof query === 'string' && overBytes(query, limits.maxDocumentBytes)) {
+      return refuse(reply, 413, REQUEST_SIZE_CODES.document, `Query document is larger than ${limits.maxDocumentBytes} bytes`);
+    }
+    const over = variables === undefined ? false : variablesOver(request, variables, limits.maxVariablesBytes);
+    if (over === 'unreadable') return refuse(reply, 400, 'BAD_REQUEST', 'Variables are nested too deeply');
+    if (over) return refuse(reply, 413, REQUEST_SIZE_CODES.variables, `Variables are larger than ${limits.maxVariablesBytes} bytes`);
+  };
+}
+
+function overBytes(text: string, max: number): boolean {
+  return text.length * MAX_UTF8_PER_UNIT > max && Buffer.byteLength(text) > max;
+}
+
+/**
+ * GET variables are the JSON text itself. POST variables were parsed from a body no larger than
+ * its Content-Length, and serialising parsed JSON never makes it longer, so a small body is not
+ * serialised again to be measured.
+ */
+function variablesOver(request: FastifyRequest, variables: unknown, max: number): boolean | 'unreadable' {
+  if (typeof variables === 'string') return overBytes(variables, max);
+  const length = Number(request.headers['content-length']);
+  if (Number.isFinite(length) && length <= max) return false;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(variables);
+  } catch {
+    return 'unreadable'; // too deep for the serialiser (RangeError): nothing further on could key it either
+  }
+  return text !== undefined && overBytes(text, max);
+}
+
+function refuse(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply.status(status).header('cache-control', 'no-store').send({ errors: [{ message, extensions: { code } }] });
+}
