@@ -83,6 +83,8 @@ export interface SubgraphBaseConfig {
   drainTimeoutMs: number;
   /** OpenTelemetry tracing (off unless an OTLP endpoint is set). */
   tracing: TracingConfig;
+  /** Header, body and keep-alive bounds on the HTTP listener. */
+  listener: ListenerTimeouts;
 }
 
 export const DEFAULT_CACHE_KEY_PREFIX = 'shop:';
@@ -110,7 +112,41 @@ export function readSubgraphBaseConfig(env: Env, name: string, defaultPort: numb
     shutdownDelayMs: intVar(env, 'SHUTDOWN_DELAY_MS', 0, { min: 0, max: 60_000 }),
     drainTimeoutMs: intVar(env, 'DRAIN_TIMEOUT_MS', 10_000, { min: 0, max: 120_000 }),
     tracing: readTracingConfig(env),
+    listener: readListenerTimeouts(env),
   };
+}
+
+/**
+ * Time bounds on every HTTP listener (router and subgraphs), so a client cannot hold a connection
+ * by sending slowly or not at all. Node checks them on an interval, so a connection is cut a little
+ * after its bound, never before. None of them limits how long the server may take to answer: the
+ * request timeout ends when the request has been received.
+ */
+export interface ListenerTimeouts {
+  /** HEADERS_TIMEOUT_MS: from connection (or the previous response) until the request's headers are in. */
+  headersTimeoutMs: number;
+  /** REQUEST_TIMEOUT_MS: until the whole request (headers and body) is in; a trickled body is cut (408). */
+  requestTimeoutMs: number;
+  /**
+   * KEEP_ALIVE_TIMEOUT_MS: how long an idle keep-alive connection stays open after a response.
+   * Keep it above the load balancer's idle timeout in front, so it never reuses a socket we just closed.
+   */
+  keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_LISTENER_TIMEOUTS: ListenerTimeouts = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000 };
+
+export function readListenerTimeouts(env: Env): ListenerTimeouts {
+  const timeouts = {
+    headersTimeoutMs: intVar(env, 'HEADERS_TIMEOUT_MS', DEFAULT_LISTENER_TIMEOUTS.headersTimeoutMs, { min: 1, max: 300_000 }),
+    requestTimeoutMs: intVar(env, 'REQUEST_TIMEOUT_MS', DEFAULT_LISTENER_TIMEOUTS.requestTimeoutMs, { min: 1, max: 600_000 }),
+    keepAliveTimeoutMs: intVar(env, 'KEEP_ALIVE_TIMEOUT_MS', DEFAULT_LISTENER_TIMEOUTS.keepAliveTimeoutMs, { min: 1, max: 600_000 }),
+  };
+  // Node refuses a headers timeout longer than the request timeout; say which variables clash.
+  if (timeouts.headersTimeoutMs > timeouts.requestTimeoutMs) {
+    throw new ConfigError(`HEADERS_TIMEOUT_MS (${timeouts.headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${timeouts.requestTimeoutMs})`);
+  }
+  return timeouts;
 }
 
 /** OpenTelemetry tracing settings, from the standard OTEL_* variables (router and subgraphs alike). */

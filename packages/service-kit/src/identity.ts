@@ -3,13 +3,15 @@ import { unauthenticated, forbidden } from './errors.ts';
 
 /**
  * Identity headers the router sets after verifying the caller's JWT. Subgraphs believe them only
- * when they carry the shared router secret (when one is configured); the router strips any a
- * client sends.
+ * when they carry the shared router secret, so a subgraph without a configured secret treats every
+ * caller as anonymous; the router strips any a client sends.
  */
 export const IDENTITY_HEADERS = {
   userId: 'x-user-id',
   scopes: 'x-user-scopes',
   routerSecret: 'x-router-secret',
+  /** The address the router received the client's request from (its `request.ip`). */
+  clientIp: 'x-client-ip',
 } as const;
 
 export interface Viewer {
@@ -45,13 +47,28 @@ export function requireTrustedCaller(trusted: boolean): void {
   if (!trusted) throw forbidden('This field is internal to the supergraph');
 }
 
-/** Reads the viewer from router-set headers; `null` when anonymous or when the secret is wrong. */
+/**
+ * Reads the viewer from router-set headers; `null` when anonymous, when the secret is wrong, and
+ * always when no secret is configured: anyone who can reach the port could send the headers.
+ */
 export function viewerFromHeaders(headers: Headers, routerSecret: string | undefined): Viewer | null {
-  if (routerSecret && !sameSecret(header(headers, IDENTITY_HEADERS.routerSecret), routerSecret)) return null;
+  if (!isTrustedCaller(headers, routerSecret)) return null;
   const userId = header(headers, IDENTITY_HEADERS.userId);
   if (!userId) return null;
   const scopes = (header(headers, IDENTITY_HEADERS.scopes) ?? '').split(/[\s,]+/).filter(Boolean);
   return { userId, scopes };
+}
+
+const CLIENT_IP = /^[0-9A-Fa-f.:]{2,45}$/;
+
+/**
+ * The address of the client a request comes from: the router's `x-client-ip` when the caller
+ * proves it is the router (or a sibling passing it on), else the connection's own address. A
+ * header that is not an IP address is ignored.
+ */
+export function clientIpOf(headers: Headers, socketIp: string, routerSecret: string | undefined): string {
+  const forwarded = header(headers, IDENTITY_HEADERS.clientIp);
+  return forwarded && CLIENT_IP.test(forwarded) && isTrustedCaller(headers, routerSecret) ? forwarded : socketIp;
 }
 
 export function requireViewer(viewer: Viewer | null): Viewer {

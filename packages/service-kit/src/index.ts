@@ -2,6 +2,7 @@ export * from './config.ts';
 export * from './db.ts';
 export * from './errors.ts';
 export * from './identity.ts';
+export * from './listener-timeouts.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
 export * from './migrate.ts';

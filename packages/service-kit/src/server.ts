@@ -2,12 +2,15 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import mercurius from 'mercurius';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { DEFAULT_LISTENER_TIMEOUTS, type ListenerTimeouts } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { ServiceMetrics } from './metrics.ts';
 import { sendCacheControl } from './cache-headers.ts';
 import type { CacheHints } from './cache-control.ts';
 import { isCodedError } from './errors.ts';
 import { isTrustedCaller, viewerFromHeaders, type Viewer } from './identity.ts';
+import { guardSchemaIntrospection } from './introspection-guard.ts';
+import { listenerTimeouts } from './listener-timeouts.ts';
 import { beginRequestScope } from './request-scope.ts';
 import { registerSubgraphCache, type SubgraphCacheOptions } from './subgraph-cache.ts';
 import { traceRequests, type Tracing } from './tracing.ts';
@@ -34,6 +37,8 @@ export interface SubgraphServerOptions<C extends object> {
   onClose?: () => Promise<void>;
   /** With tracing on, every /graphql request runs in a SERVER span (see traceRequests). */
   tracing?: Tracing | undefined;
+  /** Header, body and keep-alive time bounds on the listener; the defaults when absent. */
+  listener?: ListenerTimeouts | undefined;
 }
 
 const BODY_LIMIT = 2 * 1024 * 1024;
@@ -49,6 +54,8 @@ export async function createSubgraphServer<C extends object>(options: SubgraphSe
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
+    // A client trickling its headers or body, or idling on keep-alive, is cut off (408 / close).
+    ...listenerTimeouts(options.listener ?? DEFAULT_LISTENER_TIMEOUTS),
     // On close, idle keep-alive sockets are closed at once; busy ones finish their request (sent
     // with `Connection: close`), so keep-alive clients cannot hold a draining subgraph open.
     forceCloseConnections: 'idle',
@@ -59,6 +66,9 @@ export async function createSubgraphServer<C extends object>(options: SubgraphSe
     },
   }) as unknown as FastifyInstance;
   if (options.tracing) traceRequests(app, options.tracing);
+  if (!options.routerSecret) {
+    logger.warn('ROUTER_SECRET is not set: identity headers are ignored (every caller is anonymous) and internal fields are closed');
+  }
 
   // Unparsable bodies are the client's mistake: answer 400 in GraphQL's shape, never a 500.
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
@@ -82,7 +92,12 @@ export async function createSubgraphServer<C extends object>(options: SubgraphSe
     errorFormatter: (execution, ctx) => {
       let statusCode = 200;
       const errors = ((execution.errors ?? []) as readonly Error[]).flatMap(expand).map((error) => {
-        if (isCodedError(error)) return numericIndices((error as GraphQLError).toJSON());
+        if (isCodedError(error)) {
+          // A refusal of the whole request (see introspection-guard.ts) says so with its HTTP status.
+          const status = (error as { statusCode?: unknown }).statusCode;
+          if (!execution.data && typeof status === 'number' && status >= 400 && status < 500) statusCode = status;
+          return numericIndices((error as GraphQLError).toJSON());
+        }
         const original = (error as GraphQLError).originalError ?? (isGraphQLError(error) ? undefined : error);
         const httpStatus = (original as { statusCode?: number } | undefined)?.statusCode;
         if (original && httpStatus && httpStatus >= 400 && httpStatus < 500) {
@@ -103,6 +118,9 @@ export async function createSubgraphServer<C extends object>(options: SubgraphSe
       return { statusCode, response: { data: execution.data ?? null, errors } };
     },
   });
+  // The router's supergraph is static, so in production nothing legitimate asks a subgraph for
+  // its schema; only callers with the router secret may.
+  if (options.production) guardSchemaIntrospection(app, options.schema, (request) => isTrustedCaller(request.headers, options.routerSecret));
 
   sendCacheControl(app, options.cacheHints);
   if (options.cache) {

@@ -1,7 +1,7 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import type { PGlite } from '@electric-sql/pglite';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { DocumentNode } from 'graphql';
 import { createInvalidationBus, invalidationChannel, type InvalidationBus } from './bus.ts';
 import { readCacheHints } from './cache-control.ts';
@@ -40,7 +40,7 @@ export interface SubgraphDefinition<C extends object> {
    * (fresh loaders each request). Writes publish the `Type:id` tags of what they changed on the
    * bus, after they commit.
    */
-  context: (db: Database, bus: InvalidationBus) => (viewer: Viewer | null, trusted: boolean) => C;
+  context: (db: Database, bus: InvalidationBus) => (viewer: Viewer | null, trusted: boolean, request: FastifyRequest) => C;
   routes?: (app: FastifyInstance) => void;
   /** Background work tied to the server's life (sweepers); returns what stops it on close. */
   background?: (db: Database, bus: InvalidationBus) => () => void;
@@ -102,6 +102,7 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
         : undefined,
       routes: definition.routes,
       tracing,
+      listener: config.listener,
       onClose: close,
     });
   } catch (error) {

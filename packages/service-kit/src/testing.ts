@@ -23,8 +23,17 @@ export async function gql<T = Record<string, any>>(
   return { status: response.statusCode, ...(response.json() as object) };
 }
 
-/** Headers the router would send for a signed-in user. */
-export function asUser(userId: string, scopes: string[] = [], routerSecret?: string): Record<string, string> {
+/**
+ * The router secret of test servers (build them with `ROUTER_SECRET: TEST_ROUTER_SECRET`): without
+ * a secret a subgraph believes no identity header.
+ */
+export const TEST_ROUTER_SECRET = 'test-router-secret';
+
+/**
+ * Headers the router would send for a signed-in user, with TEST_ROUTER_SECRET unless another
+ * secret is given; `null` sends none (a caller that is not the router).
+ */
+export function asUser(userId: string, scopes: string[] = [], routerSecret: string | null = TEST_ROUTER_SECRET): Record<string, string> {
   return {
     [IDENTITY_HEADERS.userId]: userId,
     [IDENTITY_HEADERS.scopes]: scopes.join(' '),
@@ -186,4 +195,31 @@ export function httpOutcome(port: number, path: string, body?: string, agent: Ag
     );
     req.end(body);
   });
+}
+
+/**
+ * Resolves with what the server sent once it closes `socket` (a reset counts as closed); rejects
+ * if it is still open after `withinMs`. For tests of listener timeouts.
+ */
+export function closedBy(socket: Socket, withinMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let received = '';
+    const timer = setTimeout(() => reject(new Error(`connection still open after ${withinMs} ms`)), withinMs);
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+  });
+}
+
+/** Writes `text` to `socket` one character every `everyMs`, round and round, until it closes; returns what stops it. */
+export function trickle(socket: Socket, text: string, everyMs: number): () => void {
+  let i = 0;
+  const timer = setInterval(() => {
+    if (socket.destroyed) return clearInterval(timer);
+    socket.write(text[i++ % text.length]!);
+  }, everyMs);
+  return () => clearInterval(timer);
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { assertOwnerOrAdmin, viewerFromHeaders } from '../src/identity.ts';
+import { assertOwnerOrAdmin, clientIpOf, viewerFromHeaders } from '../src/identity.ts';
 import { decodeIntCursor, encodeCursor, pageSize } from '../src/pagination.ts';
+import { asUser, gql, TEST_ROUTER_SECRET } from '../src/testing.ts';
+import { tinySubgraph } from './tiny-subgraph.ts';
 
 describe('identity headers', () => {
   const headers = { 'x-user-id': 'u7', 'x-user-scopes': 'admin orders:write', 'x-router-secret': 's3cret' };
@@ -12,6 +14,41 @@ describe('identity headers', () => {
   it('ignores identity headers without the right secret', () => {
     expect(viewerFromHeaders({ ...headers, 'x-router-secret': 'guess' }, 's3cret')).toBeNull();
     expect(viewerFromHeaders({ 'x-user-id': 'u7' }, 's3cret')).toBeNull();
+  });
+
+  it('never believes identity headers when no secret is configured (F12)', () => {
+    expect(viewerFromHeaders({ 'x-user-id': 'u0', 'x-user-scopes': 'admin' }, undefined)).toBeNull();
+    expect(viewerFromHeaders(headers, undefined)).toBeNull();
+    expect(viewerFromHeaders({ ...headers, 'x-router-secret': '' }, '')).toBeNull();
+  });
+
+  it.each([false, true])('a subgraph started without ROUTER_SECRET treats identity headers as anonymous (production: %s)', async (production) => {
+    const app = await tinySubgraph({ production, routerSecret: undefined });
+    try {
+      for (const sent of [{ 'x-user-id': 'u0', 'x-user-scopes': 'admin' }, asUser('u0', ['admin']), asUser('u0', ['admin'], null)]) {
+        const res = await gql(app, '{ me }', {}, sent);
+        expect(res.data?.me ?? null).toBeNull();
+        expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      }
+    } finally {
+      await app.close();
+    }
+    // With the secret configured, the router's headers are believed (what the test helpers send).
+    const trusting = await tinySubgraph({ production, routerSecret: TEST_ROUTER_SECRET });
+    try {
+      expect((await gql(trusting, '{ me }', {}, asUser('u7'))).data?.me).toBe('u7');
+    } finally {
+      await trusting.close();
+    }
+  });
+
+  it('believes the forwarded client IP only from the router', () => {
+    const forwarded = { 'x-client-ip': '203.0.113.9' };
+    expect(clientIpOf({ ...forwarded, 'x-router-secret': 's3cret' }, '10.0.0.1', 's3cret')).toBe('203.0.113.9');
+    expect(clientIpOf({ ...forwarded, 'x-router-secret': 'guess' }, '10.0.0.1', 's3cret')).toBe('10.0.0.1');
+    expect(clientIpOf(forwarded, '10.0.0.1', undefined)).toBe('10.0.0.1');
+    expect(clientIpOf({ 'x-client-ip': 'not an ip; drop table', 'x-router-secret': 's3cret' }, '10.0.0.1', 's3cret')).toBe('10.0.0.1');
+    expect(clientIpOf({ 'x-client-ip': '::ffff:127.0.0.2', 'x-router-secret': 's3cret' }, '10.0.0.1', 's3cret')).toBe('::ffff:127.0.0.2');
   });
 
   it('lets only the owner or an admin through', () => {

@@ -79,7 +79,7 @@ describe('reserveStock', () => {
   it('is internal: refused without the service secret or with a wrong one', async () => {
     await setAvailable('p309', { w1: 5, w2: 0 });
     const lines = [{ productId: 'p309', quantity: 1 }];
-    for (const headers of [{}, { 'x-router-secret': 'wrong' }, asUser('u0', ['admin']), asUser('u0', ['admin'], 'wrong')]) {
+    for (const headers of [{}, { 'x-router-secret': 'wrong' }, asUser('u0', ['admin'], null), asUser('u0', ['admin'], 'wrong')]) {
       const reserved = await reserve(rid('refused'), lines, 'IN', headers);
       expect(codeOf(reserved)).toBe('FORBIDDEN');
       expect(reserved.data).toBeNull();
@@ -294,7 +294,7 @@ describe('adjustStock', () => {
     expect(codeOf(await adjust('p308', 'w5', 1, {}))).toBe('UNAUTHENTICATED');
     expect(codeOf(await adjust('p308', 'w5', 1, INTERNAL))).toBe('UNAUTHENTICATED');
     // Identity headers without the router secret are not believed.
-    expect(codeOf(await adjust('p308', 'w5', 1, asUser('u0', ['admin'])))).toBe('UNAUTHENTICATED');
+    expect(codeOf(await adjust('p308', 'w5', 1, asUser('u0', ['admin'], null)))).toBe('UNAUTHENTICATED');
     expect((await stockOf('p308')).get('w5')!.available).toBe(3);
   });
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { ADMIN_USER_ID, SMALL_SEED } from '@shop/service-kit';
-import { asUser, ENTITIES_QUERY, metricValue, testCache } from '@shop/service-kit/testing';
+import { asUser, ENTITIES_QUERY, metricValue, testCache, TEST_ROUTER_SECRET } from '@shop/service-kit/testing';
 import { readConfig } from '../src/config.ts';
 import { buildServer } from '../src/server.ts';
 
@@ -40,7 +40,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => dependencies.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(dependencies.address() as AddressInfo).port}/graphql`;
   app = await buildServer({
-    config: readConfig({ ORDERS_DATABASE_URL: process.env.ORDERS_DATABASE_URL, PRICING_URL: url, INVENTORY_URL: url, ...cache.env }),
+    config: readConfig({ ROUTER_SECRET: TEST_ROUTER_SECRET, ORDERS_DATABASE_URL: process.env.ORDERS_DATABASE_URL, PRICING_URL: url, INVENTORY_URL: url, ...cache.env }),
     seedSize: SMALL_SEED,
   });
 });

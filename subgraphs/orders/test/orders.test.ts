@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { ADMIN_USER_ID, SMALL_SEED } from '@shop/service-kit';
-import { asUser, ENTITIES_QUERY, gql, metricValue, testCache } from '@shop/service-kit/testing';
+import { asUser, ENTITIES_QUERY, gql, metricValue, testCache, TEST_ROUTER_SECRET } from '@shop/service-kit/testing';
 import { readConfig } from '../src/config.ts';
 import { buildServer } from '../src/server.ts';
 
@@ -57,7 +57,7 @@ function expectClean(res: unknown) {
 /** Memory, or Redis under a prefix of this file's own when the run sets REDIS_URL. */
 const cache = testCache();
 beforeAll(async () => {
-  app = await buildServer({ config: readConfig({ ORDERS_DATABASE_URL: process.env.ORDERS_DATABASE_URL, ...cache.env }), seedSize: SMALL_SEED });
+  app = await buildServer({ config: readConfig({ ROUTER_SECRET: TEST_ROUTER_SECRET, ORDERS_DATABASE_URL: process.env.ORDERS_DATABASE_URL, ...cache.env }), seedSize: SMALL_SEED });
 });
 afterAll(async () => {
   await app?.close();

@@ -114,7 +114,7 @@ describe('quote (internal, for checkout)', () => {
   it.each([
     ['without the service secret', {}],
     ['with a wrong secret', { 'x-router-secret': 'wrong' }],
-    ['for an admin without the secret', asUser(ADMIN_USER_ID, ['admin'])],
+    ['for an admin without the secret', asUser(ADMIN_USER_ID, ['admin'], null)],
     ['for an admin with a wrong secret', asUser(ADMIN_USER_ID, ['admin'], 'wrong')],
   ])('is refused %s', async (_name, headers) => {
     const res = await gql(app, QUOTE, { region: 'IN', ids: ['p401'] }, headers);
@@ -183,7 +183,7 @@ describe('setListPrice (admin)', () => {
     await setListPrice('p413', 'US', '42.00');
     const customer = await gql(app, SET_LIST_PRICE, { id: 'p413', region: 'US', amount: '1.00' }, CUSTOMER);
     expect(codeOf(customer)).toBe('FORBIDDEN');
-    for (const headers of [{}, TRUSTED, asUser(ADMIN_USER_ID, ['admin']), asUser(ADMIN_USER_ID, ['admin'], 'wrong')]) {
+    for (const headers of [{}, TRUSTED, asUser(ADMIN_USER_ID, ['admin'], null), asUser(ADMIN_USER_ID, ['admin'], 'wrong')]) {
       expect(codeOf(await gql(app, SET_LIST_PRICE, { id: 'p413', region: 'US', amount: '1.00' }, headers))).toBe('UNAUTHENTICATED');
     }
     expect((await prices('US', ['p413'])).p413.listPrice.amount).toBe('42.00');

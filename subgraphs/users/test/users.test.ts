@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, SMALL_SEED } from '@shop/service-kit';
-import { asUser, ENTITIES_QUERY, gql, metricValue, testCache, type GraphQLResponse } from '@shop/service-kit/testing';
+import { asUser, ENTITIES_QUERY, gql, metricValue, testCache, TEST_ROUTER_SECRET, type GraphQLResponse } from '@shop/service-kit/testing';
 import { readConfig } from '../src/config.ts';
 import { hashPassword, verifyPassword } from '../src/passwords.ts';
 import { buildServer } from '../src/server.ts';
@@ -33,7 +33,7 @@ const USER_FIELDS = '... on User { id email name region createdAt }';
 /** Memory, or Redis under a prefix of this file's own when the run sets REDIS_URL. */
 const cache = testCache();
 beforeAll(async () => {
-  app = await buildServer({ config: readConfig({ USERS_DATABASE_URL: process.env.USERS_DATABASE_URL, ...cache.env }), seedSize: SMALL_SEED });
+  app = await buildServer({ config: readConfig({ ROUTER_SECRET: TEST_ROUTER_SECRET, USERS_DATABASE_URL: process.env.USERS_DATABASE_URL, ...cache.env }), seedSize: SMALL_SEED });
 });
 afterAll(async () => {
   await app?.close();
