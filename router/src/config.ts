@@ -4,7 +4,7 @@ import { SUBGRAPH_ERROR_POLICIES, type SubgraphErrorPolicy } from './errors.ts';
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits.ts';
 import { SAFELIST_MODES, type SafelistMode, type SafelistModes } from './persisted/modes.ts';
 import { DEFAULT_MAX_INPUT_DEPTH } from './request-shape.ts';
-import { boolVar, ConfigError, DEFAULT_CACHE_KEY_PREFIX, intVar, isProduction, optionalString, readTracingConfig, stringVar, urlVar, type Env, type TracingConfig } from '@shop/service-kit';
+import { boolVar, ConfigError, DEFAULT_CACHE_KEY_PREFIX, intVar, isProduction, optionalString, readListenerTimeouts, readTracingConfig, stringVar, urlVar, type Env, type ListenerTimeouts, type TracingConfig } from '@shop/service-kit';
 
 export const SUBGRAPH_NAMES = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
@@ -97,6 +97,8 @@ export interface RouterConfig {
   drainTimeoutMs: number;
   /** OpenTelemetry tracing, off unless OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set (see readTracingConfig). */
   tracing: TracingConfig;
+  /** Header, body and keep-alive time bounds on the listener (HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS). */
+  listener: ListenerTimeouts;
   /** Per-client request limits on `/graphql` (see rate-limit.ts). */
   rateLimit: RateLimitConfig;
   /**
@@ -208,6 +210,7 @@ export function readConfig(env: Env): RouterConfig {
     shutdownDelayMs: intVar(env, 'SHUTDOWN_DELAY_MS', 0, { min: 0, max: 60_000 }),
     drainTimeoutMs: intVar(env, 'DRAIN_TIMEOUT_MS', 10_000, { min: 0, max: 120_000 }),
     tracing: readTracingConfig(env),
+    listener: readListenerTimeouts(env),
     rateLimit: {
       enabled: boolVar(env, 'RATE_LIMIT', true),
       max: intVar(env, 'RATE_LIMIT_MAX', 600, { min: 1, max: 10_000_000 }),

@@ -5,7 +5,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
-import { createLogger, setupTracing, type Viewer, traceRequests, validTraceparent, type Logger, type SpanExporter, type Tracing } from '@shop/service-kit';
+import { createLogger, listenerTimeouts, setupTracing, type Viewer, traceRequests, validTraceparent, type Logger, type SpanExporter, type Tracing } from '@shop/service-kit';
 import { createAuthenticator } from './auth.ts';
 import { createRouterCache } from './cache/create.ts';
 import { redactedErrorLogging, redactSubgraphError, scrubInternals } from './errors.ts';
@@ -123,6 +123,8 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
+    // A client trickling its headers or body, or idling on keep-alive, is cut off (408 / close).
+    ...listenerTimeouts(config.listener),
     // On close, idle keep-alive sockets are closed at once; busy ones finish their request (sent
     // with `Connection: close`), so keep-alive clients cannot hold a draining router open.
     forceCloseConnections: 'idle',
