@@ -205,6 +205,7 @@ export function readConfig(env: Env): RouterConfig {
       maxTokens: intVar(env, 'MAX_TOKENS', DEFAULT_OPERATION_LIMITS.maxTokens, { min: 1, max: 1_000_000 }),
       maxDirectives: intVar(env, 'MAX_DIRECTIVES', DEFAULT_OPERATION_LIMITS.maxDirectives, { min: 0, max: 100_000 }),
       maxCost: intVar(env, 'MAX_COST', DEFAULT_OPERATION_LIMITS.maxCost, { min: 1, max: 100_000_000 }),
+      costListSize: intVar(env, 'COST_LIST_SIZE', DEFAULT_OPERATION_LIMITS.costListSize, { min: 0, max: 10_000 }),
     },
     maxInputDepth: intVar(env, 'MAX_INPUT_DEPTH', DEFAULT_MAX_INPUT_DEPTH, { min: 1, max: 1_000 }),
     shutdownDelayMs: intVar(env, 'SHUTDOWN_DELAY_MS', 0, { min: 0, max: 60_000 }),

@@ -1,6 +1,8 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError, type GraphQLFormattedError, type ValidationContext, type ValidationRule } from 'graphql';
+import { COST_CODE, demandControlPlugin } from './demand-control.ts';
+import type { RouterMetrics } from './metrics.ts';
 
 /**
  * Operation limits, checked before any subgraph is asked anything. Every rejection is HTTP 400 with
@@ -9,16 +11,20 @@ import { GraphQLError, type GraphQLFormattedError, type ValidationContext, type 
  * | code                      | limit (env var, default)  | what counts                                               |
  * |---------------------------|---------------------------|-----------------------------------------------------------|
  * | MAX_DEPTH_EXCEEDED        | MAX_DEPTH (12)            | nesting of selection sets, fragments flattened            |
- * | MAX_ALIASES_EXCEEDED      | MAX_ALIASES (30)          | aliased fields in the operation (fragments included)      |
+ * | MAX_ALIASES_EXCEEDED      | MAX_ALIASES (30)          | aliased fields in the operation (fragments included), `__typename` too |
  * | MAX_TOKENS_EXCEEDED       | MAX_TOKENS (3000)         | lexical tokens of the document; parsing stops at the limit |
  * | MAX_DIRECTIVES_EXCEEDED   | MAX_DIRECTIVES (30)       | directives used in the operation (fragments included)     |
- * | MAX_COST_EXCEEDED         | MAX_COST (10000)          | graphql-armor's cost: object 2, scalar 1, ×1.5 per level  |
+ * | MAX_COST_EXCEEDED         | MAX_COST (10000)          | demand control from the supergraph's @cost/@listSize (demand-control.ts): objects 1, scalars and enums 0, mutation +10, lists × the page size asked for (literal, variable or default), else @listSize's assumedSize, else COST_LIST_SIZE (10) |
  *
  * The largest of the repo's real operations (clients/*\/operations, e2e/, bench/) measure depth 8,
- * 2 aliases, 137 tokens, 0 directives and cost ≈ 4,640 (ios MyOrders), so the defaults leave at
- * least 2× headroom. Introspection (`__schema`) is not counted for depth or cost.
+ * 2 aliases, 137 tokens and 0 directives; the costliest shipped client operation is android
+ * OrderHistory at 3,063 (20 orders of up to 50 lines; test/demand-control.test.ts checks every
+ * manifest operation), so the defaults leave at least 2× headroom (3× for cost). Introspection
+ * (`__schema`) is not counted for depth or cost.
  *
- * Depth, aliases, directives and cost are graphql-armor validation rules. Tokens use graphql-js's
+ * Depth, aliases and directives are graphql-armor validation rules; cost is demand control, an
+ * Apollo Server plugin that runs once the operation is resolved (after validation, so depth has
+ * already bounded it) and before the gateway plans or fetches. Tokens use graphql-js's
  * own `maxTokens` parse option (the same lexer count graphql-armor's max-tokens does), because
  * graphql-armor's Apollo token plugin throws from a request hook, which Apollo Server answers with
  * a 500; a parse error is a 400.
@@ -28,7 +34,7 @@ export const LIMIT_CODES = {
   aliases: 'MAX_ALIASES_EXCEEDED',
   tokens: 'MAX_TOKENS_EXCEEDED',
   directives: 'MAX_DIRECTIVES_EXCEEDED',
-  cost: 'MAX_COST_EXCEEDED',
+  cost: COST_CODE,
 } as const;
 
 export interface OperationLimits {
@@ -37,6 +43,8 @@ export interface OperationLimits {
   maxTokens: number;
   maxDirectives: number;
   maxCost: number;
+  /** Demand control's size for a list field without @listSize (COST_LIST_SIZE). */
+  costListSize: number;
 }
 
 export const DEFAULT_OPERATION_LIMITS: OperationLimits = {
@@ -45,6 +53,7 @@ export const DEFAULT_OPERATION_LIMITS: OperationLimits = {
   maxTokens: 3_000,
   maxDirectives: 30,
   maxCost: 10_000,
+  costListSize: 10,
 };
 
 /** A limit's rejection; Apollo wraps validation errors (code GRAPHQL_VALIDATION_FAILED), formatError restores ours. */
@@ -98,25 +107,44 @@ export interface OperationLimitProtection {
 }
 
 /**
- * The Apollo Server options that enforce the limits. With `hideSuggestions` (production) "Did you
- * mean …" is masked out of error messages, so a client cannot map the schema by guessing.
+ * graphql-js's suggestions: "Did you mean "x"?", "Did you mean the enum value "IN"?", "Did you
+ * mean to use an inline fragment on "X"?" (names never contain "?"). graphql-armor's own
+ * blocker only masks the quoted form, and only in validation errors, not in variable coercion.
  */
-export function operationLimits(limits: OperationLimits, { hideSuggestions }: { hideSuggestions: boolean }): OperationLimitProtection {
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
+export interface OperationLimitOptions {
+  /** Production: no "Did you mean …" in any error message, so a client cannot map the schema by guessing. */
+  hideSuggestions: boolean;
+  /** Development: the estimated cost in `extensions.cost` when the request sends `x-expose-cost`. */
+  exposeCost: boolean;
+  metrics: RouterMetrics;
+}
+
+/** The Apollo Server options that enforce the limits. */
+export function operationLimits(limits: OperationLimits, { hideSuggestions, exposeCost, metrics }: OperationLimitOptions): OperationLimitProtection {
   const callbacks = (code: string) => ({ onReject: [reject(code)], propagateOnRejection: false, exposeLimits: true });
   const armor = new ApolloArmor({
     maxDepth: { n: limits.maxDepth, flattenFragments: true, ignoreIntrospection: true, ...callbacks(LIMIT_CODES.depth) },
-    maxAliases: { n: limits.maxAliases, ...callbacks(LIMIT_CODES.aliases) },
+    // graphql-armor leaves `__typename` out by default (allowList), so 990 `__typename` aliases,
+    // or an alias named `__typename` on any field, passed; every alias counts.
+    maxAliases: { n: limits.maxAliases, allowList: [], ...callbacks(LIMIT_CODES.aliases) },
     maxDirectives: { n: limits.maxDirectives, ...callbacks(LIMIT_CODES.directives) },
-    costLimit: { maxCost: limits.maxCost, flattenFragments: true, ignoreIntrospection: true, ...callbacks(LIMIT_CODES.cost) },
+    costLimit: { enabled: false },
     maxTokens: { enabled: false },
-    blockFieldSuggestion: { enabled: hideSuggestions },
+    blockFieldSuggestion: { enabled: false },
   }).protect();
   return {
     validationRules: armor.validationRules,
     // graphql-armor's declarations resolve @apollo/server's CJS types; the plugin objects are the same.
-    plugins: [operationResolution, ...(armor.plugins as unknown as ApolloServerPlugin<any>[])],
+    plugins: [
+      operationResolution,
+      ...(armor.plugins as unknown as ApolloServerPlugin<any>[]),
+      demandControlPlugin({ maxCost: limits.maxCost, listSize: limits.costListSize, exposeCost, metrics }),
+    ],
     parseOptions: { maxTokens: limits.maxTokens },
     formatError(formatted, error) {
+      if (hideSuggestions && formatted.message.includes('Did you mean')) formatted = { ...formatted, message: formatted.message.replace(SUGGESTION, '') };
       const original = error instanceof GraphQLError ? error.originalError : undefined;
       if (original instanceof OperationLimitError) {
         return { ...formatted, extensions: { ...formatted.extensions, code: original.limitCode } };

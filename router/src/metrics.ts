@@ -114,6 +114,14 @@ export function createRouterMetrics() {
       help: 'Times the client persisted query manifests were loaded or reloaded',
       registers: [registry],
     }),
+    // Demand control's estimate (see demand-control.ts), refused operations included.
+    operationCost: new Histogram({
+      name: 'graphql_operation_estimated_cost',
+      help: 'Estimated cost of each GraphQL operation (from @cost and @listSize), before it runs',
+      labelNames: ['operation', 'client'] as const,
+      buckets: [1, 10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 100_000],
+      registers: [registry],
+    }),
     supergraphLoads: new Counter({
       name: 'supergraph_loads_total',
       help: 'Times the supergraph was loaded or reloaded',

@@ -137,7 +137,7 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
   }) as unknown as FastifyInstance;
   traceRequests(app, tracing, { onEnd: (span, request) => span.setAttribute('graphql.client.name', clientName(request.headers[CLIENT_NAME_HEADER])) });
 
-  const limits = operationLimits(config.operationLimits, { hideSuggestions: config.production });
+  const limits = operationLimits(config.operationLimits, { hideSuggestions: config.production, exposeCost: !config.production, metrics });
   const server = new ApolloServer<RouterContext>({
     gateway,
     // Shutdown is ours (index.ts / handleShutdownSignals): Apollo's own SIGINT/SIGTERM handler

@@ -25,16 +25,20 @@ function pricingSubgraph(request: ReceivedRequest) {
 /** `a { b { c } }` from ['a', 'b'] and 'c'. */
 const nest = (fields: string[], inner: string) => fields.reduceRight((selection, field) => `${field} { ${selection} }`, inner);
 const introspectionChain = (ofTypes: number) => ['__type(name: "Product")', 'fields', 'type', ...Array<string>(ofTypes).fill('ofType')];
+/** `{ products { id } }` 2^levels times, through fragments that each spread the one below twice. */
+const doubling = (levels: number) =>
+  `{ ...F${levels} } fragment F0 on Query { products { id } } ${Array.from({ length: levels }, (_, i) => `fragment F${i + 1} on Query { ...F${i} ...F${i} }`).join(' ')}`;
 
-const { maxDepth, maxAliases, maxTokens, maxDirectives, maxCost } = DEFAULT_OPERATION_LIMITS;
+const { maxDepth, maxAliases, maxTokens, maxDirectives } = DEFAULT_OPERATION_LIMITS;
 const BOMBS = {
   // __type (not __schema) counts: depth 16, everything else small.
   MAX_DEPTH_EXCEEDED: `{ ${nest(introspectionChain(maxDepth), 'name')} }`,
   MAX_ALIASES_EXCEEDED: `{ ${Array.from({ length: maxAliases + 1 }, (_, i) => `a${i}: me`).join(' ')} }`,
   MAX_DIRECTIVES_EXCEEDED: `{ ${'me @include(if: true) '.repeat(maxDirectives + 1)} }`,
   MAX_TOKENS_EXCEEDED: `{ ${'me '.repeat(maxTokens)} }`,
-  // Depth 11 and 187 tokens, but ~14,800 by graphql-armor's cost (×1.5 per level).
-  MAX_COST_EXCEEDED: `{ ${nest(introspectionChain(7), 'name '.repeat(250))} }`,
+  // 112 tokens, but 1,024 lists of products, each COST_LIST_SIZE (10) long (the tiny supergraph
+  // has no @listSize): 10,240. Fragments count wherever they are spread.
+  MAX_COST_EXCEEDED: doubling(10),
 };
 
 async function startRouter(env: Record<string, string> = {}) {
@@ -131,7 +135,7 @@ describe('operation limits (defaults)', () => {
 describe('operation limits (configured, production)', () => {
   let running: Awaited<ReturnType<typeof startRouter>>;
   beforeAll(async () => {
-    running = await startRouter({ NODE_ENV: 'production', ROUTER_SECRET: 'test-secret', MAX_DEPTH: '2', MAX_ALIASES: '1', MAX_TOKENS: '20', MAX_DIRECTIVES: '1', MAX_COST: '8' });
+    running = await startRouter({ NODE_ENV: 'production', ROUTER_SECRET: 'test-secret', MAX_DEPTH: '2', MAX_ALIASES: '1', MAX_TOKENS: '20', MAX_DIRECTIVES: '1', MAX_COST: '8', COST_LIST_SIZE: '2' });
   });
   afterAll(() => running.close());
 
@@ -149,8 +153,8 @@ describe('operation limits (configured, production)', () => {
     ['MAX_DIRECTIVES_EXCEEDED', '{ me @include(if: true) }', '{ me @include(if: true) me @skip(if: false) }'],
     // exactly 20 tokens, then 21
     ['MAX_TOKENS_EXCEEDED', '{ product(id: "1") { id name } me @include(if: true) }', '{ product(id: "1") { id name } me @include(if: true) me }'],
-    // cost 5, then 8.5
-    ['MAX_COST_EXCEEDED', '{ products { id name } }', '{ products { id name price } me me }'],
+    // cost 2 (a list of 2 products), then 11 (a mutation is 10, its Product 1)
+    ['MAX_COST_EXCEEDED', '{ products { id name } }', 'mutation { setPrice(id: "1", price: 1) { id } }'],
   ])('takes its limits from the environment (%s)', async (code, allowed, refused) => {
     const ok = await post(running.router, { query: allowed });
     expect(ok.json().errors).toBeUndefined();

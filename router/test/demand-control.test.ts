@@ -1,0 +1,141 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { buildSchema, type DocumentNode, type GraphQLSchema, Kind, type OperationDefinitionNode, parse } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { CostEstimateError, estimateCost, readCostDirectives, type CostDirectives } from '../src/demand-control.ts';
+import { DEFAULT_OPERATION_LIMITS } from '../src/limits.ts';
+import { TINY_SUPERGRAPH } from './support/tiny-router.ts';
+
+/**
+ * The cost estimate itself: Apollo's documented examples, the repo's supergraph and every
+ * operation the client apps ship (their persisted query manifests).
+ */
+
+const root = new URL('../../', import.meta.url);
+const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
+const { maxCost, costListSize } = DEFAULT_OPERATION_LIMITS;
+
+function costOf(schema: GraphQLSchema, directives: CostDirectives, query: string, variables: Record<string, unknown> = {}, listSize = costListSize) {
+  const document: DocumentNode = parse(query);
+  const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
+  return estimateCost(schema, document, operation, variables, directives, { listSize });
+}
+
+describe('Apollo Router’s documented examples', () => {
+  // https://www.apollographql.com/docs/graphos/routing/security/demand-control (Calculating cost).
+  const sdl = (addressCost: string) => `
+    extend schema @link(url: "https://specs.apollo.dev/cost/v0.1", import: ["@cost", "@listSize"])
+    directive @link(url: String, as: String, import: [String]) repeatable on SCHEMA
+    directive @cost(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR
+    directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION
+    type Query {
+      book(id: ID): Book
+      bestsellers: [Book] @listSize(assumedSize: 5)
+      newestAdditions(after: ID, limit: Int!): [Book] @listSize(slicingArguments: ["limit"])
+    }
+    type Book { title: String author: Author publisher: Publisher }
+    type Author { name: String }
+    type Publisher { name: String address: Address }
+    type Address ${addressCost} { zipCode: Int! }
+  `;
+  const selection = '{ title author { name } publisher { name address { zipCode } } }';
+  const plain = buildSchema(sdl(''));
+  const weighted = buildSchema(sdl('@cost(weight: 5)'));
+
+  it('objects 1, scalars 0: BookQuery costs 4', () => {
+    expect(costOf(plain, readCostDirectives(sdl('')), `query BookQuery { book(id: 1) ${selection} }`)).toBe(4);
+  });
+
+  it('@cost on a type overrides its weight: 8', () => {
+    expect(costOf(weighted, readCostDirectives(sdl('@cost(weight: 5)')), `{ book(id: 1) ${selection} }`)).toBe(8);
+  });
+
+  it('assumedSize multiplies the list: 40; a slicing argument: 24 for 3, 56 for 7', () => {
+    const directives = readCostDirectives(sdl('@cost(weight: 5)'));
+    expect(costOf(weighted, directives, `{ bestsellers ${selection} }`)).toBe(40);
+    expect(costOf(weighted, directives, `{ newestAdditions(limit: 3) ${selection} }`)).toBe(24);
+    expect(costOf(weighted, directives, `query($n: Int!) { newestAdditions(limit: $n) ${selection} }`, { n: 7 })).toBe(56);
+  });
+
+  it('a mutation costs 10 more', () => {
+    const schema = buildSchema('type Query { a: Int } type Mutation { touch: Book } type Book { title: String }');
+    expect(costOf(schema, readCostDirectives(undefined), 'mutation { touch { title } }')).toBe(11);
+  });
+});
+
+describe('the shop supergraph', () => {
+  const supergraph = read('schema/supergraph.graphql');
+  const api = buildSchema(read('schema/api-schema.graphql'));
+  const directives = readCostDirectives(supergraph);
+  const cost = (query: string, variables: Record<string, unknown> = {}) => costOf(api, directives, query, variables);
+
+  it('reads @cost and @listSize from the composed supergraph', () => {
+    expect(directives.fields.get('Query.categories')).toEqual({ listSize: { assumedSize: 60, requireOneSlicingArgument: true } });
+    expect(directives.fields.get('Category.products')?.listSize).toEqual({
+      assumedSize: 20,
+      slicingArguments: ['first'],
+      sizedFields: ['edges'],
+      requireOneSlicingArgument: false,
+    });
+    expect(directives.fields.get('Mutation.logIn')).toEqual({ weight: 1000 });
+  });
+
+  // F1: the page size counts whether it is a literal, a variable or left to the default.
+  const F1 = 'query($n: Int){ categories { products(first: $n) { edges { node { category { products(first: $n) { edges { node { id } } } } } } } } }';
+  const f1Cost = (n: number) => 60 * (1 + 1 + n * (1 + 1 + (1 + 1 + n * (1 + 1))));
+
+  it('F1: a variable page size multiplies like a literal one, and a missing one counts as assumedSize (20)', () => {
+    expect(cost(F1, { n: 100 })).toBe(f1Cost(100)); // 1,224,120
+    expect(cost(F1.replace('query($n: Int)', 'query').replace(/\$n/g, '100'))).toBe(f1Cost(100));
+    expect(cost(F1.replace(/\(first: \$n\)/g, ''))).toBe(f1Cost(20)); // 52,920
+    expect(cost(F1)).toBe(f1Cost(20));
+    expect(cost(F1.replace('$n: Int', '$n: Int = 5'))).toBe(f1Cost(5));
+    expect(cost(F1.replace('$n: Int', '$n: Int = 5'), { n: 30 })).toBe(f1Cost(30));
+    for (const variables of [{ n: 100 }, {}]) expect(cost(F1, variables)).toBeGreaterThan(maxCost);
+  });
+
+  it('expands fragments wherever they are spread, and skips what @skip/@include leave out', () => {
+    const inline = cost('{ categories { id products(first: 10) { edges { node { id category { id } } } } } }');
+    expect(inline).toBe(60 * (1 + 1 + 10 * (1 + 1 + 1)));
+    const spread = cost('{ categories { ...C } } fragment C on Category { id products(first: 10) { ...P } } fragment P on ProductConnection { edges { node { id category { id } } } }');
+    expect(spread).toBe(inline);
+    expect(cost('query($no: Boolean!) { categories @include(if: $no) { id } me @skip(if: true) { id } }', { no: false })).toBe(0);
+  });
+
+  it('charges sign-in, sign-up and checkout their @cost, plus 10 for a mutation', () => {
+    expect(cost('mutation { logIn(email: "a", password: "b") { token user { id } } }')).toBe(10 + 1000 + 1);
+    // 50 for placeOrder (in place of its Order's 1), 1 for total, 1 for the input object and 1 per line.
+    const lines = Array.from({ length: 3 }, (_, i) => `{ productId: "p${i}", quantity: 1 }`).join(', ');
+    expect(cost(`mutation { placeOrder(input: { idempotencyKey: "k", region: IN, lines: [${lines}] }) { id total { amount } } }`)).toBe(10 + 50 + 1 + 1 + 3);
+  });
+
+  it('refuses to estimate an operation that expands past the visit budget', () => {
+    const fragments = Array.from({ length: 20 }, (_, i) => `fragment F${i + 1} on Query { ...F${i} ...F${i} }`).join(' ');
+    expect(() => cost(`{ ...F20 } fragment F0 on Query { __typename } ${fragments}`)).toThrow(CostEstimateError);
+  });
+
+  it('every operation the client apps ship stays well under MAX_COST', () => {
+    const apps = readdirSync(new URL('clients/', root), { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'src');
+    const costs: Record<string, number> = {};
+    for (const app of apps) {
+      const manifest = JSON.parse(read(`clients/${app.name}/__generated__/persisted-query-manifest.json`)) as { operations: { name: string; body: string }[] };
+      // The apps send their page sizes through the operations' variable defaults.
+      for (const { name, body } of manifest.operations) costs[`${app.name} ${name}`] = cost(body);
+    }
+    expect(Object.keys(costs).length).toBeGreaterThanOrEqual(30);
+    const [costliest, highest] = Object.entries(costs).sort((a, b) => b[1] - a[1])[0]!;
+    expect(highest, costliest).toBeLessThanOrEqual(maxCost / 3);
+    expect({ costliest, highest }).toEqual({ costliest: 'android OrderHistory', highest: 3_063 }); // quoted in limits.ts and the README
+  });
+});
+
+describe('a supergraph without cost directives', () => {
+  const sdl = readFileSync(TINY_SUPERGRAPH, 'utf8');
+  const directives = readCostDirectives(sdl);
+
+  it('has none, and lists count COST_LIST_SIZE', () => {
+    expect(directives.fields.size + directives.types.size + directives.inputs.size).toBe(0);
+    const api = buildSchema('type Query { products(first: Int): [Product!]! me: String } type Product { id: ID! name: String! }');
+    expect(costOf(api, directives, '{ products(first: 50) { id name } me }')).toBe(costListSize);
+    expect(costOf(api, directives, '{ products { id } }', {}, 3)).toBe(3);
+  });
+});
