@@ -18,8 +18,18 @@ interface Quote {
   unitPrice: { amount: string; currency: string } | null;
 }
 
+/**
+ * How much one order may hold, so that one order (from a fresh account, say) cannot reserve a
+ * product's whole stock: units of one product, and units over all lines.
+ */
+export interface CheckoutLimits {
+  maxQuantityPerProduct: number;
+  maxUnitsPerOrder: number;
+}
+
+export const DEFAULT_CHECKOUT_LIMITS: CheckoutLimits = { maxQuantityPerProduct: 10, maxUnitsPerOrder: 100 };
+
 const MAX_LINES = 50;
-const MAX_QUANTITY = 99;
 const MAX_KEY_LENGTH = 255;
 /** How long a retry waits for a concurrent attempt with the same key to finish. */
 const WAIT_FOR_CONCURRENT_MS = 15_000;
@@ -43,7 +53,7 @@ const RELEASE = `mutation Release($reservationId: ID!) { releaseStock(reservatio
  * Once an order is written (or cancelled) its tags go on the invalidation bus: the order, and its
  * user, whose order list changed. Inventory publishes the stock it moved itself.
  */
-export function createCheckout({ db, pricing, inventory, logger, abandonedAfterMs, publish }: {
+export function createCheckout({ db, pricing, inventory, logger, abandonedAfterMs, publish, limits = DEFAULT_CHECKOUT_LIMITS }: {
   db: Database;
   pricing: ServiceClient;
   inventory: ServiceClient;
@@ -51,6 +61,7 @@ export function createCheckout({ db, pricing, inventory, logger, abandonedAfterM
   abandonedAfterMs: number;
   /** Publishes invalidation tags after a write commits; never rejects (InvalidationBus.publish). */
   publish: (tags: readonly string[]) => Promise<void>;
+  limits?: CheckoutLimits;
 }) {
   const repo = createOrderRepository(db);
 
@@ -136,7 +147,7 @@ export function createCheckout({ db, pricing, inventory, logger, abandonedAfterM
 
   return {
     async placeOrder(viewer: Viewer, input: PlaceOrderInput): Promise<OrderModel> {
-      validate(input);
+      validate(input, limits);
       const requestHash = hashRequest(input);
       const deadline = Date.now() + WAIT_FOR_CONCURRENT_MS;
       for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
@@ -200,20 +211,25 @@ export function createCheckout({ db, pricing, inventory, logger, abandonedAfterM
 
 export type Checkout = ReturnType<typeof createCheckout>;
 
-function validate(input: PlaceOrderInput): void {
+function validate(input: PlaceOrderInput, { maxQuantityPerProduct, maxUnitsPerOrder }: CheckoutLimits): void {
   const { idempotencyKey, lines } = input;
   if (idempotencyKey.length < 1 || idempotencyKey.length > MAX_KEY_LENGTH) {
     throw badInput(`"idempotencyKey" must be 1 to ${MAX_KEY_LENGTH} characters`, { argument: 'idempotencyKey' });
   }
   if (lines.length < 1 || lines.length > MAX_LINES) throw badInput(`An order has 1 to ${MAX_LINES} lines`, { argument: 'lines' });
   const seen = new Set<string>();
+  let units = 0;
   for (const { productId, quantity } of lines) {
     if (productNumber(productId) === undefined) throw badInput(`"${productId}" is not a product id`, { argument: 'lines' });
     if (seen.has(productId)) throw badInput(`${productId} appears on more than one line; combine them`, { argument: 'lines' });
     seen.add(productId);
-    if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_QUANTITY) {
-      throw badInput(`Quantity for ${productId} must be 1 to ${MAX_QUANTITY}`, { argument: 'lines' });
+    if (!Number.isInteger(quantity) || quantity < 1 || quantity > maxQuantityPerProduct) {
+      throw badInput(`Quantity for ${productId} must be 1 to ${maxQuantityPerProduct}`, { argument: 'lines', productId, max: maxQuantityPerProduct });
     }
+    units += quantity;
+  }
+  if (units > maxUnitsPerOrder) {
+    throw badInput(`An order holds at most ${maxUnitsPerOrder} units in all; this one has ${units}`, { argument: 'lines', max: maxUnitsPerOrder });
   }
 }
 

@@ -1,4 +1,5 @@
-import { intVar, readSubgraphBaseConfig, urlVar, type Env, type SubgraphBaseConfig } from '@shop/service-kit';
+import { ConfigError, intVar, readSubgraphBaseConfig, urlVar, type Env, type SubgraphBaseConfig } from '@shop/service-kit';
+import { DEFAULT_CHECKOUT_LIMITS, type CheckoutLimits } from './checkout.ts';
 
 export interface OrdersConfig extends SubgraphBaseConfig {
   /** Checkout prices lines through pricing's internal quote field. */
@@ -9,15 +10,25 @@ export interface OrdersConfig extends SubgraphBaseConfig {
   dependencyTimeoutMs: number;
   /** A checkout claim with no order after this long was abandoned (crash); its stock is released. */
   abandonedCheckoutMs: number;
+  /** MAX_QUANTITY_PER_PRODUCT and MAX_UNITS_PER_ORDER: past them placeOrder answers BAD_USER_INPUT. */
+  checkoutLimits: CheckoutLimits;
 }
 
 /** The only place the orders subgraph reads the environment. */
 export function readConfig(env: Env): OrdersConfig {
+  const checkoutLimits: CheckoutLimits = {
+    maxQuantityPerProduct: intVar(env, 'MAX_QUANTITY_PER_PRODUCT', DEFAULT_CHECKOUT_LIMITS.maxQuantityPerProduct, { min: 1, max: 10_000 }),
+    maxUnitsPerOrder: intVar(env, 'MAX_UNITS_PER_ORDER', DEFAULT_CHECKOUT_LIMITS.maxUnitsPerOrder, { min: 1, max: 500_000 }),
+  };
+  if (checkoutLimits.maxUnitsPerOrder < checkoutLimits.maxQuantityPerProduct) {
+    throw new ConfigError(`MAX_UNITS_PER_ORDER (${checkoutLimits.maxUnitsPerOrder}) must be at least MAX_QUANTITY_PER_PRODUCT (${checkoutLimits.maxQuantityPerProduct})`);
+  }
   return {
     ...readSubgraphBaseConfig(env, 'orders', 4005),
     pricingUrl: urlVar(env, 'PRICING_URL', 'http://localhost:4003/graphql'),
     inventoryUrl: urlVar(env, 'INVENTORY_URL', 'http://localhost:4002/graphql'),
     dependencyTimeoutMs: intVar(env, 'DEPENDENCY_TIMEOUT_MS', 3_000, { min: 1, max: 60_000 }),
     abandonedCheckoutMs: intVar(env, 'ABANDONED_CHECKOUT_MS', 60_000, { min: 1_000, max: 3_600_000 }),
+    checkoutLimits,
   };
 }

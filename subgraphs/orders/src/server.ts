@@ -24,6 +24,7 @@ export async function buildServer(options: BuildOptions<OrdersConfig>) {
       logger,
       abandonedAfterMs: config.abandonedCheckoutMs,
       publish: (tags) => bus.publish(tags),
+      limits: config.checkoutLimits,
     }));
   return buildSubgraphServer(
     {

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, createLogger, prepareStorage, SMALL_SEED, type Database } from '@shop/service-kit';
-import { createCheckout, sumCents } from '../src/checkout.ts';
+import { ConfigError } from '@shop/service-kit';
+import { createCheckout, DEFAULT_CHECKOUT_LIMITS, sumCents } from '../src/checkout.ts';
+import { readConfig } from '../src/config.ts';
 import { seed } from '../src/db/seed.ts';
 import { DependencyUnavailable, type ServiceClient } from '../src/services.ts';
 
@@ -121,5 +123,45 @@ describe('checkout orchestration', () => {
     await expect(checkout.placeOrder(viewer, { idempotencyKey: k, region: 'SEA', lines: [{ productId: 'p1', quantity: 1 }, { productId: 'p2', quantity: 2 }] })).rejects.toMatchObject({
       extensions: { code: 'IDEMPOTENCY_KEY_REUSED' },
     });
+  });
+});
+
+describe('checkout limits (F7)', () => {
+  const lines = (count: number, quantity: number) => Array.from({ length: count }, (_, i) => ({ productId: `p${i + 1}`, quantity }));
+
+  it('refuses more than MAX_QUANTITY_PER_PRODUCT (10) of one product, and more than MAX_UNITS_PER_ORDER (100) in all, before reserving anything', async () => {
+    expect(readConfig({}).checkoutLimits).toEqual(DEFAULT_CHECKOUT_LIMITS);
+    expect(DEFAULT_CHECKOUT_LIMITS).toEqual({ maxQuantityPerProduct: 10, maxUnitsPerOrder: 100 });
+    const inventory = fakeInventory();
+    const checkout = createCheckout({ db, pricing, inventory: inventory.client, logger, abandonedAfterMs: 60_000, publish: quiet, limits: readConfig({}).checkoutLimits });
+    // What the attack sent: 50 lines, each a product's whole regional stock.
+    await expect(checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: lines(50, 72) })).rejects.toMatchObject({
+      message: 'Quantity for p1 must be 1 to 10',
+      extensions: { code: 'BAD_USER_INPUT', argument: 'lines', productId: 'p1', max: 10 },
+    });
+    await expect(checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: [{ productId: 'p9', quantity: 11 }] })).rejects.toMatchObject({
+      extensions: { code: 'BAD_USER_INPUT', argument: 'lines', productId: 'p9' },
+    });
+    // 11 lines of 10 each: every line is allowed, the order is not.
+    await expect(checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: lines(11, 10) })).rejects.toMatchObject({
+      message: 'An order holds at most 100 units in all; this one has 110',
+      extensions: { code: 'BAD_USER_INPUT', argument: 'lines', max: 100 },
+    });
+    expect(inventory.held.size).toBe(0);
+    // At the limits exactly: placed.
+    expect(await checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: lines(10, 10) })).toMatchObject({ status: 'PLACED' });
+    expect(await checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: lines(50, 2) })).toMatchObject({ status: 'PLACED' });
+  });
+
+  it('reads the limits from the environment and refuses contradictory ones', async () => {
+    const limits = readConfig({ MAX_QUANTITY_PER_PRODUCT: '3', MAX_UNITS_PER_ORDER: '5' }).checkoutLimits;
+    expect(limits).toEqual({ maxQuantityPerProduct: 3, maxUnitsPerOrder: 5 });
+    const checkout = createCheckout({ db, pricing, inventory: fakeInventory().client, logger, abandonedAfterMs: 60_000, publish: quiet, limits });
+    await expect(checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: [{ productId: 'p1', quantity: 4 }] })).rejects.toMatchObject({
+      extensions: { code: 'BAD_USER_INPUT', max: 3 },
+    });
+    for (const env of [{ MAX_QUANTITY_PER_PRODUCT: '0' }, { MAX_UNITS_PER_ORDER: 'lots' }, { MAX_QUANTITY_PER_PRODUCT: '20', MAX_UNITS_PER_ORDER: '10' }]) {
+      expect(() => readConfig(env)).toThrow(ConfigError);
+    }
   });
 });
