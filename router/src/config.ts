@@ -117,7 +117,24 @@ export interface RateLimitConfig {
   max: number;
   /** RATE_LIMIT_WINDOW_MS: the fixed window the count is kept for. */
   windowMs: number;
+  /**
+   * RATE_LIMIT_IP_MAX: requests per window from one client IP, signed in or not (default 5 ×
+   * RATE_LIMIT_MAX, so a few customers behind one NAT still fit): self-registered accounts do not
+   * multiply an address's allowance.
+   */
+  ipMax: number;
+  /** SIGN_IN_RATE_LIMIT_MAX per SIGN_IN_RATE_LIMIT_WINDOW_MS: `logIn` attempts per client IP. */
+  signIn: { max: number; windowMs: number };
+  /** SIGN_UP_RATE_LIMIT_MAX per SIGN_UP_RATE_LIMIT_WINDOW_MS: `signUp` attempts per client IP. */
+  signUp: { max: number; windowMs: number };
 }
+
+/** Defaults of the per-address buckets beside RATE_LIMIT_MAX (see rate-limit.ts). */
+export const DEFAULT_CREDENTIAL_LIMITS = {
+  ipMaxPerClientMax: 5,
+  signIn: { max: 30, windowMs: 60_000 },
+  signUp: { max: 5, windowMs: 3_600_000 },
+} as const;
 
 export interface BreakerConfig {
   /** Consecutive failures (network error, timeout, 5xx) that open a subgraph's circuit. */
@@ -212,12 +229,30 @@ export function readConfig(env: Env): RouterConfig {
     drainTimeoutMs: intVar(env, 'DRAIN_TIMEOUT_MS', 10_000, { min: 0, max: 120_000 }),
     tracing: readTracingConfig(env),
     listener: readListenerTimeouts(env),
-    rateLimit: {
-      enabled: boolVar(env, 'RATE_LIMIT', true),
-      max: intVar(env, 'RATE_LIMIT_MAX', 600, { min: 1, max: 10_000_000 }),
-      windowMs: intVar(env, 'RATE_LIMIT_WINDOW_MS', 10_000, { min: 100, max: 86_400_000 }),
-    },
+    rateLimit: rateLimitConfig(env),
     trustProxy: trustProxy(env),
+  };
+}
+
+function rateLimitConfig(env: Env): RateLimitConfig {
+  const max = intVar(env, 'RATE_LIMIT_MAX', 600, { min: 1, max: 10_000_000 });
+  const ipMax = intVar(env, 'RATE_LIMIT_IP_MAX', max * DEFAULT_CREDENTIAL_LIMITS.ipMaxPerClientMax, { min: 1, max: 100_000_000 });
+  // Below RATE_LIMIT_MAX the ceiling would quietly become every anonymous client's limit too.
+  if (ipMax < max) throw new ConfigError(`RATE_LIMIT_IP_MAX (${ipMax}) must be at least RATE_LIMIT_MAX (${max})`);
+  const { signIn, signUp } = DEFAULT_CREDENTIAL_LIMITS;
+  return {
+    enabled: boolVar(env, 'RATE_LIMIT', true),
+    max,
+    windowMs: intVar(env, 'RATE_LIMIT_WINDOW_MS', 10_000, { min: 100, max: 86_400_000 }),
+    ipMax,
+    signIn: {
+      max: intVar(env, 'SIGN_IN_RATE_LIMIT_MAX', signIn.max, { min: 1, max: 1_000_000 }),
+      windowMs: intVar(env, 'SIGN_IN_RATE_LIMIT_WINDOW_MS', signIn.windowMs, { min: 100, max: 86_400_000 }),
+    },
+    signUp: {
+      max: intVar(env, 'SIGN_UP_RATE_LIMIT_MAX', signUp.max, { min: 1, max: 1_000_000 }),
+      windowMs: intVar(env, 'SIGN_UP_RATE_LIMIT_WINDOW_MS', signUp.windowMs, { min: 100, max: 86_400_000 }),
+    },
   };
 }
 

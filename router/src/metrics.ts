@@ -132,7 +132,7 @@ export function createRouterMetrics() {
     // count in cache_errors_total{layer="router",type="rate_limit"}, beside the caches' own.
     rateLimitRejections: new Counter({
       name: 'rate_limit_rejections_total',
-      help: 'Requests refused with 429 by the rate limit, by key kind (user or ip)',
+      help: 'Requests refused with 429 by the rate limits, by bucket (user, ip, ip_ceiling, sign_in, sign_up)',
       labelNames: ['kind'] as const,
       registers: [registry],
     }),

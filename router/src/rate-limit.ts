@@ -1,5 +1,5 @@
 import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createRedis, type Logger, type Viewer } from '@shop/service-kit';
 import type { RouterConfig } from './config.ts';
 import type { RouterMetrics } from './metrics.ts';
@@ -14,6 +14,10 @@ import type { RouterMetrics } from './metrics.ts';
  *   office proxy do not share one.
  * - Count: fixed windows of `RATE_LIMIT_WINDOW_MS`, `RATE_LIMIT_MAX` requests per key. In memory
  *   per router without REDIS_URL; in Redis with it, so replicas share each key's count.
+ * - Ceiling: `RATE_LIMIT_IP_MAX` requests per window from one address whoever is signed in, so
+ *   accounts anyone can create do not each bring another RATE_LIMIT_MAX.
+ * - Sign-in and sign-up attempts: buckets per address of their own (see registerRateLimit and
+ *   credential-limits.ts).
  * - Refusal: 429 in GraphQL's shape (code RATE_LIMITED) with `Retry-After`, before the body is
  *   parsed or anything is planned; `x-ratelimit-*` headers on every limited request.
  * - Redis down or slow (past CACHE_TIMEOUT_MS): the request goes through uncounted (fail open: a
@@ -65,11 +69,6 @@ export interface RateLimitSettings {
   viewerOf: ViewerOf;
 }
 
-export interface RateLimitHandle {
-  /** Disconnects the limiter's Redis client, if it has one. */
-  close(): Promise<void>;
-}
-
 /**
  * TRUST_PROXY as Fastify's `trustProxy`. A hop count becomes a trust function: Fastify 5 no longer
  * honours a number (it trusts nothing for one, since a client reaching the router directly could
@@ -84,10 +83,43 @@ export function fastifyTrustProxy(trust: RouterConfig['trustProxy']): boolean | 
 const LIMITED_METHODS = new Set(['GET', 'POST']);
 const LIMITED_URL = '/graphql';
 
-/** Registers the limit on `app` (before its routes); RATE_LIMIT=false registers nothing. */
+/** Keys each in-memory table keeps (least recently used first out); @fastify/rate-limit's default. */
+const MEMORY_STORE_KEYS = 5_000;
+
+/** The buckets a sign-in or sign-up attempt is counted in (credential-limits.ts finds the attempts). */
+export type CredentialKind = 'sign_in' | 'sign_up';
+
+/** Whether one more attempt of `kind` from `ip` may go through; refused: how long to wait. */
+export type CredentialLimit = (kind: CredentialKind, ip: string) => Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }>;
+
+export interface RateLimitHandle {
+  /** Counts sign-in and sign-up attempts per client IP; undefined with RATE_LIMIT=false. */
+  credentialLimit: CredentialLimit | undefined;
+  /** Disconnects the limiter's Redis client, if it has one. */
+  close(): Promise<void>;
+}
+
+type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
+type LimitResult = Awaited<ReturnType<Limiter>>;
+
+/**
+ * Registers the limits on `app` (before its routes); RATE_LIMIT=false registers nothing. Every
+ * bucket is the same plugin's (`createRateLimit`), so each is in Redis when REDIS_URL is set and
+ * fails open alike:
+ * - per client (`user:<sub>` or `ip:<address>`): RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS;
+ * - per address for everything from it, signed in or not (`ip-all:`): RATE_LIMIT_IP_MAX per
+ *   RATE_LIMIT_WINDOW_MS. Users get buckets of their own so that customers behind one NAT do not
+ *   share one, but anyone can sign up for more users: without this ceiling each self-registered
+ *   account was another RATE_LIMIT_MAX for the same address. Only requests the per-client bucket
+ *   let through count here, so one user over their own limit does not use up their neighbours';
+ * - sign-in attempts per address (`sign-in:`, SIGN_IN_RATE_LIMIT_MAX per
+ *   SIGN_IN_RATE_LIMIT_WINDOW_MS) and sign-ups per address (`sign-up:`, SIGN_UP_RATE_LIMIT_MAX per
+ *   SIGN_UP_RATE_LIMIT_WINDOW_MS), taken by credential-limits.ts once it has found the fields in
+ *   the parsed operation.
+ */
 export async function registerRateLimit(app: FastifyInstance, { config, metrics, logger, viewerOf }: RateLimitSettings): Promise<RateLimitHandle> {
-  const { enabled, max, windowMs } = config.rateLimit;
-  if (!enabled) return { close: async () => {} };
+  const { enabled, max, windowMs, ipMax, signIn, signUp } = config.rateLimit;
+  if (!enabled) return { credentialLimit: undefined, close: async () => {} };
 
   // A client of its own: its command timeout is the cache timeout, so a slow Redis costs a request
   // at most CACHE_TIMEOUT_MS before it fails open (createRedis also fails at once while
@@ -101,44 +133,73 @@ export async function registerRateLimit(app: FastifyInstance, { config, metrics,
     timeWindow: windowMs,
     keyGenerator: (request) => rateLimitKey(request, viewerOf),
     // Keys under the deployment's prefix, so deployments and test runs sharing a Redis stay apart.
-    ...(redis ? { redis, nameSpace: `${config.cacheKeyPrefix}ratelimit:` } : {}),
+    ...(redis ? { redis, nameSpace: `${config.cacheKeyPrefix}ratelimit:` } : { cache: MEMORY_STORE_KEYS }),
     // Failing open is done below rather than by the plugin (skipOnError would swallow the error
     // where it cannot be counted).
     skipOnError: false,
   });
-  const limit = app.createRateLimit();
+  const perClient = app.createRateLimit();
+  // The other buckets: tables of their own in memory; in Redis, keys told apart by their prefix.
+  const bucket = (bucketMax: number, bucketWindowMs: number, prefix: string): Limiter =>
+    app.createRateLimit({ max: bucketMax, timeWindow: bucketWindowMs, keyGenerator: (request) => `${prefix}:${normalizeIP(request.ip)}`, cache: MEMORY_STORE_KEYS } as Parameters<FastifyInstance['createRateLimit']>[0]);
+  const perAddress = bucket(ipMax, windowMs, 'ip-all');
+  const credentials: Record<CredentialKind, Limiter> = { sign_in: bucket(signIn.max, signIn.windowMs, 'sign-in'), sign_up: bucket(signUp.max, signUp.windowMs, 'sign-up') };
+
+  /** One count in `limiter`; undefined when its store failed (the request goes through). */
+  const take = async (limiter: Limiter, request: FastifyRequest): Promise<LimitResult | undefined> => {
+    try {
+      return await limiter(request);
+    } catch (error) {
+      metrics.cacheErrors.inc({ layer: 'router', type: 'rate_limit' });
+      request.log?.debug({ err: error }, 'rate limit store failed; request let through');
+      return undefined;
+    }
+  };
 
   // onRequest: refused requests cost no body parsing, no planning and no subgraph fetch.
   app.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.url !== LIMITED_URL || !LIMITED_METHODS.has(request.method)) return;
     // Settle the token first (it is cached for the GraphQL context), so only Redis time counts below.
     await rateLimitKey(request, viewerOf);
-    let result: Awaited<ReturnType<typeof limit>>;
-    try {
-      result = await limit(request);
-    } catch (error) {
-      metrics.cacheErrors.inc({ layer: 'router', type: 'rate_limit' });
-      request.log.debug({ err: error }, 'rate limit store failed; request let through');
-      return;
-    }
-    if (result.isAllowed) return;
+    const result = await take(perClient, request);
+    if (!result || result.isAllowed) return;
     const retryAfter = Math.max(1, result.ttlInSeconds);
     void reply.header('x-ratelimit-limit', result.max);
     void reply.header('x-ratelimit-remaining', result.remaining);
     void reply.header('x-ratelimit-reset', retryAfter);
-    if (!result.isExceeded) return;
-    metrics.rateLimitRejections.inc({ kind: result.key.startsWith('user:') ? 'user' : 'ip' });
-    return reply
-      .code(429)
-      .header('retry-after', retryAfter)
-      .header('cache-control', 'no-store')
-      .send({ errors: [{ message: `Too many requests; retry in ${retryAfter} s`, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter } }] });
+    if (result.isExceeded) {
+      metrics.rateLimitRejections.inc({ kind: result.key.startsWith('user:') ? 'user' : 'ip' });
+      return refuse(reply, retryAfter);
+    }
+    const ceiling = await take(perAddress, request);
+    if (!ceiling || ceiling.isAllowed || !ceiling.isExceeded) return;
+    metrics.rateLimitRejections.inc({ kind: 'ip_ceiling' });
+    return refuse(reply, Math.max(1, ceiling.ttlInSeconds));
   });
 
+  const credentialLimit: CredentialLimit = async (kind, ip) => {
+    // The plugin needs only the address (keyGenerator) and route options (it reads a group id).
+    const attempt = { ip, routeOptions: {}, log: undefined } as unknown as FastifyRequest;
+    const result = await take(credentials[kind], attempt);
+    if (!result || result.isAllowed || !result.isExceeded) return { allowed: true };
+    metrics.rateLimitRejections.inc({ kind });
+    return { allowed: false, retryAfterSeconds: Math.max(1, result.ttlInSeconds) };
+  };
+
   return {
+    credentialLimit,
     async close() {
       if (!redis) return;
       await redis.quit().catch(() => redis.disconnect());
     },
   };
+}
+
+/** What every limit answers past its count: 429 in GraphQL's shape, with Retry-After. */
+export const rateLimitedBody = (retryAfter: number) => ({
+  errors: [{ message: `Too many requests; retry in ${retryAfter} s`, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter } }],
+});
+
+function refuse(reply: FastifyReply, retryAfter: number): FastifyReply {
+  return reply.code(429).header('retry-after', retryAfter).header('cache-control', 'no-store').send(rateLimitedBody(retryAfter));
 }

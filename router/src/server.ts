@@ -7,6 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { GraphQLFormattedError } from 'graphql';
 import { createLogger, listenerTimeouts, setupTracing, type Viewer, traceRequests, validTraceparent, type Logger, type SpanExporter, type Tracing } from '@shop/service-kit';
 import { createAuthenticator } from './auth.ts';
+import { credentialLimitPlugin } from './credential-limits.ts';
 import { createRouterCache } from './cache/create.ts';
 import { redactedErrorLogging, redactSubgraphError, scrubInternals } from './errors.ts';
 import { ResponseCachePolicy } from './cache/policy.ts';
@@ -164,6 +165,8 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
       ...(requestDedup ? [requestDedup.plugin()] : []),
       ApolloServerPluginCacheControlDisabled(),
       ...limits.plugins,
+      // Sign-in and sign-up work per operation and per address (credential-limits.ts).
+      credentialLimitPlugin(() => rateLimit.credentialLimit),
       redactedErrorLogging(log, config.subgraphErrorMessages),
       // No IDE in production, whatever NODE_ENV Apollo itself sees.
       ...(config.production ? [ApolloServerPluginLandingPageDisabled()] : []),

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { Router } from '../src/server.ts';
 import { representationsOf, startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';
 import { deleteKeys, testPrefix, total } from './support/harness.ts';
+import { startIssuer } from './support/issuer.ts';
 import { buildTinyRouter } from './support/tiny-router.ts';
 import { redisProxy, type RedisProxy } from '@shop/service-kit/testing';
 
@@ -38,8 +39,8 @@ afterAll(async () => {
   await pricing?.close();
 });
 
-async function routerOn(redisUrl: string, prefix: string): Promise<Router> {
-  const router = await buildTinyRouter({ products, pricing }, { REDIS_URL: redisUrl, CACHE_KEY_PREFIX: prefix, CACHE_TIMEOUT_MS: String(CACHE_TIMEOUT_MS), RATE_LIMIT_MAX: String(MAX) });
+async function routerOn(redisUrl: string, prefix: string, env: Record<string, string> = {}): Promise<Router> {
+  const router = await buildTinyRouter({ products, pricing }, { REDIS_URL: redisUrl, CACHE_KEY_PREFIX: prefix, CACHE_TIMEOUT_MS: String(CACHE_TIMEOUT_MS), RATE_LIMIT_MAX: String(MAX), ...env });
   opened.push(router);
   return router;
 }
@@ -97,6 +98,37 @@ describe('rate limit on Redis', () => {
     await countingInRedis(other, '203.0.113.97');
     expect((await ask(other, ip)).statusCode).toBe(200);
     expect((await rateLimitErrors(a)) + (await rateLimitErrors(b))).toBe(errorsBefore);
+  });
+
+  it('shares the IP ceiling across routers too', async () => {
+    const issuer = await startIssuer();
+    try {
+      const prefix = testPrefix();
+      prefixes.push(prefix);
+      const env = { JWKS_URL: issuer.jwksUrl, RATE_LIMIT_IP_MAX: String(MAX + 2) };
+      const [a, b] = await Promise.all([routerOn(REDIS_URL, prefix, env), routerOn(REDIS_URL, prefix, env)]);
+      await countingInRedis(a, '203.0.113.96');
+      await countingInRedis(b, '203.0.113.95');
+      const ip = '203.0.113.12';
+      const [first, second] = await Promise.all([issuer.sign('first'), issuer.sign('second')]);
+      const signedIn = (router: Router, token: string) =>
+        router.app.inject({ method: 'POST', url: '/graphql', remoteAddress: ip, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, payload: '{"query":"{ me }"}' });
+      const codes: number[] = [];
+      for (let i = 0; i < MAX; i++) codes.push((await signedIn(i % 2 ? b : a, first)).statusCode);
+      // The second user's own bucket is fresh; the address has 2 left, counted in Redis by both routers.
+      for (let i = 0; i < 3; i++) codes.push((await signedIn(i % 2 ? a : b, second)).statusCode);
+      expect(codes).toEqual([...Array(MAX + 2).fill(200), 429]);
+      const redis = new Redis(REDIS_URL);
+      try {
+        const keys = await redis.keys(`${prefix}ratelimit:*ip-all:${ip}`);
+        expect(keys).toHaveLength(1);
+        expect(await redis.get(keys[0]!)).toBe(String(MAX + 3));
+      } finally {
+        redis.disconnect();
+      }
+    } finally {
+      await issuer.close();
+    }
   });
 
   it('lets requests through when Redis is unreachable, and counts the failures', async () => {

@@ -149,6 +149,56 @@ describe('rate limit (memory store)', () => {
   });
 });
 
+describe('IP ceiling (RATE_LIMIT_IP_MAX)', () => {
+  it('bounds an address whoever is signed in (F8: self-registered accounts each brought RATE_LIMIT_MAX more)', async () => {
+    const router = await startRouter({ RATE_LIMIT_IP_MAX: '5' });
+    try {
+      const ip = '198.51.100.40';
+      const [first, second, third] = await Promise.all(['acct-1', 'acct-2', 'acct-3'].map((sub) => issuer.sign(sub)));
+      expect(await statuses(MAX, () => ask(router, { ip, token: first! }))).toEqual([200, 200, 200]);
+      // The second account has its own bucket of 3, but the address has only 2 left.
+      expect(await statuses(3, () => ask(router, { ip, token: second! }))).toEqual([200, 200, 429]);
+      const refused = await ask(router, { ip, token: third! });
+      expect(refused.statusCode).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(refused.json().errors[0].extensions.code).toBe('RATE_LIMITED');
+      expect((await ask(router, { ip })).statusCode).toBe(429);
+      expect(await total(router.metrics.rateLimitRejections, { kind: 'ip_ceiling' })).toBe(3);
+      // The same account from another address is within both of its limits.
+      expect((await ask(router, { ip: '198.51.100.41', token: third! })).statusCode).toBe(200);
+    } finally {
+      await router.close();
+    }
+  });
+
+  it('does not count what the per-client limit already refused', async () => {
+    const router = await startRouter({ RATE_LIMIT_IP_MAX: '5' });
+    try {
+      const ip = '198.51.100.42';
+      const [greedy, neighbour] = await Promise.all([issuer.sign('greedy'), issuer.sign('neighbour')]);
+      expect(await statuses(MAX + 5, () => ask(router, { ip, token: greedy }))).toEqual([200, 200, 200, 429, 429, 429, 429, 429]);
+      // Behind the same NAT, a neighbour still has the address's remaining 2.
+      expect(await statuses(3, () => ask(router, { ip, token: neighbour }))).toEqual([200, 200, 429]);
+    } finally {
+      await router.close();
+    }
+  });
+
+  it('defaults to 5 × RATE_LIMIT_MAX, so a few customers behind one address fit', async () => {
+    const router = await startRouter();
+    try {
+      const ip = '198.51.100.43';
+      const tokens = await Promise.all(Array.from({ length: 6 }, (_, i) => issuer.sign(`office-${i}`)));
+      const answered = [];
+      for (const token of tokens) answered.push(...(await statuses(MAX, () => ask(router, { ip, token }))));
+      expect(answered.filter((status) => status === 200)).toHaveLength(5 * MAX);
+      expect(answered.slice(0, 5 * MAX)).toEqual(Array(5 * MAX).fill(200));
+    } finally {
+      await router.close();
+    }
+  });
+});
+
 describe('rate limit configuration', () => {
   it('limits nobody with RATE_LIMIT=false', async () => {
     const router = await startRouter({ RATE_LIMIT: 'false' });

@@ -12,6 +12,8 @@ export interface FakeReply {
   body: { data?: unknown; errors?: unknown[] };
   /** The subgraph's Cache-Control; omitted → no header. */
   cacheControl?: string;
+  /** The HTTP status; omitted → 200. */
+  status?: number;
 }
 
 export type FakeHandler = (request: ReceivedRequest) => FakeReply | Promise<FakeReply>;
@@ -45,7 +47,7 @@ export async function startFakeSubgraph(handler: FakeHandler): Promise<FakeSubgr
       requests.push(request);
       try {
         const reply = await current(request);
-        res.writeHead(200, { 'content-type': 'application/json', ...(reply.cacheControl ? { 'cache-control': reply.cacheControl } : {}) });
+        res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...(reply.cacheControl ? { 'cache-control': reply.cacheControl } : {}) });
         res.end(JSON.stringify(reply.body));
       } catch (error) {
         res.writeHead(500, { 'content-type': 'application/json' });
