@@ -1,4 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readConfig, SUBGRAPH_NAMES } from '../src/config.ts';
 import { COST_HEADER } from '../src/demand-control.ts';
 import { DEFAULT_OPERATION_LIMITS } from '../src/limits.ts';
@@ -127,5 +130,30 @@ describe('suggestions and aliases (production)', () => {
       expect(codes(response.json())).toEqual(['MAX_ALIASES_EXCEEDED']);
     }
     expect(running.subgraph.requests).toHaveLength(0);
+  });
+});
+
+describe('demand control follows the supergraph', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'supergraph-'));
+  const path = join(dir, 'supergraph.graphql');
+  const sdl = readFileSync(new URL('../../schema/supergraph.graphql', import.meta.url), 'utf8');
+  let running: Running;
+  beforeAll(async () => {
+    writeFileSync(path, sdl);
+    running = await startRouter({ SUPERGRAPH_PATH: path });
+  });
+  afterAll(async () => {
+    await running?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const estimate = async () => (await post(running.router, { query: '{ categories { id } }' }, { [COST_HEADER]: '1' })).json().extensions?.cost?.estimated;
+
+  it('reads @listSize again when the supergraph file changes', async () => {
+    expect(await estimate()).toBe(60);
+    const resized = sdl.replace('categories: [Category!]! @join__field(graph: PRODUCTS) @listSize(assumedSize: 60)', 'categories: [Category!]! @join__field(graph: PRODUCTS) @listSize(assumedSize: 600)');
+    expect(resized).not.toBe(sdl);
+    writeFileSync(path, resized);
+    await vi.waitFor(async () => expect(await estimate()).toBe(600), { timeout: 10_000, interval: 100 });
   });
 });
