@@ -69,6 +69,10 @@ export interface SubgraphBaseConfig {
   subgraphCache: boolean;
   /** Longest a request waits on Redis for the cache before answering without it. */
   cacheTimeoutMs: number;
+  /** SUBGRAPH_CACHE_MAX_BYTES: all in-memory stores of the cache layer together, in accounted bytes. */
+  cacheMaxBytes: number;
+  /** SUBGRAPH_CACHE_MAX_ENTRY_BYTES: a larger value is not cached, in memory or in Redis. */
+  cacheMaxEntryBytes: number;
   /**
    * Prefix of every Redis key and of the invalidation channel, so deployments (or test runs)
    * sharing one Redis never read each other's entries or hear each other's invalidations.
@@ -89,6 +93,9 @@ export interface SubgraphBaseConfig {
 
 export const DEFAULT_CACHE_KEY_PREFIX = 'shop:';
 
+/** Byte bounds of the subgraph cache layer (see subgraph-cache.ts). */
+export const DEFAULT_SUBGRAPH_CACHE_BOUNDS = { maxBytes: 64 * 1024 ** 2, maxEntryBytes: 1024 ** 2 } as const;
+
 export function readSubgraphBaseConfig(env: Env, name: string, defaultPort: number): SubgraphBaseConfig {
   const upper = name.toUpperCase();
   const production = isProduction(env);
@@ -108,6 +115,8 @@ export function readSubgraphBaseConfig(env: Env, name: string, defaultPort: numb
     redisUrl: urlVar(env, 'REDIS_URL'),
     subgraphCache: boolVar(env, 'SUBGRAPH_CACHE', true),
     cacheTimeoutMs: intVar(env, 'CACHE_TIMEOUT_MS', 100, { min: 1, max: 5_000 }),
+    cacheMaxBytes: intVar(env, 'SUBGRAPH_CACHE_MAX_BYTES', DEFAULT_SUBGRAPH_CACHE_BOUNDS.maxBytes, { min: 1_024, max: 16 * 1024 ** 3 }),
+    cacheMaxEntryBytes: intVar(env, 'SUBGRAPH_CACHE_MAX_ENTRY_BYTES', DEFAULT_SUBGRAPH_CACHE_BOUNDS.maxEntryBytes, { min: 1_024, max: 512 * 1024 ** 2 }),
     cacheKeyPrefix: stringVar(env, 'CACHE_KEY_PREFIX', DEFAULT_CACHE_KEY_PREFIX),
     shutdownDelayMs: intVar(env, 'SHUTDOWN_DELAY_MS', 0, { min: 0, max: 60_000 }),
     drainTimeoutMs: intVar(env, 'DRAIN_TIMEOUT_MS', 10_000, { min: 0, max: 120_000 }),

@@ -29,6 +29,8 @@ export interface CacheMetrics {
   errors: Counter<'layer' | 'type'>;
   /** Tags received from the invalidation bus. */
   invalidations: Counter<'layer' | 'type'>;
+  /** Values not stored, by field and reason (`too_large`: over the per-entry maximum). */
+  skipped: Counter<'layer' | 'type' | 'reason'>;
 }
 
 export function createCacheMetrics(registry: Registry): CacheMetrics {
@@ -38,6 +40,7 @@ export function createCacheMetrics(registry: Registry): CacheMetrics {
     misses: counter('cache_misses_total', 'Cache lookups that had to be resolved'),
     errors: counter('cache_errors_total', 'Cache operations that failed open (answered without the cache)'),
     invalidations: counter('cache_invalidations_total', 'Invalidation tags received, by tag type'),
+    skipped: new Counter({ name: 'cache_entries_skipped_total', help: 'Values the cache did not store, by field and reason', labelNames: ['layer', 'type', 'reason'], registers: [registry] }),
   };
 }
 

@@ -30,7 +30,7 @@ export interface SubgraphServerOptions<C extends object> {
   /** The SDL's `@cacheControl` hints, for every response's `Cache-Control`. */
   cacheHints: CacheHints;
   /** The subgraph cache layer (see subgraph-cache.ts); absent when it is turned off. */
-  cache?: Pick<SubgraphCacheOptions, 'bus' | 'redisUrl' | 'timeoutMs' | 'keyPrefix'> | undefined;
+  cache?: Pick<SubgraphCacheOptions, 'bus' | 'redisUrl' | 'timeoutMs' | 'keyPrefix' | 'maxBytes' | 'maxEntryBytes'> | undefined;
   /** Extra routes (for example the users subgraph's JWKS). */
   routes?: (app: FastifyInstance) => void;
   /** Runs on close, after the server stops accepting (close pools here). */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import {
@@ -7,6 +8,7 @@ import {
 import mercuriusCache from 'mercurius-cache';
 import type { InvalidationBus } from './bus.ts';
 import { failOpenCacheClient } from './cache-client.ts';
+import { DEFAULT_SUBGRAPH_CACHE_BOUNDS } from './config.ts';
 import { fieldHint, type CacheHints, type CacheScope } from './cache-control.ts';
 import type { Logger } from './logger.ts';
 import type { CacheMetrics } from './metrics.ts';
@@ -42,6 +44,11 @@ import { requestScopeOf } from './request-scope.ts';
  * invalidated is not stored, since it may have read the data before the write.
  * Failure: Redis errors and slowness fall through to the resolvers (see cache-client.ts). Tags that
  * could not be applied to Redis are retried until they are, and Query fields skip Redis meanwhile.
+ *
+ * Memory: a client chooses the arguments, so each store is bounded by entries and, all memory
+ * stores of the process together, by bytes (`maxBytes`, see ByteBudget); a value larger than
+ * `maxEntryBytes` (its JSON at 2 bytes a character, with its key and tags) is not stored in memory
+ * or in Redis, and counted in `cache_entries_skipped_total{reason="too_large"}`.
  */
 export interface SubgraphCacheOptions {
   schema: GraphQLSchema;
@@ -52,6 +59,9 @@ export interface SubgraphCacheOptions {
   redisUrl: string | undefined;
   timeoutMs: number;
   keyPrefix: string;
+  /** Byte bounds (DEFAULT_SUBGRAPH_CACHE_BOUNDS when absent). */
+  maxBytes?: number | undefined;
+  maxEntryBytes?: number | undefined;
 }
 
 export interface CachedField {
@@ -99,6 +109,8 @@ export async function registerSubgraphCache(app: FastifyInstance, options: Subgr
   const { schema, bus, metrics, logger } = options;
   const fields = cachedFields(schema, options.hints);
   if (!fields.length) return;
+  const maxBytes = options.maxBytes ?? DEFAULT_SUBGRAPH_CACHE_BOUNDS.maxBytes;
+  const maxEntryBytes = Math.min(maxBytes, options.maxEntryBytes ?? DEFAULT_SUBGRAPH_CACHE_BOUNDS.maxEntryBytes);
   const entityTypes = new Set(entityTypeNames(schema));
   const invalidations = new InvalidationLog();
   const countError = (type: string) => metrics.errors.inc({ layer: LAYER, type });
@@ -137,9 +149,14 @@ export async function registerSubgraphCache(app: FastifyInstance, options: Subgr
     }
     : { type: 'memory' as const, options: { size: ROOT_ENTRIES, invalidation: true, log: quietLog } };
 
+  // Evicting by bytes drops the entry through its own reference (see ByteBudget).
+  const budget = new ByteBudget(maxBytes, (store, reference) => void invalidate(store, [reference]));
+
   const policy: Record<string, Record<string, object>> = {};
   for (const cached of fields) {
     const name = `${cached.type}.${cached.field}`;
+    // Which memory store holds this field's entries; undefined for Query fields kept in Redis.
+    const memoryStore = cached.root ? (redis ? undefined : '_default') : name;
     (policy[cached.type] ??= {})[cached.field] = {
       ttl: cached.ttl,
       ...(cached.root ? {} : { storage: { type: 'memory', options: { size: FIELD_ENTRIES, invalidation: true, log: quietLog } } }),
@@ -156,7 +173,7 @@ export async function registerSubgraphCache(app: FastifyInstance, options: Subgr
           viewer: viewer ? { id: viewer.userId, scopes: [...viewer.scopes].sort() } : undefined,
         });
       },
-      references: ({ self, ctx, info }: CacheCall, _key: string, result: unknown) => {
+      references: ({ self, ctx, info }: CacheCall, key: string, result: unknown) => {
         let tags: string[];
         try {
           tags = tagsOf(schema, entityTypes, info, self, result, { collections: cached.root });
@@ -167,6 +184,12 @@ export async function registerSubgraphCache(app: FastifyInstance, options: Subgr
         }
         const startedAt = requestScopeOf(ctx)?.startedAt ?? Number.NEGATIVE_INFINITY;
         if (tags.length > MAX_TAGS || invalidations.touchedSince(tags, startedAt)) throw DO_NOT_STORE;
+        const size = entryBytes(`${name}~${key}`, result, tags);
+        if (size === undefined || size > maxEntryBytes) {
+          metrics.skipped.inc({ layer: LAYER, type: name, reason: 'too_large' });
+          throw DO_NOT_STORE;
+        }
+        if (memoryStore) tags.push(budget.admit(memoryStore, key, size, cached.ttl * 1_000));
         return tags;
       },
     };
@@ -237,6 +260,68 @@ export async function registerSubgraphCache(app: FastifyInstance, options: Subgr
     clearInterval(retry);
     redis?.disconnect();
   });
+}
+
+/** Accounted like the router's stores: 2 bytes a character, plus the store's per-entry structures. */
+const PER_ENTRY_BYTES = 300;
+const PER_TAG_BYTES = 100;
+
+/** The accounted size of an entry, or undefined when its value has no JSON form (it is not stored then). */
+function entryBytes(storageKey: string, value: unknown, tags: readonly string[]): number | undefined {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
+  let size = PER_ENTRY_BYTES + 2 * (storageKey.length + (json?.length ?? 0));
+  for (const tag of tags) size += PER_TAG_BYTES + 2 * tag.length;
+  return size;
+}
+
+/**
+ * The byte bound over every memory store of the layer. mercurius-cache's memory storage is an LRU
+ * by entry count only, and tells nobody what it evicts; so each entry written to memory also
+ * carries a reference of its own (`#<digest of store and key>`), and this ledger keeps the entries'
+ * sizes in the order they were written. Past `maxBytes` the oldest written go first, dropped from
+ * their store by invalidating that reference. Entries the store dropped by itself (its count bound,
+ * a tag) stay counted until they reach the head or their TTL passes: the ledger can only
+ * overestimate what is held, never under.
+ */
+export class ByteBudget {
+  private readonly entries = new Map<string, { size: number; store: string; expiresAt: number }>();
+  private total = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly evict: (store: string, reference: string) => void,
+  ) {}
+
+  /** Records an entry about to be stored, evicting older ones past the bound; returns its reference. */
+  admit(store: string, key: string, size: number, ttlMs: number, now = performance.now()): string {
+    const reference = `#${createHash('sha1').update(`${store}~${key}`).digest('base64url')}`;
+    this.release(reference);
+    this.entries.set(reference, { size, store, expiresAt: now + ttlMs });
+    this.total += size;
+    for (const [oldest, entry] of this.entries) {
+      if (this.total <= this.maxBytes || oldest === reference) break;
+      this.release(oldest);
+      if (entry.expiresAt > now) this.evict(entry.store, oldest);
+    }
+    return reference;
+  }
+
+  /** Accounted bytes of what may still be held. */
+  get bytes(): number {
+    return this.total;
+  }
+
+  private release(reference: string): void {
+    const entry = this.entries.get(reference);
+    if (!entry) return;
+    this.entries.delete(reference);
+    this.total -= entry.size;
+  }
 }
 
 interface CacheCall {

@@ -98,7 +98,14 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
       context: definition.context(db, bus),
       cacheHints: readCacheHints(definition.typeDefs),
       cache: config.subgraphCache
-        ? { bus, redisUrl: config.redisUrl, timeoutMs: config.cacheTimeoutMs, keyPrefix: `${config.cacheKeyPrefix}${definition.name}:` }
+        ? {
+            bus,
+            redisUrl: config.redisUrl,
+            timeoutMs: config.cacheTimeoutMs,
+            keyPrefix: `${config.cacheKeyPrefix}${definition.name}:`,
+            maxBytes: config.cacheMaxBytes,
+            maxEntryBytes: config.cacheMaxEntryBytes,
+          }
         : undefined,
       routes: definition.routes,
       tracing,
