@@ -50,13 +50,14 @@ describe('router config', () => {
   });
 
   it('limits operations by default and reads the limits from the environment', () => {
-    expect(readConfig({}).operationLimits).toEqual({ maxDepth: 12, maxAliases: 30, maxTokens: 3_000, maxDirectives: 30, maxCost: 10_000 });
-    expect(readConfig({ MAX_DEPTH: '8', MAX_ALIASES: '0', MAX_TOKENS: '500', MAX_DIRECTIVES: '5', MAX_COST: '2000' }).operationLimits).toEqual({
+    expect(readConfig({}).operationLimits).toEqual({ maxDepth: 12, maxAliases: 30, maxTokens: 3_000, maxDirectives: 30, maxCost: 10_000, costListSize: 10 });
+    expect(readConfig({ MAX_DEPTH: '8', MAX_ALIASES: '0', MAX_TOKENS: '500', MAX_DIRECTIVES: '5', MAX_COST: '2000', COST_LIST_SIZE: '25' }).operationLimits).toEqual({
       maxDepth: 8,
       maxAliases: 0,
       maxTokens: 500,
       maxDirectives: 5,
       maxCost: 2_000,
+      costListSize: 25,
     });
   });
 
@@ -110,6 +111,7 @@ describe('router config', () => {
     [{ MAX_TOKENS: 'lots' }, /MAX_TOKENS/],
     [{ MAX_DIRECTIVES: '1.5' }, /MAX_DIRECTIVES/],
     [{ MAX_COST: '0' }, /MAX_COST/],
+    [{ COST_LIST_SIZE: '-1' }, /COST_LIST_SIZE/],
     [{ DRAIN_TIMEOUT_MS: '120001' }, /DRAIN_TIMEOUT_MS/],
     [{ DRAIN_TIMEOUT_MS: '-1' }, /DRAIN_TIMEOUT_MS/],
     [{ DRAIN_TIMEOUT_MS: 'ten' }, /DRAIN_TIMEOUT_MS must be an integer/],
