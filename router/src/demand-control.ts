@@ -252,8 +252,11 @@ export function estimateCost(
         const definition = field.args.find((a) => a.name === argument.name.value);
         if (definition) argumentsCost += argumentCost(valueOf(argument.value), definition.type, `${coordinate}(${definition.name}:)`, directives);
       }
-      cost += frame.multiplier * (count * weight + argumentsCost);
-      if (selection.selectionSet && isCompositeType(namedType)) {
+      // Only positive terms: an Infinity multiplier (a client's 1e308 page) times 0 would be NaN,
+      // and NaN passes every comparison with the limit.
+      const own = count * weight + argumentsCost;
+      if (own > 0) cost += frame.multiplier * own;
+      if (selection.selectionSet && isCompositeType(namedType) && count > 0) {
         const sizedFields = annotations?.listSize?.sizedFields;
         stack.push({
           selectionSet: selection.selectionSet,
@@ -264,6 +267,7 @@ export function estimateCost(
       }
     }
   }
+  if (Number.isNaN(cost)) throw new CostEstimateError('The estimate is not a number');
   return cost;
 }
 
@@ -367,6 +371,8 @@ export function demandControlPlugin({ maxCost, listSize, exposeCost, metrics }: 
             if (error instanceof CostEstimateError) throw refuse(`Operation cost cannot be estimated within the limit of ${maxCost}: ${error.message}.`);
             throw error;
           }
+          // A client's 1e308 page size makes the estimate Infinity: kept finite for the metric's sum.
+          estimated = Math.min(estimated, Number.MAX_SAFE_INTEGER);
           metrics.operationCost.observe({ operation: operationName ?? 'anonymous', client: contextValue.clientName }, estimated);
           if (estimated > maxCost) throw refuse(`Operation cost limit of ${maxCost} exceeded: estimated ${Math.ceil(estimated)}.`);
         },

@@ -93,6 +93,13 @@ describe('the shop supergraph', () => {
     for (const variables of [{ n: 100 }, {}]) expect(cost(F1, variables)).toBeGreaterThan(maxCost);
   });
 
+  it('stays over the limit for absurd page sizes (Infinity times an empty page is not NaN)', () => {
+    const query = 'query($a: Int, $b: Int) { categories { products(first: $a) { edges { node { category { products(first: $b) { edges { node { id } } } } } } } } }';
+    expect(cost(query, { a: 1e308, b: 0 })).toBeGreaterThan(maxCost);
+    expect(cost(query, { a: 1e308, b: 1e308 })).toBe(Number.POSITIVE_INFINITY);
+    expect(cost(query, { a: 0, b: 1e308 })).toBe(60 * 2); // each category and its empty connection
+  });
+
   it('expands fragments wherever they are spread, and skips what @skip/@include leave out', () => {
     const inline = cost('{ categories { id products(first: 10) { edges { node { id category { id } } } } } }');
     expect(inline).toBe(60 * (1 + 1 + 10 * (1 + 1 + 1)));
