@@ -291,7 +291,8 @@ function expectedSize(
   const sizes: number[] = [];
   for (const name of slicing) {
     const argument = given?.find((a) => a.name.value === name);
-    const value = argument ? valueOf(argument.value) : field.args.find((a) => a.name === name)?.defaultValue;
+    // Not given (or a variable not sent): the argument's schema default, as execution would use.
+    const value = (argument ? valueOf(argument.value) : undefined) ?? field.args.find((a) => a.name === name)?.defaultValue;
     if (typeof value === 'number' && Number.isFinite(value)) sizes.push(Math.max(0, value));
   }
   if (slicing.length && listSize.requireOneSlicingArgument && sizes.length !== 1) {

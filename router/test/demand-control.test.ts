@@ -56,6 +56,15 @@ describe('Apollo Router’s documented examples', () => {
     expect(costOf(weighted, directives, `query($n: Int!) { newestAdditions(limit: $n) ${selection} }`, { n: 7 })).toBe(56);
   });
 
+  it('a slicing argument left out, or sent as a variable that is not sent, counts its schema default', () => {
+    const withDefault = sdl('').replace('type Query {', 'type Query {\n      page(first: Int = 7): [Book] @listSize(slicingArguments: ["first"])');
+    const schema = buildSchema(withDefault);
+    const directives = readCostDirectives(withDefault);
+    expect(costOf(schema, directives, '{ page { title } }')).toBe(7);
+    expect(costOf(schema, directives, 'query($n: Int) { page(first: $n) { title } }')).toBe(7);
+    expect(costOf(schema, directives, 'query($n: Int) { page(first: $n) { title } }', { n: 3 })).toBe(3);
+  });
+
   it('a mutation costs 10 more', () => {
     const schema = buildSchema('type Query { a: Int } type Mutation { touch: Book } type Book { title: String }');
     expect(costOf(schema, readCostDirectives(undefined), 'mutation { touch { title } }')).toBe(11);
