@@ -1,9 +1,13 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStorage } from '../src/cache/memory-storage.ts';
 import { entryBytes } from '../src/cache/sizes.ts';
+import { MANIFEST_PATH, MAX_MANIFEST_BYTES, readManifests } from '../src/persisted/manifests.ts';
 import type { Router } from '../src/server.ts';
 import { representationsOf, startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';
 import { total } from './support/harness.ts';
+import { copyManifests, manifestOf } from './support/persisted.ts';
 import { buildTinyRouter } from './support/tiny-router.ts';
 
 /**
@@ -136,5 +140,20 @@ describe('MemoryStorage byte bound', () => {
     expect(await storage.getMany(['a', 'b'])).toEqual([undefined, undefined]);
     expect(skips).toEqual(['too_large', 'too_large']);
     expect(storage.bytes).toBe(0);
+  });
+});
+
+describe('trusted documents are bounded too', () => {
+  it('refuses a manifest file larger than MAX_MANIFEST_BYTES (the load fails, so the last good set is kept)', async () => {
+    const copy = await copyManifests();
+    try {
+      expect((await readManifests(copy.dir)).size).toBeGreaterThan(0);
+      const body = `query Huge { products(first: 1) { id } }\n#${'x'.repeat(MAX_MANIFEST_BYTES)}`;
+      await mkdir(join(copy.dir, 'huge', MANIFEST_PATH[0]), { recursive: true });
+      await writeFile(join(copy.dir, 'huge', ...MANIFEST_PATH), manifestOf([{ name: 'Huge', type: 'query', body }]));
+      await expect(readManifests(copy.dir)).rejects.toThrow(/larger than the \d+ bytes a manifest may have/);
+    } finally {
+      await copy.remove();
+    }
   });
 });

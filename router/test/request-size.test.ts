@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MEMORY_BOUNDS } from '../src/config.ts';
+import { DEFAULT_MEMORY_BOUNDS, readConfig } from '../src/config.ts';
 import { total } from './support/harness.ts';
 import { codes, persisted, sha256, startRouter, type TestRouter } from './support/persisted.ts';
 
@@ -81,5 +81,20 @@ describe('document and variables size caps (production)', () => {
     expect((await t.post({ query }, 'web')).status).toBe(413);
     expect((await t.post({ query }, 'web')).status).toBe(413);
     expect([await hits(), await misses()]).toEqual([hitsBefore, missesBefore]);
+  });
+});
+
+describe('size and memory bound settings', () => {
+  it('default to the documented values and refuse what is not a byte count', () => {
+    const config = readConfig({});
+    expect([config.maxDocumentBytes, config.maxVariablesBytes, config.cacheMaxBytes, config.responseCacheMaxBytes, config.apqMaxBytes, config.cacheMaxEntryBytes]).toEqual([
+      32 * 1024, 64 * 1024, 64 * 1024 ** 2, 32 * 1024 ** 2, 8 * 1024 ** 2, 1024 ** 2,
+    ]);
+    // The old entry bounds still apply beside the byte bounds.
+    expect(readConfig({ ROUTER_CACHE_MAX_ENTRIES: '7', RESPONSE_CACHE_MAX_ENTRIES: '8', APQ_MAX_ENTRIES: '9' })).toMatchObject({ cacheMaxEntries: 7, responseCacheMaxEntries: 8, apqMaxEntries: 9 });
+    expect(readConfig({ MAX_DOCUMENT_BYTES: '4096', RESPONSE_CACHE_MAX_BYTES: '1048576' })).toMatchObject({ maxDocumentBytes: 4096, responseCacheMaxBytes: 1048576 });
+    expect(() => readConfig({ MAX_DOCUMENT_BYTES: '32k' })).toThrow(/MAX_DOCUMENT_BYTES must be an integer/);
+    expect(() => readConfig({ CACHE_MAX_ENTRY_BYTES: '0' })).toThrow(/CACHE_MAX_ENTRY_BYTES/);
+    expect(() => readConfig({ MAX_VARIABLES_BYTES: String(2 * 1024 ** 2) })).toThrow(/MAX_VARIABLES_BYTES/);
   });
 });

@@ -1,11 +1,18 @@
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@shop/service-kit';
 
 /** Where each app's manifest lives under the clients directory (see codegen.ts). */
 export const MANIFEST_PATH = ['__generated__', 'persisted-query-manifest.json'] as const;
+
+/**
+ * Largest manifest file read, in bytes: the manifests are the operators' own files, but every
+ * operation in them stays in memory for as long as the router runs, so their size is bounded too.
+ * The shipped ones are under 7 KB; a larger file fails the load (the previous set is kept).
+ */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 export interface ManifestOperation {
   name: string;
@@ -98,7 +105,7 @@ export async function readManifests(dir: string): Promise<ManifestSet> {
     const path = join(dir, entry.name, ...MANIFEST_PATH);
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = await readBounded(path, MAX_MANIFEST_BYTES);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // a folder that is not an app
       throw error;
@@ -106,6 +113,22 @@ export async function readManifests(dir: string): Promise<ManifestSet> {
     apps.set(entry.name, parseManifest(text, path));
   }
   return apps;
+}
+
+/** A file's text, refused when it is larger than `maxBytes` (never more than that is read). */
+async function readBounded(path: string, maxBytes: number): Promise<string> {
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    for (let read = -1; read !== 0 && length < buffer.length; length += read) {
+      ({ bytesRead: read } = await file.read(buffer, length, buffer.length - length, null));
+    }
+    if (length > maxBytes) throw new Error(`${path} is larger than the ${maxBytes} bytes a manifest may have`);
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    await file.close();
+  }
 }
 
 export function parseManifest(text: string, path: string): ReadonlyMap<string, ManifestOperation> {
