@@ -1,9 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from '@shop/service-kit';
 import { MemoryStorage } from '../src/cache/memory-storage.ts';
+import { RedisStorage } from '../src/cache/redis-storage.ts';
 import { entryBytes } from '../src/cache/sizes.ts';
 import { MANIFEST_PATH, MAX_MANIFEST_BYTES, readManifests } from '../src/persisted/manifests.ts';
+import { RedisApqCache } from '../src/persisted/apq-store.ts';
 import type { Router } from '../src/server.ts';
 import { representationsOf, startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';
 import { total } from './support/harness.ts';
@@ -155,5 +158,35 @@ describe('trusted documents are bounded too', () => {
     } finally {
       await copy.remove();
     }
+  });
+});
+
+describe('the per-entry maximum applies to Redis writes', () => {
+  /** Records the SETs a pipeline or a client would send, without a Redis. */
+  function fakeRedis() {
+    const sets: string[] = [];
+    const pipeline = { set: (key: string) => sets.push(key), eval: () => undefined, exec: async () => [] };
+    const redis = { pipeline: () => pipeline, set: async (key: string) => (sets.push(key), 'OK') } as unknown as Redis;
+    return { redis, sets };
+  }
+
+  it('RedisStorage writes entries up to maxEntryBytes and skips larger ones', async () => {
+    const { redis, sets } = fakeRedis();
+    const skips: string[] = [];
+    const storage = new RedisStorage(redis, { prefix: 'p:', timeoutMs: 1_000, maxEntryBytes: 10_000, onError: () => {}, onSkip: (reason) => skips.push(reason) });
+    await storage.setMany([
+      { key: 'small', value: 'v'.repeat(1_000), ttlMs: 60_000, tags: ['Product:p1'] },
+      { key: 'large', value: 'v'.repeat(10_000), ttlMs: 60_000, tags: ['Product:p2'] },
+    ]);
+    expect(sets).toEqual(['p:small']);
+    expect(skips).toEqual(['too_large']);
+  });
+
+  it('the APQ store writes nothing its storable check refuses', async () => {
+    const { redis, sets } = fakeRedis();
+    const cache = new RedisApqCache(redis, { prefix: 'p:', timeoutMs: 1_000, ttlSeconds: 60, onError: () => {}, storable: (value) => value.length <= 100 });
+    await cache.set('apq:a', '{ __typename }');
+    await cache.set('apq:b', `#${'x'.repeat(200)}\n{ __typename }`);
+    expect(sets).toEqual(['p:apq:a']);
   });
 });

@@ -1,5 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@shop/service-kit';
+import { createRouterMetrics } from '../src/metrics.ts';
+import { createApqStore } from '../src/persisted/apq-store.ts';
 import { deleteKeys, testPrefix } from './support/harness.ts';
 import { codes, persisted, sha256, startRouter, type TestRouter } from './support/persisted.ts';
 
@@ -43,5 +46,36 @@ describe('automatic persisted queries on Redis', () => {
     const hit = await b.post({ extensions: persisted(hash) }, 'web');
     expect(hit.body).toEqual({ data: { products: [{ id: 'p1' }] } });
     expect(await b.outcomes({ client: 'web', outcome: 'hit' })).toBe(1);
+  });
+
+  it('stores no document over MAX_DOCUMENT_BYTES in Redis: the router refuses it, and the store would not write it', async () => {
+    const query = `#${'x'.repeat(1_900_000)}\n{ __typename }`;
+    const hash = sha256(query);
+    expect(codes(await a.post({ query, extensions: persisted(hash) }, 'web'))).toEqual(['DOCUMENT_TOO_LARGE']);
+    const metrics = createRouterMetrics();
+    const store = createApqStore({
+      redisUrl: REDIS_URL,
+      cacheKeyPrefix: prefix,
+      cacheTimeoutMs: 1_000,
+      maxEntries: 10,
+      maxBytes: 1_000_000,
+      maxDocumentBytes: 1_000,
+      ttlSeconds: 60,
+      logger: createLogger('apq-test', 'silent'),
+      metrics,
+    });
+    const redis = new Redis(REDIS_URL);
+    try {
+      await expect.poll(async () => {
+        await store.cache.set('apq:small', '{ __typename }');
+        return redis.get(`${prefix}apq:small`);
+      }, { timeout: 5_000, interval: 100 }).toBe('{ __typename }');
+      await store.cache.set('apq:large', `#${'x'.repeat(1_000)}\n{ __typename }`);
+      expect(await redis.exists(`${prefix}apq:large`, `${prefix}apq:${hash}`)).toBe(0);
+      expect((await metrics.cacheSkips.get()).values.find((v) => v.labels.type === 'apq')?.value).toBe(1);
+    } finally {
+      redis.disconnect();
+      await store.close();
+    }
   });
 });
