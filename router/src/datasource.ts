@@ -68,6 +68,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
       headers.set(IDENTITY_HEADERS.userId, viewer.userId);
       headers.set(IDENTITY_HEADERS.scopes, viewer.scopes.join(' '));
     }
+    // For subgraphs that key by client (the users subgraph throttles sign-ins per account and address).
+    if ('clientIp' in context && context.clientIp) headers.set(IDENTITY_HEADERS.clientIp, context.clientIp);
     if ('requestId' in context && context.requestId) headers.set('x-request-id', context.requestId);
     if (this.tracer) {
       injectTraceContext(headers); // the fetch's span, active here (see fetchOnce)

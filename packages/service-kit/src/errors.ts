@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'OUT_OF_STOCK'
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'DEPENDENCY_UNAVAILABLE'
+  | 'RATE_LIMITED'
   | 'INTERNAL_SERVER_ERROR';
 
 /**
@@ -28,6 +29,7 @@ export const PUBLIC_ERROR_CODES = [
   'OUT_OF_STOCK',
   'IDEMPOTENCY_KEY_REUSED',
   'DEPENDENCY_UNAVAILABLE',
+  'RATE_LIMITED',
 ] as const satisfies readonly ErrorCode[];
 
 export function codedError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {

@@ -1,6 +1,8 @@
 import type { Viewer } from '@shop/service-kit';
 import type { UserRepository } from './db/repository.ts';
+import type { HashGate } from './hash-gate.ts';
 import type { Loaders } from './loaders.ts';
+import type { SignInThrottle } from './sign-in-throttle.ts';
 import type { TokenIssuer } from './tokens.ts';
 
 export interface Context {
@@ -8,4 +10,10 @@ export interface Context {
   repo: UserRepository;
   loaders: Loaders;
   tokens: TokenIssuer;
+  /** The client's address: the router's `x-client-ip` when the router sent it, else the peer's. */
+  clientIp: string;
+  /** Bounds concurrent password hashing (sign-in and sign-up), per client too. */
+  hashing: HashGate;
+  /** Backs off repeated sign-ins per (account, client address). */
+  signInThrottle: SignInThrottle;
 }

@@ -227,6 +227,54 @@ describe('users subgraph', () => {
   });
 });
 
+describe('sign-in limits through the server (F4)', () => {
+  /** What the router sends: its secret and the client's address. */
+  const from = (ip: string) => ({ 'x-router-secret': TEST_ROUTER_SECRET, 'x-client-ip': ip });
+
+  it('backs off an (account, address) pair after repeated failures, without touching the database, and never the owner elsewhere', async () => {
+    const attacker = from('198.51.100.66');
+    for (let i = 0; i < 6; i++) {
+      const wrong = await call(LOG_IN, { email: 'user7@example.com', password: `wrong-${i}` }, attacker);
+      expect(wrong.errors?.[0]?.extensions?.code).toBe('INVALID_CREDENTIALS');
+    }
+    const before = await metricValue(app, 'db_queries_total');
+    for (const password of ['wrong-again', 'password']) {
+      const throttled = await call(LOG_IN, { email: 'User7@Example.com', password }, attacker);
+      expect(throttled.data).toBeNull();
+      expect(throttled.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 1 });
+    }
+    expect(await metricValue(app, 'db_queries_total')).toBe(before); // no lookup, so no scrypt either
+    // The owner, from their own address, signs in; another address is not throttled either.
+    const owner = await call(LOG_IN, { email: 'user7@example.com', password: 'password' }, from('203.0.113.5'));
+    expect(owner.errors).toBeUndefined();
+    expect(owner.data!.logIn.user.id).toBe('u7');
+    expect((await call(LOG_IN, { email: 'user7@example.com', password: 'nope-nope' }, from('203.0.113.99'))).errors?.[0]?.extensions?.code).toBe('INVALID_CREDENTIALS');
+  });
+
+  it('believes the client address only from the router: without the secret, the header is ignored', async () => {
+    const spoofed = { 'x-client-ip': '198.51.100.66' }; // the throttled attacker's address, claimed by someone else
+    const res = await call(LOG_IN, { email: 'user7@example.com', password: 'password' }, spoofed);
+    expect(res.errors).toBeUndefined();
+  });
+
+  it('refuses, at once, hashing past one address\'s share while another address signs in', async () => {
+    const flood = Array.from({ length: 40 }, (_, i) => call(LOG_IN, { email: `flood-${i}@example.com`, password: 'wrong-pass-1' }, from('198.51.100.77')));
+    const victim = call(LOG_IN, { email: 'user8@example.com', password: 'password' }, from('203.0.113.8'));
+    const codes = (await Promise.all(flood)).map((r) => r.errors?.[0]?.extensions?.code);
+    // At most PASSWORD_HASH_PER_CLIENT (8) of them run at a time: most are refused rather than queued.
+    expect(codes.every((c) => c === 'INVALID_CREDENTIALS' || c === 'RATE_LIMITED')).toBe(true);
+    expect(codes.filter((c) => c === 'RATE_LIMITED').length).toBeGreaterThanOrEqual(40 - 3 * readConfig({}).hashGate.perClient);
+    const signedIn = await victim;
+    expect(signedIn.errors).toBeUndefined();
+    expect(signedIn.data!.logIn.user.id).toBe('u8');
+  });
+
+  it('answers an over-long email or password INVALID_CREDENTIALS without hashing it', async () => {
+    const res = await call(LOG_IN, { email: 'user9@example.com', password: 'p'.repeat(100_000) }, from('203.0.113.9'));
+    expect(res.errors?.[0]?.extensions?.code).toBe('INVALID_CREDENTIALS');
+  });
+});
+
 describe('passwords', () => {
   it('hashes with a fresh salt and verifies only the right password', async () => {
     const [a, b] = await Promise.all([hashPassword('s3cret-pass'), hashPassword('s3cret-pass')]);
