@@ -396,13 +396,18 @@ export function tagsOf(
 
 /**
  * When each tag was last invalidated in this process, for the tags invalidated in the last few
- * minutes. A request older than that is treated as having seen every invalidation.
+ * minutes, and at most `maxTags` of them (writes publish the tags, so a stream of writes could
+ * otherwise grow it for minutes). A request older than what was forgotten is treated as having
+ * seen every invalidation: forgetting early only stores less, never something stale.
  */
 export class InvalidationLog {
   private readonly at = new Map<string, number>();
   private forgottenUpTo = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly windowMs = 5 * 60_000) {}
+  constructor(
+    private readonly windowMs = 5 * 60_000,
+    private readonly maxTags = 100_000,
+  ) {}
 
   record(tags: readonly string[], now = performance.now()): void {
     for (const tag of tags) {
@@ -411,10 +416,15 @@ export class InvalidationLog {
       this.at.set(tag, now);
     }
     for (const [tag, time] of this.at) {
-      if (time >= now - this.windowMs) break;
+      if (time >= now - this.windowMs && this.at.size <= this.maxTags) break;
       this.at.delete(tag);
       this.forgottenUpTo = Math.max(this.forgottenUpTo, time);
     }
+  }
+
+  /** Tags remembered; for tests and diagnostics. */
+  get size(): number {
+    return this.at.size;
   }
 
   /** True when any of `tags` may have been invalidated at or after `since`. */

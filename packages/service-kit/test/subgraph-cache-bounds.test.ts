@@ -2,7 +2,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { FastifyInstance } from 'fastify';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ByteBudget, CACHE_CONTROL_SDL, createInvalidationBus, createLogger, createServiceMetrics, createSubgraphServer, readCacheHints } from '../src/index.ts';
+import { ByteBudget, CACHE_CONTROL_SDL, InvalidationLog, createInvalidationBus, createLogger, createServiceMetrics, createSubgraphServer, readCacheHints } from '../src/index.ts';
 
 /**
  * Issue 12, "Memory, in bytes": the subgraph cache layer's memory stores are bounded in bytes
@@ -94,5 +94,18 @@ describe('ByteBudget', () => {
     // Writing a key again moves it to the end and counts it once.
     expect(budget.admit('s', 'k4', 300, 60_000, 10)).toBe(k4);
     expect(budget.bytes).toBe(900);
+  });
+});
+
+describe('InvalidationLog', () => {
+  it('remembers at most maxTags tags, and treats a request older than what it forgot as touched', () => {
+    const log = new InvalidationLog(60_000, 3);
+    for (let i = 0; i < 10; i++) log.record([`Order:o${i}`], 100 + i);
+    expect(log.size).toBe(3);
+    // o0..o6 were forgotten (the last at 106): a request that began at 105 may have missed any of them.
+    expect(log.touchedSince(['Product:p1'], 105)).toBe(true);
+    // A request that began after the forgotten ones sees only what is remembered.
+    expect(log.touchedSince(['Product:p1'], 107)).toBe(false);
+    expect(log.touchedSince(['Order:o9'], 107)).toBe(true);
   });
 });
