@@ -124,12 +124,19 @@ describe('router config', () => {
 describe('router config: rate limit and trusted proxies', () => {
   it('limits each client to 600 requests per 10 s by default and trusts no proxy', () => {
     const config = readConfig({});
-    expect(config.rateLimit).toEqual({ enabled: true, max: 600, windowMs: 10_000 });
+    expect(config.rateLimit).toEqual({
+      enabled: true,
+      max: 600,
+      windowMs: 10_000,
+      ipMax: 3_000,
+      signIn: { max: 30, windowMs: 60_000 },
+      signUp: { max: 5, windowMs: 3_600_000 },
+    });
     expect(config.trustProxy).toBe(false);
   });
 
   it('reads the rate limit from the environment', () => {
-    expect(readConfig({ RATE_LIMIT: 'false', RATE_LIMIT_MAX: '50', RATE_LIMIT_WINDOW_MS: '60000' }).rateLimit).toEqual({ enabled: false, max: 50, windowMs: 60_000 });
+    expect(readConfig({ RATE_LIMIT: 'false', RATE_LIMIT_MAX: '50', RATE_LIMIT_WINDOW_MS: '60000' }).rateLimit).toMatchObject({ enabled: false, max: 50, windowMs: 60_000, ipMax: 250 });
     expect(readConfig({ RATE_LIMIT: 'on' }).rateLimit.enabled).toBe(true);
   });
 
