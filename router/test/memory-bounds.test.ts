@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from '@shop/service-kit';
 import { MemoryStorage } from '../src/cache/memory-storage.ts';
+import { OperationShapes } from '../src/cache/operations.ts';
 import { RedisStorage } from '../src/cache/redis-storage.ts';
 import { entryBytes } from '../src/cache/sizes.ts';
 import { MANIFEST_PATH, MAX_MANIFEST_BYTES, readManifests } from '../src/persisted/manifests.ts';
@@ -188,5 +189,18 @@ describe('the per-entry maximum applies to Redis writes', () => {
     await cache.set('apq:a', '{ __typename }');
     await cache.set('apq:b', `#${'x'.repeat(200)}\n{ __typename }`);
     expect(sets).toEqual(['p:apq:a']);
+  });
+});
+
+describe('the entity cache remembers operation texts within a byte bound', () => {
+  it('holds at most 8 MiB of subgraph operation texts however large and many they are', () => {
+    const shapes = new OperationShapes();
+    for (let i = 0; i < 200; i++) {
+      // A 100 KB comment per text: 200 distinct texts would be 40 MB counted.
+      const shape = shapes.of(`query Q${i} { products(first: ${i}) { id } }\n#${'x'.repeat(100_000)}`);
+      expect(shape.operation).toBe('query');
+    }
+    expect(shapes.bytes).toBeGreaterThan(0);
+    expect(shapes.bytes).toBeLessThanOrEqual(8 * 1024 * 1024);
   });
 });

@@ -1,6 +1,7 @@
 import { Kind, parse, print, type DocumentNode, type OperationDefinitionNode, type OperationTypeNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { digest } from './keys.ts';
+import { PER_ENTRY_BYTES, stringBytes } from './sizes.ts';
 
 /** What the cache needs to know about one subgraph operation. */
 export interface OperationShape {
@@ -16,12 +17,19 @@ export interface OperationShape {
 
 const UNKNOWN: OperationShape = { operation: 'unknown', entities: false, selectionHash: '' };
 
+/** Bytes of operation text remembered: the texts come from clients' documents (each up to MAX_DOCUMENT_BYTES). */
+const SHAPES_MAX_BYTES = 8 * 1024 * 1024;
+
 /**
  * Query plans are cached by the gateway, so the same few hundred operation texts come back again
- * and again: each is analysed once and remembered by its text.
+ * and again: each is analysed once and remembered by its text (at most 2,000, and 8 MiB of them).
  */
 export class OperationShapes {
-  private readonly shapes = new LRUCache<string, OperationShape>({ max: 2_000 });
+  private readonly shapes = new LRUCache<string, OperationShape>({
+    max: 2_000,
+    maxSize: SHAPES_MAX_BYTES,
+    sizeCalculation: (shape, query) => PER_ENTRY_BYTES + stringBytes(query) + stringBytes(shape.selectionHash),
+  });
 
   of(query: string, document?: DocumentNode): OperationShape {
     let shape = this.shapes.get(query);
@@ -30,6 +38,11 @@ export class OperationShapes {
       this.shapes.set(query, shape);
     }
     return shape;
+  }
+
+  /** Accounted bytes held; for tests and diagnostics. */
+  get bytes(): number {
+    return this.shapes.calculatedSize;
   }
 }
 
