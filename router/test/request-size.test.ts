@@ -96,5 +96,7 @@ describe('size and memory bound settings', () => {
     expect(() => readConfig({ MAX_DOCUMENT_BYTES: '32k' })).toThrow(/MAX_DOCUMENT_BYTES must be an integer/);
     expect(() => readConfig({ CACHE_MAX_ENTRY_BYTES: '0' })).toThrow(/CACHE_MAX_ENTRY_BYTES/);
     expect(() => readConfig({ MAX_VARIABLES_BYTES: String(2 * 1024 ** 2) })).toThrow(/MAX_VARIABLES_BYTES/);
+    // lru-cache allocates entry slots up front: an entry bound cannot cost more than the bytes it guards.
+    expect(() => readConfig({ ROUTER_CACHE_MAX_ENTRIES: '10000000' })).toThrow(/ROUTER_CACHE_MAX_ENTRIES must be an integer between 1 and 1000000/);
   });
 });

@@ -263,8 +263,8 @@ export async function registerSubgraphCache(app: FastifyInstance, options: Subgr
 }
 
 /** Accounted like the router's stores: 2 bytes a character, plus the store's per-entry structures. */
-const PER_ENTRY_BYTES = 300;
-const PER_TAG_BYTES = 100;
+const PER_ENTRY_BYTES = 400;
+const PER_TAG_BYTES = 300;
 
 /** The accounted size of an entry, or undefined when its value has no JSON form (it is not stored then). */
 function entryBytes(storageKey: string, value: unknown, tags: readonly string[]): number | undefined {
