@@ -16,6 +16,8 @@ export interface ServiceMetrics {
    * (the subgraph shell points it at its database).
    */
   watchPool(stats: () => PoolStats): void;
+  /** A counter of the subgraph's own, on this registry (so it shows on `/metrics`). */
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L>;
 }
 
 /**
@@ -66,6 +68,7 @@ export function createServiceMetrics(service: string, { defaults = true } = {}):
   return {
     registry,
     dbQueries: new Counter({ name: 'db_queries_total', help: 'SQL statements sent to the database', registers: [registry] }),
+    counter: (name, help, labelNames) => new Counter({ name, help, labelNames, registers: [registry] }),
     requests: new Counter({
       name: 'graphql_requests_total',
       help: 'GraphQL requests served, by operation name and outcome',

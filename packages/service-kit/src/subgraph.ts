@@ -9,7 +9,7 @@ import type { SubgraphBaseConfig } from './config.ts';
 import { createDatabase, type Database } from './db.ts';
 import type { Viewer } from './identity.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { createServiceMetrics } from './metrics.ts';
+import { createServiceMetrics, type ServiceMetrics } from './metrics.ts';
 import { prepareStorage } from './migrate.ts';
 import { FULL_SEED, type SeedSize } from './seed-plan.ts';
 import { createSubgraphServer } from './server.ts';
@@ -38,9 +38,9 @@ export interface SubgraphDefinition<C extends object> {
   /**
    * Given the open database and the invalidation bus, returns the per-request context factory
    * (fresh loaders each request). Writes publish the `Type:id` tags of what they changed on the
-   * bus, after they commit.
+   * bus, after they commit. A subgraph registers its own metrics with `metrics.counter`.
    */
-  context: (db: Database, bus: InvalidationBus) => (viewer: Viewer | null, trusted: boolean, request: FastifyRequest) => C;
+  context: (db: Database, bus: InvalidationBus, metrics: ServiceMetrics) => (viewer: Viewer | null, trusted: boolean, request: FastifyRequest) => C;
   routes?: (app: FastifyInstance) => void;
   /** Background work tied to the server's life (sweepers); returns what stops it on close. */
   background?: (db: Database, bus: InvalidationBus) => () => void;
@@ -95,7 +95,7 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
       logger: log,
       routerSecret: config.routerSecret,
       production: config.production,
-      context: definition.context(db, bus),
+      context: definition.context(db, bus, metrics),
       cacheHints: readCacheHints(definition.typeDefs),
       cache: config.subgraphCache
         ? {

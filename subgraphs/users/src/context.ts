@@ -16,4 +16,6 @@ export interface Context {
   hashing: HashGate;
   /** Backs off repeated sign-ins per (account, client address). */
   signInThrottle: SignInThrottle;
+  /** Counts a sign-in refused by the throttle (sign_in_refusals_total{reason="throttled"}). */
+  throttled: () => void;
 }

@@ -11,6 +11,9 @@ export interface HashGateLimits {
 
 export const DEFAULT_HASH_GATE: HashGateLimits = { concurrency: 2, queue: 32, perClient: 8 };
 
+/** Why a hash was refused: the client's share was taken, or every slot and the queue were. */
+export type HashRefusal = 'client_busy' | 'busy';
+
 /**
  * Bounds the password hashing of sign-ins and sign-ups. A flood does not slow everyone down
  * (nor make the router's calls time out): past the bounds the request is answered RATE_LIMITED
@@ -21,12 +24,19 @@ export class HashGate {
   private readonly waiting: (() => void)[] = [];
   private readonly perClient = new Map<string, number>();
 
-  constructor(private readonly limits: HashGateLimits = DEFAULT_HASH_GATE) {}
+  constructor(
+    private readonly limits: HashGateLimits = DEFAULT_HASH_GATE,
+    private readonly onRefused: (reason: HashRefusal) => void = () => {},
+  ) {}
 
   async run<T>(client: string, hash: () => Promise<T>): Promise<T> {
     const held = this.perClient.get(client) ?? 0;
-    if (held >= this.limits.perClient) throw busy('Too many sign-ins from your address at once; retry in a moment');
+    if (held >= this.limits.perClient) {
+      this.onRefused('client_busy');
+      throw busy('Too many sign-ins from your address at once; retry in a moment');
+    }
     if (this.running >= this.limits.concurrency && this.waiting.length >= this.limits.queue) {
+      this.onRefused('busy');
       throw busy('Sign-in is busy; retry in a moment');
     }
     this.perClient.set(client, held + 1);

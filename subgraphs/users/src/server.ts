@@ -1,4 +1,4 @@
-import { buildSubgraphServer, clientIpOf, createLogger, loadSdl, type BuildOptions } from '@shop/service-kit';
+import { buildSubgraphServer, clientIpOf, createLogger, loadSdl, type BuildOptions, type ServiceMetrics } from '@shop/service-kit';
 import type { UsersConfig } from './config.ts';
 import { createUserRepository } from './db/repository.ts';
 import { HashGate } from './hash-gate.ts';
@@ -16,8 +16,10 @@ export async function buildServer(options: BuildOptions<UsersConfig>) {
   const logger = options.logger ?? createLogger('users', config.logLevel);
   const tokens = await createTokenIssuer({ privateKeyPem: config.jwtPrivateKey, ttlSeconds: config.jwtTtlSeconds, logger });
   // Per process: each replica bounds its own hashing and keeps its own throttle table.
-  const hashing = new HashGate(config.hashGate);
+  let refusals: ReturnType<typeof refusalCounter> | undefined;
+  const hashing = new HashGate(config.hashGate, (reason) => refusals?.inc({ reason }));
   const signInThrottle = new SignInThrottle(config.signInThrottle);
+  const throttled = () => refusals?.inc({ reason: 'throttled' });
   return buildSubgraphServer(
     {
       name: 'users',
@@ -25,7 +27,8 @@ export async function buildServer(options: BuildOptions<UsersConfig>) {
       resolvers,
       migrations: new URL('./db/migrations/', import.meta.url),
       seed,
-      context: (db) => {
+      context: (db, _bus, metrics) => {
+        refusals = refusalCounter(metrics);
         const repo = createUserRepository(db);
         return (viewer, _trusted, request) => ({
           viewer,
@@ -35,6 +38,7 @@ export async function buildServer(options: BuildOptions<UsersConfig>) {
           clientIp: clientIpOf(request.headers, request.ip, config.routerSecret),
           hashing,
           signInThrottle,
+          throttled,
         });
       },
       routes: (app) => {
@@ -46,5 +50,14 @@ export async function buildServer(options: BuildOptions<UsersConfig>) {
       },
     },
     { ...options, logger },
+  );
+}
+
+/** `sign_in_refusals_total{reason}`: sign-ins and sign-ups answered RATE_LIMITED without a password check. */
+function refusalCounter(metrics: ServiceMetrics) {
+  return metrics.counter(
+    'sign_in_refusals_total',
+    'Sign-ins and sign-ups refused with RATE_LIMITED before any hashing: busy (every hashing slot and the queue taken), client_busy (the address held its share), throttled (the account and address are backing off)',
+    ['reason'],
   );
 }

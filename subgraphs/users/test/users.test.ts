@@ -238,12 +238,14 @@ describe('sign-in limits through the server (F4)', () => {
       expect(wrong.errors?.[0]?.extensions?.code).toBe('INVALID_CREDENTIALS');
     }
     const before = await metricValue(app, 'db_queries_total');
+    const refusedBefore = await metricValue(app, 'sign_in_refusals_total');
     for (const password of ['wrong-again', 'password']) {
       const throttled = await call(LOG_IN, { email: 'User7@Example.com', password }, attacker);
       expect(throttled.data).toBeNull();
       expect(throttled.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 1 });
     }
     expect(await metricValue(app, 'db_queries_total')).toBe(before); // no lookup, so no scrypt either
+    expect(await metricValue(app, 'sign_in_refusals_total')).toBe(refusedBefore + 2);
     // The owner, from their own address, signs in; another address is not throttled either.
     const owner = await call(LOG_IN, { email: 'user7@example.com', password: 'password' }, from('203.0.113.5'));
     expect(owner.errors).toBeUndefined();
@@ -258,12 +260,14 @@ describe('sign-in limits through the server (F4)', () => {
   });
 
   it('refuses, at once, hashing past one address\'s share while another address signs in', async () => {
+    const refusedBefore = await metricValue(app, 'sign_in_refusals_total');
     const flood = Array.from({ length: 40 }, (_, i) => call(LOG_IN, { email: `flood-${i}@example.com`, password: 'wrong-pass-1' }, from('198.51.100.77')));
     const victim = call(LOG_IN, { email: 'user8@example.com', password: 'password' }, from('203.0.113.8'));
     const codes = (await Promise.all(flood)).map((r) => r.errors?.[0]?.extensions?.code);
     // At most PASSWORD_HASH_PER_CLIENT (8) of them run at a time: most are refused rather than queued.
     expect(codes.every((c) => c === 'INVALID_CREDENTIALS' || c === 'RATE_LIMITED')).toBe(true);
     expect(codes.filter((c) => c === 'RATE_LIMITED').length).toBeGreaterThanOrEqual(40 - 3 * readConfig({}).hashGate.perClient);
+    expect(await metricValue(app, 'sign_in_refusals_total')).toBe(refusedBefore + codes.filter((c) => c === 'RATE_LIMITED').length);
     const signedIn = await victim;
     expect(signedIn.errors).toBeUndefined();
     expect(signedIn.data!.logIn.user.id).toBe('u8');

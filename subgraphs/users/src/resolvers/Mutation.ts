@@ -18,11 +18,12 @@ export const Mutation: MutationResolvers = {
     return { token: await tokens.issue(user), user };
   },
 
-  async logIn(_parent, { email, password }, { repo, loaders, tokens, hashing, signInThrottle, clientIp }) {
+  async logIn(_parent, { email, password }, { repo, loaders, tokens, hashing, signInThrottle, throttled, clientIp }) {
     const address = normalizeEmail(email);
     // Before any work: this (account, address) pair may be backing off after repeated attempts.
     const waitMs = signInThrottle.attempt(address, clientIp);
     if (waitMs > 0) {
+      throttled();
       const seconds = Math.ceil(waitMs / 1000);
       throw codedError('RATE_LIMITED', `Too many sign-in attempts for this account from your address; retry in ${seconds} s`, { retryAfterSeconds: seconds });
     }
