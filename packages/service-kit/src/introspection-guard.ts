@@ -32,7 +32,9 @@ export function guardSchemaIntrospection(app: FastifyInstance, schema: GraphQLSc
   app.graphql.addHook('preExecution', async (_schema, document, context) => {
     let asks = verdicts.get(document);
     if (asks === undefined) verdicts.set(document, (asks = asksForSchema(schema, document)));
-    if (asks && !trusted(context.reply.request)) throw schemaRefused();
+    // No HTTP request behind it (a subscription, say): nobody proved anything.
+    const request = context.reply?.request as FastifyRequest | undefined;
+    if (asks && !(request && trusted(request))) throw schemaRefused();
   });
 }
 
