@@ -25,22 +25,18 @@
  *   --warmup S         warm-up seconds before each measured run (default 5)
  *   --connections N    autocannon connections (default 50; 10 with --quick)
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon, { type Request as CannonRequest } from 'autocannon';
-import { Kind, parse, print, visit, type DefinitionNode, type FragmentDefinitionNode } from 'graphql';
 import { FULL_SEED, SMALL_SEED } from '@shop/service-kit';
 import { freePort } from '@shop/service-kit/testing';
 import { renderMarkdown, renderSvg, type Row } from './gateways/report.ts';
+import { clientOperation, inBatches, logIn, post, type Session } from './graphql.ts';
+import { cpuSeconds, pinCpus, ROOT, ROUTER_NODE_FLAGS, rssBytes, spawnTs, startSubgraphs, stopChild, SUBGRAPHS, subgraphUrlEnv, waitForGateway, type SubgraphUrls } from './processes.ts';
 import { rng, zipf } from './workload.ts';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SUBGRAPHS = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
-type SubgraphUrls = Record<(typeof SUBGRAPHS)[number], string>;
 
 // ---------------------------------------------------------------- options
 
@@ -59,13 +55,6 @@ const DURATION = Number(values.duration ?? (QUICK ? 2 : 20));
 const WARMUP = Number(values.warmup ?? (QUICK ? 1 : 5));
 const CONNECTIONS = Number(values.connections ?? (QUICK ? 10 : 50));
 const SEED = QUICK ? SMALL_SEED : FULL_SEED;
-
-/**
- * The V8 heap flags the router runs with in production, taken from its own `start` script
- * (router/package.json) so the bench starts it exactly as `npm start -w @shop/router` does.
- */
-const ROUTER_NODE_FLAGS: readonly string[] =
-  (JSON.parse(readFileSync(`${ROOT}router/package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start.match(/--max-[\w-]+=\d+/g) ?? [];
 
 export const GATEWAYS = {
   // Cache off and no in-flight sharing either: the pipeline alone against the stock gateway's.
@@ -98,105 +87,10 @@ for (const [name, n] of [['--duration', DURATION], ['--warmup', WARMUP], ['--con
   if (!Number.isFinite(n) || n < (name === '--warmup' ? 0 : 1)) throw new Error(`${name} must be a positive number`);
 }
 
-// ---------------------------------------------------------------- CPU pinning and /proc
-
-const cpuCount = os.availableParallelism();
-const hasTaskset = (() => {
-  try {
-    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-/** With taskset and ≥ 2 CPUs: gateways on the last CPU, everything else (load, subgraphs) on the rest. */
-const PIN = hasTaskset && cpuCount >= 2 ? { gateway: String(cpuCount - 1), rest: cpuCount === 2 ? '0' : `0-${cpuCount - 2}` } : undefined;
-if (PIN) execFileSync('taskset', ['-a', '-pc', PIN.rest, String(process.pid)], { stdio: 'ignore' });
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** CPU seconds (user + system) a process has used so far; undefined without /proc. */
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (!pid) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14 and 15)
-  } catch {
-    return undefined;
-  }
-}
-
-function rssBytes(pid: number | undefined): number | undefined {
-  if (!pid) return undefined;
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-// ---------------------------------------------------------------- child processes
-
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
-
-/** `node --import tsx <file>` (one process, so its pid is the one to measure), pinned when possible. */
-function spawnTs(entry: string, env: NodeJS.ProcessEnv, cpus: string | undefined, nodeFlags: readonly string[] = []): ChildProcess {
-  const args = [...nodeFlags, '--import', 'tsx', entry];
-  const child = cpus
-    ? spawn('taskset', ['-c', cpus, process.execPath, ...args], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
-    : spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-async function stopChild(child: ChildProcess) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  if (child.connected) child.disconnect(); // our children exit when the parent disconnects
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-
 // ---------------------------------------------------------------- GraphQL documents
 
-/** The web client's own operations (clients/web/operations), each with the fragments it spreads. */
-function clientOperation(name: string): string {
-  const dir = `${ROOT}clients/web/operations`;
-  const definitions: DefinitionNode[] = readdirSync(dir)
-    .filter((f) => f.endsWith('.graphql'))
-    .flatMap((f) => parse(readFileSync(`${dir}/${f}`, 'utf8')).definitions);
-  const fragments = new Map(definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
-  const operation = definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION && d.name?.value === name);
-  if (!operation) throw new Error(`no operation ${name} in ${dir}`);
-  const needed = new Map<string, FragmentDefinitionNode>();
-  const collect = (node: DefinitionNode) =>
-    visit(node, {
-      FragmentSpread(spread) {
-        const fragment = fragments.get(spread.name.value);
-        if (fragment && !needed.has(fragment.name.value)) {
-          needed.set(fragment.name.value, fragment);
-          collect(fragment);
-        }
-      },
-    });
-  collect(operation);
-  return [operation, ...needed.values()].map((d) => print(d)).join('\n\n');
-}
+const cpuCount = os.availableParallelism();
+const PIN = pinCpus();
 
 const LISTING = clientOperation('ProductListing');
 const DETAIL = clientOperation('ProductById');
@@ -206,11 +100,6 @@ const DIRECT = 'query DirectProduct($id: ID!) { product(id: $id) { id sku name b
 
 // ---------------------------------------------------------------- workload
 
-
-interface Session {
-  token: string;
-  userId: string;
-}
 
 interface Fixtures {
   historyUsers: Session[];
@@ -373,24 +262,6 @@ async function load(url: string, next: () => Call, seconds: number, measure?: { 
 
 // ---------------------------------------------------------------- setup against the subgraphs directly
 
-async function post(url: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
-  const body = (await res.json()) as { data?: any; errors?: unknown[] };
-  if (res.status !== 200 || body.errors?.length) throw new Error(`${url}: HTTP ${res.status} ${JSON.stringify(body.errors ?? body).slice(0, 500)}`);
-  return body.data;
-}
-
-async function logIn(usersUrl: string, email: string, password: string): Promise<Session> {
-  const data = await post(usersUrl, 'mutation($e: String!, $p: String!) { logIn(email: $e, password: $p) { token user { id } } }', { e: email, p: password });
-  return { token: data.logIn.token, userId: data.logIn.user.id };
-}
-
-async function inBatches<T, R>(items: T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = [];
-  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
-  return out;
-}
-
 async function prepare(urls: SubgraphUrls, routerSecret: string): Promise<Fixtures> {
   const users = SEED.users;
   const historyCount = Math.min(200, Math.floor(users / 2));
@@ -428,11 +299,7 @@ const database = SUBGRAPHS.every((s) => process.env[`${s.toUpperCase()}_DATABASE
 log(`${QUICK ? 'quick smoke check' : 'full run'}: gateways ${gateways.join(', ')}; scenarios ${scenarios.join(', ')}; ` +
   `${WARMUP} s warm-up + ${DURATION} s per run at ${CONNECTIONS} connections; ${PIN ? `gateway on CPU ${PIN.gateway}, load + subgraphs on CPU ${PIN.rest}` : 'no CPU pinning (taskset missing or one CPU)'}`);
 log(`starting subgraphs (${database}, ${SEED.products} products)`);
-const stackChild = spawnTs('bench/src/gateways/stack-server.ts', { ...process.env, ROUTER_SECRET: routerSecret, BENCH_SEED: QUICK ? 'small' : 'full', LOG_LEVEL: 'fatal' }, PIN?.rest);
-const subgraphUrls = await new Promise<SubgraphUrls>((resolve, reject) => {
-  stackChild.once('message', (message: any) => (message?.type === 'ready' ? resolve(message.subgraphUrls) : reject(new Error(String(message)))));
-  stackChild.once('exit', (code) => reject(new Error(`subgraph process exited with ${code}`)));
-});
+const { child: stackChild, subgraphUrls } = await startSubgraphs({ ...process.env, ROUTER_SECRET: routerSecret }, QUICK ? 'small' : 'full', PIN?.rest);
 log(`subgraphs up; signing in customers and raising checkout stock`);
 const fixtures = await prepare(subgraphUrls, routerSecret);
 
@@ -461,21 +328,6 @@ function record(scenario: Scenario, gateway: string, label: string, result: RunR
   for (const sample of result.samples) log(`    ✗ ${sample}`);
 }
 
-async function waitForGateway(url: string, child: ChildProcess) {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode} before it was ready`);
-    try {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`gateway at ${url} not ready after 60 s`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 try {
   for (const id of gateways) {
     const gateway = GATEWAYS[id];
@@ -484,7 +336,7 @@ try {
     const port = await freePort();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      ...Object.fromEntries(SUBGRAPHS.map((s) => [`${s.toUpperCase()}_URL`, subgraphUrls[s]])),
+      ...subgraphUrlEnv(subgraphUrls),
       PORT: String(port),
       HOST: '127.0.0.1',
       ROUTER_SECRET: routerSecret,

@@ -1,0 +1,141 @@
+/**
+ * The child processes a benchmark runs (the subgraphs, a gateway or the router) and what it reads
+ * about them from /proc: shared by the gateway comparison and the hostile-traffic bench.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const SUBGRAPHS = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
+export type SubgraphUrls = Record<(typeof SUBGRAPHS)[number], string>;
+
+/**
+ * The V8 heap flags the router runs with in production, taken from its own `start` script
+ * (router/package.json) so a bench starts it exactly as `npm start -w @shop/router` does.
+ */
+export const ROUTER_NODE_FLAGS: readonly string[] =
+  (JSON.parse(readFileSync(`${ROOT}router/package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start.match(/--max-[\w-]+=\d+/g) ?? [];
+
+/** The five `<NAME>_URL` variables a gateway or the router is pointed at the subgraphs with. */
+export const subgraphUrlEnv = (urls: SubgraphUrls): Record<string, string> => Object.fromEntries(SUBGRAPHS.map((s) => [`${s.toUpperCase()}_URL`, urls[s]]));
+
+// ---------------------------------------------------------------- CPU pinning and /proc
+
+export interface Pinning {
+  /** The CPU the measured gateway runs on. */
+  gateway: string;
+  /** The CPUs for everything else: this process (the load) and the subgraphs. */
+  rest: string;
+}
+
+/**
+ * With taskset and ≥ 2 CPUs: gateways on the last CPU, everything else (load, subgraphs) on the
+ * rest; this process is moved there now. Undefined (and nothing pinned) otherwise.
+ */
+export function pinCpus(): Pinning | undefined {
+  const cpuCount = os.availableParallelism();
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  if (cpuCount < 2) return undefined;
+  const pin = { gateway: String(cpuCount - 1), rest: cpuCount === 2 ? '0' : `0-${cpuCount - 2}` };
+  execFileSync('taskset', ['-a', '-pc', pin.rest, String(process.pid)], { stdio: 'ignore' });
+  return pin;
+}
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds (user + system) a process has used so far; undefined without /proc. */
+export function cpuSeconds(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14 and 15)
+  } catch {
+    return undefined;
+  }
+}
+
+/** A line `<field>: <n> kB` of /proc/<pid>/status, in bytes; undefined without it (or once the process is gone). */
+export function procStatusBytes(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const rssBytes = (pid: number | undefined) => procStatusBytes(pid, 'VmRSS');
+
+// ---------------------------------------------------------------- child processes
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+
+/**
+ * `node --import tsx <file>` (one process, so its pid is the one to measure), pinned when possible.
+ * Its stderr is this process's unless `stderr: 'pipe'` (then the caller must read `child.stderr`).
+ */
+export function spawnTs(entry: string, env: NodeJS.ProcessEnv, cpus: string | undefined, nodeFlags: readonly string[] = [], stderr: 'inherit' | 'pipe' = 'inherit'): ChildProcess {
+  const args = [...nodeFlags, '--import', 'tsx', entry];
+  const options = { cwd: ROOT, env, stdio: ['ignore', 'ignore', stderr, 'ipc'] as ('ignore' | 'inherit' | 'pipe' | 'ipc')[] };
+  const child = cpus ? spawn('taskset', ['-c', cpus, process.execPath, ...args], options) : spawn(process.execPath, args, options);
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+export async function stopChild(child: ChildProcess) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  if (child.connected) child.disconnect(); // our children exit when the parent disconnects
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * The five subgraphs in one child process (gateways/stack-server.ts), seeded; resolves with the
+ * process and the subgraphs' URLs once they all listen. `env` must carry ROUTER_SECRET.
+ */
+export async function startSubgraphs(env: NodeJS.ProcessEnv, seed: 'small' | 'full', cpus: string | undefined): Promise<{ child: ChildProcess; subgraphUrls: SubgraphUrls }> {
+  const child = spawnTs('bench/src/gateways/stack-server.ts', { ...env, BENCH_SEED: seed, LOG_LEVEL: 'fatal' }, cpus);
+  const subgraphUrls = await new Promise<SubgraphUrls>((resolve, reject) => {
+    child.once('message', (message: any) => (message?.type === 'ready' ? resolve(message.subgraphUrls) : reject(new Error(String(message)))));
+    child.once('exit', (code) => reject(new Error(`subgraph process exited with ${code}`)));
+  });
+  return { child, subgraphUrls };
+}
+
+/** Resolves once `url` answers `{ __typename }` with a 200; rejects if the process exits or after 60 s. */
+export async function waitForGateway(url: string, child: ChildProcess) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode} before it was ready`);
+    try {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`gateway at ${url} not ready after 60 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
