@@ -113,14 +113,20 @@ export async function stopChild(child: ChildProcess) {
 
 /**
  * The five subgraphs in one child process (gateways/stack-server.ts), seeded; resolves with the
- * process and the subgraphs' URLs once they all listen. `env` must carry ROUTER_SECRET.
+ * process and the subgraphs' URLs once they all listen. `env` must carry ROUTER_SECRET. Rejects
+ * (and kills the process) if they are not up within 10 minutes: a bench never hangs.
  */
 export async function startSubgraphs(env: NodeJS.ProcessEnv, seed: 'small' | 'full', cpus: string | undefined): Promise<{ child: ChildProcess; subgraphUrls: SubgraphUrls }> {
   const child = spawnTs('bench/src/gateways/stack-server.ts', { ...env, BENCH_SEED: seed, LOG_LEVEL: 'fatal' }, cpus);
+  let timer: NodeJS.Timeout | undefined;
   const subgraphUrls = await new Promise<SubgraphUrls>((resolve, reject) => {
     child.once('message', (message: any) => (message?.type === 'ready' ? resolve(message.subgraphUrls) : reject(new Error(String(message)))));
     child.once('exit', (code) => reject(new Error(`subgraph process exited with ${code}`)));
-  });
+    timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('subgraphs not up after 10 minutes'));
+    }, 600_000);
+  }).finally(() => clearTimeout(timer));
   return { child, subgraphUrls };
 }
 
