@@ -1,4 +1,4 @@
-import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin } from '@apollo/server';
 import { normalizeIP } from '@fastify/rate-limit';
 import { GraphQLError, Kind, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { RouterContext } from './context.ts';
@@ -30,7 +30,15 @@ export const CREDENTIAL_FIELDS_CODE = 'MAX_CREDENTIAL_FIELDS_EXCEEDED';
 export function credentialLimitPlugin(limitOf: () => CredentialLimit | undefined): ApolloServerPlugin<RouterContext> {
   return {
     async requestDidStart() {
+      // Set on a refusal; the headers go on in willSendResponse rather than in the error's
+      // `extensions.http` (typed differently where graphql-yoga is also installed, as in bench/).
+      let retryAfterSeconds: number | undefined;
       return {
+        async willSendResponse({ response }) {
+          if (retryAfterSeconds === undefined) return;
+          response.http.headers.set('retry-after', String(retryAfterSeconds));
+          response.http.headers.set('cache-control', 'no-store');
+        },
         async didResolveOperation({ operation, document, contextValue }) {
           if (operation?.operation !== 'mutation') return;
           const kinds = credentialFieldsOf(operation, document);
@@ -45,12 +53,8 @@ export function credentialLimitPlugin(limitOf: () => CredentialLimit | undefined
           const outcome = await take(kinds[0]!, normalizeIP(contextValue.clientIp));
           if (outcome.allowed) return;
           const [refusal] = rateLimitedBody(outcome.retryAfterSeconds).errors;
-          throw new GraphQLError(refusal!.message, {
-            extensions: {
-              ...refusal!.extensions,
-              http: { status: 429, headers: new HeaderMap([['retry-after', String(outcome.retryAfterSeconds)], ['cache-control', 'no-store']]) },
-            },
-          });
+          retryAfterSeconds = outcome.retryAfterSeconds;
+          throw new GraphQLError(refusal!.message, { extensions: { ...refusal!.extensions, http: { status: 429 } } });
         },
       };
     },

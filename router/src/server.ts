@@ -25,8 +25,8 @@ import { loadTrustedDocuments } from './persisted/manifests.ts';
 import { persistedQueryPlugin } from './persisted/safelist.ts';
 import { fastifyTrustProxy, registerRateLimit, viewerPerRequest } from './rate-limit.ts';
 import { RequestDedup } from './request-dedup.ts';
-import { requestSizeGuard } from './request-size.ts';
 import { registerRequestShapeCheck } from './request-shape.ts';
+import { requestSizeGuard } from './request-size.ts';
 import { createSubgraphClients } from './subgraph-clients.ts';
 import { fileSupergraph } from './supergraph.ts';
 
