@@ -6,7 +6,7 @@ export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' |
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 export type OrderLineInput = {
   productId: string;
-  /** 1–99. */
+  /** At least 1, at most the per-product limit (10 unless the deployment sets MAX_QUANTITY_PER_PRODUCT); an order holds at most 100 units in all (MAX_UNITS_PER_ORDER). */
   quantity: number;
 };
 

@@ -89,7 +89,7 @@ export type OrderLine = {
 
 export type OrderLineInput = {
   productId: Scalars['ID']['input'];
-  /** 1–99. */
+  /** At least 1, at most the per-product limit (10 unless the deployment sets MAX_QUANTITY_PER_PRODUCT); an order holds at most 100 units in all (MAX_UNITS_PER_ORDER). */
   quantity: Scalars['Int']['input'];
 };
 
