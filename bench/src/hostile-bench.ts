@@ -1,5 +1,5 @@
 /**
- * `npm run bench:hostile`: the findings of issue 12 and the hostile-input generator, at least
+ * `npm run bench:hostile`: the findings of the hostile-traffic review and the hostile-input generator, at least
  * 10,000 hostile requests, against the router started as `npm start -w @shop/router` starts it
  * (its own process, its start script's heap flags, rate limiting on), while ordinary customers
  * use the shop beside it. Reports 5xx, ordinary failures, router peak RSS, `/health` worst

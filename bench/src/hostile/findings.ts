@@ -1,5 +1,5 @@
 /**
- * The findings of issue 12 (F1–F13) as exact request generators, plus the hostile-input e2e
+ * The findings of the hostile-traffic review (F1–F13) as exact request generators, plus the hostile-input e2e
  * test's generator, and the verdict for each answer: defended (the issue's "what must happen"),
  * not defended, or not judged per answer.
  *

@@ -71,7 +71,7 @@ export function renderHostileMarkdown(r: HostileResults): string {
   );
   lines.push('');
   if (summary.timedOut) lines.push('**The run hit its hard time limit and was cut short.**', '');
-  lines.push('Per finding (issue 12). "not defended": answers showing the finding still open (see the bench README for each verdict); "–": not judged per answer.', '');
+  lines.push('Per finding. "not defended": answers showing the finding still open (see the bench README for each verdict); "–": not judged per answer.', '');
   lines.push('| # | sent | statuses | not defended / judged | what was sent |');
   lines.push('| --- | ---: | --- | ---: | --- |');
   for (const [id, f] of Object.entries(r.findings)) {
