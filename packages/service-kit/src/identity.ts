@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
 import { unauthenticated, forbidden } from './errors.ts';
 
 /**
@@ -59,16 +60,35 @@ export function viewerFromHeaders(headers: Headers, routerSecret: string | undef
   return { userId, scopes };
 }
 
-const CLIENT_IP = /^[0-9A-Fa-f.:]{2,45}$/;
-
 /**
- * The address of the client a request comes from: the router's `x-client-ip` when the caller
- * proves it is the router (or a sibling passing it on), else the connection's own address. A
- * header that is not an IP address is ignored.
+ * The address of the client a request comes from, as the key that per-client limits count by:
+ * the router's `x-client-ip` when the caller proves it is the router (or a sibling passing it
+ * on), else the connection's own address. A header that is not an IP address is ignored. An IPv6
+ * client is keyed by its /64 (see clientKey), as the router's rate limits are.
  */
 export function clientIpOf(headers: Headers, socketIp: string, routerSecret: string | undefined): string {
   const forwarded = header(headers, IDENTITY_HEADERS.clientIp);
-  return forwarded && CLIENT_IP.test(forwarded) && isTrustedCaller(headers, routerSecret) ? forwarded : socketIp;
+  const address = forwarded && isIP(forwarded) && isTrustedCaller(headers, routerSecret) ? forwarded : socketIp;
+  return clientKey(address);
+}
+
+/**
+ * One key per client: an IPv4 address as it is (an IPv4-mapped IPv6 address as its IPv4 form),
+ * an IPv6 address as its /64 prefix (`2001:db8:1:2::/64`). One host is routinely given a whole
+ * /64 and may pick any address in it, so keying by the full address would give it 2^64 keys.
+ */
+export function clientKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (isIP(address) !== 6) return address;
+  const [head = '', tail] = address.split('::');
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const groups = [...headGroups, ...Array(Math.max(0, 8 - headGroups.length - tailGroups.length)).fill('0'), ...tailGroups];
+  return `${groups
+    .slice(0, 4)
+    .map((group) => (Number.parseInt(group, 16) || 0).toString(16))
+    .join(':')}::/64`;
 }
 
 export function requireViewer(viewer: Viewer | null): Viewer {

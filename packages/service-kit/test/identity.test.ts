@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertOwnerOrAdmin, clientIpOf, viewerFromHeaders } from '../src/identity.ts';
+import { assertOwnerOrAdmin, clientIpOf, clientKey, viewerFromHeaders } from '../src/identity.ts';
 import { decodeIntCursor, encodeCursor, pageSize } from '../src/pagination.ts';
 import { asUser, gql, TEST_ROUTER_SECRET } from '../src/testing.ts';
 import { tinySubgraph } from './tiny-subgraph.ts';
@@ -48,7 +48,18 @@ describe('identity headers', () => {
     expect(clientIpOf({ ...forwarded, 'x-router-secret': 'guess' }, '10.0.0.1', 's3cret')).toBe('10.0.0.1');
     expect(clientIpOf(forwarded, '10.0.0.1', undefined)).toBe('10.0.0.1');
     expect(clientIpOf({ 'x-client-ip': 'not an ip; drop table', 'x-router-secret': 's3cret' }, '10.0.0.1', 's3cret')).toBe('10.0.0.1');
-    expect(clientIpOf({ 'x-client-ip': '::ffff:127.0.0.2', 'x-router-secret': 's3cret' }, '10.0.0.1', 's3cret')).toBe('::ffff:127.0.0.2');
+    expect(clientIpOf({ 'x-client-ip': '::ffff:127.0.0.2', 'x-router-secret': 's3cret' }, '10.0.0.1', 's3cret')).toBe('127.0.0.2');
+  });
+
+  it('keys an IPv6 client by its /64, so rotating addresses inside it is still one client', () => {
+    const keys = new Set(
+      Array.from({ length: 100 }, (_, i) => clientIpOf({ 'x-client-ip': `2001:db8:1:2:${i.toString(16)}::${i + 1}`, 'x-router-secret': 's3cret' }, '10.0.0.1', 's3cret')),
+    );
+    expect([...keys]).toEqual(['2001:db8:1:2::/64']);
+    expect(clientIpOf({}, '2001:0db8:0001:0002:0:0:0:7', undefined)).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:db8:1:3::1')).not.toBe(clientKey('2001:db8:1:2::1'));
+    expect(clientKey('::1')).toBe('0:0:0:0::/64');
+    expect(clientKey('203.0.113.9')).toBe('203.0.113.9');
   });
 
   it('lets only the owner or an admin through', () => {
