@@ -24,7 +24,10 @@ export const INPUT_TOO_DEEP_CODE = 'BAD_REQUEST';
 export function registerRequestShapeCheck(app: FastifyInstance, { maxDepth }: { maxDepth: number }): void {
   app.addHook('preValidation', async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.routeOptions.url !== '/graphql') return;
-    const input = request.method === 'POST' ? request.body : request.method === 'GET' ? request.query : undefined;
+    // GET: the query string as Apollo reads it (URLSearchParams over the raw URL), not Fastify's
+    // parse, which keeps a field undecoded when one escape in it is malformed (`%FF`) and would
+    // hide its brackets from the count below.
+    const input = request.method === 'POST' ? request.body : request.method === 'GET' ? searchFields(request.url) : undefined;
     if (!input || typeof input !== 'object') return;
     // A JSON array body (a batch) is refused by Apollo; its items are measured all the same.
     const requests = Array.isArray(input) ? input : [input];
@@ -40,6 +43,12 @@ export function registerRequestShapeCheck(app: FastifyInstance, { maxDepth }: { 
       }
     }
   });
+}
+
+/** The GET fields measured here, each as every value the query string gives it. */
+function searchFields(url: string): Record<string, string[]> {
+  const search = new URL(url, 'http://router.invalid').searchParams;
+  return { variables: search.getAll('variables'), extensions: search.getAll('extensions') };
 }
 
 /**

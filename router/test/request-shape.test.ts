@@ -55,6 +55,18 @@ describe('deeply nested variables and extensions (production)', () => {
     expect(inString.statusCode).toBe(200);
   });
 
+  it('measures GET fields as Apollo decodes them, even with a malformed escape beside the nesting', async () => {
+    // Fastify's query parser leaves a field undecoded when one escape in it is bad (%FF), which hid
+    // the brackets; Apollo decodes the same text leniently and saw 5,000 levels.
+    const variables = encodeURIComponent(holding(5_000)).replace(/%7D$/, '%2C%22y%22%3A%22%FF%22%7D');
+    const response = await router.app.inject({
+      method: 'GET',
+      url: `/graphql?query=%7B__typename%7D&variables=${variables}`,
+      headers: { 'apollo-require-preflight': 'true' },
+    });
+    expectRefused(response, 'variables');
+  });
+
   it('refuses deep extensions too, over POST and GET', async () => {
     const extensions = holding(5_000, 'junk', '"persistedQuery":{"version":1,"sha256Hash":"x"},');
     expectRefused(await post(`{"query":"{ __typename }","extensions":${extensions}}`), 'extensions');
