@@ -9,8 +9,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
  * |----------------------|-------------------------------|--------------------------------------------------------|
  * | DOCUMENT_TOO_LARGE   | MAX_DOCUMENT_BYTES (32 KiB)   | UTF-8 bytes of `query` as sent, comments and whitespace included |
  * | VARIABLES_TOO_LARGE  | MAX_VARIABLES_BYTES (64 KiB)  | UTF-8 bytes of `variables` as JSON text                |
+ * | EXTENSIONS_TOO_LARGE | 4 KiB (MAX_EXTENSIONS_BYTES)  | UTF-8 bytes of `extensions` as JSON text               |
  *
- * Both are HTTP 413, like a body over the body limit. The token limit (MAX_TOKENS) does not see
+ * All are HTTP 413, like a body over the body limit. `extensions` carries only a persisted-query
+ * hash (about 100 bytes) for our clients; anything else in it is ignored, so it has no setting. The token limit (MAX_TOKENS) does not see
  * comments, so without the document cap a registration of `{ __typename }` behind a 1.9 MB comment
  * was accepted and kept by the APQ store for a day. POST, GET and APQ registrations (a `query`
  * with `extensions.persistedQuery`) all carry the text in `query`; a hash alone names a document
@@ -21,7 +23,10 @@ export interface RequestSizeLimits {
   maxVariablesBytes: number;
 }
 
-export const REQUEST_SIZE_CODES = { document: 'DOCUMENT_TOO_LARGE', variables: 'VARIABLES_TOO_LARGE' } as const;
+export const REQUEST_SIZE_CODES = { document: 'DOCUMENT_TOO_LARGE', variables: 'VARIABLES_TOO_LARGE', extensions: 'EXTENSIONS_TOO_LARGE' } as const;
+
+/** Largest `extensions`, as JSON text: a persisted-query hash needs about 100 bytes. */
+export const MAX_EXTENSIONS_BYTES = 4 * 1024;
 
 /** UTF-8 takes at most 3 bytes per UTF-16 code unit: below this length a text is under the cap uncounted. */
 const MAX_UTF8_PER_UNIT = 3;
@@ -31,13 +36,16 @@ export function requestSizeGuard(limits: RequestSizeLimits) {
     const input = request.method === 'POST' ? request.body : request.method === 'GET' ? request.query : undefined;
     // Not a request object (a batch, a body that is not JSON): Apollo refuses it without parsing a document.
     if (!input || typeof input !== 'object' || Array.isArray(input)) return;
-    const { query, variables } = input as Record<string, unknown>;
+    const { query, variables, extensions } = input as Record<string, unknown>;
     if (typeof query === 'string' && overBytes(query, limits.maxDocumentBytes)) {
       return refuse(reply, 413, REQUEST_SIZE_CODES.document, `Query document is larger than ${limits.maxDocumentBytes} bytes`);
     }
-    const over = variables === undefined ? false : variablesOver(request, variables, limits.maxVariablesBytes);
+    const over = variables === undefined ? false : jsonOver(request, variables, limits.maxVariablesBytes);
     if (over === 'unreadable') return refuse(reply, 400, 'BAD_REQUEST', 'Variables are nested too deeply');
     if (over) return refuse(reply, 413, REQUEST_SIZE_CODES.variables, `Variables are larger than ${limits.maxVariablesBytes} bytes`);
+    const extensionsOver = extensions === undefined ? false : jsonOver(request, extensions, MAX_EXTENSIONS_BYTES);
+    if (extensionsOver === 'unreadable') return refuse(reply, 400, 'BAD_REQUEST', 'Extensions are nested too deeply');
+    if (extensionsOver) return refuse(reply, 413, REQUEST_SIZE_CODES.extensions, `Extensions are larger than ${MAX_EXTENSIONS_BYTES} bytes`);
   };
 }
 
@@ -46,17 +54,17 @@ function overBytes(text: string, max: number): boolean {
 }
 
 /**
- * GET variables are the JSON text itself. POST variables were parsed from a body no larger than
+ * GET variables and extensions are the JSON text itself. POST ones were parsed from a body no larger than
  * its Content-Length, and serialising parsed JSON never makes it longer, so a small body is not
  * serialised again to be measured.
  */
-function variablesOver(request: FastifyRequest, variables: unknown, max: number): boolean | 'unreadable' {
-  if (typeof variables === 'string') return overBytes(variables, max);
+function jsonOver(request: FastifyRequest, value: unknown, max: number): boolean | 'unreadable' {
+  if (typeof value === 'string') return overBytes(value, max);
   const length = Number(request.headers['content-length']);
   if (Number.isFinite(length) && length <= max) return false;
   let text: string | undefined;
   try {
-    text = JSON.stringify(variables);
+    text = JSON.stringify(value);
   } catch {
     return 'unreadable'; // too deep for the serialiser (RangeError): nothing further on could key it either
   }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MEMORY_BOUNDS, readConfig } from '../src/config.ts';
+import { MAX_EXTENSIONS_BYTES } from '../src/request-size.ts';
 import { total } from './support/harness.ts';
 import { codes, persisted, sha256, startRouter, type TestRouter } from './support/persisted.ts';
 
@@ -71,6 +72,17 @@ describe('document and variables size caps (production)', () => {
     const ordinary = await t.post({ query, variables: { first: 1 } }, 'web');
     expect(ordinary.status).toBe(200);
     expect(ordinary.body).toEqual({ data: { products: [{ id: 'p1' }] } });
+  });
+
+  it('refuses extensions over 4 KiB (1.9 MB of junk beside a query), POST and GET', async () => {
+    const junk = { persistedQuery: undefined, note: 'n'.repeat(1_900_000) };
+    const post = await t.post({ query: '{ __typename }', extensions: junk }, 'web');
+    expect(post.status).toBe(413);
+    expect(post.body).toEqual({ errors: [{ message: `Extensions are larger than ${MAX_EXTENSIONS_BYTES} bytes`, extensions: { code: 'EXTENSIONS_TOO_LARGE' } }] });
+    expect(codes(await t.get({ query: '{ __typename }', extensions: { note: 'n'.repeat(5_000) } }, 'web'))).toEqual(['EXTENSIONS_TOO_LARGE']);
+    // A persisted-query hash is well inside it.
+    const query = '{ __typename }';
+    expect((await t.post({ query, extensions: persisted(sha256(query)) }, 'web')).status).toBe(200);
   });
 
   it('a refused request is never answered from, nor stored in, the response cache', async () => {
