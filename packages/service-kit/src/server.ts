@@ -4,6 +4,7 @@ import mercurius from 'mercurius';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { DEFAULT_LISTENER_TIMEOUTS, type ListenerTimeouts } from './config.ts';
 import type { Logger } from './logger.ts';
+import { operationLabel } from './metric-labels.ts';
 import type { ServiceMetrics } from './metrics.ts';
 import { sendCacheControl } from './cache-headers.ts';
 import type { CacheHints } from './cache-control.ts';
@@ -127,10 +128,12 @@ export async function createSubgraphServer<C extends object>(options: SubgraphSe
     await registerSubgraphCache(app, { ...options.cache, schema: options.schema, hints: options.cacheHints, metrics: metrics.cache, logger });
   }
 
+  // Operation names are the caller's (the router sends `<client>__<subgraph>__N`): bounded labels.
+  const operationLabels = operationLabel();
   app.addHook('onResponse', async (request, reply) => {
     if (!request.url.startsWith('/graphql')) return;
-    const body = request.body as { operationName?: string } | undefined;
-    const operation = body?.operationName ?? 'anonymous';
+    const body = request.body as { operationName?: unknown } | null | undefined;
+    const operation = operationLabels(body?.operationName);
     metrics.requests.inc({ operation, status: String(reply.statusCode) });
     metrics.requestDuration.observe({ operation }, reply.elapsedTime / 1000);
   });

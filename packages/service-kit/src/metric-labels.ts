@@ -1,0 +1,69 @@
+/**
+ * Label values that come from clients (operation names, client names) are bounded: every distinct
+ * value is a Prometheus series kept for the life of the process and written on every scrape, so a
+ * client sending a new name per request would grow memory and `/metrics` without limit.
+ *
+ * The rule: a value must look like a name (`pattern`, which also caps its length), else it reads
+ * as `invalid`; the first `max` valid values are admitted (first come, or admitted up front with
+ * `admit`), and every later new value reads as `other`. The helper holds at most `max` short strings.
+ */
+
+/** A GraphQL name of at most 64 characters. */
+export const OPERATION_LABEL_PATTERN = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
+/** What clients may send in `apollographql-client-name`. */
+export const CLIENT_LABEL_PATTERN = /^[\w.-]{1,40}$/;
+export const MAX_OPERATION_LABELS = 300;
+export const MAX_CLIENT_LABELS = 30;
+/** The bucket for valid values seen after the label is full. */
+export const OTHER_LABEL = '__other';
+
+export interface LabelBoundOptions {
+  pattern: RegExp;
+  /** Distinct admitted values, beside the fixed `missing`, `invalid` and `other` buckets. */
+  max: number;
+  /** For an absent value (`null`, `undefined`, `''`). */
+  missing: string;
+  /** For a value that is not a string or does not match `pattern`. */
+  invalid: string;
+  other?: string;
+}
+
+export interface LabelBound {
+  /** The label value to record for `value`. */
+  (value: unknown): string;
+  /** Admits known values ahead of first-come ones, while there is room; returns how many fit. */
+  admit(values: Iterable<string>): number;
+  readonly size: number;
+}
+
+export function boundedLabel({ pattern, max, missing, invalid, other = OTHER_LABEL }: LabelBoundOptions): LabelBound {
+  const admitted = new Set<string>();
+  const tryAdmit = (value: string): boolean => {
+    if (admitted.has(value)) return true;
+    if (admitted.size >= max) return false;
+    admitted.add(value);
+    return true;
+  };
+  const label = (value: unknown): string => {
+    if (value === null || value === undefined || value === '') return missing;
+    if (typeof value !== 'string' || !pattern.test(value)) return invalid;
+    return tryAdmit(value) ? value : other;
+  };
+  label.admit = (values: Iterable<string>) => {
+    let count = 0;
+    for (const value of values) if (pattern.test(value) && tryAdmit(value)) count++;
+    return count;
+  };
+  Object.defineProperty(label, 'size', { get: () => admitted.size });
+  return label as LabelBound;
+}
+
+/** Operation names: absent reads `anonymous`, not a GraphQL name (or over 64 characters) `__invalid`. */
+export function operationLabel(max = MAX_OPERATION_LABELS): LabelBound {
+  return boundedLabel({ pattern: OPERATION_LABEL_PATTERN, max, missing: 'anonymous', invalid: '__invalid' });
+}
+
+/** Client names: absent or malformed reads `unknown`, as the router names such clients. */
+export function clientLabel(max = MAX_CLIENT_LABELS): LabelBound {
+  return boundedLabel({ pattern: CLIENT_LABEL_PATTERN, max, missing: 'unknown', invalid: 'unknown' });
+}
