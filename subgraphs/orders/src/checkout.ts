@@ -31,8 +31,13 @@ export const DEFAULT_CHECKOUT_LIMITS: CheckoutLimits = { maxQuantityPerProduct: 
 
 const MAX_LINES = 50;
 const MAX_KEY_LENGTH = 255;
-/** How long a retry waits for a concurrent attempt with the same key to finish. */
-const WAIT_FOR_CONCURRENT_MS = 15_000;
+/**
+ * How long a retry waits for a concurrent attempt with the same key to finish, by default. It must
+ * stay under the router's subgraph timeout (SUBGRAPH_TIMEOUT_MS, 10 s): a client sending the same
+ * key many times at once would otherwise make the router time out on orders, and timeouts count
+ * against the orders circuit that every other shopper's checkout goes through.
+ */
+export const DEFAULT_CONCURRENT_WAIT_MS = 5_000;
 
 const QUOTE = `query Quote($region: Region!, $productIds: [ID!]!) {
   quote(region: $region, productIds: $productIds) { productId unitPrice { amount currency } }
@@ -53,12 +58,14 @@ const RELEASE = `mutation Release($reservationId: ID!) { releaseStock(reservatio
  * Once an order is written (or cancelled) its tags go on the invalidation bus: the order, and its
  * user, whose order list changed. Inventory publishes the stock it moved itself.
  */
-export function createCheckout({ db, pricing, inventory, logger, abandonedAfterMs, publish, limits = DEFAULT_CHECKOUT_LIMITS }: {
+export function createCheckout({ db, pricing, inventory, logger, abandonedAfterMs, publish, limits = DEFAULT_CHECKOUT_LIMITS, concurrentWaitMs = DEFAULT_CONCURRENT_WAIT_MS }: {
   db: Database;
   pricing: ServiceClient;
   inventory: ServiceClient;
   logger: Logger;
   abandonedAfterMs: number;
+  /** How long a retry waits for a concurrent attempt with its key (see DEFAULT_CONCURRENT_WAIT_MS). */
+  concurrentWaitMs?: number;
   /** Publishes invalidation tags after a write commits; never rejects (InvalidationBus.publish). */
   publish: (tags: readonly string[]) => Promise<void>;
   limits?: CheckoutLimits;
@@ -149,7 +156,7 @@ export function createCheckout({ db, pricing, inventory, logger, abandonedAfterM
     async placeOrder(viewer: Viewer, input: PlaceOrderInput): Promise<OrderModel> {
       validate(input, limits);
       const requestHash = hashRequest(input);
-      const deadline = Date.now() + WAIT_FOR_CONCURRENT_MS;
+      const deadline = Date.now() + concurrentWaitMs;
       for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
         const claim = await repo.claimCheckout(viewer.userId, input.idempotencyKey, requestHash, randomUUID());
         if (claim) return execute(viewer, input, claim);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, createLogger, prepareStorage, SMALL_SEED, type Database } from '@shop/service-kit';
 import { ConfigError } from '@shop/service-kit';
-import { createCheckout, DEFAULT_CHECKOUT_LIMITS, sumCents } from '../src/checkout.ts';
+import { createCheckout, DEFAULT_CHECKOUT_LIMITS, DEFAULT_CONCURRENT_WAIT_MS, sumCents } from '../src/checkout.ts';
 import { readConfig } from '../src/config.ts';
 import { seed } from '../src/db/seed.ts';
 import { DependencyUnavailable, type ServiceClient } from '../src/services.ts';
@@ -123,6 +123,23 @@ describe('checkout orchestration', () => {
     await expect(checkout.placeOrder(viewer, { idempotencyKey: k, region: 'SEA', lines: [{ productId: 'p1', quantity: 1 }, { productId: 'p2', quantity: 2 }] })).rejects.toMatchObject({
       extensions: { code: 'IDEMPOTENCY_KEY_REUSED' },
     });
+  });
+
+  it('a retry waits for a concurrent attempt with its key only briefly, then answers DEPENDENCY_UNAVAILABLE (the router never times out on it)', async () => {
+    expect(DEFAULT_CONCURRENT_WAIT_MS).toBeLessThan(10_000); // the router's default SUBGRAPH_TIMEOUT_MS
+    let unstall: () => void = () => {};
+    const stalled: ServiceClient = {
+      call: <T>(query: string, variables: Record<string, unknown>) =>
+        new Promise<T>((resolve) => (unstall = () => resolve(pricing.call<T>(query, variables)))),
+    };
+    const inventory = fakeInventory();
+    const checkout = createCheckout({ db, pricing: stalled, inventory: inventory.client, logger, abandonedAfterMs: 60_000, publish: quiet, concurrentWaitMs: 200 });
+    const input = { idempotencyKey: key(), region: 'IN' as const, lines: [{ productId: 'p4', quantity: 1 }] };
+    const first = checkout.placeOrder(viewer, input);
+    await expect(checkout.placeOrder(viewer, input)).rejects.toMatchObject({ extensions: { code: 'DEPENDENCY_UNAVAILABLE' } });
+    unstall();
+    const order = await first;
+    expect(await checkout.placeOrder(viewer, input)).toMatchObject({ id: order.id });
   });
 });
 
