@@ -89,8 +89,11 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
     logger: log,
     metrics,
   });
-  const documents = await loadTrustedDocuments(config.persistedQueriesDir, log, () => {
+  const documents = await loadTrustedDocuments(config.persistedQueriesDir, log, (manifests) => {
     metrics.persistedQueryManifestLoads.inc();
+    // Known apps and their operations take label slots before first-come names (while there is room).
+    metrics.labels.client.admit(manifests.keys());
+    for (const operations of manifests.values()) metrics.labels.operation.admit([...operations.values()].map((operation) => operation.name));
     responseCache?.clear(); // an operation may no longer be allowed
   });
 
@@ -192,8 +195,8 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
   const responseStates = new WeakMap<FastifyRequest, ResponseCacheState>();
   /** A request answered before Apollo still counts in the request metrics. */
   const answeredEarly = (request: FastifyRequest, reply: FastifyReply, client: string, resolvedName?: string | null) => {
-    const operation = resolvedName ?? (request.body as { operationName?: unknown } | undefined)?.operationName;
-    const labels = { operation: typeof operation === 'string' ? operation : 'anonymous', client };
+    const operation = resolvedName ?? (request.body as { operationName?: unknown } | null | undefined)?.operationName;
+    const labels = { operation: metrics.labels.operation(operation), client: metrics.labels.client(client) };
     metrics.requests.inc({ ...labels, status: 'ok' });
     metrics.requestDuration.observe(labels, reply.elapsedTime / 1000);
     return reply;
@@ -339,8 +342,8 @@ function metricsPlugin(metrics: RouterMetrics): ApolloServerPlugin<RouterContext
       const started = process.hrtime.bigint();
       return {
         async willSendResponse({ operationName, response, errors }) {
-          const operation = operationName ?? 'anonymous';
-          const client = contextValue.clientName;
+          const operation = metrics.labels.operation(operationName);
+          const client = metrics.labels.client(contextValue.clientName);
           const failed = (errors?.length ?? 0) > 0 || (response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0);
           metrics.requests.inc({ operation, client, status: failed ? 'error' : 'ok' });
           metrics.requestDuration.observe({ operation, client }, Number(process.hrtime.bigint() - started) / 1e9);

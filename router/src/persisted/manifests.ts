@@ -34,11 +34,11 @@ export interface TrustedDocuments {
  * changes. A reload that fails (a half-written or malformed file) keeps the previous set: a deploy
  * writing manifests must never leave a safelisted app with nothing, or worse, with a partial list.
  */
-export async function loadTrustedDocuments(dir: string, logger: Logger, onLoad: () => void = () => {}): Promise<TrustedDocuments> {
+export async function loadTrustedDocuments(dir: string, logger: Logger, onLoad: (manifests: ManifestSet) => void = () => {}): Promise<TrustedDocuments> {
   let current: ManifestSet = new Map();
   try {
     current = await readManifests(dir);
-    onLoad();
+    onLoad(current);
   } catch (error) {
     // Safelisted apps then refuse everything (see the safelist plugin) until a reload succeeds.
     logger.error({ err: error, dir }, 'persisted query manifests could not be loaded; safelisted clients are refused');
@@ -79,7 +79,7 @@ export async function loadTrustedDocuments(dir: string, logger: Logger, onLoad: 
     await rewatch();
     try {
       current = await readManifests(dir);
-      onLoad();
+      onLoad(current);
       logger.info({ dir, apps: [...current.keys()] }, 'persisted query manifests reloaded');
     } catch (error) {
       logger.error({ err: error, dir }, 'persisted query manifest reload failed; keeping the previous set');

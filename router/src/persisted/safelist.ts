@@ -43,6 +43,7 @@ export function persistedQueryPlugin({
   return {
     async requestDidStart({ request, contextValue }) {
       const client = contextValue.clientName;
+      const clientLabel = metrics.labels.client(client); // bounded: the name is the client's to choose
       const mode = modeFor(modes, client);
       const manifest = documents.forApp(client);
       const persisted = request.extensions?.persistedQuery as { version?: unknown; sha256Hash?: unknown } | undefined;
@@ -64,7 +65,7 @@ export function persistedQueryPlugin({
         // trusted only when it is byte-identical to a manifest body.
         const id = hash ?? (typeof request.query === 'string' ? sha256(request.query) : undefined);
         if (id === undefined || !manifest?.has(id)) {
-          metrics.persistedQueryRequests.inc({ client, outcome: 'not_in_list' });
+          metrics.persistedQueryRequests.inc({ client: clientLabel, outcome: 'not_in_list' });
           request.query = REFUSED_PLACEHOLDER;
           request.operationName = undefined;
           withoutApq();
@@ -82,8 +83,8 @@ export function persistedQueryPlugin({
       return {
         async didResolveSource({ queryHash, request: { operationName } }) {
           if (mode !== 'log_unknown' || manifest?.has(queryHash)) return;
-          metrics.persistedQueryUnknown.inc({ client });
-          metrics.persistedQueryRequests.inc({ client, outcome: 'unknown_logged' });
+          metrics.persistedQueryUnknown.inc({ client: clientLabel });
+          metrics.persistedQueryRequests.inc({ client: clientLabel, outcome: 'unknown_logged' });
           logger.warn({ client, operationName, queryHash }, 'operation is not in the client persisted query manifest');
         },
         async didResolveOperation() {
@@ -91,12 +92,12 @@ export function persistedQueryPlugin({
         },
         async willSendResponse({ metrics: apq, errors }) {
           if (fromManifest || apq.persistedQueryHit) {
-            metrics.persistedQueryRequests.inc({ client, outcome: 'hit' });
+            metrics.persistedQueryRequests.inc({ client: clientLabel, outcome: 'hit' });
           } else if (apq.persistedQueryRegister && resolved) {
             // Apollo stores a registration only once the operation resolved (parsed and validated).
-            metrics.persistedQueryRequests.inc({ client, outcome: 'registered' });
+            metrics.persistedQueryRequests.inc({ client: clientLabel, outcome: 'registered' });
           } else if (errors?.some((error) => error.extensions?.code === 'PERSISTED_QUERY_NOT_FOUND')) {
-            metrics.persistedQueryRequests.inc({ client, outcome: 'not_found' });
+            metrics.persistedQueryRequests.inc({ client: clientLabel, outcome: 'not_found' });
           }
         },
       };
