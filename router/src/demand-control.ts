@@ -374,7 +374,7 @@ export function demandControlPlugin({ maxCost, listSize, exposeCost, metrics }: 
           }
           // A client's 1e308 page size makes the estimate Infinity: kept finite for the metric's sum.
           estimated = Math.min(estimated, Number.MAX_SAFE_INTEGER);
-          metrics.operationCost.observe({ operation: operationName ?? 'anonymous', client: contextValue.clientName }, estimated);
+          metrics.operationCost.observe({ operation: metrics.labels.operation(operationName), client: metrics.labels.client(contextValue.clientName) }, estimated);
           if (estimated > maxCost) throw refuse(`Operation cost limit of ${maxCost} exceeded: estimated ${Math.ceil(estimated)}.`);
         },
         async willSendResponse({ request, response }) {
