@@ -29,6 +29,8 @@ export interface RouterConfig {
   subgraphTimeoutMs: number;
   /** Per-subgraph fetch timeout: `<NAME>_TIMEOUT_MS` (e.g. PRICING_TIMEOUT_MS), else SUBGRAPH_TIMEOUT_MS. */
   subgraphTimeouts: Record<SubgraphName, number>;
+  /** Most bytes of one subgraph response body the router reads (SUBGRAPH_MAX_RESPONSE_BYTES); larger fails that fetch (fetcher.ts). */
+  subgraphMaxResponseBytes: number;
   /** The circuit breaker in front of each subgraph (see breaker.ts). */
   breaker: BreakerConfig;
   production: boolean;
@@ -188,6 +190,7 @@ export function readConfig(env: Env): RouterConfig {
     supergraphPath: stringVar(env, 'SUPERGRAPH_PATH', fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url))),
     subgraphTimeoutMs,
     subgraphTimeouts,
+    subgraphMaxResponseBytes: intVar(env, 'SUBGRAPH_MAX_RESPONSE_BYTES', 16 * 1024 ** 2, { min: 1_024, max: 1024 ** 3 }),
     breaker: {
       failureThreshold: intVar(env, 'BREAKER_FAILURE_THRESHOLD', DEFAULT_BREAKER.failureThreshold, { min: 1, max: 1_000 }),
       cooldownMs: intVar(env, 'BREAKER_COOLDOWN_MS', DEFAULT_BREAKER.cooldownMs, { min: 1, max: 3_600_000 }),
@@ -223,6 +226,7 @@ export function readConfig(env: Env): RouterConfig {
       maxTokens: intVar(env, 'MAX_TOKENS', DEFAULT_OPERATION_LIMITS.maxTokens, { min: 1, max: 1_000_000 }),
       maxDirectives: intVar(env, 'MAX_DIRECTIVES', DEFAULT_OPERATION_LIMITS.maxDirectives, { min: 0, max: 100_000 }),
       maxCost: intVar(env, 'MAX_COST', DEFAULT_OPERATION_LIMITS.maxCost, { min: 1, max: 100_000_000 }),
+      maxResponseFields: intVar(env, 'MAX_RESPONSE_FIELDS', DEFAULT_OPERATION_LIMITS.maxResponseFields, { min: 1, max: 100_000_000 }),
       costListSize: intVar(env, 'COST_LIST_SIZE', DEFAULT_OPERATION_LIMITS.costListSize, { min: 0, max: 10_000 }),
     },
     maxInputDepth: intVar(env, 'MAX_INPUT_DEPTH', DEFAULT_MAX_INPUT_DEPTH, { min: 1, max: 1_000 }),

@@ -50,13 +50,15 @@ describe('router config', () => {
   });
 
   it('limits operations by default and reads the limits from the environment', () => {
-    expect(readConfig({}).operationLimits).toEqual({ maxDepth: 12, maxAliases: 30, maxTokens: 3_000, maxDirectives: 30, maxCost: 10_000, costListSize: 10 });
-    expect(readConfig({ MAX_DEPTH: '8', MAX_ALIASES: '0', MAX_TOKENS: '500', MAX_DIRECTIVES: '5', MAX_COST: '2000', COST_LIST_SIZE: '25' }).operationLimits).toEqual({
+    expect(readConfig({}).operationLimits).toEqual({ maxDepth: 12, maxAliases: 30, maxTokens: 3_000, maxDirectives: 30, maxCost: 10_000, maxResponseFields: 30_000, costListSize: 10 });
+    const env = { MAX_DEPTH: '8', MAX_ALIASES: '0', MAX_TOKENS: '500', MAX_DIRECTIVES: '5', MAX_COST: '2000', MAX_RESPONSE_FIELDS: '5000', COST_LIST_SIZE: '25' };
+    expect(readConfig(env).operationLimits).toEqual({
       maxDepth: 8,
       maxAliases: 0,
       maxTokens: 500,
       maxDirectives: 5,
       maxCost: 2_000,
+      maxResponseFields: 5_000,
       costListSize: 25,
     });
   });
@@ -66,6 +68,13 @@ describe('router config', () => {
     const config = readConfig({ SUBGRAPH_TIMEOUT_MS: '3000', PRICING_TIMEOUT_MS: '500', USERS_TIMEOUT_MS: '8000' });
     expect(config.subgraphTimeoutMs).toBe(3_000);
     expect(config.subgraphTimeouts).toEqual({ products: 3_000, inventory: 3_000, pricing: 500, users: 8_000, orders: 3_000 });
+  });
+
+  it('reads at most SUBGRAPH_MAX_RESPONSE_BYTES (16 MiB) of a subgraph answer', () => {
+    expect(readConfig({}).subgraphMaxResponseBytes).toBe(16 * 1024 ** 2);
+    expect(readConfig({ SUBGRAPH_MAX_RESPONSE_BYTES: '65536' }).subgraphMaxResponseBytes).toBe(65_536);
+    expect(() => readConfig({ SUBGRAPH_MAX_RESPONSE_BYTES: '10' })).toThrow(/SUBGRAPH_MAX_RESPONSE_BYTES/);
+    expect(() => readConfig({ MAX_RESPONSE_FIELDS: '0' })).toThrow(/MAX_RESPONSE_FIELDS/);
   });
 
   it('opens a circuit after 5 failures for 5 s by default, and reads the breaker settings from the environment', () => {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { buildSchema, type DocumentNode, type GraphQLSchema, Kind, type OperationDefinitionNode, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { CostEstimateError, estimateCost, readCostDirectives, type CostDirectives } from '../src/demand-control.ts';
+import { CostEstimateError, estimateCost, estimateDemand, readCostDirectives, type CostDirectives } from '../src/demand-control.ts';
 import { DEFAULT_OPERATION_LIMITS } from '../src/limits.ts';
 import { TINY_SUPERGRAPH } from './support/tiny-router.ts';
 
@@ -12,12 +12,18 @@ import { TINY_SUPERGRAPH } from './support/tiny-router.ts';
 
 const root = new URL('../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
-const { maxCost, costListSize } = DEFAULT_OPERATION_LIMITS;
+const { maxCost, maxResponseFields, costListSize } = DEFAULT_OPERATION_LIMITS;
 
 function costOf(schema: GraphQLSchema, directives: CostDirectives, query: string, variables: Record<string, unknown> = {}, listSize = costListSize) {
   const document: DocumentNode = parse(query);
   const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
   return estimateCost(schema, document, operation, variables, directives, { listSize });
+}
+
+function demandOf(schema: GraphQLSchema, directives: CostDirectives, query: string, variables: Record<string, unknown> = {}, listSize = costListSize) {
+  const document: DocumentNode = parse(query);
+  const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
+  return estimateDemand(schema, document, operation, variables, directives, { listSize });
 }
 
 describe('Apollo Router’s documented examples', () => {
@@ -76,6 +82,7 @@ describe('the shop supergraph', () => {
   const api = buildSchema(read('schema/api-schema.graphql'));
   const directives = readCostDirectives(supergraph);
   const cost = (query: string, variables: Record<string, unknown> = {}) => costOf(api, directives, query, variables);
+  const responseFields = (query: string, variables: Record<string, unknown> = {}) => demandOf(api, directives, query, variables).fields;
 
   it('reads @cost and @listSize from the composed supergraph', () => {
     expect(directives.fields.get('Query.categories')).toEqual({ listSize: { assumedSize: 60, requireOneSlicingArgument: true } });
@@ -124,6 +131,28 @@ describe('the shop supergraph', () => {
     expect(cost(`mutation { placeOrder(input: { idempotencyKey: "k", region: IN, lines: [${lines}] }) { id total { amount } } }`)).toBe(10 + 50 + 1 + 1 + 3);
   });
 
+  it('counts response fields: every field, leaves and __typename included, times the list sizes above it', () => {
+    // categories 1; per category (60): id, products, totalCount, edges; per edge (60 × 10): node; per node: __typename, id, name.
+    expect(responseFields('{ categories { id products(first: 10) { totalCount edges { node { __typename id name } } } } }')).toBe(1 + 60 * 4 + 600 * (1 + 3));
+    // The same page rules as the cost: a variable, its default, the schema's assumedSize.
+    const page = 'query($n: Int) { categories { products(first: $n) { edges { node { id } } } } }';
+    const pageFields = (n: number) => 1 + 60 * 2 + 60 * n * 2;
+    expect(responseFields(page, { n: 5 })).toBe(pageFields(5));
+    expect(responseFields(page.replace('$n: Int', '$n: Int = 7'))).toBe(pageFields(7));
+    expect(responseFields(page)).toBe(pageFields(20));
+    // Fragments expand; skipped fields count nothing.
+    expect(responseFields('{ ...Q } fragment Q on Query { categories { id name @skip(if: true) } }')).toBe(1 + 60);
+  });
+
+  it('counts aliased scalars under lists, which the cost prices at 0: the 10.6 MB operation costs 9,960 and is far over MAX_RESPONSE_FIELDS', () => {
+    const aliases = Array.from({ length: 30 }, (_, i) => `d${i}:description`).join(' ');
+    const query = `{ categories { products(first: 82) { edges { node { id sku name description brand imageUrl weightGrams ${aliases} } } } } }`;
+    // 1 categories; 60 × (products, edges); 4,920 nodes, each 37 scalars.
+    expect(demandOf(api, directives, query)).toEqual({ cost: 9_960, fields: 1 + 60 * 2 + 4_920 * (1 + 37) });
+    expect(cost(query)).toBeLessThan(maxCost);
+    expect(responseFields(query)).toBeGreaterThan(5 * maxResponseFields);
+  });
+
   it('refuses to estimate an operation that expands past the visit budget', () => {
     const fragments = Array.from({ length: 20 }, (_, i) => `fragment F${i + 1} on Query { ...F${i} ...F${i} }`).join(' ');
     expect(() => cost(`{ ...F20 } fragment F0 on Query { __typename } ${fragments}`)).toThrow(CostEstimateError);
@@ -135,15 +164,22 @@ describe('the shop supergraph', () => {
       (d) => d.isDirectory() && existsSync(new URL(`clients/${d.name}/__generated__/persisted-query-manifest.json`, root)),
     );
     const costs: Record<string, number> = {};
+    const fields: Record<string, number> = {};
     for (const app of apps) {
       const manifest = JSON.parse(read(`clients/${app.name}/__generated__/persisted-query-manifest.json`)) as { operations: { name: string; body: string }[] };
       // The apps send their page sizes through the operations' variable defaults.
-      for (const { name, body } of manifest.operations) costs[`${app.name} ${name}`] = cost(body);
+      for (const { name, body } of manifest.operations) {
+        costs[`${app.name} ${name}`] = cost(body);
+        fields[`${app.name} ${name}`] = responseFields(body);
+      }
     }
     expect(Object.keys(costs).length).toBeGreaterThanOrEqual(30);
     const [costliest, highest] = Object.entries(costs).sort((a, b) => b[1] - a[1])[0]!;
     expect(highest, costliest).toBeLessThanOrEqual(maxCost / 3);
     expect({ costliest, highest }).toEqual({ costliest: 'android OrderHistory', highest: 3_063 }); // quoted in limits.ts and the README
+    const [largest, most] = Object.entries(fields).sort((a, b) => b[1] - a[1])[0]!;
+    expect(most, largest).toBeLessThanOrEqual(maxResponseFields / 3);
+    expect({ largest, most }).toEqual({ largest: 'ios MyOrders', most: 8_167 }); // quoted in limits.ts and the README
   });
 });
 

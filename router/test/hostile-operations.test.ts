@@ -74,6 +74,20 @@ for (const mode of ['production', 'development'] as const) {
       expect(running.subgraph.requests.length).toBe(before);
     });
 
+    it('refuses 30 aliased scalars under 60 × 82 products (cost 9,960, a 10.6 MB answer) with 400 MAX_RESPONSE_FIELDS_EXCEEDED before any fetch', async () => {
+      const aliases = Array.from({ length: 30 }, (_, i) => `d${i}:description`).join(' ');
+      const query = `{ categories { products(first: 82) { edges { node { id sku name description brand imageUrl weightGrams ${aliases} } } } } }`;
+      expect(Buffer.byteLength(query)).toBe(582); // the document as the review sent it
+      const before = running.subgraph.requests.length;
+      const response = await post(running.router, { query }, { [COST_HEADER]: '1' });
+      expect(response.statusCode).toBe(400);
+      const body = response.json();
+      expect(body.data).toBeUndefined();
+      expect(codes(body)).toEqual(['MAX_RESPONSE_FIELDS_EXCEEDED']);
+      expect(body.errors[0].message).toBe(`Response field limit of ${DEFAULT_OPERATION_LIMITS.maxResponseFields} exceeded: estimated 187081.`);
+      expect(running.subgraph.requests.length).toBe(before);
+    });
+
     it('answers an operation under the limit, with its estimate as a metric (and, asked for, as an extension in development only)', async () => {
       const response = await post(running.router, { query: 'query Menu { categories { id name } }' }, { [COST_HEADER]: '1' });
       expect(response.statusCode).toBe(200);
