@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { SubgraphResponseTooLargeError } from './fetcher.ts';
 
 /** Gauge values of `subgraph_circuit_state`. */
 export const CIRCUIT_STATES = { closed: 0, open: 1, 'half-open': 2 } as const;
@@ -157,6 +158,8 @@ const CLIENT_CODES: ReadonlySet<string> = new Set([
  */
 export function isSubgraphFailure(error: unknown): boolean {
   if (error instanceof CircuitOpenError) return false;
+  // The client's query asked for more than the router reads; the subgraph answered (fetcher.ts).
+  if (error instanceof SubgraphResponseTooLargeError) return false;
   const response = (error as { extensions?: { response?: { status?: unknown; body?: unknown } } } | null)?.extensions?.response;
   const status = response?.status;
   if (typeof status !== 'number') return true;

@@ -1,5 +1,6 @@
 import type { Fetcher, FetcherRequestInit, FetcherResponse } from '@apollo/utils.fetcher';
-import { Agent, errors as undiciErrors } from 'undici';
+import { GraphQLError } from 'graphql';
+import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
 
 /**
  * The router's subgraph fetcher: undici's `request()` over a keep-alive pool per origin, with a
@@ -16,8 +17,14 @@ import { Agent, errors as undiciErrors } from 'undici';
  * No answer at all rejects with an Error saying the fetch failed or timed out (errors.ts reports
  * it as SUBGRAPH_UNAVAILABLE, breaker.ts counts it); a non-2xx is left to the data source, which
  * turns it into an error carrying the status, as with any fetcher.
+ *
+ * A body is read up to `maxResponseBytes` (SUBGRAPH_MAX_RESPONSE_BYTES), a declared Content-Length
+ * over it refused before reading: past it the fetch fails with SubgraphResponseTooLargeError, so
+ * an operation that demand control under-estimates (long strings) cannot make the router buffer
+ * whatever a subgraph sends. That error is the client's query, not the subgraph's health: the
+ * breaker does not count it (breaker.ts `isSubgraphFailure`).
  */
-export function createFetcher({ timeoutMs, connections = 64 }: { timeoutMs: number; connections?: number }) {
+export function createFetcher({ timeoutMs, maxResponseBytes, connections = 64 }: { timeoutMs: number; maxResponseBytes: number; connections?: number }) {
   const agent = new Agent({
     connections,
     keepAliveTimeout: 30_000,
@@ -46,12 +53,46 @@ export function createFetcher({ timeoutMs, connections = 64 }: { timeoutMs: numb
         headers: init?.headers as Record<string, string> | undefined,
         body: init?.body as string | undefined,
       });
-      return responseLike(url, response.statusCode, response.headers, await response.body.text());
+      return responseLike(url, response.statusCode, response.headers, await readBody(response, maxResponseBytes));
     } catch (error) {
+      if (error instanceof SubgraphResponseTooLargeError) throw error;
       throw transportError(error);
     }
   };
   return { fetcher: fetcher as Fetcher, close: () => agent.close() };
+}
+
+export const RESPONSE_TOO_LARGE_CODE = 'SUBGRAPH_RESPONSE_TOO_LARGE';
+
+/**
+ * A subgraph answered more than the fetcher reads. A GraphQLError with its own code, so the data
+ * source passes it on as this fetch's error (not as SUBGRAPH_UNAVAILABLE) and the breaker can
+ * tell it from a failing subgraph.
+ */
+export class SubgraphResponseTooLargeError extends GraphQLError {
+  constructor(readonly maxBytes: number) {
+    super(`The subgraph's response is larger than the router reads (${maxBytes} bytes)`, { extensions: { code: RESPONSE_TOO_LARGE_CODE } });
+    this.name = 'SubgraphResponseTooLargeError';
+  }
+}
+
+/** The body as UTF-8 text, at most `maxBytes` of it; the connection is dropped past that. */
+async function readBody({ headers, body }: Dispatcher.ResponseData, maxBytes: number): Promise<string> {
+  const declared = Number(headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    body.destroy();
+    throw new SubgraphResponseTooLargeError(maxBytes);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    // Leaving the loop destroys the body (and its connection): the rest is never read.
+    if (size > maxBytes) throw new SubgraphResponseTooLargeError(maxBytes);
+    chunks.push(chunk);
+  }
+  // Decoded once, whole: a character split across chunks stays intact.
+  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 /** The parts of a fetch Response the gateway's data source and our cache read, over a buffered body. */

@@ -9,7 +9,7 @@ import type { RouterMetrics } from './metrics.ts';
  * for the router's lifetime, not a data source's, so a supergraph reload keeps circuit state.
  * Subgraphs sharing a timeout share one fetcher (one connection pool per origin either way).
  */
-export function createSubgraphClients(config: Pick<RouterConfig, 'subgraphTimeoutMs' | 'subgraphTimeouts' | 'breaker'>, metrics: RouterMetrics) {
+export function createSubgraphClients(config: Pick<RouterConfig, 'subgraphTimeoutMs' | 'subgraphTimeouts' | 'subgraphMaxResponseBytes' | 'breaker'>, metrics: RouterMetrics) {
   const fetchers = new Map<number, ReturnType<typeof createFetcher>>();
   const breakers = new Map<string, CircuitBreaker>();
   const timeoutFor = (name: string): number => config.subgraphTimeouts[name as SubgraphName] ?? config.subgraphTimeoutMs;
@@ -18,7 +18,7 @@ export function createSubgraphClients(config: Pick<RouterConfig, 'subgraphTimeou
     fetcherFor(name: string): Fetcher {
       const timeoutMs = timeoutFor(name);
       let entry = fetchers.get(timeoutMs);
-      if (!entry) fetchers.set(timeoutMs, (entry = createFetcher({ timeoutMs })));
+      if (!entry) fetchers.set(timeoutMs, (entry = createFetcher({ timeoutMs, maxResponseBytes: config.subgraphMaxResponseBytes })));
       return entry.fetcher;
     },
     breakerFor(name: string): CircuitBreaker {

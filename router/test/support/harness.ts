@@ -80,7 +80,7 @@ export async function deleteKeys(redisUrl: string, prefix: string): Promise<void
 
 /** A data source over a subgraph URL, the way the gateway drives it for client operations. */
 export function dataSourceFor(url: string, metrics: RouterMetrics, cache: RouterCache | undefined, subgraph = 'pricing') {
-  const { fetcher, close } = createFetcher({ timeoutMs: 5_000 });
+  const { fetcher, close } = createFetcher({ timeoutMs: 5_000, maxResponseBytes: 16 * 1024 ** 2 });
   const source = new SubgraphDataSource({ subgraph, url, fetcher, routerSecret: undefined, metrics, cache });
   return {
     source,
