@@ -408,7 +408,7 @@ export function demandControlPlugin({ maxCost, maxResponseFields, listSize, expo
           }
           // A client's 1e308 page size makes the estimate Infinity: kept finite for the metric's sum.
           estimated = Math.min(estimated, Number.MAX_SAFE_INTEGER);
-          metrics.operationCost.observe({ operation: metrics.labels.operation(operationName), client: metrics.labels.client(contextValue.clientName) }, estimated);
+          metrics.operationCost.observe(metrics.labels.pair(operationName, contextValue.clientName), estimated);
           if (estimated > maxCost) throw refuse(`Operation cost limit of ${maxCost} exceeded: estimated ${Math.ceil(estimated)}.`);
           if (fields > maxResponseFields) {
             throw refuse(`Response field limit of ${maxResponseFields} exceeded: estimated ${Math.min(fields, Number.MAX_SAFE_INTEGER)}.`, RESPONSE_FIELDS_CODE);

@@ -1,4 +1,4 @@
-import { clientLabel, operationLabel } from '@shop/service-kit';
+import { operationClientLabels } from '@shop/service-kit';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function createRouterMetrics() {
@@ -9,7 +9,7 @@ export function createRouterMetrics() {
     registry,
     // Operation and client names come from clients: every `operation` and `client` label value goes
     // through these, so the number of series stays bounded (see metric-labels.ts in service-kit).
-    labels: { operation: operationLabel(), client: clientLabel() },
+    labels: operationClientLabels(),
     requests: new Counter({
       name: 'graphql_requests_total',
       help: 'GraphQL requests by operation name, client and outcome',

@@ -196,7 +196,7 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
   /** A request answered before Apollo still counts in the request metrics. */
   const answeredEarly = (request: FastifyRequest, reply: FastifyReply, client: string, resolvedName?: string | null) => {
     const operation = resolvedName ?? (request.body as { operationName?: unknown } | null | undefined)?.operationName;
-    const labels = { operation: metrics.labels.operation(operation), client: metrics.labels.client(client) };
+    const labels = metrics.labels.pair(operation, client);
     metrics.requests.inc({ ...labels, status: 'ok' });
     metrics.requestDuration.observe(labels, reply.elapsedTime / 1000);
     return reply;
@@ -342,8 +342,7 @@ function metricsPlugin(metrics: RouterMetrics): ApolloServerPlugin<RouterContext
       const started = process.hrtime.bigint();
       return {
         async willSendResponse({ operationName, response, errors }) {
-          const operation = metrics.labels.operation(operationName);
-          const client = metrics.labels.client(contextValue.clientName);
+          const { operation, client } = metrics.labels.pair(operationName, contextValue.clientName);
           const failed = (errors?.length ?? 0) > 0 || (response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0);
           metrics.requests.inc({ operation, client, status: failed ? 'error' : 'ok' });
           metrics.requestDuration.observe({ operation, client }, Number(process.hrtime.bigint() - started) / 1e9);

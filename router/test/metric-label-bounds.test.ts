@@ -1,4 +1,4 @@
-import { MAX_CLIENT_LABELS, MAX_OPERATION_LABELS, OTHER_LABEL } from '@shop/service-kit';
+import { MAX_CLIENT_LABELS, MAX_OPERATION_CLIENT_PAIRS, MAX_OPERATION_LABELS, OTHER_LABEL } from '@shop/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Router } from '../src/server.ts';
 import { startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';
@@ -113,6 +113,40 @@ describe('router metrics with trusted-document manifests', () => {
       const found = series(scrape.body, 'graphql_requests_total');
       expect(found.some((labels) => labels.operation === 'Names' && labels.client === 'web')).toBe(true);
       expect(found.some((labels) => labels.operation === OTHER_LABEL)).toBe(true);
+    } finally {
+      await router.close();
+      await products.close();
+      await pricing.close();
+    }
+  });
+});
+
+describe('router metrics by operation and client', () => {
+  it('keep at most MAX_OPERATION_CLIENT_PAIRS pairs of their own (production)', async () => {
+    const products = await startFakeSubgraph(() => ({ body: { data: {} } }));
+    const pricing = await startFakeSubgraph(() => ({ body: { data: {} } }));
+    const router = await buildTinyRouter({ products, pricing }, { NODE_ENV: 'production', ROUTER_SECRET: 'test-secret', RATE_LIMIT: 'false', PERSISTED_QUERIES_DIR: '/nonexistent/clients' });
+    try {
+      // 40 valid operation names × 30 valid client names: each label alone is within its bound.
+      for (let op = 0; op < 40; op++) {
+        for (let client = 0; client < MAX_CLIENT_LABELS; client++) {
+          const operationName = `Pair${op}`;
+          const response = await router.app.inject({
+            method: 'POST',
+            url: '/graphql',
+            payload: { query: `query ${operationName} { __typename }`, operationName },
+            headers: { 'content-type': 'application/json', 'apollographql-client-name': `c${client}` },
+          });
+          expect(response.statusCode).toBe(200);
+        }
+      }
+      const scrape = await router.app.inject({ method: 'GET', url: '/metrics' });
+      for (const name of ['graphql_request_duration_seconds_count', 'graphql_operation_estimated_cost_count']) {
+        const found = series(scrape.body, name);
+        const own = found.filter((labels) => labels.client !== OTHER_LABEL);
+        expect(own.length, name).toBe(MAX_OPERATION_CLIENT_PAIRS);
+        expect(found.length, name).toBeLessThanOrEqual(MAX_OPERATION_CLIENT_PAIRS + 40);
+      }
     } finally {
       await router.close();
       await products.close();

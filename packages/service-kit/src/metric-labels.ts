@@ -14,6 +14,11 @@ export const OPERATION_LABEL_PATTERN = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
 export const CLIENT_LABEL_PATTERN = /^[\w.-]{1,40}$/;
 export const MAX_OPERATION_LABELS = 300;
 export const MAX_CLIENT_LABELS = 30;
+/**
+ * Distinct (operation, client) pairs: without it 300 × 30 pairs, each a histogram of a dozen
+ * lines, could still make a scrape of tens of MB.
+ */
+export const MAX_OPERATION_CLIENT_PAIRS = 1_000;
 /** The bucket for valid values seen after the label is full. */
 export const OTHER_LABEL = '__other';
 
@@ -66,4 +71,39 @@ export function operationLabel(max = MAX_OPERATION_LABELS): LabelBound {
 /** Client names: absent or malformed reads `unknown`, as the router names such clients. */
 export function clientLabel(max = MAX_CLIENT_LABELS): LabelBound {
   return boundedLabel({ pattern: CLIENT_LABEL_PATTERN, max, missing: 'unknown', invalid: 'unknown' });
+}
+
+export interface OperationClientLabels {
+  operation: LabelBound;
+  client: LabelBound;
+  /**
+   * Both labels of a series labelled by operation and client: each bounded as above, and past
+   * `pairs` distinct pairs a new pair keeps its operation with the client `__other`.
+   */
+  pair(operation: unknown, client: unknown): { operation: string; client: string };
+}
+
+export function operationClientLabels({
+  operations = MAX_OPERATION_LABELS,
+  clients = MAX_CLIENT_LABELS,
+  pairs = MAX_OPERATION_CLIENT_PAIRS,
+}: { operations?: number; clients?: number; pairs?: number } = {}): OperationClientLabels {
+  const operation = operationLabel(operations);
+  const client = clientLabel(clients);
+  const seen = new Set<string>();
+  return {
+    operation,
+    client,
+    pair(rawOperation, rawClient) {
+      const labels = { operation: operation(rawOperation), client: client(rawClient) };
+      // Both parts are short label values by now, so a key is at most ~110 characters.
+      const key = `${labels.operation}\n${labels.client}`;
+      if (seen.has(key)) return labels;
+      if (seen.size < pairs) {
+        seen.add(key);
+        return labels;
+      }
+      return { operation: labels.operation, client: OTHER_LABEL };
+    },
+  };
 }

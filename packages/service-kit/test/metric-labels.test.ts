@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientLabel, MAX_CLIENT_LABELS, MAX_OPERATION_LABELS, OTHER_LABEL, operationLabel } from '../src/metric-labels.ts';
+import { clientLabel, MAX_CLIENT_LABELS, MAX_OPERATION_LABELS, OTHER_LABEL, operationClientLabels, operationLabel } from '../src/metric-labels.ts';
 import { tinySubgraph } from './tiny-subgraph.ts';
 
 describe('operationLabel', () => {
@@ -49,6 +49,17 @@ describe('clientLabel', () => {
     for (let i = 0; i < 100; i++) label(`client${i}`);
     expect(label.size).toBe(MAX_CLIENT_LABELS);
     expect(label('client99')).toBe(OTHER_LABEL);
+  });
+});
+
+describe('operationClientLabels', () => {
+  it('bounds the pairs: past the bound a new pair keeps its operation with the client __other', () => {
+    const labels = operationClientLabels({ operations: 10, clients: 10, pairs: 4 });
+    expect(labels.pair('A', 'web')).toEqual({ operation: 'A', client: 'web' });
+    for (const operation of ['B', 'C', 'D']) labels.pair(operation, 'web');
+    expect(labels.pair('A', 'ios')).toEqual({ operation: 'A', client: OTHER_LABEL });
+    expect(labels.pair('D', 'web')).toEqual({ operation: 'D', client: 'web' });
+    expect(labels.pair(`N${'x'.repeat(100)}`, 'x'.repeat(100))).toEqual({ operation: '__invalid', client: OTHER_LABEL });
   });
 });
 
