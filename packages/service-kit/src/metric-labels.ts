@@ -10,6 +10,11 @@
 
 /** A GraphQL name of at most 64 characters. */
 export const OPERATION_LABEL_PATTERN = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
+/**
+ * At a subgraph: the router names each fetch `<operation>__<subgraph>__<index>`, so a 64-character
+ * client operation name arrives a little longer.
+ */
+export const SUBGRAPH_OPERATION_LABEL_PATTERN = /^[_A-Za-z][_0-9A-Za-z]{0,95}$/;
 /** What clients may send in `apollographql-client-name`. */
 export const CLIENT_LABEL_PATTERN = /^[\w.-]{1,40}$/;
 export const MAX_OPERATION_LABELS = 300;
@@ -63,9 +68,9 @@ export function boundedLabel({ pattern, max, missing, invalid, other = OTHER_LAB
   return label as LabelBound;
 }
 
-/** Operation names: absent reads `anonymous`, not a GraphQL name (or over 64 characters) `__invalid`. */
-export function operationLabel(max = MAX_OPERATION_LABELS): LabelBound {
-  return boundedLabel({ pattern: OPERATION_LABEL_PATTERN, max, missing: 'anonymous', invalid: '__invalid' });
+/** Operation names: absent reads `anonymous`, not a GraphQL name (or over 64 characters, by default) `__invalid`. */
+export function operationLabel(max = MAX_OPERATION_LABELS, pattern = OPERATION_LABEL_PATTERN): LabelBound {
+  return boundedLabel({ pattern, max, missing: 'anonymous', invalid: '__invalid' });
 }
 
 /** Client names: absent or malformed reads `unknown`, as the router names such clients. */

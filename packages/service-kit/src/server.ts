@@ -4,7 +4,7 @@ import mercurius from 'mercurius';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { DEFAULT_LISTENER_TIMEOUTS, type ListenerTimeouts } from './config.ts';
 import type { Logger } from './logger.ts';
-import { operationLabel } from './metric-labels.ts';
+import { MAX_OPERATION_LABELS, operationLabel, SUBGRAPH_OPERATION_LABEL_PATTERN } from './metric-labels.ts';
 import type { ServiceMetrics } from './metrics.ts';
 import { sendCacheControl } from './cache-headers.ts';
 import type { CacheHints } from './cache-control.ts';
@@ -129,7 +129,7 @@ export async function createSubgraphServer<C extends object>(options: SubgraphSe
   }
 
   // Operation names are the caller's (the router sends `<client>__<subgraph>__N`): bounded labels.
-  const operationLabels = operationLabel();
+  const operationLabels = operationLabel(MAX_OPERATION_LABELS, SUBGRAPH_OPERATION_LABEL_PATTERN);
   app.addHook('onResponse', async (request, reply) => {
     if (!request.url.startsWith('/graphql')) return;
     const body = request.body as { operationName?: unknown } | null | undefined;
