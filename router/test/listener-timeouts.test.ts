@@ -1,6 +1,6 @@
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closedBy, trickle } from '@shop/service-kit/testing';
+import { closedBy, rawClients } from '@shop/service-kit/testing';
 import { readConfig } from '../src/config.ts';
 import type { Router } from '../src/server.ts';
 import { delay, startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';
@@ -16,12 +16,7 @@ describe('router listener timeouts (F9, production)', () => {
   let pricing: FakeSubgraph;
   let router: Router;
   let port: number;
-  const open: Socket[] = [];
-  const socket = () => {
-    const s = connect(port, '127.0.0.1');
-    open.push(s);
-    return s;
-  };
+  const clients = rawClients(() => port);
 
   beforeAll(async () => {
     products = await startFakeSubgraph(async () => {
@@ -34,36 +29,22 @@ describe('router listener timeouts (F9, production)', () => {
     port = (router.app.server.address() as AddressInfo).port;
   });
   afterAll(async () => {
-    for (const s of open) s.destroy();
+    clients.close();
     await router?.close();
     await products?.close();
     await pricing?.close();
   });
 
   it('cuts a client that promises Content-Length: 100000 and trickles the body', async () => {
-    const client = socket();
-    client.write('POST /graphql HTTP/1.1\r\nHost: router\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{');
-    const stop = trickle(client, ' ', 100);
-    try {
-      expect(await closedBy(client, 15_000)).toMatch(/^HTTP\/1\.1 408|^$/);
-    } finally {
-      stop();
-    }
+    expect(await clients.slow('POST /graphql HTTP/1.1\r\nHost: router\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{', ' ', 100)).toMatch(/^HTTP\/1\.1 408|^$/);
   });
 
   it('cuts a client that trickles its headers, and one that sends nothing', async () => {
-    const slow = socket();
-    slow.write('POST /graphql HTTP/1.1\r\nHost: router\r\nX-Slow: ');
-    const stop = trickle(slow, 'a', 50);
-    try {
-      await Promise.all([closedBy(slow, 15_000), closedBy(socket(), 15_000)]);
-    } finally {
-      stop();
-    }
+    await Promise.all([clients.slow('POST /graphql HTTP/1.1\r\nHost: router\r\nX-Slow: ', 'a', 50), closedBy(clients.open(), 15_000)]);
   });
 
   it('closes an idle keep-alive connection after its response', async () => {
-    const client = socket();
+    const client = clients.open();
     client.write('GET /health HTTP/1.1\r\nHost: router\r\nConnection: keep-alive\r\n\r\n');
     expect(await closedBy(client, 15_000)).toMatch(/^HTTP\/1\.1 200/);
   });

@@ -223,3 +223,34 @@ export function trickle(socket: Socket, text: string, everyMs: number): () => vo
   }, everyMs);
   return () => clearInterval(timer);
 }
+
+/**
+ * Raw connections to a listener on 127.0.0.1, for tests of listener timeouts: `open()` connects
+ * one, `slow(head, char, everyMs)` connects one that writes `head` and then trickles `char` (the
+ * promised rest of a header or body), and resolves with what the server sent when it cut the
+ * connection (rejecting past `withinMs`); `close()` destroys any still open.
+ */
+export function rawClients(port: () => number, withinMs = 15_000) {
+  const sockets: Socket[] = [];
+  const open = () => {
+    const socket = connect(port(), '127.0.0.1');
+    sockets.push(socket);
+    return socket;
+  };
+  return {
+    open,
+    async slow(head: string, char: string, everyMs: number): Promise<string> {
+      const socket = open();
+      socket.write(head);
+      const stop = trickle(socket, char, everyMs);
+      try {
+        return await closedBy(socket, withinMs);
+      } finally {
+        stop();
+      }
+    },
+    close() {
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}

@@ -1,19 +1,14 @@
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, DEFAULT_LISTENER_TIMEOUTS, readListenerTimeouts, readSubgraphBaseConfig } from '../src/config.ts';
-import { closedBy, trickle } from '../src/testing.ts';
+import { closedBy, rawClients } from '../src/testing.ts';
 import { tinySubgraph } from './tiny-subgraph.ts';
 
 describe('listener timeouts (F9)', () => {
   let app: FastifyInstance;
   let port: number;
-  const open: Socket[] = [];
-  const socket = () => {
-    const s = connect(port, '127.0.0.1');
-    open.push(s);
-    return s;
-  };
+  const clients = rawClients(() => port);
 
   beforeAll(async () => {
     // Tiny bounds so the test is quick; the defaults are seconds (DEFAULT_LISTENER_TIMEOUTS).
@@ -22,39 +17,25 @@ describe('listener timeouts (F9)', () => {
     port = (app.server.address() as AddressInfo).port;
   });
   afterAll(async () => {
-    for (const s of open) s.destroy();
+    clients.close();
     await app?.close();
   });
 
   it('cuts a client that promises a 100 kB body and trickles it one byte at a time', async () => {
-    const client = socket();
-    client.write('POST /graphql HTTP/1.1\r\nHost: tiny\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{');
-    const stop = trickle(client, ' ', 100);
-    try {
-      const answer = await closedBy(client, 15_000);
-      expect(answer).toMatch(/^HTTP\/1\.1 408|^$/);
-    } finally {
-      stop();
-    }
+    const answer = await clients.slow('POST /graphql HTTP/1.1\r\nHost: tiny\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{', ' ', 100);
+    expect(answer).toMatch(/^HTTP\/1\.1 408|^$/);
   });
 
   it('cuts a client that trickles its headers', async () => {
-    const client = socket();
-    client.write('GET /health HTTP/1.1\r\nHost: tiny\r\nX-Slow: ');
-    const stop = trickle(client, 'a', 50);
-    try {
-      await closedBy(client, 15_000);
-    } finally {
-      stop();
-    }
+    await clients.slow('GET /health HTTP/1.1\r\nHost: tiny\r\nX-Slow: ', 'a', 50);
   });
 
   it('closes a connection that never sends anything', async () => {
-    await closedBy(socket(), 15_000);
+    await closedBy(clients.open(), 15_000);
   });
 
   it('closes an idle keep-alive connection after its response', async () => {
-    const client = socket();
+    const client = clients.open();
     client.write('GET /health HTTP/1.1\r\nHost: tiny\r\nConnection: keep-alive\r\n\r\n');
     const answer = await closedBy(client, 15_000);
     expect(answer).toMatch(/^HTTP\/1\.1 200/);
