@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildRouter, type Router } from '@shop/router';
-import { readConfig } from '@shop/router/config';
+import { readConfig, SUBGRAPH_NAMES } from '@shop/router/config';
 
 /**
  * F4: `mutation { a0: logIn(email:"user1@example.com", password:"wrong-0") { token } … a29: … }`,
@@ -39,11 +39,7 @@ beforeAll(async () => {
       ROUTER_SECRET: inject('routerSecret'),
       // The default limits (the stack's own router runs with RATE_LIMIT=false).
       RATE_LIMIT: 'true',
-      PRODUCTS_URL: subgraphUrls.products,
-      INVENTORY_URL: subgraphUrls.inventory,
-      PRICING_URL: subgraphUrls.pricing,
-      USERS_URL: subgraphUrls.users,
-      ORDERS_URL: subgraphUrls.orders,
+      ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_URL`, subgraphUrls[name]])),
     }),
   });
   await router.app.listen({ port: 0, host: '127.0.0.1' });
