@@ -1,6 +1,6 @@
 import type { Fetcher, FetcherRequestInit, FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
-import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
+import { Agent, errors as undiciErrors } from 'undici';
 
 /**
  * The router's subgraph fetcher: undici's `request()` over a keep-alive pool per origin, with a
@@ -18,8 +18,8 @@ import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
  * it as SUBGRAPH_UNAVAILABLE, breaker.ts counts it); a non-2xx is left to the data source, which
  * turns it into an error carrying the status, as with any fetcher.
  *
- * A body is read up to `maxResponseBytes` (SUBGRAPH_MAX_RESPONSE_BYTES), a declared Content-Length
- * over it refused before reading: past it the fetch fails with SubgraphResponseTooLargeError, so
+ * A body is read up to `maxResponseBytes` (SUBGRAPH_MAX_RESPONSE_BYTES; undici's own
+ * `maxResponseSize`): past it the fetch fails with SubgraphResponseTooLargeError, so
  * an operation that demand control under-estimates (long strings) cannot make the router buffer
  * whatever a subgraph sends. That error is the client's query, not the subgraph's health: the
  * breaker does not count it (breaker.ts `isSubgraphFailure`).
@@ -32,6 +32,8 @@ export function createFetcher({ timeoutMs, maxResponseBytes, connections = 64 }:
     pipelining: 1,
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
+    // undici stops reading (and drops the connection) past this many body bytes.
+    maxResponseSize: maxResponseBytes,
   });
   // A data source always fetches the same URL: parse it once, not on every request.
   const targets = new Map<string, { origin: string; path: string }>();
@@ -53,9 +55,9 @@ export function createFetcher({ timeoutMs, maxResponseBytes, connections = 64 }:
         headers: init?.headers as Record<string, string> | undefined,
         body: init?.body as string | undefined,
       });
-      return responseLike(url, response.statusCode, response.headers, await readBody(response, maxResponseBytes));
+      return responseLike(url, response.statusCode, response.headers, await response.body.text());
     } catch (error) {
-      if (error instanceof SubgraphResponseTooLargeError) throw error;
+      if (error instanceof undiciErrors.ResponseExceededMaxSizeError) throw new SubgraphResponseTooLargeError(maxResponseBytes);
       throw transportError(error);
     }
   };
@@ -74,25 +76,6 @@ export class SubgraphResponseTooLargeError extends GraphQLError {
     super(`The subgraph's response is larger than the router reads (${maxBytes} bytes)`, { extensions: { code: RESPONSE_TOO_LARGE_CODE } });
     this.name = 'SubgraphResponseTooLargeError';
   }
-}
-
-/** The body as UTF-8 text, at most `maxBytes` of it; the connection is dropped past that. */
-async function readBody({ headers, body }: Dispatcher.ResponseData, maxBytes: number): Promise<string> {
-  const declared = Number(headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    body.destroy();
-    throw new SubgraphResponseTooLargeError(maxBytes);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    // Leaving the loop destroys the body (and its connection): the rest is never read.
-    if (size > maxBytes) throw new SubgraphResponseTooLargeError(maxBytes);
-    chunks.push(chunk);
-  }
-  // Decoded once, whole: a character split across chunks stays intact.
-  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 /** The parts of a fetch Response the gateway's data source and our cache read, over a buffered body. */
