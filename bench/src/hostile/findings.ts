@@ -3,7 +3,8 @@
  * test's generator, and the verdict for each answer: defended (the issue's "what must happen"),
  * not defended, or not judged per answer.
  *
- * - The mix (`runMix`): F1, F2, F3, F6, F7, F10, F11, F12, F13 and the existing generator, drawn by
+ * - The mix (`runMix`): F1, F2, F3, F6, F7, F10–F13, R1, R2 (two found reviewing the fixes) and the
+ *   existing generator, drawn by
  *   weight from a seeded PRNG, paced at a fixed rate over the hostile source addresses.
  * - Bursts beside it: F4 (`runSignInFlood`, 32 at a time from one address) and F8
  *   (`runSignUpFlood`: sign-ups from one address, then a flood as those users). F9 is in
@@ -47,6 +48,8 @@ export const FINDINGS: Record<string, string> = {
   F11: '990 `__typename` aliases; an alias named `__typename` on a real field',
   F12: 'straight to the users subgraph: forged `x-user-id`/`x-user-scopes: admin`, no or a wrong secret',
   F13: 'straight to each subgraph, no secret: introspection and `_service { sdl }`',
+  R1: 'under the cost limit, 10 MB back: `categories { products(first: 82) { … 30 aliased descriptions } }` (found reviewing the fixes)',
+  R2: 'a new 8,000-character operation name each time, `query N… { __typename }` (metric labels; found reviewing the fixes)',
   existing: 'the hostile-input e2e generator (17 categories, same seeded stream)',
 };
 
@@ -155,6 +158,16 @@ function mixActions(ctx: FindingContext): [string, number, Action][] {
     const query = random() < 0.5 ? '{ __schema { queryType { name } types { name } } }' : '{ _service { sdl } }';
     return hit(ctx, 'F13', originOf(url), source, graphqlPost({ query }), (_o, body) => (ctx.production ? noData(body) : undefined), `${name} ${query.includes('_service') ? '_service' : '__schema'}`);
   };
+  const R1: Action = (source) => {
+    const aliases = Array.from({ length: 30 }, (_, i) => `d${i}: description`).join(' ');
+    const query = `{ categories { products(first: 82) { edges { node { id sku name description brand imageUrl weightGrams ${aliases} } } } } }`;
+    return hit(ctx, 'R1', router, source, graphqlPost({ query }), (o, body) => refused(o) && errorCodes(body).some((c) => c === 'MAX_RESPONSE_FIELDS_EXCEEDED' || c === 'MAX_COST_EXCEEDED'));
+  };
+  const R2: Action = (source) => {
+    const name = `N${nonce++}${'x'.repeat(8_000)}`;
+    // A 200 is right: judged by the router's peak RSS (its metrics keep no such label).
+    return hit(ctx, 'R2', router, source, graphqlPost({ query: `query ${name} { __typename }` }), () => undefined);
+  };
   const existingAction: Action = (source) => {
     const { category, unknownPath, ...spec } = existing.next();
     return hit(ctx, 'existing', router, source, { ...spec, ...(unknownPath ? { unknownPath } : {}) }, (o) => problemsOf({ category, unknownPath, ...spec }, o, ctx.leak).length === 0, category, category);
@@ -170,6 +183,8 @@ function mixActions(ctx: FindingContext): [string, number, Action][] {
     ['F11', 6, F11],
     ['F12', 6, F12],
     ['F13', 7, F13],
+    ['R1', 3, R1],
+    ['R2', 4, R2],
   ];
 }
 
