@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { PUBLIC_ERROR_CODES } from '@shop/service-kit';
 import { SubgraphResponseTooLargeError } from './fetcher.ts';
 
 /** Gauge values of `subgraph_circuit_state`. */
@@ -133,20 +134,13 @@ export class CircuitBreaker {
  * Codes that describe the client's request, not the subgraph's health: a subgraph refusing a
  * request (throttling a sign-in flood, rejecting bad input) is a subgraph working.
  */
-const CLIENT_CODES: ReadonlySet<string> = new Set([
-  'RATE_LIMITED',
+const CLIENT_CODES: ReadonlySet<string> = new Set<string>([
+  // The codes subgraphs answer clients with, except the one that says a dependency is down.
+  ...PUBLIC_ERROR_CODES.filter((code) => code !== 'DEPENDENCY_UNAVAILABLE'),
   'BAD_REQUEST',
-  'BAD_USER_INPUT',
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'PAYLOAD_TOO_LARGE',
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'INVALID_CREDENTIALS',
-  'EMAIL_TAKEN',
-  'OUT_OF_STOCK',
-  'IDEMPOTENCY_KEY_REUSED',
 ]);
 
 /**

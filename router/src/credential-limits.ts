@@ -1,5 +1,4 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { normalizeIP } from '@fastify/rate-limit';
 import { GraphQLError, Kind, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { RouterContext } from './context.ts';
 import { rateLimitedBody, type CredentialKind, type CredentialLimit } from './rate-limit.ts';
@@ -50,7 +49,8 @@ export function credentialLimitPlugin(limitOf: () => CredentialLimit | undefined
           }
           const take = limitOf();
           if (!take || !contextValue.clientIp) return;
-          const outcome = await take(kinds[0]!, normalizeIP(contextValue.clientIp));
+          // The bucket keys by the address's /64 itself (rate-limit.ts).
+          const outcome = await take(kinds[0]!, contextValue.clientIp);
           if (outcome.allowed) return;
           const [refusal] = rateLimitedBody(outcome.retryAfterSeconds).errors;
           retryAfterSeconds = outcome.retryAfterSeconds;

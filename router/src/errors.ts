@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import type { FastifyReply } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
 import { PUBLIC_ERROR_CODES, type Logger } from '@shop/service-kit';
 import { unavailableMessage } from './breaker.ts';
@@ -114,8 +115,10 @@ export function redactedErrorLogging(log: Logger, policy: SubgraphErrorPolicy): 
 }
 
 /**
- * An error as Apollo will format it. The gateway hands Apollo's plugins whatever a fetch threw,
- * which need not be a GraphQLError (no `toJSON`), whatever the plugin API's types say.
+ * An error as Apollo will format it. The gateway hands Apollo's plugins whatever a fetch threw;
+ * the data source now throws only GraphQLErrors, but anything else the gateway meets (its own
+ * faults) arrives as it is, and a logging plugin that throws on it turns the answer into a 500,
+ * as `error.toJSON is not a function` once did for every subgraph timeout in production.
  */
 function formattedOf(error: unknown): GraphQLFormattedError {
   const candidate = error as { toJSON?: unknown; message?: unknown; extensions?: unknown; path?: unknown } | null;
@@ -126,4 +129,9 @@ function formattedOf(error: unknown): GraphQLFormattedError {
     ...(extensions !== null && typeof extensions === 'object' ? { extensions: extensions as Record<string, unknown> } : {}),
     ...(Array.isArray(candidate?.path) ? { path: candidate.path as (string | number)[] } : {}),
   };
+}
+
+/** Refuses a request before Apollo sees it, in GraphQL's error shape and never cached. */
+export function refuse(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply.status(status).header('cache-control', 'no-store').send({ errors: [{ message, extensions: { code } }] });
 }

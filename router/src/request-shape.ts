@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { refuse } from './errors.ts';
 
 /**
  * How deeply a request's `variables` and `extensions` may nest (MAX_INPUT_DEPTH): the object
@@ -36,10 +37,7 @@ export function registerRequestShapeCheck(app: FastifyInstance, { maxDepth }: { 
       const { variables, extensions } = item as Record<string, unknown>;
       for (const [name, value] of [['variables', variables], ['extensions', extensions]] as const) {
         if (!nestsDeeperThan(value, maxDepth)) continue;
-        return reply
-          .status(400)
-          .header('cache-control', 'no-store')
-          .send({ errors: [{ message: `Request ${name} nest deeper than ${maxDepth} levels`, extensions: { code: INPUT_TOO_DEEP_CODE } }] });
+        return refuse(reply, 400, INPUT_TOO_DEEP_CODE, `Request ${name} nest deeper than ${maxDepth} levels`);
       }
     }
   });

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { refuse } from './errors.ts';
 
 /**
  * Size caps on what a GraphQL request carries, checked on `/graphql` before anything parses,
@@ -40,12 +41,12 @@ export function requestSizeGuard(limits: RequestSizeLimits) {
     if (typeof query === 'string' && overBytes(query, limits.maxDocumentBytes)) {
       return refuse(reply, 413, REQUEST_SIZE_CODES.document, `Query document is larger than ${limits.maxDocumentBytes} bytes`);
     }
-    const over = variables === undefined ? false : jsonOver(request, variables, limits.maxVariablesBytes);
-    if (over === 'unreadable') return refuse(reply, 400, 'BAD_REQUEST', 'Variables are nested too deeply');
-    if (over) return refuse(reply, 413, REQUEST_SIZE_CODES.variables, `Variables are larger than ${limits.maxVariablesBytes} bytes`);
-    const extensionsOver = extensions === undefined ? false : jsonOver(request, extensions, MAX_EXTENSIONS_BYTES);
-    if (extensionsOver === 'unreadable') return refuse(reply, 400, 'BAD_REQUEST', 'Extensions are nested too deeply');
-    if (extensionsOver) return refuse(reply, 413, REQUEST_SIZE_CODES.extensions, `Extensions are larger than ${MAX_EXTENSIONS_BYTES} bytes`);
+    if (variables !== undefined && jsonOver(request, variables, limits.maxVariablesBytes)) {
+      return refuse(reply, 413, REQUEST_SIZE_CODES.variables, `Variables are larger than ${limits.maxVariablesBytes} bytes`);
+    }
+    if (extensions !== undefined && jsonOver(request, extensions, MAX_EXTENSIONS_BYTES)) {
+      return refuse(reply, 413, REQUEST_SIZE_CODES.extensions, `Extensions are larger than ${MAX_EXTENSIONS_BYTES} bytes`);
+    }
   };
 }
 
@@ -56,21 +57,14 @@ function overBytes(text: string, max: number): boolean {
 /**
  * GET variables and extensions are the JSON text itself. POST ones were parsed from a body no larger than
  * its Content-Length, and serialising parsed JSON never makes it longer, so a small body is not
- * serialised again to be measured.
+ * serialised again to be measured. Serialising cannot overflow the stack: request-shape.ts (an
+ * app hook, so it runs before this route hook) has refused anything nested deeper than
+ * MAX_INPUT_DEPTH.
  */
-function jsonOver(request: FastifyRequest, value: unknown, max: number): boolean | 'unreadable' {
+function jsonOver(request: FastifyRequest, value: unknown, max: number): boolean {
   if (typeof value === 'string') return overBytes(value, max);
   const length = Number(request.headers['content-length']);
   if (Number.isFinite(length) && length <= max) return false;
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch {
-    return 'unreadable'; // too deep for the serialiser (RangeError): nothing further on could key it either
-  }
+  const text = JSON.stringify(value) as string | undefined;
   return text !== undefined && overBytes(text, max);
-}
-
-function refuse(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.status(status).header('cache-control', 'no-store').send({ errors: [{ message, extensions: { code } }] });
 }

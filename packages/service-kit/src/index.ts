@@ -5,6 +5,7 @@ export * from './identity.ts';
 export * from './listener-timeouts.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
+export * from './memory-sizes.ts';
 export * from './metric-labels.ts';
 export * from './migrate.ts';
 export * from './pagination.ts';

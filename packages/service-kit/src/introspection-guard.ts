@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GraphQLError, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { forbidden } from './errors.ts';
 
 /** Root fields that reveal the subgraph's schema: introspection and federation's SDL. */
 const SCHEMA_FIELDS = new Set(['__schema', '__type', '_service']);
@@ -39,7 +40,7 @@ export function guardSchemaIntrospection(app: FastifyInstance, schema: GraphQLSc
 }
 
 function schemaRefused(): GraphQLError {
-  const error = new GraphQLError('Schema introspection is disabled', { extensions: { code: 'FORBIDDEN' } });
+  const error = forbidden('Schema introspection is disabled');
   // Read by the server's error formatter (not serialised): the whole request is refused.
   Object.defineProperty(error, 'statusCode', { value: 403, enumerable: false });
   return error;

@@ -11,6 +11,7 @@ import { failOpenCacheClient } from './cache-client.ts';
 import { DEFAULT_SUBGRAPH_CACHE_BOUNDS } from './config.ts';
 import { fieldHint, type CacheHints, type CacheScope } from './cache-control.ts';
 import type { Logger } from './logger.ts';
+import { entryBytes } from './memory-sizes.ts';
 import type { CacheMetrics } from './metrics.ts';
 import { createRedis } from './redis.ts';
 import { requestScopeOf } from './request-scope.ts';
@@ -184,7 +185,7 @@ export async function registerSubgraphCache(app: FastifyInstance, options: Subgr
         }
         const startedAt = requestScopeOf(ctx)?.startedAt ?? Number.NEGATIVE_INFINITY;
         if (tags.length > MAX_TAGS || invalidations.touchedSince(tags, startedAt)) throw DO_NOT_STORE;
-        const size = entryBytes(`${name}~${key}`, result, tags);
+        const size = valueBytes(`${name}~${key}`, result, tags);
         if (size === undefined || size > maxEntryBytes) {
           metrics.skipped.inc({ layer: LAYER, type: name, reason: 'too_large' });
           throw DO_NOT_STORE;
@@ -262,21 +263,15 @@ export async function registerSubgraphCache(app: FastifyInstance, options: Subgr
   });
 }
 
-/** Accounted like the router's stores: 2 bytes a character, plus the store's per-entry structures. */
-const PER_ENTRY_BYTES = 400;
-const PER_TAG_BYTES = 300;
-
-/** The accounted size of an entry, or undefined when its value has no JSON form (it is not stored then). */
-function entryBytes(storageKey: string, value: unknown, tags: readonly string[]): number | undefined {
+/** The accounted size of an entry (memory-sizes.ts), or undefined when its value has no JSON form (it is not stored then). */
+function valueBytes(storageKey: string, value: unknown, tags: readonly string[]): number | undefined {
   let json: string | undefined;
   try {
     json = JSON.stringify(value);
   } catch {
     return undefined;
   }
-  let size = PER_ENTRY_BYTES + 2 * (storageKey.length + (json?.length ?? 0));
-  for (const tag of tags) size += PER_TAG_BYTES + 2 * tag.length;
-  return size;
+  return entryBytes(storageKey, json ?? '', tags);
 }
 
 /**

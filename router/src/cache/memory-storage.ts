@@ -35,7 +35,6 @@ export class MemoryStorage implements CacheStorage {
     this.entries = new LRUCache<string, Entry>({
       max: maxEntries,
       maxSize: maxBytes,
-      sizeCalculation: (entry, key) => entryBytes(key, entry.value, entry.tags),
       dispose: (entry, key) => this.unindex(key, entry.tags),
     });
   }
@@ -46,13 +45,15 @@ export class MemoryStorage implements CacheStorage {
 
   async setMany(writes: readonly CacheWrite[]): Promise<void> {
     for (const { key, value, ttlMs, tags } of writes) {
-      if (entryBytes(key, value, tags) > this.maxEntryBytes) {
+      const size = entryBytes(key, value, tags);
+      if (size > this.maxEntryBytes) {
         // What was there is older than this answer: it goes too.
         this.entries.delete(key);
         this.onSkip?.('too_large');
         continue;
       }
-      this.entries.set(key, { value, tags }, { ttl: ttlMs });
+      // Sized here, once: lru-cache takes it rather than measuring the entry again.
+      this.entries.set(key, { value, tags }, { ttl: ttlMs, size });
       for (const tag of tags) {
         let keys = this.byTag.get(tag);
         if (!keys) this.byTag.set(tag, (keys = new Set()));

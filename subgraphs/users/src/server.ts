@@ -16,10 +16,7 @@ export async function buildServer(options: BuildOptions<UsersConfig>) {
   const logger = options.logger ?? createLogger('users', config.logLevel);
   const tokens = await createTokenIssuer({ privateKeyPem: config.jwtPrivateKey, ttlSeconds: config.jwtTtlSeconds, logger });
   // Per process: each replica bounds its own hashing and keeps its own throttle table.
-  let refusals: ReturnType<typeof refusalCounter> | undefined;
-  const hashing = new HashGate(config.hashGate, (reason) => refusals?.inc({ reason }));
   const signInThrottle = new SignInThrottle(config.signInThrottle);
-  const throttled = () => refusals?.inc({ reason: 'throttled' });
   return buildSubgraphServer(
     {
       name: 'users',
@@ -28,7 +25,10 @@ export async function buildServer(options: BuildOptions<UsersConfig>) {
       migrations: new URL('./db/migrations/', import.meta.url),
       seed,
       context: (db, _bus, metrics) => {
-        refusals = refusalCounter(metrics);
+        // Built once per server (this factory runs once), beside the metrics they count in.
+        const refusals = refusalCounter(metrics);
+        const hashing = new HashGate(config.hashGate, (reason) => refusals.inc({ reason }));
+        const throttled = () => refusals.inc({ reason: 'throttled' });
         const repo = createUserRepository(db);
         return (viewer, _trusted, request) => ({
           viewer,
