@@ -9,17 +9,32 @@ import { countOutcome, hostileGenerator as generator, JSON_HEADERS, leakPattern,
 
 /**
  * Hostile input (production hardening, point 8): ≥ 10,000 generated requests from a seeded PRNG
- * (HOSTILE_SEED to replay one run) against a router built in this worker process, so its heap can
- * be measured. Everything must be answered with a 4xx in GraphQL's error shape (or a 200), never a
- * 5xx, never a stack trace, internal URL or SQL; the process must see no uncaught exception or
- * unhandled rejection; and after GC the heap must be back near its baseline.
+ * (a fixed seed unless HOSTILE_SEED gives another) against a router built in this worker process,
+ * so its heap can be measured. Everything must be answered with a 4xx in GraphQL's error shape (or
+ * a 200), never a 5xx, never a stack trace, internal URL or SQL; the process must see no uncaught
+ * exception or unhandled rejection; and after GC the heap must be back near its baseline.
  *
  * The router runs on the shared e2e stack's subgraphs (inject('subgraphUrls')), with rate limiting
  * off (it would turn most of this into 429s) and its default limits otherwise.
  */
 const TOTAL = 10_400;
 const CONCURRENCY = 16;
-const SEED = Number(process.env.HOSTILE_SEED ?? Date.now() % 2 ** 31);
+/**
+ * Fixed by default, so a failure in CI is the same failure on a laptop; HOSTILE_SEED picks another
+ * mix (printed at the start either way, to replay it).
+ */
+const DEFAULT_SEED = 20_261_202;
+const SEED = seedFrom(process.env.HOSTILE_SEED);
+
+function seedFrom(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_SEED;
+  const seed = Number(value);
+  // mulberry32 takes a 32-bit unsigned seed; anything else would quietly become another seed.
+  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
+    throw new Error(`HOSTILE_SEED must be an integer in [0, 2^32), got ${JSON.stringify(value)}`);
+  }
+  return seed;
+}
 /**
  * Memory, three ways (heapUsed after four forced GCs each time):
  *
@@ -135,7 +150,8 @@ function collectGarbage(): () => number {
 
 describe('hostile input', () => {
   it(`answers ${TOTAL.toLocaleString('en')} generated hostile requests without a 5xx, a leak of internals, a crash or heap growth`, async () => {
-    console.log(`[hostile] seed ${SEED} (replay with HOSTILE_SEED=${SEED})`);
+    const seedSource = SEED === DEFAULT_SEED ? 'the default' : 'from HOSTILE_SEED';
+    console.log(`[hostile] seed ${SEED} (${seedSource}); replay with HOSTILE_SEED=${SEED}`);
 
     // Warm-up: valid queries, then a few of each hostile category from another seed (first-use
     // compilation and lazily loaded modules are not a leak), then the baseline.
