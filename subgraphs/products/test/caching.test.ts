@@ -27,6 +27,14 @@ async function statements(call: () => Promise<unknown>) {
   return (await metricValue(app, 'db_queries_total')) - before;
 }
 
+/** Subgraph cache lookups of one field (`Query.searchProducts`), from /metrics. */
+async function lookups(field: string) {
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  const sum = (name: string) => text.split('\n').filter((line) => line.startsWith(`${name}{`) && line.includes(`type="${field}"`))
+    .reduce((total, line) => total + Number(line.split(' ').at(-1)), 0);
+  return { hits: sum('cache_hits_total'), misses: sum('cache_misses_total') };
+}
+
 const LISTING = `query($after: String) { products(first: 10, after: $after) {
   totalCount edges { cursor node { id sku name brand imageUrl } } pageInfo { hasNextPage endCursor } } }`;
 
@@ -54,9 +62,17 @@ describe('catalog caching', () => {
 
   it('does not cache an error', async () => {
     expect(await statements(() => post('{ category(slug: "no-such-category") { id } }'))).toBeGreaterThan(0);
+    // The counters are cumulative over the file: only what changes around these requests counts.
     const bad = '{ searchProducts(query: "   ") { totalCount } }';
+    const before = await lookups('Query.searchProducts');
     expect((await post(bad)).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect((await post(bad)).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(await metricValue(app, 'cache_hits_total')).toBeGreaterThan(0);
+    // Both were looked up and both missed: the first error was not stored for the second to find.
+    expect(await lookups('Query.searchProducts')).toEqual({ hits: before.hits, misses: before.misses + 2 });
+    // The same field does answer a good repeat from the cache, so the counters above can move.
+    const good = '{ searchProducts(query: "errors are not cached") { totalCount } }';
+    expect((await post(good)).errors).toBeUndefined();
+    expect((await post(good)).errors).toBeUndefined();
+    expect(await lookups('Query.searchProducts')).toEqual({ hits: before.hits + 1, misses: before.misses + 3 });
   });
 });
