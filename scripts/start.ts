@@ -3,7 +3,7 @@
  * Data lives in .data/pglite so later starts skip seeding.
  */
 import { mkdirSync } from 'node:fs';
-import { handleShutdownSignals } from '@shop/service-kit';
+import { handleShutdownSignals } from '@shop/platform';
 import { startStack } from '@shop/stack';
 
 const started = Date.now();

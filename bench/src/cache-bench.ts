@@ -16,7 +16,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { FULL_SEED } from '@shop/service-kit';
+import { FULL_SEED } from '@shop/subgraph-kit';
 import { startStack, type Stack } from '@shop/stack';
 import { rng, zipf } from './workload.ts';
 

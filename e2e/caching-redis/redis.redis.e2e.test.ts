@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SMALL_SEED } from '@shop/service-kit';
+import { SMALL_SEED } from '@shop/subgraph-kit';
 import { fileURLToPath } from 'node:url';
 import { startStack, type Stack } from '@shop/stack';
 import { clientFor, logIn, type Send } from '../setup/client.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseOf, SMALL_SEED } from '@shop/service-kit';
+import { databaseOf, SMALL_SEED } from '@shop/subgraph-kit';
 import { startStack, type Stack } from '@shop/stack';
 import { clientFor, logIn, type Send } from '../setup/client.ts';
 import { orderCount, placeOrder, setStock, stockOf, uniqueKey } from '../setup/shop.ts';

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRouter, type Router } from '@shop/router';
 import { readConfig } from '@shop/router/config';
-import { SMALL_SEED } from '@shop/service-kit';
+import { SMALL_SEED } from '@shop/subgraph-kit';
 import { startStack, type Stack } from '@shop/stack';
 import { stallProxy, type StallProxy } from '../setup/stall-proxy.ts';
 

@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
-import type { Viewer } from '@shop/service-kit';
+import type { Viewer } from '@shop/platform';
 
 export const ISSUER = 'shop-users';
 export const AUDIENCE = 'shop-router';

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { PUBLIC_ERROR_CODES } from '@shop/service-kit';
+import { PUBLIC_ERROR_CODES } from '@shop/platform';
 import { SubgraphResponseTooLargeError } from './fetcher.ts';
 
 /** Gauge values of `subgraph_circuit_state`. */

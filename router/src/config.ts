@@ -4,7 +4,21 @@ import { SUBGRAPH_ERROR_POLICIES, type SubgraphErrorPolicy } from './errors.ts';
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits.ts';
 import { SAFELIST_MODES, type SafelistMode, type SafelistModes } from './persisted/modes.ts';
 import { DEFAULT_MAX_INPUT_DEPTH } from './request-shape.ts';
-import { boolVar, ConfigError, DEFAULT_CACHE_KEY_PREFIX, intVar, isProduction, optionalString, readListenerTimeouts, readTracingConfig, stringVar, urlVar, type Env, type ListenerTimeouts, type TracingConfig } from '@shop/service-kit';
+import {
+  boolVar,
+  ConfigError,
+  DEFAULT_CACHE_KEY_PREFIX,
+  intVar,
+  isProduction,
+  optionalString,
+  readListenerTimeouts,
+  readTracingConfig,
+  stringVar,
+  urlVar,
+  type Env,
+  type ListenerTimeouts,
+  type TracingConfig,
+} from '@shop/platform';
 
 export const SUBGRAPH_NAMES = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];

@@ -1,4 +1,4 @@
-import type { Viewer } from '@shop/service-kit';
+import type { Viewer } from '@shop/platform';
 import type { ResponseCachePolicy } from './cache/policy.ts';
 import type { ResponseCacheState } from './cache/response-cache.ts';
 import type { RequestDedupState } from './request-dedup.ts';

@@ -2,7 +2,7 @@ import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@
 import type { Fetcher } from '@apollo/utils.fetcher';
 import type { Tracer } from '@opentelemetry/api';
 import { GraphQLError, Kind } from 'graphql';
-import { IDENTITY_HEADERS, inClientSpan, injectTraceContext, parseCacheControl } from '@shop/service-kit';
+import { IDENTITY_HEADERS, inClientSpan, injectTraceContext, parseCacheControl } from '@shop/platform';
 import { CircuitOpenError, SubgraphUnavailableError, type CircuitBreaker } from './breaker.ts';
 import { tagsOf } from './cache/keys.ts';
 import type { RouterCache } from './cache/router-cache.ts';

@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { FastifyReply } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
-import { PUBLIC_ERROR_CODES, type Logger } from '@shop/service-kit';
+import { PUBLIC_ERROR_CODES, type Logger } from '@shop/platform';
 import { unavailableMessage } from './breaker.ts';
 import type { RouterContext } from './context.ts';
 

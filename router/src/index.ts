@@ -1,4 +1,4 @@
-import { handleShutdownSignals } from '@shop/service-kit';
+import { handleShutdownSignals } from '@shop/platform';
 import { readConfig } from './config.ts';
 import { buildRouter } from './server.ts';
 

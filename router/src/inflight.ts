@@ -1,4 +1,4 @@
-import type { Viewer } from '@shop/service-kit';
+import type { Viewer } from '@shop/platform';
 import type { GatewayGraphQLRequest, GatewayGraphQLResponse } from './cache/router-cache.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { operationClientLabels } from '@shop/service-kit';
+import { operationClientLabels } from '@shop/platform';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function createRouterMetrics() {

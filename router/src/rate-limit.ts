@@ -1,6 +1,6 @@
 import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createRedis, type Logger, type Viewer } from '@shop/service-kit';
+import { createRedis, type Logger, type Viewer } from '@shop/platform';
 import type { RouterConfig } from './config.ts';
 import type { RouterMetrics } from './metrics.ts';
 

@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Viewer } from '@shop/service-kit';
+import type { Viewer } from '@shop/platform';
 import type { RouterContext } from './context.ts';
 import { InFlight } from './inflight.ts';
 import type { RouterMetrics } from './metrics.ts';

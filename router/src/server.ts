@@ -5,7 +5,17 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
-import { createLogger, listenerTimeouts, setupTracing, type Viewer, traceRequests, validTraceparent, type Logger, type SpanExporter, type Tracing } from '@shop/service-kit';
+import {
+  createLogger,
+  listenerTimeouts,
+  setupTracing,
+  type Viewer,
+  traceRequests,
+  validTraceparent,
+  type Logger,
+  type SpanExporter,
+  type Tracing,
+} from '@shop/platform';
 import { createAuthenticator } from './auth.ts';
 import { credentialLimitPlugin } from './credential-limits.ts';
 import { createRouterCache } from './cache/create.ts';

@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { SupergraphSdlHook } from '@apollo/gateway';
-import type { Logger } from '@shop/service-kit';
+import type { Logger } from '@shop/platform';
 
 /**
  * Serves the committed supergraph file to the gateway and hands it a new one when the file

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closedBy, rawClients } from '@shop/service-kit/testing';
+import { closedBy, rawClients } from '@shop/platform/testing';
 import { readConfig } from '../src/config.ts';
 import type { Router } from '../src/server.ts';
 import { delay, startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from '@shop/service-kit';
+import type { Redis } from '@shop/platform';
 import { MemoryStorage } from '../src/cache/memory-storage.ts';
 import { OperationShapes } from '../src/cache/operations.ts';
 import { RedisStorage } from '../src/cache/redis-storage.ts';

@@ -1,4 +1,4 @@
-import { MAX_CLIENT_LABELS, MAX_OPERATION_CLIENT_PAIRS, MAX_OPERATION_LABELS, OTHER_LABEL } from '@shop/service-kit';
+import { MAX_CLIENT_LABELS, MAX_OPERATION_CLIENT_PAIRS, MAX_OPERATION_LABELS, OTHER_LABEL } from '@shop/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Router } from '../src/server.ts';
 import { startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '@shop/service-kit';
+import { createLogger } from '@shop/platform';
 import { createRouterMetrics } from '../src/metrics.ts';
 import { createApqStore } from '../src/persisted/apq-store.ts';
 import { deleteKeys, testPrefix } from './support/harness.ts';

@@ -7,7 +7,7 @@ import { representationsOf, startFakeSubgraph, type FakeSubgraph } from './suppo
 import { deleteKeys, testPrefix, total } from './support/harness.ts';
 import { startIssuer } from './support/issuer.ts';
 import { buildTinyRouter } from './support/tiny-router.ts';
-import { redisProxy, type RedisProxy } from '@shop/service-kit/testing';
+import { redisProxy, type RedisProxy } from '@shop/platform/testing';
 
 /**
  * The rate limit on Redis: replicas share one count per client, and a Redis that is down or

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createInvalidationBus, createLogger, invalidationChannel } from '@shop/service-kit';
+import { createInvalidationBus, createLogger, invalidationChannel } from '@shop/platform';
 import type { Router } from '../src/server.ts';
 import { representationsOf, startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';
 import { startIssuer } from './support/issuer.ts';

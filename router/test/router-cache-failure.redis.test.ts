@@ -3,7 +3,7 @@ import type { RouterMetrics } from '../src/metrics.ts';
 import { answered, closeOpened, opened, routerOn, startPriceSubgraph } from './support/cache-failure.ts';
 import type { FakeSubgraph } from './support/fake-subgraph.ts';
 import { deleteKeys, total } from './support/harness.ts';
-import { redisProxy, type RedisProxy } from '@shop/service-kit/testing';
+import { redisProxy, type RedisProxy } from '@shop/platform/testing';
 
 /**
  * Redis paused or down behind a proxy to the real Redis: every answer still comes from the

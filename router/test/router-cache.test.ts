@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createInvalidationBus, invalidationChannel } from '@shop/service-kit';
+import { createInvalidationBus, invalidationChannel } from '@shop/platform';
 import { createRouterCache, type RouterCacheHandle } from '../src/cache/create.ts';
 import type { RouterMetrics } from '../src/metrics.ts';
 import { delay, representationsOf, startFakeSubgraph, type FakeHandler, type FakeSubgraph, type ReceivedRequest } from './support/fake-subgraph.ts';

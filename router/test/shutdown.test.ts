@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, httpOutcome, type HttpOutcome } from '@shop/service-kit/testing';
+import { freePort, httpOutcome, type HttpOutcome } from '@shop/platform/testing';
 import { delay, representationsOf, startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';
 import { TINY_SUPERGRAPH } from './support/tiny-router.ts';
 

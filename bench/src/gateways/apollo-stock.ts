@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
-import type { Viewer } from '@shop/service-kit';
+import type { Viewer } from '@shop/platform';
 import { createVerifier, identityHeaders, readPeerConfig, type SubgraphName } from './peer-identity.ts';
 
 interface Context {

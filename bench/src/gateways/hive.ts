@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGatewayRuntime } from '@graphql-hive/gateway';
-import type { Viewer } from '@shop/service-kit';
+import type { Viewer } from '@shop/platform';
 import { createVerifier, identityHeaders, readPeerConfig, SUBGRAPH_NAMES } from './peer-identity.ts';
 
 const config = readPeerConfig(process.env);

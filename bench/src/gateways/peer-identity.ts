@@ -6,7 +6,7 @@
  * headers a client sends are never forwarded.
  */
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { IDENTITY_HEADERS, type Viewer } from '@shop/service-kit';
+import { IDENTITY_HEADERS, type Viewer } from '@shop/platform';
 
 export const SUBGRAPH_NAMES = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];

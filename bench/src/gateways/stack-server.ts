@@ -8,7 +8,7 @@
  * Env: BENCH_SEED=small|full, ROUTER_SECRET (required). Sends `{ type: 'ready', subgraphUrls }`
  * over IPC, and exits when the parent disconnects or sends `{ type: 'close' }`.
  */
-import { FULL_SEED, SMALL_SEED } from '@shop/service-kit';
+import { FULL_SEED, SMALL_SEED } from '@shop/subgraph-kit';
 import { startStack } from '@shop/stack';
 
 if (!process.send) throw new Error('stack-server.ts runs as a child process of gateway-bench.ts');

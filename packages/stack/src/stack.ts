@@ -14,7 +14,8 @@ import { buildRouter, type Router } from '@shop/router';
 import { readConfig as readRouterConfig, DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '@shop/router/config';
 import { buildServer as buildUsers } from '@shop/users';
 import { readConfig as readUsersConfig } from '@shop/users/config';
-import { FULL_SEED, openPglite, type Env, type SeedSize } from '@shop/service-kit';
+import type { Env } from '@shop/platform';
+import { FULL_SEED, openPglite, type SeedSize } from '@shop/subgraph-kit';
 
 export interface StackOptions {
   /** The environment to configure every service from (process.env for `npm start`). */

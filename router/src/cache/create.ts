@@ -1,4 +1,4 @@
-import { createInvalidationBus, createRedis, invalidationChannel, type Logger } from '@shop/service-kit';
+import { createInvalidationBus, createRedis, invalidationChannel, type Logger } from '@shop/platform';
 import type { RouterMetrics } from '../metrics.ts';
 import { MemoryStorage } from './memory-storage.ts';
 import { RedisStorage } from './redis-storage.ts';

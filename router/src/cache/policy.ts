@@ -1,4 +1,4 @@
-import { cacheControlHeader, type CacheScope, type OperationPolicy } from '@shop/service-kit';
+import { cacheControlHeader, type CacheScope, type OperationPolicy } from '@shop/platform';
 
 export const NOT_CACHEABLE: OperationPolicy = { cacheable: false };
 

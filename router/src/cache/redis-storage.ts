@@ -1,4 +1,4 @@
-import { within, type Redis } from '@shop/service-kit';
+import { within, type Redis } from '@shop/platform';
 import { entryBytes, type SkipHandler } from './sizes.ts';
 import type { CacheStorage, CacheWrite, StorageErrorHandler } from './storage.ts';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OperationDefinitionNode } from 'graphql';
-import { cacheControlHeader, type Viewer } from '@shop/service-kit';
+import { cacheControlHeader, type Viewer } from '@shop/platform';
 import type { RouterContext } from '../context.ts';
 import type { RouterMetrics } from '../metrics.ts';
 import { digest, stableJson } from './keys.ts';

@@ -1,6 +1,6 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { DocumentNode, GraphQLFormattedError } from 'graphql';
-import { parseCacheControl, type OperationPolicy, type Viewer } from '@shop/service-kit';
+import { parseCacheControl, type OperationPolicy, type Viewer } from '@shop/platform';
 import { fetchKey, subgraphFetches } from '../inflight.ts';
 import type { RouterMetrics } from '../metrics.ts';
 import { digest, stableJson, tagsOf } from './keys.ts';

@@ -1,5 +1,5 @@
-/** Accounted as everywhere in the shop (see service-kit's memory-sizes.ts). */
-export { BYTES_PER_CHAR, entryBytes, PER_ENTRY_BYTES, stringBytes } from '@shop/service-kit';
+/** Accounted as everywhere in the shop (see the platform's memory-sizes.ts). */
+export { BYTES_PER_CHAR, entryBytes, PER_ENTRY_BYTES, stringBytes } from '@shop/platform';
 
 /** Why a write was not stored, for `cache_entries_skipped_total{reason}`. */
 export type SkipReason = 'too_large';

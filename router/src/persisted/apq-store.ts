@@ -1,5 +1,5 @@
 import type { PersistedQueryOptions } from '@apollo/server';
-import { createRedis, within, type Logger, type Redis } from '@shop/service-kit';
+import { createRedis, within, type Logger, type Redis } from '@shop/platform';
 import { LRUCache } from 'lru-cache';
 import { entryBytes } from '../cache/sizes.ts';
 import type { RouterMetrics } from '../metrics.ts';

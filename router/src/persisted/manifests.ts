@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '@shop/service-kit';
+import type { Logger } from '@shop/platform';
 
 /** Where each app's manifest lives under the clients directory (see codegen.ts). */
 export const MANIFEST_PATH = ['__generated__', 'persisted-query-manifest.json'] as const;

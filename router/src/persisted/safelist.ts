@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError } from 'graphql';
-import type { Logger } from '@shop/service-kit';
+import type { Logger } from '@shop/platform';
 import type { RouterContext } from '../context.ts';
 import type { RouterMetrics } from '../metrics.ts';
 import { sha256, type TrustedDocuments } from './manifests.ts';

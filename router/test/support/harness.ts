@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
-import { createLogger, createRedis, type Viewer } from '@shop/service-kit';
+import { createLogger, createRedis, type Viewer } from '@shop/platform';
 import { MemoryStorage } from '../../src/cache/memory-storage.ts';
 import { ResponseCachePolicy } from '../../src/cache/policy.ts';
 import { RedisStorage } from '../../src/cache/redis-storage.ts';

@@ -1,4 +1,5 @@
-import type { Database, InvalidationBus, Viewer } from '@shop/service-kit';
+import type { InvalidationBus, Viewer } from '@shop/platform';
+import type { Database } from '@shop/subgraph-kit';
 import type { InventoryRepository } from './db/repository.ts';
 import type { Loaders } from './loaders.ts';
 

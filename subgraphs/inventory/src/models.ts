@@ -1,4 +1,4 @@
-import type { RegionCode } from '@shop/service-kit';
+import type { RegionCode } from '@shop/subgraph-kit';
 
 /**
  * A product as inventory sees it: only its key, plus `weightGrams` when the router sends it for

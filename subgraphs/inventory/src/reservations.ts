@@ -1,4 +1,5 @@
-import { codedError, type Database, type RegionCode } from '@shop/service-kit';
+import { codedError } from '@shop/platform';
+import type { Database, RegionCode } from '@shop/subgraph-kit';
 import { createInventoryRepository, sortLines, type LockedStockRow } from './db/repository.ts';
 import type { ReservationLineModel, ReservationModel } from './models.ts';
 

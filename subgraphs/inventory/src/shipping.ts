@@ -1,4 +1,4 @@
-import { CURRENCY, type RegionCode } from '@shop/service-kit';
+import { CURRENCY, type RegionCode } from '@shop/subgraph-kit';
 import type { WarehouseModel } from './models.ts';
 import type { StockRow } from './db/repository.ts';
 

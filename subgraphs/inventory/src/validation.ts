@@ -1,4 +1,5 @@
-import { badInput, productNumber } from '@shop/service-kit';
+import { badInput } from '@shop/platform';
+import { productNumber } from '@shop/subgraph-kit';
 import type { ReserveLineInput } from './__generated__/resolvers-types.ts';
 
 export const MAX_RESERVATION_ID_LENGTH = 100;

@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  assertOwnerOrAdmin, badInput, codedError, CURRENCY, notFound, productNumber, type Database, type Logger, type RegionCode, type Viewer,
-} from '@shop/service-kit';
+import { assertOwnerOrAdmin, badInput, codedError, notFound, type Logger, type Viewer } from '@shop/platform';
+import { CURRENCY, productNumber, type Database, type RegionCode } from '@shop/subgraph-kit';
 import { createOrderRepository, type CheckoutClaim, type NewOrderLine } from './db/repository.ts';
 import { orderNumber } from './ids.ts';
 import type { OrderModel } from './models.ts';

@@ -1,4 +1,5 @@
-import { ConfigError, intVar, readSubgraphBaseConfig, urlVar, type Env, type SubgraphBaseConfig } from '@shop/service-kit';
+import { ConfigError, intVar, urlVar, type Env } from '@shop/platform';
+import { readSubgraphBaseConfig, type SubgraphBaseConfig } from '@shop/subgraph-kit';
 import { DEFAULT_CHECKOUT_LIMITS, type CheckoutLimits } from './checkout.ts';
 
 export interface OrdersConfig extends SubgraphBaseConfig {

@@ -1,4 +1,4 @@
-import type { Viewer } from '@shop/service-kit';
+import type { Viewer } from '@shop/platform';
 import type { Checkout } from './checkout.ts';
 import type { OrderRepository } from './db/repository.ts';
 import type { Loaders } from './loaders.ts';

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { groupLoader, rowLoader } from '@shop/service-kit';
+import { groupLoader, rowLoader } from '@shop/subgraph-kit';
 import type { OrderRepository, UserOrdersPageKey } from './db/repository.ts';
 import type { OrderModel } from './models.ts';
 

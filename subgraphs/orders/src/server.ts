@@ -1,4 +1,5 @@
-import { buildSubgraphServer, createLogger, loadSdl, type BuildOptions, type Database, type InvalidationBus } from '@shop/service-kit';
+import { createLogger, type InvalidationBus } from '@shop/platform';
+import { buildSubgraphServer, loadSdl, type BuildOptions, type Database } from '@shop/subgraph-kit';
 import { createCheckout, type Checkout } from './checkout.ts';
 import type { OrdersConfig } from './config.ts';
 import { createOrderRepository } from './db/repository.ts';

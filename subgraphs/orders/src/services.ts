@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { fetch } from 'undici';
-import { codedError, forwardedHeaders, IDENTITY_HEADERS, type ErrorCode } from '@shop/service-kit';
+import { codedError, forwardedHeaders, IDENTITY_HEADERS, type ErrorCode } from '@shop/platform';
 
 /**
  * Calls to sibling subgraphs' internal (`@inaccessible`) fields. Each call carries the service

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, createLogger, prepareStorage, SMALL_SEED, type Database } from '@shop/service-kit';
-import { ConfigError } from '@shop/service-kit';
+import { createLogger, ConfigError } from '@shop/platform';
+import { createDatabase, prepareStorage, SMALL_SEED, type Database } from '@shop/subgraph-kit';
 import { createCheckout, DEFAULT_CHECKOUT_LIMITS, DEFAULT_CONCURRENT_WAIT_MS, sumCents } from '../src/checkout.ts';
 import { readConfig } from '../src/config.ts';
 import { seed } from '../src/db/seed.ts';

@@ -1,4 +1,4 @@
-import type { InvalidationBus, Viewer } from '@shop/service-kit';
+import type { InvalidationBus, Viewer } from '@shop/platform';
 import type { PricingRepository } from './db/repository.ts';
 import type { Loaders } from './loaders.ts';
 

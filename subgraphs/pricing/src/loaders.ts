@@ -1,4 +1,4 @@
-import { groupLoader, rowLoader } from '@shop/service-kit';
+import { groupLoader, rowLoader } from '@shop/subgraph-kit';
 import type { PricingRepository } from './db/repository.ts';
 
 /**

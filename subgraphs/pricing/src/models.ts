@@ -1,4 +1,4 @@
-import type { RegionCode } from '@shop/service-kit';
+import type { RegionCode } from '@shop/subgraph-kit';
 
 /** Domain models the repository returns; codegen maps the GraphQL types onto them. */
 

@@ -1,4 +1,4 @@
-import { buildSubgraphServer, loadSdl, type BuildOptions } from '@shop/service-kit';
+import { buildSubgraphServer, loadSdl, type BuildOptions } from '@shop/subgraph-kit';
 import type { PricingConfig } from './config.ts';
 import { createPricingRepository } from './db/repository.ts';
 import { seed } from './db/seed.ts';

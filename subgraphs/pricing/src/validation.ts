@@ -1,4 +1,5 @@
-import { badInput, productNumber } from '@shop/service-kit';
+import { badInput } from '@shop/platform';
+import { productNumber } from '@shop/subgraph-kit';
 import type { CreatePromotionInput } from './__generated__/resolvers-types.ts';
 import type { NewPromotion } from './models.ts';
 

@@ -1,7 +1,9 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type { FastifyInstance } from 'fastify';
-import { ADMIN_USER_ID, openPglite, SMALL_SEED, type Env } from '@shop/service-kit';
-import { asUser, metricValue, testCache } from '@shop/service-kit/testing';
+import type { Env } from '@shop/platform';
+import { testCache } from '@shop/platform/testing';
+import { ADMIN_USER_ID, openPglite, SMALL_SEED } from '@shop/subgraph-kit';
+import { asUser, metricValue } from '@shop/subgraph-kit/testing';
 import { readConfig } from '../src/config.ts';
 import { buildServer } from '../src/server.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { redisProxy, testCache } from '@shop/service-kit/testing';
+import { redisProxy, testCache } from '@shop/platform/testing';
 import { ADMIN, post, PROMOTIONS, startReplicas, statements, type Replicas } from './caching-helpers.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { ENTITIES_QUERY, metricValue } from '@shop/service-kit/testing';
+import { ENTITIES_QUERY, metricValue } from '@shop/subgraph-kit/testing';
 import { ADMIN, post, PROMOTIONS, SECRET, startReplicas, statements, type Replicas } from './caching-helpers.ts';
 
 /**

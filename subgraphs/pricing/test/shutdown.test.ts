@@ -3,7 +3,7 @@ import { Agent } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, httpOutcome as send, type HttpOutcome } from '@shop/service-kit/testing';
+import { freePort, httpOutcome as send, type HttpOutcome } from '@shop/platform/testing';
 
 /**
  * SIGTERM on a real subgraph process (tsx over pricing's src/index.ts, on an empty embedded

@@ -1,4 +1,5 @@
-import { readSubgraphBaseConfig, type Env, type SubgraphBaseConfig } from '@shop/service-kit';
+import type { Env } from '@shop/platform';
+import { readSubgraphBaseConfig, type SubgraphBaseConfig } from '@shop/subgraph-kit';
 
 export type ProductsConfig = SubgraphBaseConfig;
 

@@ -1,4 +1,4 @@
-import { serveSubgraph } from '@shop/service-kit';
+import { serveSubgraph } from '@shop/subgraph-kit';
 import { readConfig } from './config.ts';
 import { buildServer } from './server.ts';
 

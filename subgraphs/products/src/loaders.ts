@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { rowLoader } from '@shop/service-kit';
+import { rowLoader } from '@shop/subgraph-kit';
 import type { ProductRepository } from './db/repository.ts';
 import type { ProductModel } from './models.ts';
 

@@ -1,4 +1,4 @@
-import { buildSubgraphServer, loadSdl, type BuildOptions } from '@shop/service-kit';
+import { buildSubgraphServer, loadSdl, type BuildOptions } from '@shop/subgraph-kit';
 import type { ProductsConfig } from './config.ts';
 import { createProductRepository } from './db/repository.ts';
 import { seed } from './db/seed.ts';

@@ -1,7 +1,6 @@
 import { createPrivateKey } from 'node:crypto';
-import {
-  ConfigError, intVar, optionalString, readSubgraphBaseConfig, type Env, type SubgraphBaseConfig,
-} from '@shop/service-kit';
+import { ConfigError, intVar, optionalString, type Env } from '@shop/platform';
+import { readSubgraphBaseConfig, type SubgraphBaseConfig } from '@shop/subgraph-kit';
 import { DEFAULT_HASH_GATE, type HashGateLimits } from './hash-gate.ts';
 import { DEFAULT_SIGN_IN_THROTTLE, type SignInThrottleLimits } from './sign-in-throttle.ts';
 

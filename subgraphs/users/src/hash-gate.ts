@@ -1,4 +1,4 @@
-import { codedError } from '@shop/service-kit';
+import { codedError } from '@shop/platform';
 
 export interface HashGateLimits {
   /** Password hashes computed at once (each is tens of milliseconds of a libuv thread and 16 MiB). */

@@ -1,4 +1,4 @@
-import { rowLoader } from '@shop/service-kit';
+import { rowLoader } from '@shop/subgraph-kit';
 import type { UserRepository } from './db/repository.ts';
 
 /** One set per request, so resolving N users costs one statement. */

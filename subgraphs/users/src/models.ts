@@ -1,4 +1,4 @@
-import type { RegionCode } from '@shop/service-kit';
+import type { RegionCode } from '@shop/subgraph-kit';
 
 /**
  * Domain model the repository returns; codegen maps `User` onto it. It never carries the password

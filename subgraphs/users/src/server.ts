@@ -1,4 +1,5 @@
-import { buildSubgraphServer, clientIpOf, createLogger, loadSdl, type BuildOptions, type ServiceMetrics } from '@shop/service-kit';
+import { clientIpOf, createLogger } from '@shop/platform';
+import { buildSubgraphServer, loadSdl, type BuildOptions, type ServiceMetrics } from '@shop/subgraph-kit';
 import type { UsersConfig } from './config.ts';
 import { createUserRepository } from './db/repository.ts';
 import { HashGate } from './hash-gate.ts';

@@ -3,11 +3,8 @@ import {
   calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair, importPKCS8, jwtVerify, SignJWT,
   type CryptoKey, type JSONWebKeySet, type JWK, type JWTPayload, type JWTHeaderParameters,
 } from 'jose';
-import type { Logger } from '@shop/service-kit';
+import { TOKEN_ALG, TOKEN_AUDIENCE, TOKEN_ISSUER, type Logger } from '@shop/platform';
 
-export const TOKEN_ALG = 'ES256';
-export const TOKEN_ISSUER = 'shop-users';
-export const TOKEN_AUDIENCE = 'shop-router';
 export const JWKS_PATH = '/.well-known/jwks.json';
 
 export interface TokenIssuer {

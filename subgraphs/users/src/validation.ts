@@ -1,4 +1,4 @@
-import { badInput } from '@shop/service-kit';
+import { badInput } from '@shop/platform';
 import type { SignUpInput } from './__generated__/resolvers-types.ts';
 
 export const MAX_EMAIL_LENGTH = 254;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GraphQLError } from 'graphql';
-import { ConfigError } from '@shop/service-kit';
+import { ConfigError } from '@shop/platform';
 import { readConfig } from '../src/config.ts';
 import { DEFAULT_HASH_GATE, HashGate } from '../src/hash-gate.ts';
 import { DEFAULT_SIGN_IN_THROTTLE, ENTRY_BYTES, SignInThrottle } from '../src/sign-in-throttle.ts';

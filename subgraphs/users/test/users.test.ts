@@ -1,12 +1,14 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { ConfigError, SMALL_SEED } from '@shop/service-kit';
-import { asUser, ENTITIES_QUERY, gql, metricValue, testCache, TEST_ROUTER_SECRET, type GraphQLResponse } from '@shop/service-kit/testing';
+import { ConfigError, TOKEN_AUDIENCE, TOKEN_ISSUER } from '@shop/platform';
+import { testCache } from '@shop/platform/testing';
+import { SMALL_SEED } from '@shop/subgraph-kit';
+import { asUser, ENTITIES_QUERY, gql, metricValue, TEST_ROUTER_SECRET, type GraphQLResponse } from '@shop/subgraph-kit/testing';
 import { readConfig } from '../src/config.ts';
 import { hashPassword, verifyPassword } from '../src/passwords.ts';
 import { buildServer } from '../src/server.ts';
-import { createTokenIssuer, verifyToken, TOKEN_AUDIENCE, TOKEN_ISSUER } from '../src/tokens.ts';
+import { createTokenIssuer, verifyToken } from '../src/tokens.ts';
 
 let app: FastifyInstance;
 /** Every response body this file receives, to prove no password hash ever leaves the service. */

@@ -1,4 +1,4 @@
-import type { Queryable, RegionCode } from '@shop/service-kit';
+import type { Queryable, RegionCode } from '@shop/subgraph-kit';
 import type { ReservationLineModel, ReservationModel, WarehouseModel } from '../models.ts';
 
 const WAREHOUSE_COLUMNS = 'id, code, name, city, region';

@@ -1,4 +1,4 @@
-import { progress, REGIONS, type Database, type SeedSize } from '@shop/service-kit';
+import { progress, REGIONS, type Database, type SeedSize } from '@shop/subgraph-kit';
 
 /**
  * Two warehouses per region, in region order: warehouse `w(2r + 1)` and `w(2r + 2)` serve

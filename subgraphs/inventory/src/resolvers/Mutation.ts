@@ -1,4 +1,4 @@
-import { badInput, notFound, requireAdmin, requireTrustedCaller } from '@shop/service-kit';
+import { badInput, notFound, requireAdmin, requireTrustedCaller } from '@shop/platform';
 import type { MutationResolvers } from '../__generated__/resolvers-types.ts';
 import { releaseStock, reserveStock } from '../reservations.ts';
 import { MAX_AVAILABLE, validateAdjustment, validateReservation } from '../validation.ts';

@@ -1,4 +1,4 @@
-import type { Queryable } from '@shop/service-kit';
+import type { Queryable } from '@shop/subgraph-kit';
 import type { OrderLineModel, OrderModel } from '../models.ts';
 
 // bigint comes back from pg as a string; n stays far below 2^53 so ::float8 is exact.

@@ -1,4 +1,4 @@
-import { progress, type Database, type SeedSize } from '@shop/service-kit';
+import { progress, type Database, type SeedSize } from '@shop/subgraph-kit';
 
 const CURRENCY_OF_REGION = `CASE r.region WHEN 'IN' THEN 'INR' WHEN 'SEA' THEN 'SGD' WHEN 'ME' THEN 'AED' ELSE 'USD' END`;
 // Seeded unit prices: a per-product base in US cents, converted at a fixed rate and kept to cents.

@@ -1,4 +1,4 @@
-import { assertOwnerOrAdmin, requireViewer } from '@shop/service-kit';
+import { assertOwnerOrAdmin, requireViewer } from '@shop/platform';
 import type { OrderResolvers } from '../__generated__/resolvers-types.ts';
 import { orderNumber } from '../ids.ts';
 

@@ -1,4 +1,4 @@
-import { assertOwnerOrAdmin, badInput, notFound, requireViewer } from '@shop/service-kit';
+import { assertOwnerOrAdmin, badInput, notFound, requireViewer } from '@shop/platform';
 import type { QueryResolvers } from '../__generated__/resolvers-types.ts';
 import { orderNumber } from '../ids.ts';
 

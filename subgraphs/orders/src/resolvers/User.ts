@@ -1,4 +1,5 @@
-import { assertOwnerOrAdmin, badInput, decodeCursor, encodeCursor, pageSize, toConnection } from '@shop/service-kit';
+import { assertOwnerOrAdmin, badInput } from '@shop/platform';
+import { decodeCursor, encodeCursor, pageSize, toConnection } from '@shop/subgraph-kit';
 import type { UserResolvers } from '../__generated__/resolvers-types.ts';
 import type { OrderPosition } from '../db/repository.ts';
 import type { OrderModel } from '../models.ts';

@@ -1,4 +1,4 @@
-import type { Database, RegionCode } from '@shop/service-kit';
+import type { Database, RegionCode } from '@shop/subgraph-kit';
 import type { BestPromotionRow, ListPriceRow, NewPromotion, PromotionModel } from '../models.ts';
 
 /** `active` is decided by the database clock, the same one the best-promotion query uses. */

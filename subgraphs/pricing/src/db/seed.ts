@@ -1,4 +1,4 @@
-import { CURRENCY, progress, REGIONS, type Database, type RegionCode, type SeedSize } from '@shop/service-kit';
+import { CURRENCY, progress, REGIONS, type Database, type RegionCode, type SeedSize } from '@shop/subgraph-kit';
 
 /**
  * One promotion the seed creates in every region. A promotion covers every `every`-th product,

@@ -1,4 +1,5 @@
-import { badInput, CURRENCY, notFound, requireAdmin as requireAdminScope, type Viewer } from '@shop/service-kit';
+import { badInput, notFound, requireAdmin as requireAdminScope, type Viewer } from '@shop/platform';
+import { CURRENCY } from '@shop/subgraph-kit';
 import type { MutationResolvers } from '../__generated__/resolvers-types.ts';
 import { parseAmount, requireProductId, validatePromotion } from '../validation.ts';
 

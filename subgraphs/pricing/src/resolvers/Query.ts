@@ -1,4 +1,4 @@
-import { requireTrustedCaller } from '@shop/service-kit';
+import { requireTrustedCaller } from '@shop/platform';
 import type { QueryResolvers } from '../__generated__/resolvers-types.ts';
 import { quoteOf } from '../prices.ts';
 import { MAX_QUOTE_PRODUCTS, productIdList } from '../validation.ts';

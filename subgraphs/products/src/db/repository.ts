@@ -1,4 +1,4 @@
-import type { Queryable } from '@shop/service-kit';
+import type { Queryable } from '@shop/subgraph-kit';
 import type { CategoryModel, ProductModel } from '../models.ts';
 
 const PRODUCT_COLUMNS = `n, id, sku, name, description, brand, category_id AS "categoryId",

@@ -1,4 +1,4 @@
-import { progress, type Database, type SeedSize } from '@shop/service-kit';
+import { progress, type Database, type SeedSize } from '@shop/subgraph-kit';
 
 const DEPARTMENTS = ['Electronics', 'Home', 'Kitchen', 'Garden', 'Sports', 'Toys', 'Books', 'Beauty', 'Fashion', 'Grocery', 'Automotive', 'Office', 'Music', 'Pets', 'Health'];
 const LINES = ['Essentials', 'Pro', 'Outdoor', 'Kids', 'Premium', 'Travel', 'Classic', 'Smart'];

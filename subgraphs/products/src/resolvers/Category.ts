@@ -1,4 +1,4 @@
-import { decodeIntCursor, encodeCursor, pageSize, toConnection } from '@shop/service-kit';
+import { decodeIntCursor, encodeCursor, pageSize, toConnection } from '@shop/subgraph-kit';
 import type { CategoryResolvers } from '../__generated__/resolvers-types.ts';
 
 export const Category: CategoryResolvers = {

@@ -1,4 +1,5 @@
-import { badInput, decodeIntCursor, encodeCursor, pageSize, productNumber, toConnection } from '@shop/service-kit';
+import { badInput } from '@shop/platform';
+import { decodeIntCursor, encodeCursor, pageSize, productNumber, toConnection } from '@shop/subgraph-kit';
 import type { QueryResolvers } from '../__generated__/resolvers-types.ts';
 
 const MAX_QUERY_LENGTH = 200;

@@ -1,4 +1,4 @@
-import type { Queryable } from '@shop/service-kit';
+import type { Queryable } from '@shop/subgraph-kit';
 import type { CredentialsModel, UserModel } from '../models.ts';
 
 const USER_COLUMNS = 'id, email, name, region, scopes, created_at AS "createdAt"';

@@ -1,4 +1,4 @@
-import { ADMIN_USER_ID, progress, REGIONS, type Database, type SeedSize } from '@shop/service-kit';
+import { ADMIN_USER_ID, progress, REGIONS, type Database, type SeedSize } from '@shop/subgraph-kit';
 import { hashPassword } from '../passwords.ts';
 
 const FIRST_NAMES = ['Aarav', 'Priya', 'Wei', 'Mei', 'Omar', 'Layla', 'James', 'Emma', 'Rohan', 'Ananya', 'Jun', 'Siti', 'Yusuf', 'Fatima', 'Noah', 'Olivia', 'Arjun', 'Kavya', 'Hao', 'Nur', 'Karim', 'Aisha', 'Liam', 'Ava'];

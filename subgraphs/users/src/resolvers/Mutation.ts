@@ -1,4 +1,4 @@
-import { codedError } from '@shop/service-kit';
+import { codedError } from '@shop/platform';
 import type { MutationResolvers } from '../__generated__/resolvers-types.ts';
 import { hashPassword, unknownUserHash, verifyPassword } from '../passwords.ts';
 import { MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH, normalizeEmail, validateSignUp } from '../validation.ts';

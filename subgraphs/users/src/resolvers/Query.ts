@@ -1,4 +1,4 @@
-import { requireViewer } from '@shop/service-kit';
+import { requireViewer } from '@shop/platform';
 import type { QueryResolvers } from '../__generated__/resolvers-types.ts';
 
 export const Query: QueryResolvers = {

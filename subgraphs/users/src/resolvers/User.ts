@@ -1,4 +1,4 @@
-import { assertOwnerOrAdmin, type Viewer } from '@shop/service-kit';
+import { assertOwnerOrAdmin, type Viewer } from '@shop/platform';
 import type { GraphQLError } from 'graphql';
 import type { UserResolvers } from '../__generated__/resolvers-types.ts';
 

@@ -1,0 +1,126 @@
+/**
+ * Environment parsing shared by every service's own config module. Each service parses its
+ * configuration once, at start-up, through these helpers so a bad value fails fast with a message
+ * that names the variable, instead of surfacing later as a confusing runtime error.
+ */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export type Env = Record<string, string | undefined>;
+
+export function optionalString(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+export function stringVar(env: Env, name: string, fallback: string): string {
+  return optionalString(env, name) ?? fallback;
+}
+
+export function intVar(env: Env, name: string, fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
+  const raw = optionalString(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function urlVar(env: Env, name: string, fallback: string): string;
+export function urlVar(env: Env, name: string): string | undefined;
+export function urlVar(env: Env, name: string, fallback?: string): string | undefined {
+  const raw = optionalString(env, name) ?? fallback;
+  if (raw === undefined) return undefined;
+  try {
+    new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL, got "${raw}"`);
+  }
+  return raw;
+}
+
+export function boolVar(env: Env, name: string, fallback: boolean): boolean {
+  const raw = optionalString(env, name);
+  if (raw === undefined) return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+export function isProduction(env: Env): boolean {
+  return env.NODE_ENV === 'production';
+}
+
+/** Prefix of every Redis key and invalidation channel unless CACHE_KEY_PREFIX says otherwise. */
+export const DEFAULT_CACHE_KEY_PREFIX = 'shop:';
+
+/**
+ * Time bounds on every HTTP listener (router and subgraphs), so a client cannot hold a connection
+ * by sending slowly or not at all. Node checks them on an interval, so a connection is cut a little
+ * after its bound, never before. None of them limits how long the server may take to answer: the
+ * request timeout ends when the request has been received.
+ */
+export interface ListenerTimeouts {
+  /** HEADERS_TIMEOUT_MS: from connection (or the previous response) until the request's headers are in. */
+  headersTimeoutMs: number;
+  /** REQUEST_TIMEOUT_MS: until the whole request (headers and body) is in; a trickled body is cut (408). */
+  requestTimeoutMs: number;
+  /**
+   * KEEP_ALIVE_TIMEOUT_MS: how long an idle keep-alive connection stays open after a response.
+   * Keep it above the load balancer's idle timeout in front, so it never reuses a socket we just closed.
+   */
+  keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_LISTENER_TIMEOUTS: ListenerTimeouts = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000 };
+
+export function readListenerTimeouts(env: Env): ListenerTimeouts {
+  const timeouts = {
+    headersTimeoutMs: intVar(env, 'HEADERS_TIMEOUT_MS', DEFAULT_LISTENER_TIMEOUTS.headersTimeoutMs, { min: 1, max: 300_000 }),
+    requestTimeoutMs: intVar(env, 'REQUEST_TIMEOUT_MS', DEFAULT_LISTENER_TIMEOUTS.requestTimeoutMs, { min: 1, max: 600_000 }),
+    keepAliveTimeoutMs: intVar(env, 'KEEP_ALIVE_TIMEOUT_MS', DEFAULT_LISTENER_TIMEOUTS.keepAliveTimeoutMs, { min: 1, max: 600_000 }),
+  };
+  // Node refuses a headers timeout longer than the request timeout; say which variables clash.
+  if (timeouts.headersTimeoutMs > timeouts.requestTimeoutMs) {
+    throw new ConfigError(`HEADERS_TIMEOUT_MS (${timeouts.headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${timeouts.requestTimeoutMs})`);
+  }
+  return timeouts;
+}
+
+/** OpenTelemetry tracing settings, from the standard OTEL_* variables (router and subgraphs alike). */
+export interface TracingConfig {
+  /**
+   * Where spans are exported (OTLP over HTTP, JSON bodies): OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as
+   * given, else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`. Absent (or OTEL_SDK_DISABLED=true):
+   * tracing is off, and costs nothing.
+   */
+  otlpTracesUrl: string | undefined;
+  /** OTEL_SERVICE_NAME: reported as `service.name` instead of the service's own name. */
+  serviceName: string | undefined;
+  /**
+   * OTEL_TRACES_SAMPLER_ARG: share of new traces recorded (parent-based: a request whose caller
+   * sampled it, per its `traceparent`, is always recorded; one the caller dropped never is).
+   */
+  sampleRatio: number;
+}
+
+export function readTracingConfig(env: Env): TracingConfig {
+  const tracesUrl = urlVar(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const base = urlVar(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  const off = boolVar(env, 'OTEL_SDK_DISABLED', false);
+  return {
+    otlpTracesUrl: off ? undefined : (tracesUrl ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined)),
+    serviceName: optionalString(env, 'OTEL_SERVICE_NAME'),
+    sampleRatio: ratioVar(env, 'OTEL_TRACES_SAMPLER_ARG', 1),
+  };
+}
+
+export function ratioVar(env: Env, name: string, fallback: number): number {
+  const raw = optionalString(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw new ConfigError(`${name} must be a number between 0 and 1, got "${raw}"`);
+  return value;
+}

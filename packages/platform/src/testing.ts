@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest, type Agent } from 'node:http';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { Redis } from 'ioredis';
+import type { Env } from './config.ts';
+
+/**
+ * Cache settings for one test file's servers: Redis when the run sets REDIS_URL (the services
+ * tier), else memory; always under a key prefix of its own, so runs sharing one Redis neither
+ * read each other's entries nor hear each other's invalidations. `cleanup` deletes only the keys
+ * under that prefix (never FLUSHDB: the Redis is shared).
+ */
+export function testCache(redisUrl = process.env.REDIS_URL): {
+  env: Env;
+  prefix: string;
+  /** Redis keys under the prefix matching `pattern` (a SCAN pattern after the prefix); [] without Redis. */
+  keys(pattern: string): Promise<string[]>;
+  cleanup(): Promise<void>;
+} {
+  const prefix = `test:${randomBytes(6).toString('hex')}:`;
+  const scan = async (pattern: string, each: (redis: Redis, keys: string[]) => Promise<unknown>) => {
+    if (!redisUrl) return;
+    const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await redis.connect();
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}${pattern}`, 'COUNT', 500);
+        cursor = next;
+        if (keys.length) await each(redis, keys);
+      } while (cursor !== '0');
+    } finally {
+      redis.disconnect();
+    }
+  };
+  return {
+    prefix,
+    env: { REDIS_URL: redisUrl, CACHE_KEY_PREFIX: prefix },
+    async keys(pattern) {
+      const found: string[] = [];
+      await scan(pattern, async (_redis, keys) => found.push(...keys));
+      return found;
+    },
+    cleanup: () => scan('*', (redis, keys) => redis.del(...keys)),
+  };
+}
+
+/**
+ * A TCP proxy in front of a real Redis that a test can make paused (commands held, connections
+ * up: like CLIENT PAUSE or an overloaded server; `resume` sends what was held) or down
+ * (connections cut and the port closed until `up`), without disturbing anyone else using that
+ * Redis.
+ */
+export interface RedisProxy {
+  url: string;
+  pause(): void;
+  resume(): void;
+  down(): Promise<void>;
+  up(): Promise<void>;
+  /** Chunks of commands received so far, forwarded or held. */
+  commandsSeen(): number;
+  close(): Promise<void>;
+}
+
+export async function redisProxy(redisUrl: string): Promise<RedisProxy> {
+  const target = new URL(redisUrl);
+  let paused = false;
+  let seen = 0;
+  const held: [Socket, Buffer][] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    sockets.add(socket).add(upstream);
+    socket.on('data', (chunk) => {
+      seen++;
+      if (paused) held.push([upstream, chunk]);
+      else upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => socket.write(chunk));
+    const close = () => {
+      socket.destroy();
+      upstream.destroy();
+      sockets.delete(socket);
+      sockets.delete(upstream);
+    };
+    socket.on('close', close).on('error', close);
+    upstream.on('close', close).on('error', close);
+  });
+  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  await listen(0);
+  const port = (server.address() as AddressInfo).port;
+  const down = () =>
+    new Promise<void>((resolve) => {
+      held.length = 0;
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+      if (server.listening) server.close(() => resolve());
+      else resolve();
+    });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    pause: () => void (paused = true),
+    resume() {
+      paused = false;
+      for (const [upstream, chunk] of held.splice(0)) upstream.write(chunk);
+    },
+    down,
+    up: () => listen(port),
+    commandsSeen: () => seen,
+    close: down,
+  };
+}
+
+/** A TCP port free right now on 127.0.0.1 (for a child process to listen on). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** How one HTTP request ended: a full response, refused at connect, or cut (reset, hang-up). */
+export type HttpOutcome =
+  | { kind: 'response'; status: number; body: string; at: number }
+  | { kind: 'refused'; at: number }
+  | { kind: 'dropped'; error: string; at: number };
+
+/**
+ * One request to 127.0.0.1 — a fresh connection unless an agent is given — classified by how it
+ * ended (never rejects). A JSON body makes it a POST. For tests of shutdown under load.
+ */
+export function httpOutcome(port: number, path: string, body?: string, agent: Agent | false = false): Promise<HttpOutcome> {
+  return new Promise((resolve) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, path, method: body ? 'POST' : 'GET', agent, headers: body ? { 'content-type': 'application/json' } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ kind: 'response', status: res.statusCode!, body: Buffer.concat(chunks).toString(), at: Date.now() }));
+        res.on('error', (error) => resolve({ kind: 'dropped', error: String(error), at: Date.now() }));
+      },
+    );
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      resolve(error.code === 'ECONNREFUSED' ? { kind: 'refused', at: Date.now() } : { kind: 'dropped', error: `${error.code}: ${error.message}`, at: Date.now() }),
+    );
+    req.end(body);
+  });
+}
+
+/**
+ * Resolves with what the server sent once it closes `socket` (a reset counts as closed); rejects
+ * if it is still open after `withinMs`. For tests of listener timeouts.
+ */
+export function closedBy(socket: Socket, withinMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let received = '';
+    const timer = setTimeout(() => reject(new Error(`connection still open after ${withinMs} ms`)), withinMs);
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+  });
+}
+
+/** Writes `text` to `socket` one character every `everyMs`, round and round, until it closes; returns what stops it. */
+export function trickle(socket: Socket, text: string, everyMs: number): () => void {
+  let i = 0;
+  const timer = setInterval(() => {
+    if (socket.destroyed) return clearInterval(timer);
+    socket.write(text[i++ % text.length]!);
+  }, everyMs);
+  return () => clearInterval(timer);
+}
+
+/**
+ * Raw connections to a listener on 127.0.0.1, for tests of listener timeouts: `open()` connects
+ * one, `slow(head, char, everyMs)` connects one that writes `head` and then trickles `char` (the
+ * promised rest of a header or body), and resolves with what the server sent when it cut the
+ * connection (rejecting past `withinMs`); `close()` destroys any still open.
+ */
+export function rawClients(port: () => number, withinMs = 15_000) {
+  const sockets: Socket[] = [];
+  const open = () => {
+    const socket = connect(port(), '127.0.0.1');
+    sockets.push(socket);
+    return socket;
+  };
+  return {
+    open,
+    async slow(head: string, char: string, everyMs: number): Promise<string> {
+      const socket = open();
+      socket.write(head);
+      const stop = trickle(socket, char, everyMs);
+      try {
+        return await closedBy(socket, withinMs);
+      } finally {
+        stop();
+      }
+    },
+    close() {
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}

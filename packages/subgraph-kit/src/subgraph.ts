@@ -1,0 +1,168 @@
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import type { PGlite } from '@electric-sql/pglite';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { DocumentNode } from 'graphql';
+import {
+  createInvalidationBus,
+  invalidationChannel,
+  type InvalidationBus,
+  readCacheHints,
+  type Viewer,
+  createLogger,
+  type Logger,
+  setupTracing,
+  type SpanExporter,
+} from '@shop/platform';
+import { createDatabase, type Database } from './db.ts';
+import { createServiceMetrics, type ServiceMetrics } from './metrics.ts';
+import { prepareStorage } from './migrate.ts';
+import { FULL_SEED, type SeedSize } from './seed-plan.ts';
+import { createSubgraphServer } from './server.ts';
+import type { SubgraphBaseConfig } from './subgraph-config.ts';
+
+/** What each subgraph's `buildServer` accepts. */
+export interface BuildOptions<Config extends SubgraphBaseConfig> {
+  config: Config;
+  /** Share an open PGlite instead of opening one (used by `npm start` and the e2e tests). */
+  pglite?: PGlite | undefined;
+  logger?: Logger | undefined;
+  /** Seed size when seeding is on; the full development seed by default. */
+  seedSize?: SeedSize | undefined;
+  /** Tests: trace to this exporter (turns tracing on whatever the configuration says). */
+  spanExporter?: SpanExporter | undefined;
+}
+
+/** What makes one subgraph different from the others. */
+export interface SubgraphDefinition<C extends object> {
+  name: string;
+  typeDefs: DocumentNode;
+  resolvers: object;
+  /** Folder of versioned `NNN_name.sql` migrations. */
+  migrations: URL;
+  seed: (db: Database, size: SeedSize) => Promise<unknown>;
+  /**
+   * Given the open database and the invalidation bus, returns the per-request context factory
+   * (fresh loaders each request). Writes publish the `Type:id` tags of what they changed on the
+   * bus, after they commit. A subgraph registers its own metrics with `metrics.counter`.
+   */
+  context: (db: Database, bus: InvalidationBus, metrics: ServiceMetrics) => (viewer: Viewer | null, trusted: boolean, request: FastifyRequest) => C;
+  routes?: (app: FastifyInstance) => void;
+  /** Background work tied to the server's life (sweepers); returns what stops it on close. */
+  background?: (db: Database, bus: InvalidationBus) => () => void;
+}
+
+/** Opens storage, migrates, seeds when asked, and serves the subgraph schema. */
+export async function buildSubgraphServer<C extends object, Config extends SubgraphBaseConfig>(
+  definition: SubgraphDefinition<C>,
+  { config, pglite, logger, seedSize = FULL_SEED, spanExporter }: BuildOptions<Config>,
+): Promise<FastifyInstance> {
+  const log = logger ?? createLogger(definition.name, config.logLevel);
+  const metrics = createServiceMetrics(definition.name);
+  const tracing = await setupTracing({ serviceName: definition.name, config: config.tracing, exporter: spanExporter });
+  const db = await createDatabase({
+    url: config.databaseUrl,
+    pglite,
+    pgliteDataDir: config.pgliteDataDir,
+    onStatement: () => metrics.dbQueries.inc(),
+    tracer: tracing.enabled ? tracing.tracer : undefined,
+  });
+  if (db.poolStats) metrics.watchPool(db.poolStats);
+  try {
+    await prepareStorage(db, definition.name, definition.migrations, config.seed ? (tx) => definition.seed(tx, seedSize) : undefined);
+  } catch (error) {
+    await db.close();
+    await tracing.shutdown();
+    throw error;
+  }
+  const bus = createInvalidationBus({
+    redisUrl: config.redisUrl,
+    logger: log,
+    channel: invalidationChannel(config.cacheKeyPrefix),
+    onPublishError: () => metrics.cache.errors.inc({ layer: 'subgraph', type: 'bus' }),
+  });
+  const stopBackground = definition.background?.(db, bus);
+  const close = async () => {
+    stopBackground?.();
+    await bus.close();
+    await db.close();
+    await tracing.shutdown(); // flushes the spans still buffered
+  };
+  let app: FastifyInstance;
+  try {
+    const schema = buildSubgraphSchema({
+      typeDefs: definition.typeDefs,
+      resolvers: withPositionedEntityErrors(definition.resolvers) as GraphQLResolverMap<unknown>,
+    });
+    app = await createSubgraphServer({
+      name: definition.name,
+      schema,
+      metrics,
+      logger: log,
+      routerSecret: config.routerSecret,
+      production: config.production,
+      context: definition.context(db, bus, metrics),
+      cacheHints: readCacheHints(definition.typeDefs),
+      cache: config.subgraphCache
+        ? {
+            bus,
+            redisUrl: config.redisUrl,
+            timeoutMs: config.cacheTimeoutMs,
+            keyPrefix: `${config.cacheKeyPrefix}${definition.name}:`,
+            maxBytes: config.cacheMaxBytes,
+            maxEntryBytes: config.cacheMaxEntryBytes,
+          }
+        : undefined,
+      routes: definition.routes,
+      tracing,
+      listener: config.listener,
+      onClose: close,
+    });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  databases.set(app, db);
+  return app;
+}
+
+const databases = new WeakMap<FastifyInstance, Database>();
+
+/**
+ * The database behind a built subgraph server. For tests that need to reach under the API, for
+ * example to make a write fail at the database and prove nothing half-written survives.
+ */
+export function databaseOf(app: FastifyInstance): Database {
+  const db = databases.get(app);
+  if (!db) throw new Error('not a server built by buildSubgraphServer');
+  return db;
+}
+
+/**
+ * Makes every `__resolveReference` return its failure as a value instead of throwing it.
+ * graphql-jit (Mercurius's compiled execution) appends `null` for a rejected list item rather
+ * than writing it at the item's index, which shortens `_entities` and makes the gateway reject
+ * the whole fetch. An Error returned as the item's value is nulled in place by both graphql-js
+ * and graphql-jit, keeping its code and path.
+ */
+function withPositionedEntityErrors(resolvers: object): object {
+  return Object.fromEntries(
+    Object.entries(resolvers).map(([typeName, fields]) => {
+      const resolve = (fields as { __resolveReference?: (...args: unknown[]) => unknown }).__resolveReference;
+      if (typeof resolve !== 'function') return [typeName, fields];
+      return [
+        typeName,
+        {
+          ...(fields as object),
+          async __resolveReference(...args: unknown[]) {
+            try {
+              return await resolve.apply(fields, args);
+            } catch (error) {
+              return error instanceof Error ? error : new Error(String(error));
+            }
+          },
+        },
+      ];
+    }),
+  );
+}
