@@ -59,3 +59,12 @@ export async function statements(server: FastifyInstance, call: () => Promise<un
 }
 
 export const PROMOTIONS = (region: string) => `{ promotions(region: ${region}) { id name discountPercent active } }`;
+
+/**
+ * A product id no seed and no other test run uses (p100000000 and up, past any seed), for a test
+ * that writes prices: it creates the prices it reads through setListPrice instead of borrowing
+ * seeded products, so test files sharing one database cannot write over each other's.
+ */
+const RUN_BASE = 100_000_000 + Math.floor(Math.random() * 800_000_000);
+let made = 0;
+export const newProductId = () => `p${RUN_BASE + made++}`;

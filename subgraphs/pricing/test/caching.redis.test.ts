@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { redisProxy, testCache } from '@shop/platform/testing';
-import { ADMIN, post, PROMOTIONS, startReplicas, statements, type Replicas } from './caching-helpers.ts';
+import { ADMIN, newProductId, post, PROMOTIONS, startReplicas, statements, type Replicas } from './caching-helpers.ts';
 
 /**
  * The pricing subgraph cache on a real Redis: replicas sharing Query entries through it, and an
  * invalidation it missed while paused. Real-services tier only: the cases that need no Redis are
- * in caching.test.ts. Writes touch only p455 in SEA (no other test uses it).
+ * in caching.test.ts. Its promotion (in SEA) is on a product of its own (newProductId).
  */
 const REDIS_URL = process.env.REDIS_URL;
 if (!REDIS_URL) throw new Error('REDIS_URL must be set: run these with npm run test:services');
@@ -66,7 +66,7 @@ describe('subgraph cache', () => {
       // Redis stops answering; a promotion starts. Its invalidation cannot reach Redis.
       proxy.pause();
       const created = await post(server, 'mutation($input: CreatePromotionInput!) { createPromotion(input: $input) { id } }', {
-        input: { name: `Caching test paused ${Date.now()}`, region: 'SEA', discountPercent: 5, endsAt: new Date(Date.now() + 86_400_000).toISOString(), productIds: ['p455'] },
+        input: { name: `Caching test paused ${Date.now()}`, region: 'SEA', discountPercent: 5, endsAt: new Date(Date.now() + 86_400_000).toISOString(), productIds: [newProductId()] },
       }, ADMIN);
       expect(created.errors).toBeUndefined();
       const id = created.data.createPromotion.id as string;

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { ENTITIES_QUERY, metricValue } from '@shop/subgraph-kit/testing';
-import { ADMIN, post, PROMOTIONS, SECRET, startReplicas, statements, type Replicas } from './caching-helpers.ts';
+import { ADMIN, newProductId, post, PROMOTIONS, SECRET, startReplicas, statements, type Replicas } from './caching-helpers.ts';
 
 /**
  * The subgraph cache layer and Cache-Control on the pricing subgraph. Runs on memory, and on
- * Redis when the run sets REDIS_URL. Writes touch only p451–p470 in SEA (no other test uses them),
- * so the file passes alongside the others on a shared Postgres database.
+ * Redis when the run sets REDIS_URL. Every price it writes or counts is of a product of its own
+ * (newProductId, priced here through setListPrice), so the file passes alongside the others on a
+ * shared Postgres database.
  *
  * Two servers on one database and one cache prefix stand for two replicas: a write through one
  * must drop what the other has cached (over Redis pub/sub with REDIS_URL, in process without).
@@ -42,6 +43,11 @@ const priceOf = async (server: FastifyInstance, id: string) => {
   return res.data._entities[0].price.amount as string;
 };
 const SET_LIST_PRICE = 'mutation($id: ID!, $amount: String!) { setListPrice(productId: $id, region: SEA, amount: $amount) { id } }';
+/** Prices a product of the test's own in SEA (through `app`: its write drops whatever was cached). */
+const setPrice = async (id: string, amount: string) => {
+  const res = await post(app, SET_LIST_PRICE, { id, amount }, ADMIN);
+  expect(res.errors).toBeUndefined();
+};
 
 describe('Cache-Control on pricing responses', () => {
   it('is public with the lowest maxAge of the selected fields', async () => {
@@ -52,7 +58,7 @@ describe('Cache-Control on pricing responses', () => {
   });
 
   it('is no-store for a mutation, an internal field without a hint, and any response with errors', async () => {
-    const write = await post(app, SET_LIST_PRICE, { id: 'p451', amount: '10.00' }, ADMIN);
+    const write = await post(app, SET_LIST_PRICE, { id: newProductId(), amount: '10.00' }, ADMIN);
     expect(write.errors).toBeUndefined();
     expect(write.cacheControl).toBe('no-store');
 
@@ -85,51 +91,55 @@ describe('subgraph cache', () => {
   });
 
   it('answers repeated price fields from the cache, without SQL', async () => {
-    const ids = ['p461', 'p462', 'p463'];
+    const ids = [newProductId(), newProductId(), newProductId()];
+    for (const [i, id] of ids.entries()) await setPrice(id, `${i + 1}0.00`);
     let first: any;
     expect(await statements(app, async () => (first = await post(app, PRICE, products(...ids))))).toBe(2);
     let second: any;
     expect(await statements(app, async () => (second = await post(app, PRICE, products(...ids))))).toBe(0);
     expect(second.data).toEqual(first.data);
+    expect(first.data._entities.map((p: any) => p.price.amount)).toEqual(['10.00', '20.00', '30.00']);
     expect(await counter(app, 'cache_hits_total', 'Product.price')).toBeGreaterThanOrEqual(3);
   });
 
   it('drops a cached price when setListPrice changes it, on this server and on a replica', async () => {
-    await post(app, SET_LIST_PRICE, { id: 'p452', amount: '50.00' }, ADMIN);
-    expect(await priceOf(app, 'p452')).toBe('50.00');
-    expect(await priceOf(replica, 'p452')).toBe('50.00');
+    const id = newProductId();
+    await setPrice(id, '50.00');
+    expect(await priceOf(app, id)).toBe('50.00');
+    expect(await priceOf(replica, id)).toBe('50.00');
     // Both have it cached now.
-    expect(await statements(app, () => priceOf(app, 'p452'))).toBe(0);
-    expect(await statements(replica, () => priceOf(replica, 'p452'))).toBe(0);
+    expect(await statements(app, () => priceOf(app, id))).toBe(0);
+    expect(await statements(replica, () => priceOf(replica, id))).toBe(0);
     const invalidations = await counter(replica, 'cache_invalidations_total', 'Product');
 
-    const write = await post(app, SET_LIST_PRICE, { id: 'p452', amount: '64.25' }, ADMIN);
+    const write = await post(app, SET_LIST_PRICE, { id, amount: '64.25' }, ADMIN);
     expect(write.errors).toBeUndefined();
     // The writing server dropped its entry before answering the mutation.
-    expect(await priceOf(app, 'p452')).toBe('64.25');
+    expect(await priceOf(app, id)).toBe('64.25');
     // The replica hears it on the bus (over Redis: a moment later).
-    await expect.poll(() => priceOf(replica, 'p452'), { timeout: 5_000 }).toBe('64.25');
+    await expect.poll(() => priceOf(replica, id), { timeout: 5_000 }).toBe('64.25');
     expect(await counter(replica, 'cache_invalidations_total', 'Product')).toBeGreaterThan(invalidations);
   });
 
   it('drops cached prices and promotion lists when a promotion starts and ends', async () => {
-    await post(app, SET_LIST_PRICE, { id: 'p453', amount: '80.00' }, ADMIN);
-    expect(await priceOf(app, 'p453')).toBe('80.00');
+    const product = newProductId();
+    await setPrice(product, '80.00');
+    expect(await priceOf(app, product)).toBe('80.00');
     const before = (await post(app, PROMOTIONS('SEA'))).data.promotions;
 
     const created = await post(app, `mutation($input: CreatePromotionInput!) { createPromotion(input: $input) { id } }`, {
-      input: { name: `Caching test ${Date.now()}`, region: 'SEA', discountPercent: 25, endsAt: new Date(Date.now() + 86_400_000).toISOString(), productIds: ['p453'] },
+      input: { name: `Caching test ${Date.now()}`, region: 'SEA', discountPercent: 25, endsAt: new Date(Date.now() + 86_400_000).toISOString(), productIds: [product] },
     }, ADMIN);
     expect(created.errors).toBeUndefined();
     const id = created.data.createPromotion.id as string;
-    expect(await priceOf(app, 'p453')).toBe('60.00');
+    expect(await priceOf(app, product)).toBe('60.00');
     // The cached list did not name the new promotion; the collection tag dropped it anyway.
     const during = (await post(app, PROMOTIONS('SEA'))).data.promotions;
     expect(during.map((p: any) => p.id)).toContain(id);
     expect(during).toHaveLength(before.length + 1);
 
     expect((await post(app, 'mutation($id: ID!) { endPromotion(id: $id) { id active } }', { id }, ADMIN)).errors).toBeUndefined();
-    expect(await priceOf(app, 'p453')).toBe('80.00');
+    expect(await priceOf(app, product)).toBe('80.00');
     expect((await post(app, PROMOTIONS('SEA'))).data.promotions.map((p: any) => p.id)).not.toContain(id);
   });
 
@@ -138,8 +148,10 @@ describe('subgraph cache', () => {
     extra.push(off);
     expect(await statements(off, () => post(off, PROMOTIONS('ME')))).toBeGreaterThan(0);
     expect(await statements(off, () => post(off, PROMOTIONS('ME')))).toBeGreaterThan(0);
-    expect(await statements(off, () => priceOf(off, 'p470'))).toBe(2);
-    expect(await statements(off, () => priceOf(off, 'p470'))).toBe(2);
+    const product = newProductId();
+    await setPrice(product, '7.00');
+    expect(await statements(off, () => priceOf(off, product))).toBe(2);
+    expect(await statements(off, () => priceOf(off, product))).toBe(2);
     expect(await metricValue(off, 'cache_hits_total')).toBe(0);
     // The headers do not depend on the cache layer.
     expect((await post(off, PROMOTIONS('ME'))).cacheControl).toBe('public, max-age=60');
@@ -161,9 +173,11 @@ describe('subgraph cache', () => {
     expect(await counter(down, 'cache_errors_total', 'Query.promotions')).toBeGreaterThanOrEqual(3);
 
     // Writes still succeed, and this server still drops its own (in-memory) entries for them.
-    expect(await priceOf(down, 'p454')).toMatch(/^\d+\.\d{2}$/);
-    const write = await post(down, SET_LIST_PRICE, { id: 'p454', amount: '12.34' }, ADMIN);
+    const product = newProductId();
+    await setPrice(product, '9.99');
+    expect(await priceOf(down, product)).toBe('9.99');
+    const write = await post(down, SET_LIST_PRICE, { id: product, amount: '12.34' }, ADMIN);
     expect(write.errors).toBeUndefined();
-    expect(await priceOf(down, 'p454')).toBe('12.34');
+    expect(await priceOf(down, product)).toBe('12.34');
   });
 });
