@@ -8,12 +8,17 @@ import { buildServer } from '../src/server.ts';
 
 /**
  * Stock in the subgraph cache: cached for its few seconds, and dropped the moment a reservation,
- * a release or an adjustment changes it. Uses p401–p410, which no other inventory test touches.
+ * a release or an adjustment changes it. Each case stocks a product of its own (newProductId,
+ * through adjustStock), so no other test's writes can move the levels it counts.
  */
 const SECRET = 'caching-secret';
 const INTERNAL = { 'x-router-secret': SECRET };
 const ADMIN = asUser('u0', ['admin'], SECRET);
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+/** A product id no seed and no other run uses (p100000000 and up): it has stock only once a case adds some. */
+const RUN_BASE = 100_000_000 + Math.floor(Math.random() * 800_000_000);
+let made = 0;
+const newProductId = () => `p${RUN_BASE + made++}`;
 const cache = testCache();
 let app: FastifyInstance;
 
@@ -48,41 +53,44 @@ const RELEASE = 'mutation($id: ID!) { releaseStock(reservationId: $id) { status 
 
 describe('stock in the subgraph cache', () => {
   it('is served from the cache until a write changes it, and every write shows at once', async () => {
-    // A known level in w1 (IN) to start from.
-    expect((await gql(app, ADJUST, { p: 'p401', d: 20 }, ADMIN)).errors).toBeUndefined();
-    const start = await available('p401');
-    expect(await statements(() => available('p401'))).toBe(0);
+    // A known level to start from: 20 in w1 (IN), and none anywhere else.
+    const product = newProductId();
+    expect((await gql(app, ADJUST, { p: product, d: 20 }, ADMIN)).errors).toBeUndefined();
+    const start = await available(product);
+    expect(start).toBe(20);
+    expect(await statements(() => available(product))).toBe(0);
 
-    const reserve = (id: string) => gql(app, RESERVE, { id: `${RUN}-${id}`, p: 'p401', q: 3 }, INTERNAL);
+    const reserve = (id: string) => gql(app, RESERVE, { id: `${RUN}-${id}`, p: product, q: 3 }, INTERNAL);
     expect((await reserve('a')).errors).toBeUndefined();
-    expect(await available('p401')).toBe(start - 3);
+    expect(await available(product)).toBe(start - 3);
 
     // A retry of the same reservation takes nothing, so it invalidates nothing.
     const before = await invalidations();
     expect((await reserve('a')).data!.reserveStock.status).toBe('HELD');
     expect(await invalidations()).toBe(before);
-    expect(await statements(() => available('p401'))).toBe(0);
+    expect(await statements(() => available(product))).toBe(0);
 
     expect((await gql(app, RELEASE, { id: `${RUN}-a` }, INTERNAL)).data!.releaseStock.status).toBe('RELEASED');
-    expect(await available('p401')).toBe(start);
+    expect(await available(product)).toBe(start);
     // Releasing again changes nothing, and says so to nobody.
     const afterRelease = await invalidations();
     await gql(app, RELEASE, { id: `${RUN}-a` }, INTERNAL);
     expect(await invalidations()).toBe(afterRelease);
 
-    expect((await gql(app, ADJUST, { p: 'p401', d: -5 }, ADMIN)).errors).toBeUndefined();
-    expect(await available('p401')).toBe(start - 5);
+    expect((await gql(app, ADJUST, { p: product, d: -5 }, ADMIN)).errors).toBeUndefined();
+    expect(await available(product)).toBe(start - 5);
   });
 
   it('does not invalidate for a write that failed', async () => {
-    const added = await gql(app, ADJUST, { p: 'p402', d: 1 }, ADMIN);
+    const product = newProductId();
+    const added = await gql(app, ADJUST, { p: product, d: 1 }, ADMIN);
     const inW1 = added.data!.adjustStock.available as number;
-    const level = await available('p402');
+    const level = await available(product);
     const before = await invalidations();
     // Taking more than w1 holds is refused; nothing changed, so nothing is invalidated.
-    const refused = await gql(app, ADJUST, { p: 'p402', d: -(inW1 + 1) }, ADMIN);
+    const refused = await gql(app, ADJUST, { p: product, d: -(inW1 + 1) }, ADMIN);
     expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(await invalidations()).toBe(before);
-    expect(await statements(async () => expect(await available('p402')).toBe(level))).toBe(0);
+    expect(await statements(async () => expect(await available(product)).toBe(level))).toBe(0);
   });
 });
