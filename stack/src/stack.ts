@@ -2,25 +2,16 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
 import type { FastifyInstance } from 'fastify';
-import { buildServer as buildInventory } from '@shop/inventory';
-import { readConfig as readInventoryConfig } from '@shop/inventory/config';
-import { buildServer as buildOrders } from '@shop/orders';
-import { readConfig as readOrdersConfig } from '@shop/orders/config';
-import { buildServer as buildPricing } from '@shop/pricing';
-import { readConfig as readPricingConfig } from '@shop/pricing/config';
-import { buildServer as buildProducts } from '@shop/products';
-import { readConfig as readProductsConfig } from '@shop/products/config';
+import { callsOf, databaseUrlVar, subgraph, SUBGRAPH_NAMES, SUBGRAPHS, urlVar, type SubgraphName } from '@shop/registry';
 import { buildRouter, type Router } from '@shop/router';
-import { readConfig as readRouterConfig, DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '@shop/router/config';
-import { buildServer as buildUsers } from '@shop/users';
-import { readConfig as readUsersConfig } from '@shop/users/config';
+import { readConfig as readRouterConfig } from '@shop/router/config';
 import type { Env } from '@shop/platform';
 import { FULL_SEED, openPglite, type SeedSize } from '@shop/subgraph-kit';
 
 export interface StackOptions {
   /** The environment to configure every service from (process.env for `npm start`). */
   env: Env;
-  /** Router port; subgraphs use 4001–4005. Pass 0 to put everything on free ports (tests). */
+  /** Router port; subgraphs use their registry ports (4001–4005). Pass 0 to put everything on free ports (tests). */
   routerPort?: number;
   freePorts?: boolean;
   seedSize?: SeedSize;
@@ -44,17 +35,36 @@ export interface Stack {
   drainTimeoutMs: number;
   /** Cuts every open connection to the router and the subgraphs (a drain that ran out of time). */
   closeAllConnections(): void;
-  /** The router drains and closes first, then the subgraphs (orders first: it calls pricing and inventory), then PGlite. */
+  /** The router drains and closes first, then the subgraphs in reverse registry order (callers before what they call), then PGlite. */
   close(): Promise<void>;
 }
 
-const builders = {
-  products: (env: Env, pglite: PGlite | undefined, seedSize: SeedSize) => buildProducts({ config: readProductsConfig(env), pglite, seedSize }),
-  inventory: (env: Env, pglite: PGlite | undefined, seedSize: SeedSize) => buildInventory({ config: readInventoryConfig(env), pglite, seedSize }),
-  pricing: (env: Env, pglite: PGlite | undefined, seedSize: SeedSize) => buildPricing({ config: readPricingConfig(env), pglite, seedSize }),
-  users: (env: Env, pglite: PGlite | undefined, seedSize: SeedSize) => buildUsers({ config: readUsersConfig(env), pglite, seedSize }),
-  orders: (env: Env, pglite: PGlite | undefined, seedSize: SeedSize) => buildOrders({ config: readOrdersConfig(env), pglite, seedSize }),
-} satisfies Record<SubgraphName, unknown>;
+/**
+ * What every subgraph package exports (the registry's `package`): `buildServer` from `.` and
+ * `readConfig` from `./config`. The stack loads them by name, so a new subgraph needs no line here.
+ */
+export interface SubgraphModule {
+  readConfig(env: Env): unknown;
+  // `config` is whatever this package's readConfig returned: each package types its own.
+  buildServer(options: {
+    config: never;
+    pglite?: PGlite | undefined;
+    seedSize?: SeedSize | undefined;
+  }): Promise<FastifyInstance> | FastifyInstance;
+}
+
+async function loadSubgraph(name: SubgraphName): Promise<SubgraphModule> {
+  const { package: pkg } = subgraph(name);
+  const [server, config] = await Promise.all([import(pkg), import(`${pkg}/config`)]);
+  const module = { buildServer: server.buildServer, readConfig: config.readConfig };
+  if (typeof module.buildServer !== 'function' || typeof module.readConfig !== 'function') {
+    throw new Error(`${pkg} must export buildServer (from '${pkg}') and readConfig (from '${pkg}/config')`);
+  }
+  return module as SubgraphModule;
+}
+
+const build = (module: SubgraphModule, env: Env, pglite: PGlite | undefined, seedSize: SeedSize) =>
+  module.buildServer({ config: module.readConfig(env) as never, pglite, seedSize });
 
 /**
  * The whole supergraph in one process. Subgraphs without a `<NAME>_DATABASE_URL` share ONE
@@ -65,7 +75,9 @@ const builders = {
 export async function startStack({ env, routerPort = 4000, freePorts = false, seedSize = FULL_SEED, onProgress = () => {} }: StackOptions): Promise<Stack> {
   // Subgraphs believe identity headers only with this secret; generated when none is configured.
   const routerSecret = env.ROUTER_SECRET || randomBytes(24).toString('base64url');
-  const needsPglite = SUBGRAPH_NAMES.some((name) => !env[`${name.toUpperCase()}_DATABASE_URL`]);
+  const needsPglite = SUBGRAPH_NAMES.some((name) => !env[databaseUrlVar(name)]);
+  const loaded = await Promise.all(SUBGRAPH_NAMES.map(async (name) => [name, await loadSubgraph(name)] as const));
+  const modules = Object.fromEntries(loaded) as Record<SubgraphName, SubgraphModule>;
   let pglite: PGlite | undefined;
   if (needsPglite) {
     onProgress(`opening embedded Postgres (PGlite)${env.PGLITE_DATA_DIR ? ` in ${env.PGLITE_DATA_DIR}` : ' in memory'}`);
@@ -76,17 +88,18 @@ export async function startStack({ env, routerPort = 4000, freePorts = false, se
   const subgraphEnvs = {} as Record<SubgraphName, Env>;
   const stopped = new Set<SubgraphName>();
   try {
-    for (const name of SUBGRAPH_NAMES) {
+    for (const { name, port: defaultPort } of SUBGRAPHS) {
       const subgraphEnv: Env = {
         ...env,
-        PORT: String(freePorts ? 0 : DEFAULT_SUBGRAPH_PORTS[name]),
+        PORT: String(freePorts ? 0 : defaultPort),
         ROUTER_SECRET: routerSecret,
-        // Orders comes last and calls pricing and inventory directly during checkout.
-        ...(name === 'orders' ? { PRICING_URL: subgraphUrls.pricing, INVENTORY_URL: subgraphUrls.inventory } : {}),
+        // The siblings it calls directly (orders: pricing and inventory at checkout) come earlier
+        // in the registry, so they already listen here.
+        ...Object.fromEntries(callsOf(name).map((sibling) => [urlVar(sibling), subgraphUrls[sibling]])),
       };
-      const app = await builders[name](subgraphEnv, pglite, seedSize);
+      const app = await build(modules[name], subgraphEnv, pglite, seedSize);
       subgraphs[name] = app;
-      await app.listen({ port: freePorts ? 0 : DEFAULT_SUBGRAPH_PORTS[name], host: '127.0.0.1' });
+      await app.listen({ port: freePorts ? 0 : defaultPort, host: '127.0.0.1' });
       const port = (app.server.address() as AddressInfo).port;
       subgraphUrls[name] = `http://127.0.0.1:${port}/graphql`;
       subgraphEnvs[name] = { ...subgraphEnv, PORT: String(port), SEED: 'false' };
@@ -96,7 +109,7 @@ export async function startStack({ env, routerPort = 4000, freePorts = false, se
       ...env,
       PORT: String(freePorts ? 0 : routerPort),
       ROUTER_SECRET: routerSecret,
-      ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_URL`, subgraphUrls[name]])),
+      ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [urlVar(name), subgraphUrls[name]])),
     };
     const routerConfig = readRouterConfig(routerEnv);
     const router = await buildRouter({ config: routerConfig });
@@ -116,7 +129,7 @@ export async function startStack({ env, routerPort = 4000, freePorts = false, se
       async start(name) {
         if (!stopped.has(name)) return;
         const env = subgraphEnvs[name];
-        const app = await builders[name](env, pglite, seedSize);
+        const app = await build(modules[name], env, pglite, seedSize);
         await app.listen({ port: Number(env.PORT), host: '127.0.0.1' });
         subgraphs[name] = app;
         stopped.delete(name);
