@@ -3,8 +3,11 @@
 # PostgreSQL (one database per subgraph) and Redis instead of the embedded defaults.
 # Needs PostgreSQL at $PGHOST:$PGPORT (default 127.0.0.1:5432, user postgres) and Redis at $REDIS_URL.
 # Databases are dropped and recreated each run so every run starts from the same seed.
+# --dry-run prints the database variables each tier would export, and touches nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+dry_run=false
+[[ "${1:-}" == --dry-run ]] && dry_run=true
 : "${PGHOST:=127.0.0.1}" "${PGPORT:=5432}" "${PGUSER:=postgres}"
 export PGHOST PGPORT PGUSER
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
@@ -14,17 +17,36 @@ export CACHE_KEY_PREFIX="${CACHE_KEY_PREFIX:-shop-test-$(date +%s)-$$:}"
 drop_cache_keys() {
   redis-cli -u "$REDIS_URL" --scan --pattern "${CACHE_KEY_PREFIX}*" | xargs -r -d '\n' -n 500 redis-cli -u "$REDIS_URL" del >/dev/null || true
 }
-trap drop_cache_keys EXIT
-subgraphs=(products inventory pricing users orders)
+# "<name> <NAME>_DATABASE_URL" for every subgraph, from the registry (packages/registry).
+mapfile -t subgraphs < <(npx tsx -e "import { databaseUrlVar, SUBGRAPH_NAMES } from '@shop/registry'; for (const name of SUBGRAPH_NAMES) console.log(name, databaseUrlVar(name));")
+if [[ ${#subgraphs[@]} -eq 0 ]]; then
+  echo "no subgraphs read from @shop/registry" >&2
+  exit 1
+fi
 
 recreate() { # tier
-  for name in "${subgraphs[@]}"; do
+  local name var db
+  for entry in "${subgraphs[@]}"; do
+    read -r name var <<<"$entry"
     db="shop_$1_${name}"
+    if $dry_run; then
+      echo "export ${var}=postgres://${PGUSER}@${PGHOST}:${PGPORT}/${db}"
+      continue
+    fi
     dropdb --if-exists --force "$db"
     createdb "$db"
-    export "${name^^}_DATABASE_URL=postgres://${PGUSER}@${PGHOST}:${PGPORT}/${db}"
+    export "${var}=postgres://${PGUSER}@${PGHOST}:${PGPORT}/${db}"
   done
 }
+
+if $dry_run; then
+  for tier in unit e2e; do
+    echo "== ${tier} tier (shop_${tier}_*)"
+    recreate "$tier"
+  done
+  exit 0
+fi
+trap drop_cache_keys EXIT
 
 echo "== services tier: unit tests on PostgreSQL (shop_unit_*)"
 recreate unit

@@ -2,7 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildRouter, type Router } from '@shop/router';
-import { readConfig, SUBGRAPH_NAMES } from '@shop/router/config';
+import { SUBGRAPH_NAMES } from '@shop/registry';
+import { readConfig } from '@shop/router/config';
 
 /**
  * F4: `mutation { a0: logIn(email:"user1@example.com", password:"wrong-0") { token } … a29: … }`,

@@ -1,3 +1,4 @@
+import type { SubgraphName } from '@shop/registry';
 import { inject } from 'vitest';
 
 export interface Result<T = any> {
@@ -8,7 +9,7 @@ export interface Result<T = any> {
 }
 
 export const routerUrl = () => inject('routerUrl');
-export type SubgraphName = 'products' | 'inventory' | 'pricing' | 'users' | 'orders';
+export type { SubgraphName } from '@shop/registry';
 export const subgraphUrl = (name: SubgraphName) => inject('subgraphUrls')[name];
 
 export interface RequestOptions {

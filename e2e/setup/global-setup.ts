@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
+import type { SubgraphName } from '@shop/registry';
 import { startStack } from '@shop/stack';
 
 /**
- * Starts the real five subgraphs and the router once, on free ports, with the full development
+ * Starts every subgraph in the registry and the router once, on free ports, with the full development
  * seed: on embedded PGlite by default, on real Postgres when the `*_DATABASE_URL` variables are set.
  */
 export default async function setup(project: TestProject) {
@@ -24,7 +25,7 @@ export default async function setup(project: TestProject) {
 declare module 'vitest' {
   export interface ProvidedContext {
     routerUrl: string;
-    subgraphUrls: Record<'products' | 'inventory' | 'pricing' | 'users' | 'orders', string>;
+    subgraphUrls: Record<SubgraphName, string>;
     routerSecret: string;
   }
 }

@@ -1,15 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { composeServices } from '@apollo/composition';
 import { parse, printSchema, Source } from 'graphql';
+import { localUrl, SUBGRAPHS as REGISTRY } from '@shop/registry';
 
-/** The subgraphs in the order they appear in the supergraph, with their default local URLs. */
-export const SUBGRAPHS = [
-  { name: 'products', url: 'http://localhost:4001/graphql' },
-  { name: 'inventory', url: 'http://localhost:4002/graphql' },
-  { name: 'pricing', url: 'http://localhost:4003/graphql' },
-  { name: 'users', url: 'http://localhost:4004/graphql' },
-  { name: 'orders', url: 'http://localhost:4005/graphql' },
-] as const;
+/** The subgraphs in the order they appear in the supergraph, with their default local URLs (the registry's). */
+export const SUBGRAPHS = REGISTRY.map(({ name }) => ({ name, url: localUrl(name) }));
 
 export const repoRoot = new URL('../../', import.meta.url);
 export const SUPERGRAPH_FILE = new URL('schema/supergraph.graphql', repoRoot);

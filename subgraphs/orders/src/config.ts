@@ -1,4 +1,5 @@
 import { ConfigError, intVar, urlVar, type Env } from '@shop/platform';
+import { localUrl, subgraph } from '@shop/registry';
 import { readSubgraphBaseConfig, type SubgraphBaseConfig } from '@shop/subgraph-kit';
 import { DEFAULT_CHECKOUT_LIMITS, type CheckoutLimits } from './checkout.ts';
 
@@ -25,9 +26,9 @@ export function readConfig(env: Env): OrdersConfig {
     throw new ConfigError(`MAX_UNITS_PER_ORDER (${checkoutLimits.maxUnitsPerOrder}) must be at least MAX_QUANTITY_PER_PRODUCT (${checkoutLimits.maxQuantityPerProduct})`);
   }
   return {
-    ...readSubgraphBaseConfig(env, 'orders', 4005),
-    pricingUrl: urlVar(env, 'PRICING_URL', 'http://localhost:4003/graphql'),
-    inventoryUrl: urlVar(env, 'INVENTORY_URL', 'http://localhost:4002/graphql'),
+    ...readSubgraphBaseConfig(env, 'orders', subgraph('orders').port),
+    pricingUrl: urlVar(env, 'PRICING_URL', localUrl('pricing')),
+    inventoryUrl: urlVar(env, 'INVENTORY_URL', localUrl('inventory')),
     dependencyTimeoutMs: intVar(env, 'DEPENDENCY_TIMEOUT_MS', 3_000, { min: 1, max: 60_000 }),
     abandonedCheckoutMs: intVar(env, 'ABANDONED_CHECKOUT_MS', 60_000, { min: 1_000, max: 3_600_000 }),
     checkoutLimits,

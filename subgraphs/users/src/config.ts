@@ -1,6 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { ConfigError, intVar, optionalString, type Env } from '@shop/platform';
 import { readSubgraphBaseConfig, type SubgraphBaseConfig } from '@shop/subgraph-kit';
+import { subgraph } from '@shop/registry';
 import { DEFAULT_HASH_GATE, type HashGateLimits } from './hash-gate.ts';
 import { DEFAULT_SIGN_IN_THROTTLE, type SignInThrottleLimits } from './sign-in-throttle.ts';
 
@@ -16,7 +17,7 @@ export interface UsersConfig extends SubgraphBaseConfig {
 
 /** The only place the users subgraph reads the environment. */
 export function readConfig(env: Env): UsersConfig {
-  const base = readSubgraphBaseConfig(env, 'users', 4004);
+  const base = readSubgraphBaseConfig(env, 'users', subgraph('users').port);
   const jwtPrivateKey = readSigningKey(env);
   if (base.production && !jwtPrivateKey) {
     // A generated key would change on every restart and differ between replicas, logging everyone out.
