@@ -8,9 +8,10 @@ import { buildServer } from '../src/server.ts';
 
 /**
  * Checkout's side of pricing: the internal `quote` and the admin mutations. These tests write, so
- * they use products no other test relies on (p401–p450), set every price they assert on, and create
- * promotions only in ME under a name prefix (pricing.test.ts ignores them): on a shared Postgres
- * database they pass on every run and alongside the other file.
+ * every product they price is one of their own (`product(n)`: ids no seed and no other run uses),
+ * priced here through setListPrice, and the promotions they need are their own too, created only
+ * in ME under a name prefix (pricing.test.ts ignores them): on a shared Postgres database they pass
+ * on every run and alongside the other file.
  */
 const SECRET = 's3cret';
 const TRUSTED = { 'x-router-secret': SECRET };
@@ -21,6 +22,14 @@ const TEST_PROMOTION_PREFIX = 'Checkout test';
 
 let app: FastifyInstance;
 let run = 0;
+const RUN_BASE = 100_000_000 + Math.floor(Math.random() * 800_000_000);
+const product = (n: number) => `p${RUN_BASE + n}`;
+/** On the file's own 25% promotion in ME (PROMO_25), and on two more (15% and 45%): the best applies. */
+const PROMOTED = product(10);
+const DOUBLY_PROMOTED = product(15);
+/** Never priced anywhere. */
+const UNSOLD = product(999);
+let PROMO_25: string;
 const uniqueName = (what: string) => `${TEST_PROMOTION_PREFIX} ${what} ${Date.now()}-${++run}`;
 
 const QUOTE = `query($region: Region!, $ids: [ID!]!) {
@@ -69,39 +78,50 @@ beforeAll(async () => {
   for (const p of res.data!.promotions) {
     if (p.name.startsWith(TEST_PROMOTION_PREFIX)) await gql(app, END_PROMOTION, { id: p.id }, ADMIN);
   }
+  const running = (discountPercent: number, productIds: string[]) =>
+    createPromotion({ name: uniqueName(`${discountPercent} off`), region: 'ME', discountPercent, endsAt: IN_TEN_YEARS, productIds });
+  PROMO_25 = (await running(25, [PROMOTED])).id;
+  for (const discount of [15, 45]) fixtures.push((await running(discount, [DOUBLY_PROMOTED])).id);
+  fixtures.push(PROMO_25);
 });
+const fixtures: string[] = [];
 afterAll(async () => {
+  for (const id of fixtures) await gql(app, END_PROMOTION, { id }, ADMIN);
   await app?.close();
   await cache.cleanup();
 });
 
 describe('quote (internal, for checkout)', () => {
   it('answers what Product.price and listPrice say, once per distinct id, in request order', async () => {
-    // p410 in IN is on the seeded 25% promotion; p402 on none; p999999 is not sold anywhere.
-    const ids = ['p410', 'p402', 'p999999', 'p401', 'p410', 'p405'];
-    const res = await gql(app, QUOTE, { region: 'IN', ids }, TRUSTED);
+    // PROMOTED is on the file's own 25% promotion; the others on none; UNSOLD is not sold anywhere.
+    for (const [id, amount] of [[PROMOTED, '80.00'], [product(2), '20.00'], [product(1), '10.00'], [product(5), '50.00']]) {
+      await setListPrice(id!, 'ME', amount!);
+    }
+    const ids = [PROMOTED, product(2), UNSOLD, product(1), PROMOTED, product(5)];
+    const res = await gql(app, QUOTE, { region: 'ME', ids }, TRUSTED);
     expect(res.errors).toBeUndefined();
     const quotes = res.data!.quote;
-    expect(quotes.map((q: any) => q.productId)).toEqual(['p410', 'p402', 'p999999', 'p401', 'p405']);
+    expect(quotes.map((q: any) => q.productId)).toEqual([PROMOTED, product(2), UNSOLD, product(1), product(5)]);
 
-    const expected = await prices('IN', ['p410', 'p402', 'p401', 'p405']);
-    for (const quote of quotes.filter((q: any) => q.productId !== 'p999999')) {
-      const product = expected[quote.productId];
-      expect(quote.unitPrice).toEqual(product.price);
-      expect(quote.listPrice).toEqual(product.listPrice);
-      expect(quote.promotionId).toBe(product.activePromotion?.id ?? null);
-      expect(quote.unitPrice.currency).toBe('INR');
+    const expected = await prices('ME', [PROMOTED, product(2), product(1), product(5)]);
+    for (const quote of quotes.filter((q: any) => q.productId !== UNSOLD)) {
+      const priced = expected[quote.productId];
+      expect(quote.unitPrice).toEqual(priced.price);
+      expect(quote.listPrice).toEqual(priced.listPrice);
+      expect(quote.promotionId).toBe(priced.activePromotion?.id ?? null);
+      expect(quote.unitPrice.currency).toBe('AED');
     }
-    expect(quotes[0].promotionId).toBe('promo2');
+    expect(quotes[0].promotionId).toBe(PROMO_25);
+    expect(quotes[0].unitPrice).toEqual({ amount: '60.00', currency: 'AED' });
     expect(quotes[1].promotionId).toBeNull();
     expect(quotes[1].unitPrice).toEqual(quotes[1].listPrice);
-    expect(quotes[2]).toEqual({ productId: 'p999999', unitPrice: null, listPrice: null, promotionId: null });
+    expect(quotes[2]).toEqual({ productId: UNSOLD, unitPrice: null, listPrice: null, promotionId: null });
   });
 
   it('runs a fixed number of statements however many products are quoted', async () => {
     const statements = async (n: number) => {
       const before = await metricValue(app, 'db_queries_total');
-      const ids = Array.from({ length: n }, (_, i) => `p${401 + i}`);
+      const ids = Array.from({ length: n }, (_, i) => product(100 + i));
       const res = await gql(app, QUOTE, { region: 'US', ids }, TRUSTED);
       expect(res.errors).toBeUndefined();
       expect(res.data!.quote).toHaveLength(n);
@@ -118,7 +138,7 @@ describe('quote (internal, for checkout)', () => {
     ['for an admin without the secret', asUser(ADMIN_USER_ID, ['admin'], null)],
     ['for an admin with a wrong secret', asUser(ADMIN_USER_ID, ['admin'], 'wrong')],
   ])('is refused %s', async (_name, headers) => {
-    const res = await gql(app, QUOTE, { region: 'IN', ids: ['p401'] }, headers);
+    const res = await gql(app, QUOTE, { region: 'IN', ids: [product(1)] }, headers);
     expect(codeOf(res)).toBe('FORBIDDEN');
     expect(res.data ?? null).toBeNull();
   });
@@ -126,7 +146,7 @@ describe('quote (internal, for checkout)', () => {
   it.each([
     ['no ids', []],
     ['more than 50 ids', Array.from({ length: 51 }, (_, i) => `p${i + 1}`)],
-    ['a malformed id', ['p401', 'x1']],
+    ['a malformed id', [product(1), 'x1']],
     ['product number zero', ['p0']],
     ['an empty id', ['']],
   ])('rejects %s as BAD_USER_INPUT', async (_name, ids) => {
@@ -137,66 +157,68 @@ describe('quote (internal, for checkout)', () => {
 
 describe('setListPrice (admin)', () => {
   it('sets the list price exactly, and price applies the active promotion rounding half up', async () => {
-    // p410 in IN is on the seeded 25% promotion: 1234.50 × 0.75 = 925.875 → 925.88.
-    const product = await setListPrice('p410', 'IN', '1234.50');
-    expect(product).toEqual({
-      id: 'p410',
-      listPrice: { amount: '1234.50', currency: 'INR' },
-      price: { amount: '925.88', currency: 'INR' },
-      activePromotion: { id: 'promo2', discountPercent: 25 },
+    // PROMOTED is on the file's own 25% promotion in ME: 1234.50 × 0.75 = 925.875 → 925.88.
+    const promoted = await setListPrice(PROMOTED, 'ME', '1234.50');
+    expect(promoted).toEqual({
+      id: PROMOTED,
+      listPrice: { amount: '1234.50', currency: 'AED' },
+      price: { amount: '925.88', currency: 'AED' },
+      activePromotion: { id: PROMO_25, discountPercent: 25 },
     });
-    const stored = await prices('IN', ['p410']);
-    expect(stored.p410.listPrice).toEqual({ amount: '1234.50', currency: 'INR' });
-    expect(stored.p410.price).toEqual({ amount: '925.88', currency: 'INR' });
-    const quote = await gql(app, QUOTE, { region: 'IN', ids: ['p410'] }, TRUSTED);
+    const stored = await prices('ME', [PROMOTED]);
+    expect(stored[PROMOTED].listPrice).toEqual({ amount: '1234.50', currency: 'AED' });
+    expect(stored[PROMOTED].price).toEqual({ amount: '925.88', currency: 'AED' });
+    const quote = await gql(app, QUOTE, { region: 'ME', ids: [PROMOTED] }, TRUSTED);
     expect(quote.data!.quote[0]).toEqual({
-      productId: 'p410',
-      unitPrice: { amount: '925.88', currency: 'INR' },
-      listPrice: { amount: '1234.50', currency: 'INR' },
-      promotionId: 'promo2',
+      productId: PROMOTED,
+      unitPrice: { amount: '925.88', currency: 'AED' },
+      listPrice: { amount: '1234.50', currency: 'AED' },
+      promotionId: PROMO_25,
     });
   });
 
   it('normalizes amounts to two places and accepts the largest one', async () => {
-    // p411 has no active promotion in US: price is the list price.
+    // A product of the file's own has no promotion: price is the list price.
     for (const [amount, stored] of [['5', '5.00'], ['0.5', '0.50'], ['7.1', '7.10'], ['0012.30', '12.30'], ['0.01', '0.01'], ['9999999999.99', '9999999999.99']]) {
-      const product = await setListPrice('p411', 'US', amount!);
-      expect(product.listPrice).toEqual({ amount: stored, currency: 'USD' });
-      expect(product.price).toEqual({ amount: stored, currency: 'USD' });
+      const priced = await setListPrice(product(11), 'US', amount!);
+      expect(priced.listPrice).toEqual({ amount: stored, currency: 'USD' });
+      expect(priced.price).toEqual({ amount: stored, currency: 'USD' });
     }
   });
 
   it('creates a price for a product that had none in the region', async () => {
-    const product = await setListPrice('p499999', 'SEA', '10.00');
-    expect(product.listPrice).toEqual({ amount: '10.00', currency: 'SGD' });
+    const id = product(499);
+    expect((await prices('SEA', [id]))[id].listPrice).toBeNull();
+    const priced = await setListPrice(id, 'SEA', '10.00');
+    expect(priced.listPrice).toEqual({ amount: '10.00', currency: 'SGD' });
   });
 
   it('returns fresh prices for each of several writes in one operation', async () => {
-    const res = await gql(app, `mutation {
-      a: setListPrice(productId: "p416", region: ME, amount: "100.00") { listPrice(region: ME) { amount } }
-      b: setListPrice(productId: "p416", region: ME, amount: "200.50") { listPrice(region: ME) { amount } price(region: ME) { amount } } }`,
-    {}, ADMIN);
+    const res = await gql(app, `mutation($id: ID!) {
+      a: setListPrice(productId: $id, region: ME, amount: "100.00") { listPrice(region: ME) { amount } }
+      b: setListPrice(productId: $id, region: ME, amount: "200.50") { listPrice(region: ME) { amount } price(region: ME) { amount } } }`,
+    { id: product(16) }, ADMIN);
     expect(res.errors).toBeUndefined();
     expect(res.data).toEqual({ a: { listPrice: { amount: '100.00' } }, b: { listPrice: { amount: '200.50' }, price: { amount: '200.50' } } });
   });
 
   it('is for admins only', async () => {
-    await setListPrice('p413', 'US', '42.00');
-    const customer = await gql(app, SET_LIST_PRICE, { id: 'p413', region: 'US', amount: '1.00' }, CUSTOMER);
+    await setListPrice(product(13), 'US', '42.00');
+    const customer = await gql(app, SET_LIST_PRICE, { id: product(13), region: 'US', amount: '1.00' }, CUSTOMER);
     expect(codeOf(customer)).toBe('FORBIDDEN');
     for (const headers of [{}, TRUSTED, asUser(ADMIN_USER_ID, ['admin'], null), asUser(ADMIN_USER_ID, ['admin'], 'wrong')]) {
-      expect(codeOf(await gql(app, SET_LIST_PRICE, { id: 'p413', region: 'US', amount: '1.00' }, headers))).toBe('UNAUTHENTICATED');
+      expect(codeOf(await gql(app, SET_LIST_PRICE, { id: product(13), region: 'US', amount: '1.00' }, headers))).toBe('UNAUTHENTICATED');
     }
-    expect((await prices('US', ['p413'])).p413.listPrice.amount).toBe('42.00');
+    expect((await prices('US', [product(13)]))[product(13)].listPrice.amount).toBe('42.00');
   });
 
   it.each(['-1', '1.999', 'abc', '0', '0.00', '', ' 1.00', '1.', '.5', '1e3', '1,00', '10000000000.00', '99999999999999999999999'])(
     'rejects the amount "%s" as BAD_USER_INPUT and changes nothing',
     async (amount) => {
-      await setListPrice('p414', 'US', '17.25');
-      const res = await gql(app, SET_LIST_PRICE, { id: 'p414', region: 'US', amount }, ADMIN);
+      await setListPrice(product(14), 'US', '17.25');
+      const res = await gql(app, SET_LIST_PRICE, { id: product(14), region: 'US', amount }, ADMIN);
       expect(codeOf(res)).toBe('BAD_USER_INPUT');
-      expect((await prices('US', ['p414'])).p414.listPrice.amount).toBe('17.25');
+      expect((await prices('US', [product(14)]))[product(14)].listPrice.amount).toBe('17.25');
     },
   );
 
@@ -208,36 +230,38 @@ describe('setListPrice (admin)', () => {
 
 describe('createPromotion and endPromotion (admin)', () => {
   it('lowers the price of its products while it runs, and ending it restores them', async () => {
-    // In ME p415 is on two seeded promotions (15% and 45%); p430 and p431 on none.
-    await setListPrice('p415', 'ME', '100.00');
-    await setListPrice('p430', 'ME', '200.00');
-    await setListPrice('p431', 'ME', '99.99');
-    const before = await prices('ME', ['p415', 'p430', 'p431']);
-    expect(before.p415.price.amount).toBe('55.00');
-    expect(before.p430.price.amount).toBe('200.00');
-    expect(before.p431.price.amount).toBe('99.99');
+    // In ME DOUBLY_PROMOTED is on two of the file's own promotions (15% and 45%); the other two on none.
+    await setListPrice(DOUBLY_PROMOTED, 'ME', '100.00');
+    await setListPrice(product(30), 'ME', '200.00');
+    await setListPrice(product(31), 'ME', '99.99');
+    const before = await prices('ME', [DOUBLY_PROMOTED, product(30), product(31)]);
+    expect(before[DOUBLY_PROMOTED].price.amount).toBe('55.00');
+    expect(before[product(30)].price.amount).toBe('200.00');
+    expect(before[product(31)].price.amount).toBe('99.99');
 
     const name = uniqueName('80 off');
-    const promotion = await createPromotion({ name, region: 'ME', discountPercent: 80, endsAt: IN_TEN_YEARS, productIds: ['p430', 'p415', 'p431', 'p430'] });
+    const promotion = await createPromotion({
+      name, region: 'ME', discountPercent: 80, endsAt: IN_TEN_YEARS, productIds: [product(30), DOUBLY_PROMOTED, product(31), product(30)],
+    });
     expect(promotion).toMatchObject({ name, region: 'ME', discountPercent: 80, active: true, endsAt: IN_TEN_YEARS });
     expect(promotion.id).toMatch(/^promo\d+$/);
     expect(Number(promotion.id.slice(5))).toBeGreaterThan(24);
     expect(Date.parse(promotion.startsAt)).toBeLessThanOrEqual(Date.now());
     expect(Date.parse(promotion.startsAt)).toBeGreaterThan(Date.now() - 60_000);
 
-    const during = await prices('ME', ['p415', 'p430', 'p431']);
-    expect(during.p415.price).toEqual({ amount: '20.00', currency: 'AED' });
-    expect(during.p430.price).toEqual({ amount: '40.00', currency: 'AED' });
+    const during = await prices('ME', [DOUBLY_PROMOTED, product(30), product(31)]);
+    expect(during[DOUBLY_PROMOTED].price).toEqual({ amount: '20.00', currency: 'AED' });
+    expect(during[product(30)].price).toEqual({ amount: '40.00', currency: 'AED' });
     // 99.99 × 0.2 = 19.998 → 20.00
-    expect(during.p431.price).toEqual({ amount: '20.00', currency: 'AED' });
-    for (const id of ['p415', 'p430', 'p431']) {
+    expect(during[product(31)].price).toEqual({ amount: '20.00', currency: 'AED' });
+    for (const id of [DOUBLY_PROMOTED, product(30), product(31)]) {
       expect(during[id].activePromotion).toEqual({ id: promotion.id, discountPercent: 80 });
       expect(during[id].listPrice).toEqual(before[id].listPrice);
     }
-    const quote = await gql(app, QUOTE, { region: 'ME', ids: ['p430', 'p415'] }, TRUSTED);
+    const quote = await gql(app, QUOTE, { region: 'ME', ids: [product(30), DOUBLY_PROMOTED] }, TRUSTED);
     expect(quote.data!.quote.map((q: any) => [q.unitPrice.amount, q.promotionId])).toEqual([['40.00', promotion.id], ['20.00', promotion.id]]);
     // It only applies in its own region.
-    expect((await prices('SEA', ['p430'])).p430.activePromotion?.id).not.toBe(promotion.id);
+    expect((await prices('SEA', [product(30)]))[product(30)].activePromotion?.id).not.toBe(promotion.id);
     const listed = await gql(app, '{ promotions(region: ME) { id name active } }');
     expect(listed.data!.promotions).toContainEqual({ id: promotion.id, name, active: true });
     const entity = await gql(app, ENTITIES_QUERY(`... on Promotion { ${PROMOTION_FIELDS} }`), { representations: [{ __typename: 'Promotion', id: promotion.id }] });
@@ -250,7 +274,7 @@ describe('createPromotion and endPromotion (admin)', () => {
     expect(Date.parse(endedPromotion.endsAt)).toBeLessThanOrEqual(Date.now());
     expect(Date.parse(endedPromotion.endsAt)).toBeGreaterThanOrEqual(Date.parse(promotion.startsAt));
 
-    const after = await prices('ME', ['p415', 'p430', 'p431']);
+    const after = await prices('ME', [DOUBLY_PROMOTED, product(30), product(31)]);
     expect(after).toEqual(before);
 
     // Ending it again changes nothing and returns it as it is.
@@ -260,24 +284,24 @@ describe('createPromotion and endPromotion (admin)', () => {
   });
 
   it('a promotion that has not started does not change prices; ending it keeps start before end', async () => {
-    await setListPrice('p437', 'ME', '50.00');
+    await setListPrice(product(37), 'ME', '50.00');
     const startsAt = new Date(Date.now() + 86_400_000).toISOString();
     const endsAt = new Date(Date.now() + 2 * 86_400_000).toISOString();
-    const promotion = await createPromotion({ name: uniqueName('scheduled'), region: 'ME', discountPercent: 90, startsAt, endsAt, productIds: ['p437'] });
+    const promotion = await createPromotion({ name: uniqueName('scheduled'), region: 'ME', discountPercent: 90, startsAt, endsAt, productIds: [product(37)] });
     expect(promotion).toMatchObject({ startsAt, endsAt, active: false });
-    expect((await prices('ME', ['p437'])).p437.price.amount).toBe('50.00');
+    expect((await prices('ME', [product(37)]))[product(37)].price.amount).toBe('50.00');
 
     const ended = (await gql(app, END_PROMOTION, { id: promotion.id }, ADMIN)).data!.endPromotion;
     expect(ended.active).toBe(false);
     expect(Date.parse(ended.endsAt)).toBeLessThanOrEqual(Date.now());
     expect(Date.parse(ended.startsAt)).toBeLessThan(Date.parse(ended.endsAt));
-    expect((await prices('ME', ['p437'])).p437.price.amount).toBe('50.00');
+    expect((await prices('ME', [product(37)]))[product(37)].price.amount).toBe('50.00');
   });
 
   it('accepts timestamps with an offset and without seconds', async () => {
     const promotion = await createPromotion({
       name: uniqueName('offset'), region: 'ME', discountPercent: 1,
-      startsAt: '2020-01-01T05:30+05:30', endsAt: '2020-01-02T00:00:00.000Z', productIds: ['p433'],
+      startsAt: '2020-01-01T05:30+05:30', endsAt: '2020-01-02T00:00:00.000Z', productIds: [product(33)],
     });
     expect(promotion).toMatchObject({ startsAt: '2020-01-01T00:00:00.000Z', endsAt: '2020-01-02T00:00:00.000Z', active: false });
   });
@@ -288,7 +312,7 @@ describe('createPromotion and endPromotion (admin)', () => {
   });
 
   it('is for admins only', async () => {
-    const input = { name: uniqueName('refused'), region: 'ME', discountPercent: 50, endsAt: IN_TEN_YEARS, productIds: ['p434'] };
+    const input = { name: uniqueName('refused'), region: 'ME', discountPercent: 50, endsAt: IN_TEN_YEARS, productIds: [product(34)] };
     expect(codeOf(await gql(app, CREATE_PROMOTION, { input }, CUSTOMER))).toBe('FORBIDDEN');
     expect(codeOf(await gql(app, CREATE_PROMOTION, { input }, TRUSTED))).toBe('UNAUTHENTICATED');
     expect(codeOf(await gql(app, END_PROMOTION, { id: 'promo1' }, CUSTOMER))).toBe('FORBIDDEN');
@@ -299,7 +323,7 @@ describe('createPromotion and endPromotion (admin)', () => {
     expect(seeded.data!._entities[0]).toEqual({ __typename: 'Promotion', id: 'promo1', active: true });
   });
 
-  const valid = () => ({ name: uniqueName('invalid'), region: 'ME', discountPercent: 50, endsAt: IN_TEN_YEARS, productIds: ['p435'] });
+  const valid = () => ({ name: uniqueName('invalid'), region: 'ME', discountPercent: 50, endsAt: IN_TEN_YEARS, productIds: [product(35)] });
   it.each<[string, Record<string, unknown>]>([
     ['an empty name', { name: '' }],
     ['a blank name', { name: '   ' }],
@@ -315,7 +339,7 @@ describe('createPromotion and endPromotion (admin)', () => {
     ['an end in the past without a start', { endsAt: '2020-01-01T00:00:00Z' }],
     ['no products', { productIds: [] }],
     ['more than 1000 products', { productIds: Array.from({ length: 1001 }, (_, i) => `p${i + 1}`) }],
-    ['a malformed product id', { productIds: ['p435', 'nope'] }],
+    ['a malformed product id', { productIds: [product(35), 'nope'] }],
   ])('rejects %s as BAD_USER_INPUT and creates nothing', async (_name, change) => {
     const input = { ...valid(), ...change };
     const res = await gql(app, CREATE_PROMOTION, { input }, ADMIN);
