@@ -17,6 +17,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FULL_SEED } from '@shop/subgraph-kit';
+import { databaseUrlVar, SUBGRAPH_NAMES, type SubgraphName } from '@shop/registry';
 import { startStack, type Stack } from '@shop/stack';
 import { rng, zipf } from './workload.ts';
 
@@ -24,7 +25,6 @@ const { values } = parseArgs({ options: { requests: { type: 'string' }, warmup: 
 const REQUESTS = values.quick ? 400 : Number(values.requests ?? 4000);
 const WARMUP = values.quick ? 0 : Number(values.warmup ?? 20000);
 const CONCURRENCY = Number(values.concurrency ?? 16);
-const SUBGRAPHS = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
 
 
 const LISTING = `query Listing($after: String) { products(first: 20, after: $after) { edges { node {
@@ -109,9 +109,9 @@ async function run(label: string, cache: boolean, responseCache = cache) {
     };
     await send(stream.slice(0, warmup));
     const requests = stream.slice(warmup);
-    const metricsOf = (name: (typeof SUBGRAPHS)[number]) => new URL('/metrics', stack.subgraphUrls[name]).toString();
+    const metricsOf = (name: SubgraphName) => new URL('/metrics', stack.subgraphUrls[name]).toString();
     const routerMetrics = new URL('/metrics', stack.routerUrl).toString();
-    const sql = async () => (await Promise.all(SUBGRAPHS.map((s) => metric(metricsOf(s), 'db_queries_total')))).reduce((a, b) => a + b, 0);
+    const sql = async () => (await Promise.all(SUBGRAPH_NAMES.map((s) => metric(metricsOf(s), 'db_queries_total')))).reduce((a, b) => a + b, 0);
     const sqlBefore = await sql();
     const byType = async (name: string) => {
       const text = await (await fetch(routerMetrics)).text();
@@ -175,7 +175,7 @@ const entityOnly = await run('cache on, no response cache', true, false);
 const on = await run('cache on', true);
 const reduction = 1 - on.sqlPerRequest / off.sqlPerRequest;
 const storage = process.env.REDIS_URL ? 'Redis' : 'in-process memory';
-const database = process.env.PRODUCTS_DATABASE_URL ? 'PostgreSQL' : 'PGlite';
+const database = process.env[databaseUrlVar('products')] ? 'PostgreSQL' : 'PGlite';
 const table = [
   `Catalog-browse workload: the same ${REQUESTS} requests measured in each run (caching on: after ${WARMUP} warm-up requests), at concurrency ${CONCURRENCY}; caches on ${storage}, data on ${database}; ` +
     `30% listing pages (Zipf over 100 pages), 60% product detail (Zipf over 40,000 products), 10% signed-in order history (Zipf over 200 customers).`,

@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '@shop/platform/testing';
 import { FULL_SEED, SMALL_SEED } from '@shop/subgraph-kit';
+import { SUBGRAPH_NAMES } from '@shop/registry';
 import { readConfig as readRouterConfig } from '@shop/router/config';
 import { leakPattern } from '@shop/stack/hostile-requests';
 import { inBatches, logIn } from './graphql.ts';
@@ -39,7 +40,8 @@ import { startOrdinary } from './hostile/ordinary.ts';
 import { renderHostileMarkdown, type HostileResults } from './hostile/report.ts';
 import { openSlowBodies } from './hostile/slow-bodies.ts';
 import { Tallies } from './hostile/tally.ts';
-import { pinCpus, procStatusBytes, ROOT, ROUTER_NODE_FLAGS, spawnTs, startSubgraphs, stopChild, SUBGRAPHS, subgraphUrlEnv, waitForGateway } from './processes.ts';
+import { pinCpus, procStatusBytes } from './proc.ts';
+import { ROOT, ROUTER_NODE_FLAGS, spawnTs, startSubgraphs, stopChild, subgraphUrlEnv, waitForGateway } from './processes.ts';
 
 // ---------------------------------------------------------------- options
 
@@ -229,7 +231,7 @@ const ordinary = startOrdinary({
 const slowBodies = openSlowBodies(
   [
     { name: 'router', url: `${origin}/graphql`, count: SLOW },
-    ...SUBGRAPHS.map((name) => ({ name, url: stack.subgraphUrls[name], count: Math.ceil(SLOW / 10) })),
+    ...SUBGRAPH_NAMES.map((name) => ({ name, url: stack.subgraphUrls[name], count: Math.ceil(SLOW / 10) })),
   ],
   HOSTILE_SOURCES.slice(1),
   10_000,

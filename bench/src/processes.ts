@@ -1,15 +1,15 @@
 /**
- * The child processes a benchmark runs (the subgraphs, a gateway or the router) and what it reads
- * about them from /proc: shared by the gateway comparison and the hostile-traffic bench.
+ * The child processes a benchmark runs (the subgraphs, a gateway or the router): starting them
+ * (pinned when proc.ts found CPUs to pin to), waiting until they serve, stopping them, and killing
+ * any left when the bench exits. Shared by the gateway comparison and the hostile-traffic bench.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { SUBGRAPH_NAMES, urlVar, type SubgraphName } from '@shop/registry';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const SUBGRAPHS = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
-export type SubgraphUrls = Record<(typeof SUBGRAPHS)[number], string>;
+export type SubgraphUrls = Record<SubgraphName, string>;
 
 /**
  * The V8 heap flags the router runs with in production, taken from its own `start` script
@@ -18,69 +18,8 @@ export type SubgraphUrls = Record<(typeof SUBGRAPHS)[number], string>;
 export const ROUTER_NODE_FLAGS: readonly string[] =
   (JSON.parse(readFileSync(`${ROOT}router/package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start.match(/--max-[\w-]+=\d+/g) ?? [];
 
-/** The five `<NAME>_URL` variables a gateway or the router is pointed at the subgraphs with. */
-export const subgraphUrlEnv = (urls: SubgraphUrls): Record<string, string> => Object.fromEntries(SUBGRAPHS.map((s) => [`${s.toUpperCase()}_URL`, urls[s]]));
-
-// ---------------------------------------------------------------- CPU pinning and /proc
-
-export interface Pinning {
-  /** The CPU the measured gateway runs on. */
-  gateway: string;
-  /** The CPUs for everything else: this process (the load) and the subgraphs. */
-  rest: string;
-}
-
-/**
- * With taskset and ≥ 2 CPUs: gateways on the last CPU, everything else (load, subgraphs) on the
- * rest; this process is moved there now. Undefined (and nothing pinned) otherwise.
- */
-export function pinCpus(): Pinning | undefined {
-  const cpuCount = os.availableParallelism();
-  try {
-    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
-  if (cpuCount < 2) return undefined;
-  const pin = { gateway: String(cpuCount - 1), rest: cpuCount === 2 ? '0' : `0-${cpuCount - 2}` };
-  execFileSync('taskset', ['-a', '-pc', pin.rest, String(process.pid)], { stdio: 'ignore' });
-  return pin;
-}
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** CPU seconds (user + system) a process has used so far; undefined without /proc. */
-export function cpuSeconds(pid: number | undefined): number | undefined {
-  if (!pid) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14 and 15)
-  } catch {
-    return undefined;
-  }
-}
-
-/** A line `<field>: <n> kB` of /proc/<pid>/status, in bytes; undefined without it (or once the process is gone). */
-export function procStatusBytes(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number | undefined {
-  if (!pid) return undefined;
-  try {
-    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export const rssBytes = (pid: number | undefined) => procStatusBytes(pid, 'VmRSS');
-
-// ---------------------------------------------------------------- child processes
+/** The `<NAME>_URL` variables (one per registered subgraph) a gateway or the router is pointed at the subgraphs with. */
+export const subgraphUrlEnv = (urls: SubgraphUrls): Record<string, string> => Object.fromEntries(SUBGRAPH_NAMES.map((s) => [urlVar(s), urls[s]]));
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -112,7 +51,7 @@ export async function stopChild(child: ChildProcess) {
 }
 
 /**
- * The five subgraphs in one child process (gateways/stack-server.ts), seeded; resolves with the
+ * Every subgraph in one child process (gateways/stack-server.ts), seeded; resolves with the
  * process and the subgraphs' URLs once they all listen. `env` must carry ROUTER_SECRET. Rejects
  * (and kills the process) if they are not up within 10 minutes: a bench never hangs.
  */

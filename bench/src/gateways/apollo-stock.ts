@@ -10,7 +10,8 @@ import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import type { Viewer } from '@shop/platform';
-import { createVerifier, identityHeaders, readPeerConfig, type SubgraphName } from './peer-identity.ts';
+import type { SubgraphName } from '@shop/registry';
+import { createVerifier, identityHeaders, readPeerConfig } from './peer-identity.ts';
 
 interface Context {
   viewer: Viewer | null;

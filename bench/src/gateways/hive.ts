@@ -10,7 +10,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGatewayRuntime } from '@graphql-hive/gateway';
 import type { Viewer } from '@shop/platform';
-import { createVerifier, identityHeaders, readPeerConfig, SUBGRAPH_NAMES } from './peer-identity.ts';
+import { SUBGRAPH_NAMES } from '@shop/registry';
+import { createVerifier, identityHeaders, readPeerConfig } from './peer-identity.ts';
 
 const config = readPeerConfig(process.env);
 const verify = createVerifier(config.jwksUrl);

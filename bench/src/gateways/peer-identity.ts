@@ -7,9 +7,7 @@
  */
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { IDENTITY_HEADERS, type Viewer } from '@shop/platform';
-
-export const SUBGRAPH_NAMES = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
-export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
+import { SUBGRAPH_NAMES, urlVar, type SubgraphName } from '@shop/registry';
 
 export interface PeerConfig {
   port: number;
@@ -23,8 +21,8 @@ export interface PeerConfig {
 export function readPeerConfig(env: NodeJS.ProcessEnv): PeerConfig {
   const subgraphUrls = Object.fromEntries(
     SUBGRAPH_NAMES.map((name) => {
-      const url = env[`${name.toUpperCase()}_URL`];
-      if (!url) throw new Error(`${name.toUpperCase()}_URL is required`);
+      const url = env[urlVar(name)];
+      if (!url) throw new Error(`${urlVar(name)} is required`);
       return [name, url];
     }),
   ) as Record<SubgraphName, string>;

@@ -1,4 +1,5 @@
-/** The gateway comparison's Markdown table and SVG bar chart (hand-written SVG, no chart library). */
+/** The gateway comparison's Markdown table and SVG bar chart (hand-written SVG, no chart library), and the files they go to. */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 
 export interface Row {
   scenario: string;
@@ -153,4 +154,12 @@ function niceMax(max: number): number {
 function formatTick(v: number): string {
   if (v === 0) return '0';
   return v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2);
+}
+
+/** Writes gateways.md (`markdown`, as renderMarkdown gave it), gateways.svg and gateways.json into `outDir`, created if missing. */
+export function writeReports(outDir: string, rows: Row[], meta: Meta, markdown = renderMarkdown(rows, meta)): void {
+  if (!existsSync(outDir)) mkdirSync(outDir, { recursive: true });
+  writeFileSync(`${outDir}gateways.md`, markdown);
+  writeFileSync(`${outDir}gateways.svg`, renderSvg(rows, meta));
+  writeFileSync(`${outDir}gateways.json`, `${JSON.stringify({ meta, rows }, null, 2)}\n`);
 }

@@ -1,5 +1,5 @@
 /**
- * Child process: the five subgraphs, started once for the whole gateway comparison (see
+ * Child process: every subgraph, started once for the whole gateway comparison (see
  * ../gateway-bench.ts). Uses startStack (real Postgres for every subgraph with a
  * `<NAME>_DATABASE_URL`, else one shared PGlite) on free ports; startStack also starts our
  * router in this process, which the benchmark never sends a request to (every gateway under test
