@@ -1,4 +1,4 @@
-import type { RegionCode } from '@shop/subgraph-kit';
+import type { RegionCode } from '@shop/domain';
 
 /**
  * A product as inventory sees it: only its key, plus `weightGrams` when the router sends it for

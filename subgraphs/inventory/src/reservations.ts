@@ -1,5 +1,6 @@
+import type { RegionCode } from '@shop/domain';
 import { codedError } from '@shop/platform';
-import type { Database, RegionCode } from '@shop/subgraph-kit';
+import type { Database } from '@shop/subgraph-kit';
 import { createInventoryRepository, sortLines, type LockedStockRow } from './db/repository.ts';
 import type { ReservationLineModel, ReservationModel } from './models.ts';
 

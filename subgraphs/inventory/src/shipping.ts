@@ -1,4 +1,4 @@
-import { CURRENCY, type RegionCode } from '@shop/subgraph-kit';
+import { CURRENCY, formatCents, type RegionCode } from '@shop/domain';
 import type { WarehouseModel } from './models.ts';
 import type { StockRow } from './db/repository.ts';
 
@@ -32,12 +32,6 @@ export function shippingCostMinor(region: RegionCode, weightGrams: number, cross
   return (baseMinor + weightMinor) * (crossRegion ? CROSS_REGION_MULTIPLIER : 1n);
 }
 
-export function formatMinor(minor: bigint): string {
-  const whole = minor / 100n;
-  const cents = minor % 100n;
-  return `${whole}.${cents.toString().padStart(2, '0')}`;
-}
-
 /**
  * Ships from the region's warehouse with the most available units (the first in warehouse order
  * on a tie). When no warehouse in the region has stock it ships from another region: slower and
@@ -51,7 +45,7 @@ export function estimateShipping(stock: readonly StockRow[], region: RegionCode,
   const crossRegion = best === undefined;
   return {
     ...(crossRegion ? CROSS_REGION_DAYS : IN_REGION_DAYS),
-    cost: { amount: formatMinor(shippingCostMinor(region, weightGrams, crossRegion)), currency: CURRENCY[region] },
+    cost: { amount: formatCents(shippingCostMinor(region, weightGrams, crossRegion)), currency: CURRENCY[region] },
     fromWarehouse: best?.warehouse ?? null,
   };
 }

@@ -1,9 +1,8 @@
+import { MAX_ORDER_LINES, productNumber } from '@shop/domain';
 import { badInput } from '@shop/platform';
-import { productNumber } from '@shop/subgraph-kit';
 import type { ReserveLineInput } from './__generated__/resolvers-types.ts';
 
 export const MAX_RESERVATION_ID_LENGTH = 100;
-export const MAX_RESERVATION_LINES = 50;
 export const MAX_LINE_QUANTITY = 99;
 export const MAX_ADJUSTMENT = 100_000;
 /** Ceiling for one warehouse's available units, well inside Postgres `integer`. */
@@ -16,8 +15,8 @@ export function validateReservation(reservationId: string, lines: readonly Reser
   if (!RESERVATION_ID.test(reservationId)) {
     throw badInput(`reservationId must be 1 to ${MAX_RESERVATION_ID_LENGTH} letters, digits, "_" or "-"`, { field: 'reservationId' });
   }
-  if (lines.length < 1 || lines.length > MAX_RESERVATION_LINES) {
-    throw badInput(`A reservation has 1 to ${MAX_RESERVATION_LINES} lines`, { field: 'lines' });
+  if (lines.length < 1 || lines.length > MAX_ORDER_LINES) {
+    throw badInput(`A reservation has 1 to ${MAX_ORDER_LINES} lines`, { field: 'lines' });
   }
   const seen = new Set<string>();
   lines.forEach(({ productId, quantity }, i) => {

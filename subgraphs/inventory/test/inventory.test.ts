@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { formatCents } from '@shop/domain';
 import { testCache } from '@shop/platform/testing';
 import { SMALL_SEED } from '@shop/subgraph-kit';
 import { ENTITIES_QUERY, gql, metricValue } from '@shop/subgraph-kit/testing';
 import { readConfig } from '../src/config.ts';
 import { buildServer } from '../src/server.ts';
-import { formatMinor, shippingCostMinor } from '../src/shipping.ts';
+import { shippingCostMinor } from '../src/shipping.ts';
 
 let app: FastifyInstance;
 
@@ -100,9 +101,9 @@ describe('inventory subgraph', () => {
   });
 
   it('computes costs in minor units without float error', () => {
-    expect(formatMinor(shippingCostMinor('SEA', 1, false))).toBe('4.01');
-    expect(formatMinor(shippingCostMinor('IN', 20_000, false))).toBe('449.00');
-    expect(formatMinor(shippingCostMinor('US', 333, true))).toBe('10.80');
+    expect(formatCents(shippingCostMinor('SEA', 1, false))).toBe('4.01');
+    expect(formatCents(shippingCostMinor('IN', 20_000, false))).toBe('449.00');
+    expect(formatCents(shippingCostMinor('US', 333, true))).toBe('10.80');
   });
 
   it('resolves Warehouse through _entities and lists warehouses by region', async () => {

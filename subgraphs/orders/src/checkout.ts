@@ -1,6 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
+import {
+  CURRENCY,
+  DEFAULT_CHECKOUT_LIMITS,
+  formatCents,
+  MAX_ORDER_LINES,
+  productNumber,
+  toCents,
+  type CheckoutLimits,
+  type RegionCode,
+} from '@shop/domain';
 import { assertOwnerOrAdmin, badInput, codedError, notFound, type Logger, type Viewer } from '@shop/platform';
-import { CURRENCY, productNumber, type Database, type RegionCode } from '@shop/subgraph-kit';
+import type { Database } from '@shop/subgraph-kit';
 import { createOrderRepository, type CheckoutClaim, type NewOrderLine } from './db/repository.ts';
 import { orderNumber } from './ids.ts';
 import type { OrderModel } from './models.ts';
@@ -17,18 +27,6 @@ interface Quote {
   unitPrice: { amount: string; currency: string } | null;
 }
 
-/**
- * How much one order may hold, so that one order (from a fresh account, say) cannot reserve a
- * product's whole stock: units of one product, and units over all lines.
- */
-export interface CheckoutLimits {
-  maxQuantityPerProduct: number;
-  maxUnitsPerOrder: number;
-}
-
-export const DEFAULT_CHECKOUT_LIMITS: CheckoutLimits = { maxQuantityPerProduct: 10, maxUnitsPerOrder: 100 };
-
-const MAX_LINES = 50;
 const MAX_KEY_LENGTH = 255;
 /**
  * How long a retry waits for a concurrent attempt with the same key to finish, by default. It must
@@ -222,7 +220,7 @@ function validate(input: PlaceOrderInput, { maxQuantityPerProduct, maxUnitsPerOr
   if (idempotencyKey.length < 1 || idempotencyKey.length > MAX_KEY_LENGTH) {
     throw badInput(`"idempotencyKey" must be 1 to ${MAX_KEY_LENGTH} characters`, { argument: 'idempotencyKey' });
   }
-  if (lines.length < 1 || lines.length > MAX_LINES) throw badInput(`An order has 1 to ${MAX_LINES} lines`, { argument: 'lines' });
+  if (lines.length < 1 || lines.length > MAX_ORDER_LINES) throw badInput(`An order has 1 to ${MAX_ORDER_LINES} lines`, { argument: 'lines' });
   const seen = new Set<string>();
   let units = 0;
   for (const { productId, quantity } of lines) {
@@ -250,14 +248,7 @@ function hashRequest({ region, lines }: PlaceOrderInput): string {
 
 /** Sum of unit price × quantity in integer cents, formatted back to a decimal string. */
 export function sumCents(lines: readonly NewOrderLine[]): string {
-  const cents = lines.reduce((sum, { unitPrice, quantity }) => sum + toCents(unitPrice) * BigInt(quantity), 0n);
-  return `${cents / 100n}.${(cents % 100n).toString().padStart(2, '0')}`;
-}
-
-function toCents(amount: string): bigint {
-  const match = /^(\d+)(?:\.(\d{1,2}))?$/.exec(amount);
-  if (!match) throw new Error(`not a price: ${amount}`);
-  return BigInt(match[1]!) * 100n + BigInt((match[2] ?? '').padEnd(2, '0'));
+  return formatCents(lines.reduce((sum, { unitPrice, quantity }) => sum + toCents(unitPrice) * BigInt(quantity), 0n));
 }
 
 function isCode(error: unknown, code: string): boolean {

@@ -1,7 +1,7 @@
+import { DEFAULT_CHECKOUT_LIMITS, type CheckoutLimits } from '@shop/domain';
 import { ConfigError, intVar, urlVar, type Env } from '@shop/platform';
-import { localUrl, subgraph } from '@shop/registry';
 import { readSubgraphBaseConfig, type SubgraphBaseConfig } from '@shop/subgraph-kit';
-import { DEFAULT_CHECKOUT_LIMITS, type CheckoutLimits } from './checkout.ts';
+import { localUrl, subgraph } from '@shop/registry';
 
 export interface OrdersConfig extends SubgraphBaseConfig {
   /** Checkout prices lines through pricing's internal quote field. */

@@ -1,6 +1,7 @@
+import type { RegionCode } from '@shop/domain';
+
 /** Domain models the repository returns; codegen maps the GraphQL types onto them. */
 export type OrderStatusCode = 'PLACED' | 'SHIPPED' | 'DELIVERED' | 'CANCELLED';
-export type RegionCode = 'IN' | 'SEA' | 'ME' | 'US';
 
 export interface OrderModel {
   /** Numeric part of the id; breaks created_at ties in User.orders. */

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CHECKOUT_LIMITS } from '@shop/domain';
 import { createLogger, ConfigError } from '@shop/platform';
 import { createDatabase, prepareStorage, SMALL_SEED, type Database } from '@shop/subgraph-kit';
-import { createCheckout, DEFAULT_CHECKOUT_LIMITS, DEFAULT_CONCURRENT_WAIT_MS, sumCents } from '../src/checkout.ts';
+import { createCheckout, DEFAULT_CONCURRENT_WAIT_MS, sumCents } from '../src/checkout.ts';
 import { readConfig } from '../src/config.ts';
 import { seed } from '../src/db/seed.ts';
 import { DependencyUnavailable, type ServiceClient } from '../src/services.ts';

@@ -1,4 +1,4 @@
-import type { RegionCode } from '@shop/subgraph-kit';
+import type { RegionCode } from '@shop/domain';
 
 /** Domain models the repository returns; codegen maps the GraphQL types onto them. */
 

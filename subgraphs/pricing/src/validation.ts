@@ -1,9 +1,8 @@
+import { formatCents, parseCents, productNumber } from '@shop/domain';
 import { badInput } from '@shop/platform';
-import { productNumber } from '@shop/subgraph-kit';
 import type { CreatePromotionInput } from './__generated__/resolvers-types.ts';
 import type { NewPromotion } from './models.ts';
 
-export const MAX_QUOTE_PRODUCTS = 50;
 export const MAX_PROMOTION_PRODUCTS = 1000;
 export const MAX_PROMOTION_NAME_LENGTH = 100;
 export const MIN_DISCOUNT_PERCENT = 1;
@@ -11,19 +10,17 @@ export const MAX_DISCOUNT_PERCENT = 90;
 
 /** The largest amount `numeric(12,2)` holds, in cents. */
 const MAX_AMOUNT_CENTS = 999_999_999_999n;
-const AMOUNT_SHAPE = /^(\d{1,20})(?:\.(\d{1,2}))?$/;
 
 /**
  * A positive decimal string with at most two places, normalized to exactly two ("1234.5" →
  * "1234.50"). Compared as integer cents in BigInt: a float would misjudge amounts near the limit.
  */
 export function parseAmount(amount: string): string {
-  const match = AMOUNT_SHAPE.exec(amount);
-  if (!match) throw badInput('Amount must be a decimal string with at most two places, e.g. "1299.00"', { argument: 'amount' });
-  const cents = BigInt(match[1]!) * 100n + BigInt((match[2] ?? '').padEnd(2, '0'));
+  const cents = parseCents(amount);
+  if (cents === undefined) throw badInput('Amount must be a decimal string with at most two places, e.g. "1299.00"', { argument: 'amount' });
   if (cents <= 0n) throw badInput('Amount must be greater than zero', { argument: 'amount' });
   if (cents > MAX_AMOUNT_CENTS) throw badInput('Amount must be at most 9999999999.99', { argument: 'amount' });
-  return `${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`;
+  return formatCents(cents);
 }
 
 /** Where a bad value came from, for clients: `{ argument: 'productId' }` or `{ field: 'productIds' }`. */

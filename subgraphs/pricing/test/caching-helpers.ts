@@ -1,8 +1,9 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type { FastifyInstance } from 'fastify';
+import { ADMIN_USER_ID } from '@shop/domain';
 import type { Env } from '@shop/platform';
 import { testCache } from '@shop/platform/testing';
-import { ADMIN_USER_ID, openPglite, SMALL_SEED } from '@shop/subgraph-kit';
+import { openPglite, SMALL_SEED } from '@shop/subgraph-kit';
 import { asUser, metricValue } from '@shop/subgraph-kit/testing';
 import { readConfig } from '../src/config.ts';
 import { buildServer } from '../src/server.ts';

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { CURRENCY, REGIONS } from '@shop/domain';
 import { testCache } from '@shop/platform/testing';
-import { CURRENCY, REGIONS, SMALL_SEED } from '@shop/subgraph-kit';
+import { SMALL_SEED } from '@shop/subgraph-kit';
 import { ENTITIES_QUERY, gql, metricValue } from '@shop/subgraph-kit/testing';
 import { readConfig } from '../src/config.ts';
 import { buildServer } from '../src/server.ts';

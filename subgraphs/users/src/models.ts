@@ -1,4 +1,4 @@
-import type { RegionCode } from '@shop/subgraph-kit';
+import type { RegionCode } from '@shop/domain';
 
 /**
  * Domain model the repository returns; codegen maps `User` onto it. It never carries the password

@@ -1,4 +1,5 @@
-import type { Queryable, RegionCode } from '@shop/subgraph-kit';
+import type { RegionCode } from '@shop/domain';
+import type { Queryable } from '@shop/subgraph-kit';
 import type { ReservationLineModel, ReservationModel, WarehouseModel } from '../models.ts';
 
 const WAREHOUSE_COLUMNS = 'id, code, name, city, region';

@@ -1,4 +1,5 @@
-import { progress, REGIONS, type Database, type SeedSize } from '@shop/subgraph-kit';
+import { REGIONS } from '@shop/domain';
+import { progress, type Database, type SeedSize } from '@shop/subgraph-kit';
 
 /**
  * Two warehouses per region, in region order: warehouse `w(2r + 1)` and `w(2r + 2)` serve

@@ -1,5 +1,5 @@
+import { productNumber } from '@shop/domain';
 import { badInput } from '@shop/platform';
-import { productNumber } from '@shop/subgraph-kit';
 import type { ProductResolvers } from '../__generated__/resolvers-types.ts';
 import type { StockInfoModel } from '../models.ts';
 import { estimateShipping } from '../shipping.ts';

@@ -1,6 +1,7 @@
+import { currencyCaseSql } from '@shop/domain';
 import { progress, type Database, type SeedSize } from '@shop/subgraph-kit';
 
-const CURRENCY_OF_REGION = `CASE r.region WHEN 'IN' THEN 'INR' WHEN 'SEA' THEN 'SGD' WHEN 'ME' THEN 'AED' ELSE 'USD' END`;
+const CURRENCY_OF_REGION = currencyCaseSql('r.region');
 // Seeded unit prices: a per-product base in US cents, converted at a fixed rate and kept to cents.
 const RATE_OF_CURRENCY = `CASE o.currency WHEN 'INR' THEN 83 WHEN 'SGD' THEN 1.35 WHEN 'AED' THEN 3.67 ELSE 1 END`;
 

@@ -1,4 +1,5 @@
-import type { Database, RegionCode } from '@shop/subgraph-kit';
+import type { RegionCode } from '@shop/domain';
+import type { Database } from '@shop/subgraph-kit';
 import type { BestPromotionRow, ListPriceRow, NewPromotion, PromotionModel } from '../models.ts';
 
 /** `active` is decided by the database clock, the same one the best-promotion query uses. */

@@ -1,4 +1,5 @@
-import { CURRENCY, progress, REGIONS, type Database, type RegionCode, type SeedSize } from '@shop/subgraph-kit';
+import { CURRENCY, REGIONS, type RegionCode } from '@shop/domain';
+import { progress, type Database, type SeedSize } from '@shop/subgraph-kit';
 
 /**
  * One promotion the seed creates in every region. A promotion covers every `every`-th product,

@@ -1,5 +1,5 @@
+import { CURRENCY } from '@shop/domain';
 import { badInput, notFound, requireAdmin as requireAdminScope, type Viewer } from '@shop/platform';
-import { CURRENCY } from '@shop/subgraph-kit';
 import type { MutationResolvers } from '../__generated__/resolvers-types.ts';
 import { parseAmount, requireProductId, validatePromotion } from '../validation.ts';
 

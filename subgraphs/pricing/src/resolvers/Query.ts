@@ -1,7 +1,8 @@
+import { MAX_ORDER_LINES } from '@shop/domain';
 import { requireTrustedCaller } from '@shop/platform';
 import type { QueryResolvers } from '../__generated__/resolvers-types.ts';
 import { quoteOf } from '../prices.ts';
-import { MAX_QUOTE_PRODUCTS, productIdList } from '../validation.ts';
+import { productIdList } from '../validation.ts';
 
 export const Query: QueryResolvers = {
   async promotions(_parent, { region, includeExpired }, { repo, loaders }) {
@@ -14,7 +15,7 @@ export const Query: QueryResolvers = {
   // table, and `quoteOf` is the rule `Product.price` uses, so an order costs what the shopper saw.
   quote(_parent, { region, productIds }, { trusted, loaders }) {
     requireTrustedCaller(trusted);
-    const ids = productIdList(productIds, MAX_QUOTE_PRODUCTS, { argument: 'productIds' });
+    const ids = productIdList(productIds, MAX_ORDER_LINES, { argument: 'productIds' });
     return Promise.all(ids.map((id) => quoteOf(loaders, id, region)));
   },
 };

@@ -1,4 +1,4 @@
-import { productNumber } from '@shop/subgraph-kit';
+import { productNumber } from '@shop/domain';
 import type { ProductResolvers } from '../__generated__/resolvers-types.ts';
 
 export const Product: ProductResolvers = {

@@ -1,5 +1,6 @@
+import { productNumber } from '@shop/domain';
 import { badInput } from '@shop/platform';
-import { decodeIntCursor, encodeCursor, pageSize, productNumber, toConnection } from '@shop/subgraph-kit';
+import { decodeIntCursor, encodeCursor, pageSize, toConnection } from '@shop/subgraph-kit';
 import type { QueryResolvers } from '../__generated__/resolvers-types.ts';
 
 const MAX_QUERY_LENGTH = 200;

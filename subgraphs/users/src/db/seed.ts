@@ -1,4 +1,5 @@
-import { ADMIN_USER_ID, progress, REGIONS, type Database, type SeedSize } from '@shop/subgraph-kit';
+import { ADMIN_USER_ID, REGIONS } from '@shop/domain';
+import { progress, type Database, type SeedSize } from '@shop/subgraph-kit';
 import { hashPassword } from '../passwords.ts';
 
 const FIRST_NAMES = ['Aarav', 'Priya', 'Wei', 'Mei', 'Omar', 'Layla', 'James', 'Emma', 'Rohan', 'Ananya', 'Jun', 'Siti', 'Yusuf', 'Fatima', 'Noah', 'Olivia', 'Arjun', 'Kavya', 'Hao', 'Nur', 'Karim', 'Aisha', 'Liam', 'Ava'];

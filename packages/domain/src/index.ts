@@ -1,0 +1,4 @@
+export * from './cart-limits.ts';
+export * from './ids.ts';
+export * from './money.ts';
+export * from './regions.ts';
