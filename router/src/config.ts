@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { SUBGRAPH_ERROR_POLICIES, type SubgraphErrorPolicy } from './errors.ts';
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits.ts';
 import { SAFELIST_MODES, type SafelistMode, type SafelistModes } from './persisted/modes.ts';
 import { DEFAULT_MAX_INPUT_DEPTH } from './request-shape.ts';
+import { subgraphsOf } from './supergraph.ts';
 import {
   boolVar,
   ConfigError,
@@ -20,9 +22,14 @@ import {
   type TracingConfig,
 } from '@shop/platform';
 
+/**
+ * @deprecated The router learns its subgraphs from the supergraph; tooling reads `@shop/registry`.
+ * Kept only until no workspace imports them from here.
+ */
 export const SUBGRAPH_NAMES = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
+/** @deprecated See SUBGRAPH_NAMES. */
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
-
+/** @deprecated See SUBGRAPH_NAMES. */
 export const DEFAULT_SUBGRAPH_PORTS: Record<SubgraphName, number> = {
   products: 4001,
   inventory: 4002,
@@ -31,18 +38,35 @@ export const DEFAULT_SUBGRAPH_PORTS: Record<SubgraphName, number> = {
   orders: 4005,
 };
 
+/** `<NAME>` of a subgraph's variables: its name upper-cased, anything not a letter or digit `_` (`my-shop` → `MY_SHOP`). */
+export const subgraphEnvName = (subgraph: string): string => subgraph.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+
+/** Variables ending in `_URL` / `_TIMEOUT_MS` that are not subgraph overrides (the router's own, and the subgraphs' databases). */
+const NOT_SUBGRAPH_URLS = /^(REDIS|JWKS|NATS|.*_DATABASE)_URL$/;
+const NOT_SUBGRAPH_TIMEOUTS = /^(SUBGRAPH|CACHE|DRAIN|HEADERS|REQUEST|KEEP_ALIVE)_TIMEOUT_MS$/;
+
 export interface RouterConfig {
   port: number;
   host: string;
-  subgraphUrls: Record<SubgraphName, string>;
+  /**
+   * Where a subgraph is fetched: `<NAME>_URL` (see subgraphEnvName) when set, else the
+   * `join__graph(url:)` the loaded supergraph gives it. Works for any subgraph the supergraph names.
+   */
+  subgraphUrl(subgraph: string, supergraphUrl: string): string;
+  /**
+   * The snapshot of `<NAME>_URL` and `<NAME>_TIMEOUT_MS` variables taken at start-up, by variable
+   * name (not the router's own REDIS_URL, JWKS_URL, SUBGRAPH_TIMEOUT_MS, …). Each is checked when a
+   * supergraph names its subgraph, so a variable that only looks like one (BASE_URL) is harmless.
+   */
+  subgraphOverrides: Readonly<Record<string, string>>;
   /** Where the users subgraph publishes the keys that sign JWTs. */
   jwksUrl: string;
   routerSecret: string | undefined;
   supergraphPath: string;
   /** Upper bound for one subgraph fetch; a hung subgraph costs at most this. */
   subgraphTimeoutMs: number;
-  /** Per-subgraph fetch timeout: `<NAME>_TIMEOUT_MS` (e.g. PRICING_TIMEOUT_MS), else SUBGRAPH_TIMEOUT_MS. */
-  subgraphTimeouts: Record<SubgraphName, number>;
+  /** Per-subgraph fetch timeout: `<NAME>_TIMEOUT_MS` (e.g. PRICING_TIMEOUT_MS), else SUBGRAPH_TIMEOUT_MS; any subgraph name. */
+  subgraphTimeout(subgraph: string): number;
   /** Most bytes of one subgraph response body the router reads (SUBGRAPH_MAX_RESPONSE_BYTES); larger fails that fetch (fetcher.ts). */
   subgraphMaxResponseBytes: number;
   /** The circuit breaker in front of each subgraph (see breaker.ts). */
@@ -56,6 +80,12 @@ export interface RouterConfig {
    * told not to. A self-hosted router keeps that off unless its operator opts in.
    */
   apolloTelemetry: boolean;
+  /**
+   * CACHE_STATUS_HEADER (default: on outside production, off in production): every `/graphql`
+   * response carries an RFC 9211 `Cache-Status` naming each router cache layer it met and how
+   * (see stages/cache-status.ts). Off, no response says anything about the caches.
+   */
+  cacheStatusHeader: boolean;
   /** Shared cache and invalidation bus; without it the entity cache lives in memory and the bus in-process. */
   redisUrl: string | undefined;
   /** The router's entity cache (ROUTER_CACHE=false: every fetch goes to its subgraph). */
@@ -176,34 +206,62 @@ export const DEFAULT_MEMORY_BOUNDS = {
   maxVariablesBytes: 64 * 1024,
 } as const;
 
+/** Every variable that may override a subgraph's URL or timeout, as it was at start-up. */
+function subgraphOverrides(env: Env): Record<string, string> {
+  const overrides: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    const url = /^[A-Z0-9_]+_URL$/.test(name) && !NOT_SUBGRAPH_URLS.test(name);
+    const timeout = /^[A-Z0-9_]+_TIMEOUT_MS$/.test(name) && !NOT_SUBGRAPH_TIMEOUTS.test(name);
+    if (url || timeout) overrides[name] = value;
+  }
+  return overrides;
+}
+
+/** The subgraphs of the supergraph file the router will start with; none if it cannot be read (the gateway then says why). */
+function startingSubgraphs(path: string): { name: string; url: string }[] {
+  try {
+    return subgraphsOf(readFileSync(path, 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+/** Where the users subgraph listens locally, for the default JWKS_URL. */
+const DEFAULT_USERS_URL = 'http://localhost:4004/graphql';
+
 export const DEFAULT_BREAKER: BreakerConfig = { failureThreshold: 5, cooldownMs: 5_000, windowMs: 60_000 };
 
 /** The only place the router reads the environment. */
 export function readConfig(env: Env): RouterConfig {
   const production = isProduction(env);
-  const subgraphUrls = Object.fromEntries(
-    SUBGRAPH_NAMES.map((name) => [
-      name,
-      urlVar(env, `${name.toUpperCase()}_URL`, `http://localhost:${DEFAULT_SUBGRAPH_PORTS[name]}/graphql`),
-    ]),
-  ) as Record<SubgraphName, string>;
+  const subgraphTimeoutMs = intVar(env, 'SUBGRAPH_TIMEOUT_MS', 10_000, { min: 1, max: 300_000 });
+  const overrides = subgraphOverrides(env);
+  const subgraphUrl = (subgraph: string, supergraphUrl: string) => urlVar(overrides, `${subgraphEnvName(subgraph)}_URL`, supergraphUrl);
+  const subgraphTimeout = (subgraph: string) => intVar(overrides, `${subgraphEnvName(subgraph)}_TIMEOUT_MS`, subgraphTimeoutMs, { min: 1, max: 300_000 });
+  const supergraphPath = stringVar(env, 'SUPERGRAPH_PATH', fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url)));
+  // Fail fast on a bad override for a subgraph of the supergraph the router starts with; one a later
+  // supergraph brings fails its load (the gateway keeps the schema it had).
+  for (const { name, url } of startingSubgraphs(supergraphPath)) {
+    subgraphUrl(name, url);
+    subgraphTimeout(name);
+  }
   const routerSecret = optionalString(env, 'ROUTER_SECRET');
   if (production && !routerSecret) {
     throw new ConfigError('ROUTER_SECRET is required when NODE_ENV=production: subgraphs trust identity headers only with it');
   }
-  const subgraphTimeoutMs = intVar(env, 'SUBGRAPH_TIMEOUT_MS', 10_000, { min: 1, max: 300_000 });
-  const subgraphTimeouts = Object.fromEntries(
-    SUBGRAPH_NAMES.map((name) => [name, intVar(env, `${name.toUpperCase()}_TIMEOUT_MS`, subgraphTimeoutMs, { min: 1, max: 300_000 })]),
-  ) as Record<SubgraphName, number>;
   return {
     port: intVar(env, 'PORT', 4000, { min: 0, max: 65535 }),
     host: stringVar(env, 'HOST', production ? '0.0.0.0' : '127.0.0.1'),
-    subgraphUrls,
-    jwksUrl: urlVar(env, 'JWKS_URL', new URL('/.well-known/jwks.json', subgraphUrls.users).toString()),
+    subgraphUrl,
+    subgraphOverrides: overrides,
+    // The users subgraph signs the JWTs: its override's origin, else its local port (the JWKS is
+    // needed before any supergraph is loaded).
+    jwksUrl: urlVar(env, 'JWKS_URL', new URL('/.well-known/jwks.json', subgraphUrl('users', DEFAULT_USERS_URL)).toString()),
     routerSecret,
-    supergraphPath: stringVar(env, 'SUPERGRAPH_PATH', fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url))),
+    supergraphPath,
     subgraphTimeoutMs,
-    subgraphTimeouts,
+    subgraphTimeout,
     subgraphMaxResponseBytes: intVar(env, 'SUBGRAPH_MAX_RESPONSE_BYTES', 16 * 1024 ** 2, { min: 1_024, max: 1024 ** 3 }),
     breaker: {
       failureThreshold: intVar(env, 'BREAKER_FAILURE_THRESHOLD', DEFAULT_BREAKER.failureThreshold, { min: 1, max: 1_000 }),
@@ -214,6 +272,7 @@ export function readConfig(env: Env): RouterConfig {
     subgraphErrorMessages: subgraphErrorPolicy(env, production),
     logLevel: stringVar(env, 'LOG_LEVEL', production ? 'info' : 'warn'),
     apolloTelemetry: boolVar(env, 'APOLLO_TELEMETRY', false),
+    cacheStatusHeader: boolVar(env, 'CACHE_STATUS_HEADER', !production),
     redisUrl: urlVar(env, 'REDIS_URL'),
     routerCache: boolVar(env, 'ROUTER_CACHE', true),
     subgraphDedup: boolVar(env, 'SUBGRAPH_DEDUP', true),

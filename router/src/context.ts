@@ -1,8 +1,10 @@
 import type { Viewer } from '@shop/platform';
 import type { ResponseCachePolicy } from './cache/policy.ts';
-import type { ResponseCacheState } from './cache/response-cache.ts';
-import type { RequestDedupState } from './request-dedup.ts';
 
+/**
+ * The GraphQL context of one client request, and the per-request state stages keep in it. A leaf
+ * module (type imports only), so stages, caches and the data source can all name it without cycles.
+ */
 export interface RouterContext {
   viewer: Viewer | null;
   requestId: string;
@@ -22,4 +24,35 @@ export interface RouterContext {
   responseCache?: ResponseCacheState | undefined;
   /** With REQUEST_DEDUP on, when other identical requests may wait for this one's response. */
   requestDedup?: RequestDedupState | undefined;
+  /** With CACHE_STATUS_HEADER on: what each cache layer did for this request (stages/cache-status.ts). */
+  cacheStatus?: CacheStatus | undefined;
+}
+
+/** Per-request state of the whole-response cache (cache/response-cache.ts). */
+export interface ResponseCacheState {
+  key: string;
+  /** The cache's generation when the request came in: a response planned before a clear() is not stored. */
+  generation: number;
+  viewer: Viewer | null;
+  /** When the request came in, on InvalidationLog's clock. */
+  startedAt: number;
+  tags: Set<string>;
+}
+
+/** Per-request state of request sharing (request-dedup.ts), set once Apollo knows the operation. */
+export interface RequestDedupState {
+  operation?: string | undefined;
+  operationName?: string | null | undefined;
+}
+
+/** What each router cache layer did for one request; the `Cache-Status` header is written from it. */
+export interface CacheStatus {
+  /** The whole-response cache: answered (hit), looked up and missed (miss), or not asked (bypass). */
+  response?: 'hit' | 'miss' | 'bypass' | undefined;
+  /** The response was stored in the whole-response cache. */
+  stored?: boolean | undefined;
+  /** Answered by joining an identical request in flight. */
+  collapsed?: boolean | undefined;
+  /** Entity-cache lookups summed over every fetch of the request (unset: never consulted). */
+  entity?: { hits: number; misses: number } | undefined;
 }

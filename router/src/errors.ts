@@ -1,8 +1,8 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { FastifyReply } from 'fastify';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { PUBLIC_ERROR_CODES, type Logger } from '@shop/platform';
-import { unavailableMessage } from './breaker.ts';
+import { SubgraphUnavailableError, unavailableMessage } from './breaker.ts';
 import type { RouterContext } from './context.ts';
 
 /**
@@ -134,4 +134,18 @@ function formattedOf(error: unknown): GraphQLFormattedError {
 /** Refuses a request before Apollo sees it, in GraphQL's error shape and never cached. */
 export function refuse(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
   return reply.status(status).header('cache-control', 'no-store').send({ errors: [{ message, extensions: { code } }] });
+}
+
+/**
+ * What the gateway gets when a fetch fails: always a GraphQLError naming the subgraph. The gateway
+ * itself names only errors inside a subgraph's answer; a fetch that throws (no connection, a
+ * timeout, a body that is not JSON, a non-2xx) would otherwise reach the client, and the
+ * SUBGRAPH_ERROR_MESSAGES policy, with no subgraph named and maybe not as a GraphQLError at all.
+ */
+export function fetchError(subgraph: string, error: unknown): GraphQLError {
+  if (error instanceof GraphQLError) {
+    if (error.extensions.serviceName) return error;
+    return new GraphQLError(error.message, { extensions: { ...error.extensions, serviceName: subgraph }, originalError: error });
+  }
+  return new SubgraphUnavailableError(subgraph, error);
 }

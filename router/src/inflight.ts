@@ -1,5 +1,5 @@
 import type { Viewer } from '@shop/platform';
-import type { GatewayGraphQLRequest, GatewayGraphQLResponse } from './cache/router-cache.ts';
+import type { GatewayGraphQLRequest, GatewayGraphQLResponse } from './gateway-types.ts';
 
 /**
  * Work in flight, shared by identical callers: while one caller's `start()` is pending, a caller
@@ -7,9 +7,10 @@ import type { GatewayGraphQLRequest, GatewayGraphQLResponse } from './cache/rout
  * work settles, so this is no cache: an answer is only ever shared by callers that asked while it
  * was being produced, and a failure reaches every one of them.
  *
- * Used for subgraph fetches (datasource.ts, and the entity cache's misses): under load many
- * requests ask the same subgraph the same thing at the same moment (a popular listing page, its
- * prices and stock), and one request answers them all.
+ * The one implementation of in-flight sharing, for both levels: whole client requests
+ * (request-dedup.ts) and subgraph fetches (stages/fetch-sharing.ts, which the entity cache's
+ * misses go through too). Under load many requests ask the same thing at the same moment (a
+ * popular listing page, its prices and stock), and one answers them all.
  */
 export interface Shared<T> {
   value: T;

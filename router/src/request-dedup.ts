@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Viewer } from '@shop/platform';
-import type { RouterContext } from './context.ts';
+import type { RequestDedupState, RouterContext } from './context.ts';
 import { InFlight } from './inflight.ts';
 import type { RouterMetrics } from './metrics.ts';
 
@@ -20,11 +20,7 @@ import type { RouterMetrics } from './metrics.ts';
  * away) and the waiting requests each run the pipeline themselves. Once the router has answered a
  * mutation, later requests never join a run that started before it.
  */
-export interface RequestDedupState {
-  /** Set by the plugin once Apollo knows what the operation is. */
-  operation?: string | undefined;
-  operationName?: string | null | undefined;
-}
+export type { RequestDedupState } from './context.ts';
 
 interface SharedReply {
   status: number;

@@ -19,12 +19,19 @@ export const INPUT_TOO_DEEP_CODE = 'BAD_REQUEST';
  * text in the query string; both are measured without recursion and without parsing anything
  * again, stopping at the first level past the limit.
  *
- * Registered on the app ahead of the route, so it runs before the route's own hooks (the response
- * cache and request sharing are the route's preHandler).
+ * In the pipeline it is the route's first preValidation hook (stages/request-limits.ts), ahead of
+ * the size caps, the response cache and request sharing; registerRequestShapeCheck puts it on an app.
  */
 export function registerRequestShapeCheck(app: FastifyInstance, { maxDepth }: { maxDepth: number }): void {
+  const check = requestShapeCheck({ maxDepth });
   app.addHook('preValidation', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.routeOptions.url !== '/graphql') return;
+    if (request.routeOptions.url === '/graphql') return check(request, reply);
+  });
+}
+
+/** The check as a `/graphql` route hook (the pipeline's request-shape stage, ahead of the size caps). */
+export function requestShapeCheck({ maxDepth }: { maxDepth: number }) {
+  return async function checkRequestShape(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     // GET: the query string as Apollo reads it (URLSearchParams over the raw URL), not Fastify's
     // parse, which keeps a field undecoded when one escape in it is malformed (`%FF`) and would
     // hide its brackets from the count below.
@@ -40,7 +47,7 @@ export function registerRequestShapeCheck(app: FastifyInstance, { maxDepth }: { 
         return refuse(reply, 400, INPUT_TOO_DEEP_CODE, `Request ${name} nest deeper than ${maxDepth} levels`);
       }
     }
-  });
+  };
 }
 
 /** The GET fields measured here, each as every value the query string gives it. */

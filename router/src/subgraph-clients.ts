@@ -1,18 +1,19 @@
 import type { Fetcher } from '@apollo/utils.fetcher';
 import { CIRCUIT_STATES, CircuitBreaker } from './breaker.ts';
-import type { RouterConfig, SubgraphName } from './config.ts';
+import type { RouterConfig } from './config.ts';
 import { createFetcher } from './fetcher.ts';
 import type { RouterMetrics } from './metrics.ts';
 
 /**
  * The fetcher (with that subgraph's timeout) and the circuit breaker for each subgraph. They live
  * for the router's lifetime, not a data source's, so a supergraph reload keeps circuit state.
- * Subgraphs sharing a timeout share one fetcher (one connection pool per origin either way).
+ * Subgraphs sharing a timeout share one fetcher (one connection pool per origin either way). Both
+ * are made on first use, for whatever subgraph names the supergraph brings.
  */
-export function createSubgraphClients(config: Pick<RouterConfig, 'subgraphTimeoutMs' | 'subgraphTimeouts' | 'subgraphMaxResponseBytes' | 'breaker'>, metrics: RouterMetrics) {
+export function createSubgraphClients(config: Pick<RouterConfig, 'subgraphTimeout' | 'subgraphMaxResponseBytes' | 'breaker'>, metrics: RouterMetrics) {
   const fetchers = new Map<number, ReturnType<typeof createFetcher>>();
   const breakers = new Map<string, CircuitBreaker>();
-  const timeoutFor = (name: string): number => config.subgraphTimeouts[name as SubgraphName] ?? config.subgraphTimeoutMs;
+  const timeoutFor = (name: string): number => config.subgraphTimeout(name);
   return {
     timeoutFor,
     fetcherFor(name: string): Fetcher {

@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { SupergraphSdlHook } from '@apollo/gateway';
+import { Kind, parse, type EnumTypeDefinitionNode } from 'graphql';
 import type { Logger } from '@shop/platform';
 
 /**
@@ -43,4 +44,27 @@ export function fileSupergraph(path: string, logger: Logger, onLoad: () => void)
       },
     };
   };
+}
+
+/**
+ * The subgraphs a supergraph names, with the `join__graph(url:)` each was composed with: the
+ * `join__Graph` enum's values. The router's only list of subgraphs (it has no registry of its own).
+ */
+export function subgraphsOf(supergraphSdl: string): { name: string; url: string }[] {
+  const document = parse(supergraphSdl, { noLocation: true });
+  const graphs = document.definitions.find(
+    (definition): definition is EnumTypeDefinitionNode => definition.kind === Kind.ENUM_TYPE_DEFINITION && definition.name.value === 'join__Graph',
+  );
+  const found: { name: string; url: string }[] = [];
+  for (const value of graphs?.values ?? []) {
+    const directive = value.directives?.find((candidate) => candidate.name.value === 'join__graph');
+    const argument = (name: string) => {
+      const node = directive?.arguments?.find((candidate) => candidate.name.value === name)?.value;
+      return node?.kind === Kind.STRING ? node.value : undefined;
+    };
+    const name = argument('name');
+    const url = argument('url');
+    if (name && url) found.push({ name, url });
+  }
+  return found;
 }

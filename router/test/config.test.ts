@@ -2,17 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.ts';
 
 describe('router config', () => {
-  it('defaults to the local subgraph ports and derives the JWKS URL from the users URL', () => {
+  it('sends each subgraph to its supergraph URL unless <NAME>_URL overrides it, for any name, and derives the JWKS URL from the users URL', () => {
     const config = readConfig({});
     expect(config.port).toBe(4000);
-    expect(config.subgraphUrls).toEqual({
-      products: 'http://localhost:4001/graphql',
-      inventory: 'http://localhost:4002/graphql',
-      pricing: 'http://localhost:4003/graphql',
-      users: 'http://localhost:4004/graphql',
-      orders: 'http://localhost:4005/graphql',
-    });
+    expect(config.subgraphUrl('products', 'http://localhost:4001/graphql')).toBe('http://localhost:4001/graphql');
+    expect(config.subgraphUrl('products', 'http://products.internal/graphql')).toBe('http://products.internal/graphql');
     expect(config.jwksUrl).toBe('http://localhost:4004/.well-known/jwks.json');
+    const overridden = readConfig({ PRODUCTS_URL: 'http://p:1/graphql', GIFT_CARDS_URL: 'http://g:2/graphql', USERS_URL: 'http://u:3/graphql' });
+    expect(overridden.subgraphUrl('products', 'http://localhost:4001/graphql')).toBe('http://p:1/graphql');
+    expect(overridden.subgraphUrl('gift-cards', 'http://elsewhere/graphql')).toBe('http://g:2/graphql'); // non-alnum → _
+    expect(overridden.subgraphUrl('pricing', 'http://localhost:4003/graphql')).toBe('http://localhost:4003/graphql');
+    expect(overridden.jwksUrl).toBe('http://u:3/.well-known/jwks.json');
+    // The router's own *_URL variables are not subgraph overrides.
+    expect(readConfig({ REDIS_URL: 'redis://cache:6379', JWKS_URL: 'http://k/jwks', CACHE_TIMEOUT_MS: '50' }).subgraphOverrides).toEqual({});
+    // A variable that only looks like an override (Vite's BASE_URL) is checked only if a supergraph names that subgraph.
+    expect(readConfig({ BASE_URL: '/' }).subgraphUrl('products', 'http://localhost:4001/graphql')).toBe('http://localhost:4001/graphql');
+    expect(() => readConfig({ REVIEWS_URL: 'nope' }).subgraphUrl('reviews', 'http://localhost:4009/graphql')).toThrow(/REVIEWS_URL must be a URL/);
     expect(config.apolloTelemetry).toBe(false);
   });
 
@@ -64,10 +69,11 @@ describe('router config', () => {
   });
 
   it('times out each subgraph fetch after SUBGRAPH_TIMEOUT_MS unless <NAME>_TIMEOUT_MS overrides it', () => {
-    expect(readConfig({}).subgraphTimeouts).toEqual({ products: 10_000, inventory: 10_000, pricing: 10_000, users: 10_000, orders: 10_000 });
-    const config = readConfig({ SUBGRAPH_TIMEOUT_MS: '3000', PRICING_TIMEOUT_MS: '500', USERS_TIMEOUT_MS: '8000' });
+    const defaults = readConfig({});
+    expect(['products', 'inventory', 'pricing', 'users', 'orders', 'reviews'].map((name) => defaults.subgraphTimeout(name))).toEqual([10_000, 10_000, 10_000, 10_000, 10_000, 10_000]);
+    const config = readConfig({ SUBGRAPH_TIMEOUT_MS: '3000', PRICING_TIMEOUT_MS: '500', USERS_TIMEOUT_MS: '8000', REVIEWS_TIMEOUT_MS: '700' });
     expect(config.subgraphTimeoutMs).toBe(3_000);
-    expect(config.subgraphTimeouts).toEqual({ products: 3_000, inventory: 3_000, pricing: 500, users: 8_000, orders: 3_000 });
+    expect(['products', 'inventory', 'pricing', 'users', 'orders', 'reviews'].map((name) => config.subgraphTimeout(name))).toEqual([3_000, 3_000, 500, 8_000, 3_000, 700]);
   });
 
   it('reads at most SUBGRAPH_MAX_RESPONSE_BYTES (16 MiB) of a subgraph answer', () => {
@@ -93,7 +99,7 @@ describe('router config', () => {
   });
 
   it('takes subgraph URLs from the environment', () => {
-    expect(readConfig({ PRICING_URL: 'http://pricing.internal:8080/graphql' }).subgraphUrls.pricing).toBe('http://pricing.internal:8080/graphql');
+    expect(readConfig({ PRICING_URL: 'http://pricing.internal:8080/graphql' }).subgraphUrl('pricing', 'http://localhost:4003/graphql')).toBe('http://pricing.internal:8080/graphql');
   });
 
   it.each([

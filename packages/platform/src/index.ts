@@ -4,6 +4,7 @@ export * from './cache-metrics.ts';
 export * from './config.ts';
 export * from './errors.ts';
 export * from './identity.ts';
+export * from './invalidation-log.ts';
 export * from './listener-timeouts.ts';
 export * from './logger.ts';
 export * from './memory-sizes.ts';

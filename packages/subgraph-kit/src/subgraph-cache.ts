@@ -15,6 +15,7 @@ import {
   entryBytes,
   type CacheMetrics,
   createRedis,
+  InvalidationLog,
 } from '@shop/platform';
 import { failOpenCacheClient } from './cache-client.ts';
 import { requestScopeOf } from './request-scope.ts';
@@ -393,45 +394,8 @@ export function tagsOf(
   return [...tags];
 }
 
-/**
- * When each tag was last invalidated in this process, for the tags invalidated in the last few
- * minutes, and at most `maxTags` of them (writes publish the tags, so a stream of writes could
- * otherwise grow it for minutes). A request older than what was forgotten is treated as having
- * seen every invalidation: forgetting early only stores less, never something stale.
- */
-export class InvalidationLog {
-  private readonly at = new Map<string, number>();
-  private forgottenUpTo = Number.NEGATIVE_INFINITY;
-
-  constructor(
-    private readonly windowMs = 5 * 60_000,
-    private readonly maxTags = 100_000,
-  ) {}
-
-  record(tags: readonly string[], now = performance.now()): void {
-    for (const tag of tags) {
-      // Re-inserted so the map stays ordered oldest first.
-      this.at.delete(tag);
-      this.at.set(tag, now);
-    }
-    for (const [tag, time] of this.at) {
-      if (time >= now - this.windowMs && this.at.size <= this.maxTags) break;
-      this.at.delete(tag);
-      this.forgottenUpTo = Math.max(this.forgottenUpTo, time);
-    }
-  }
-
-  /** Tags remembered; for tests and diagnostics. */
-  get size(): number {
-    return this.at.size;
-  }
-
-  /** True when any of `tags` may have been invalidated at or after `since`. */
-  touchedSince(tags: readonly string[], since: number): boolean {
-    if (since <= this.forgottenUpTo) return true;
-    return tags.some((tag) => (this.at.get(tag) ?? Number.NEGATIVE_INFINITY) >= since);
-  }
-}
+/** The "fetched before an invalidation" rule, shared with the router's caches (in @shop/platform). */
+export { InvalidationLog };
 
 /** JSON with object keys sorted, so equal arguments make equal keys whatever their order. */
 export function stableStringify(value: unknown): string {

@@ -2,7 +2,6 @@ import { createInvalidationBus, createRedis, invalidationChannel, type Logger } 
 import type { RouterMetrics } from '../metrics.ts';
 import { MemoryStorage } from './memory-storage.ts';
 import { RedisStorage } from './redis-storage.ts';
-import type { ResponseCache } from './response-cache.ts';
 import { RouterCache } from './router-cache.ts';
 import type { SkipReason } from './sizes.ts';
 import type { CacheStorage } from './storage.ts';
@@ -19,8 +18,8 @@ export interface RouterCacheSettings {
   cacheKeyPrefix: string;
   logger: Logger;
   metrics: RouterMetrics;
-  /** The whole-response cache, dropped by the same bus messages. */
-  responseCache?: ResponseCache | undefined;
+  /** Whatever else drops what the bus names (the whole-response cache, fetch sharing); awaited with the cache. */
+  onInvalidate?: ((tags: readonly string[]) => Promise<unknown>) | undefined;
 }
 
 export interface RouterCacheHandle {
@@ -48,7 +47,7 @@ export function createRouterCache(settings: RouterCacheSettings): RouterCacheHan
   // wait until this cache has dropped the entries (read-your-writes under `npm start`).
   const bus = createInvalidationBus({ redisUrl, logger, channel: invalidationChannel(settings.cacheKeyPrefix) });
   const unsubscribe = bus.subscribe(async (tags) => {
-    await Promise.all([cache.invalidate(tags), settings.responseCache?.invalidate(tags)]);
+    await Promise.all([cache.invalidate(tags), settings.onInvalidate?.(tags)]);
   });
   return {
     cache,

@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { OperationDefinitionNode } from 'graphql';
-import { cacheControlHeader, type Viewer } from '@shop/platform';
+import { cacheControlHeader, InvalidationLog, type Viewer } from '@shop/platform';
 import type { RouterContext } from '../context.ts';
 import type { RouterMetrics } from '../metrics.ts';
-import { digest, stableJson } from './keys.ts';
+import { digest } from './keys.ts';
 import { MemoryStorage } from './memory-storage.ts';
 import type { ByteBounds } from './sizes.ts';
 
@@ -41,24 +40,11 @@ export interface ResponseCacheOptions extends ByteBounds {
   metrics: RouterMetrics;
 }
 
-/** Per-request state, in RouterContext: the key looked up, and the tags its fetches met. */
-export interface ResponseCacheState {
-  key: string;
-  /** The cache's generation when the request came in: a response planned before a clear() is not stored. */
-  generation: number;
-  viewer: Viewer | null;
-  startedAt: number;
-  tags: Set<string>;
-}
-
-/** The headers that make a request safe from CSRF for Apollo (see server.ts csrfPrevention). */
-const PREFLIGHT_HEADERS = ['x-apollo-operation-name', 'apollo-require-preflight', 'apollographql-client-name'];
-const INVALIDATION_MEMORY_MS = 60_000;
-const INVALIDATION_MEMORY_MAX = 100_000;
+export type { ResponseCacheState } from '../context.ts';
 
 export class ResponseCache {
   private readonly storage: MemoryStorage;
-  private readonly invalidatedAt = new Map<string, number>();
+  private readonly invalidations = new InvalidationLog();
   private generation = 0;
 
   constructor(private readonly options: ResponseCacheOptions) {
@@ -93,6 +79,11 @@ export class ResponseCache {
     return false;
   }
 
+  /** A request's start, on the clock its invalidations are compared against (see ResponseCacheState). */
+  static now(): number {
+    return InvalidationLog.now();
+  }
+
   /** The generation to record in a request's state (see ResponseCacheState). */
   get currentGeneration(): number {
     return this.generation;
@@ -110,15 +101,7 @@ export class ResponseCache {
 
   /** Drops every response that showed one of the tags (called for each message on the bus). */
   async invalidate(tags: readonly string[]): Promise<void> {
-    const now = Date.now();
-    for (const tag of tags) {
-      this.invalidatedAt.delete(tag);
-      this.invalidatedAt.set(tag, now);
-    }
-    for (const [tag, at] of this.invalidatedAt) {
-      if (now - at < INVALIDATION_MEMORY_MS && this.invalidatedAt.size <= INVALIDATION_MEMORY_MAX) break;
-      this.invalidatedAt.delete(tag);
-    }
+    this.invalidations.record(tags);
     await this.storage.invalidate(tags);
   }
 
@@ -137,7 +120,7 @@ export class ResponseCache {
           if (isPrivate && !state.viewer) return;
           if (isPrivate) state.tags.add(`User:${state.viewer!.userId}`);
           const tags = [...state.tags];
-          if (tags.some((tag) => (this.invalidatedAt.get(tag) ?? -1) >= state.startedAt)) return;
+          if (this.invalidations.touchedSince(tags, state.startedAt)) return;
           const ttlMs = policy.maxAge * 1_000;
           await this.storage.setMany([
             {
@@ -147,6 +130,7 @@ export class ResponseCache {
               tags,
             },
           ]);
+          if (contextValue.cacheStatus) contextValue.cacheStatus.stored = true;
         },
       }),
     };
@@ -183,41 +167,4 @@ function decode(value: string): Entry | undefined {
   const space = value.indexOf(' ');
   if (newline < 0 || space < 0 || space > newline) return undefined;
   return { expiresAt: Number(value.slice(0, space)), private: value[space + 1] === '1', body: value.slice(newline + 1) };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * A GraphQL request's identity for the response cache and for request sharing (request-dedup.ts):
- * method, client name, document (its text's digest, or the persisted query's hash), operation name
- * and variables. Undefined when the request is not one either may answer: not a GraphQL request
- * object, or a request Apollo's CSRF prevention would refuse (neither a JSON POST nor carrying one
- * of the preflight headers), which must reach Apollo to be refused.
- */
-export function requestKey(request: FastifyRequest, clientName: string): string | undefined {
-  const input = request.method === 'POST' ? request.body : request.method === 'GET' ? request.query : undefined;
-  if (!input || typeof input !== 'object' || Array.isArray(input)) return undefined;
-  if (request.method === 'GET' || !/^application\/json/i.test(request.headers['content-type'] ?? '')) {
-    if (!PREFLIGHT_HEADERS.some((name) => request.headers[name] !== undefined)) return undefined;
-  }
-  const { query, operationName, variables, extensions } = input as Record<string, unknown>;
-  let document: string;
-  if (typeof query === 'string') {
-    // The text itself, not a hash the client claims for it: a mismatched pair must reach Apollo.
-    document = createHash('sha256').update(query).digest('base64url');
-  } else {
-    // A persisted query: `extensions` is an object over POST, a JSON string over GET.
-    const parsed = typeof extensions === 'string' ? safeJson(extensions) : extensions;
-    const sha256 = (parsed as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
-    if (typeof sha256 !== 'string') return undefined;
-    document = `pq:${sha256}`;
-  }
-  // GET variables arrive as a JSON string; the same operation over POST gets its own entry.
-  return digest(`${request.method}\n${clientName}\n${document}\n${typeof operationName === 'string' ? operationName : ''}\n${typeof variables === 'string' ? variables : stableJson(variables ?? {})}`);
 }

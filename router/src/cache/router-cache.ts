@@ -1,7 +1,6 @@
-import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { DocumentNode, GraphQLFormattedError } from 'graphql';
-import { parseCacheControl, type OperationPolicy, type Viewer } from '@shop/platform';
-import { fetchKey, subgraphFetches } from '../inflight.ts';
+import { InvalidationLog, parseCacheControl, type OperationPolicy, type Viewer } from '@shop/platform';
+import type { GatewayGraphQLRequest, GatewayGraphQLResponse } from '../gateway-types.ts';
 import type { RouterMetrics } from '../metrics.ts';
 import { digest, stableJson, tagsOf } from './keys.ts';
 import { OperationShapes } from './operations.ts';
@@ -25,16 +24,24 @@ import type { CacheStorage, CacheWrite } from './storage.ts';
  * own; an anonymous lookup asks only for public keys. A PRIVATE answer therefore never sits under
  * a key another viewer reads, without a marker or a second round trip.
  *
- * Identical fetches in flight at once (same subgraph, body and viewer) share one subgraph request.
+ * Identical fetches in flight at once (same subgraph, body and viewer) share one subgraph request:
+ * `fetch` goes through the router's fetch sharing (stages/fetch-sharing.ts), and only the caller
+ * whose request was sent stores the answer.
  */
 export interface RouterCacheOptions {
   storage: CacheStorage;
   metrics: RouterMetrics;
 }
 
-// The gateway's request and response types, without depending on the package that declares them.
-export type GatewayGraphQLRequest = GraphQLDataSourceProcessOptions['request'];
-export type GatewayGraphQLResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
+export type { GatewayGraphQLRequest, GatewayGraphQLResponse } from '../gateway-types.ts';
+
+/** What `fetch` answers: the subgraph's response and Cache-Control, and whether it was someone else's fetch. */
+export interface FetchedAnswer {
+  response: GatewayGraphQLResponse;
+  cacheControl: string | null;
+  /** True when this caller joined an identical fetch in flight (the one that sent it stores). */
+  shared?: boolean | undefined;
+}
 
 /** One subgraph fetch as the data source sees it. */
 export interface CacheableFetch {
@@ -44,13 +51,15 @@ export interface CacheableFetch {
   document?: DocumentNode | undefined;
   viewer: Viewer | null;
   /** Sends a request (the original or one narrowed to the misses) to the subgraph. */
-  fetch(request: GatewayGraphQLRequest): Promise<GatewayGraphQLResponse>;
+  fetch(request: GatewayGraphQLRequest): Promise<FetchedAnswer>;
 }
 
 /** The response for the gateway and the cache policy it carries (for the client's header). */
 export interface CacheOutcome {
   response: GatewayGraphQLResponse;
   policy: OperationPolicy;
+  /** Keys looked up and found / not found (unset: the cache was not consulted, e.g. a mutation). */
+  lookups?: { hits: number; misses: number } | undefined;
 }
 
 /** What the storage holds per key. `x`: expiry (epoch ms), for the remaining TTL of a hit. */
@@ -67,16 +76,12 @@ interface Fetched {
   sent: boolean;
 }
 
-/** How long (and how many) received invalidations are remembered, to stop writes of data fetched before them. */
-const INVALIDATION_MEMORY_MS = 60_000;
-const INVALIDATION_MEMORY_MAX = 100_000;
 const LAYER = 'router';
 
 export class RouterCache {
   private readonly shapes = new OperationShapes();
-  private readonly inFlight = subgraphFetches();
-  /** tag → when it was last invalidated, oldest first. */
-  private readonly invalidatedAt = new Map<string, number>();
+  /** Stops writes of data fetched before an invalidation of it arrived. */
+  private readonly invalidations = new InvalidationLog();
   private readonly pendingWrites = new Set<Promise<void>>();
 
   constructor(private readonly options: RouterCacheOptions) {}
@@ -87,7 +92,7 @@ export class RouterCache {
     const shape = request.query ? this.shapes.of(request.query, call.document) : undefined;
     if (!shape || shape.operation !== 'query') {
       // Mutations (and what we cannot read) are neither cached nor deduplicated: each one counts.
-      return { response: await call.fetch(request), policy: NOT_CACHEABLE };
+      return { response: (await call.fetch(request)).response, policy: NOT_CACHEABLE };
     }
     const representations = request.variables?.representations as unknown;
     if (shape.entities && Array.isArray(representations) && representations.length) {
@@ -99,18 +104,8 @@ export class RouterCache {
   /** Drops every entry carrying one of the tags (called for each message on the bus). */
   async invalidate(tags: readonly string[]): Promise<void> {
     if (!tags.length) return;
-    const now = Date.now();
-    for (const tag of tags) {
-      this.options.metrics.cacheInvalidations.inc({ layer: LAYER, type: tag.split(':', 1)[0]! });
-      this.invalidatedAt.delete(tag); // re-insert at the end: the map stays in time order
-      this.invalidatedAt.set(tag, now);
-    }
-    for (const [tag, at] of this.invalidatedAt) {
-      if (now - at < INVALIDATION_MEMORY_MS && this.invalidatedAt.size <= INVALIDATION_MEMORY_MAX) break;
-      this.invalidatedAt.delete(tag);
-    }
-    // A fetch already in flight may carry the old data: later requests must not join it.
-    this.inFlight.clear();
+    for (const tag of tags) this.options.metrics.cacheInvalidations.inc({ layer: LAYER, type: tag.split(':', 1)[0]! });
+    this.invalidations.record(tags);
     await this.options.storage.invalidate(tags);
   }
 
@@ -134,10 +129,10 @@ export class RouterCache {
     const hit = decode(privateValue, now) ?? decode(publicValue, now);
     if (hit) {
       this.count('cacheHits', type);
-      return { response: { data: hit.v as Record<string, unknown> }, policy: remainingPolicy(hit, now) };
+      return { response: { data: hit.v as Record<string, unknown> }, policy: remainingPolicy(hit, now), lookups: { hits: 1, misses: 0 } };
     }
     this.count('cacheMisses', type);
-    const started = Date.now();
+    const started = InvalidationLog.now();
     const { response, cacheControl, sent } = await this.fetchOnce(call, request, type);
     const policy = parseCacheControl(cacheControl);
     const data = response.data;
@@ -145,7 +140,7 @@ export class RouterCache {
       const key = policy.scope === 'PRIVATE' ? privateKey! : publicKey;
       this.write(started, [this.entry(key, data, policy, tagsOf(data), viewer)]);
     }
-    return { response, policy };
+    return { response, policy, lookups: { hits: 0, misses: 1 } };
   }
 
   private async resolveEntities(call: CacheableFetch, selectionHash: string, representations: unknown[]): Promise<CacheOutcome> {
@@ -180,11 +175,12 @@ export class RouterCache {
         this.count('cacheMisses', types[i]!);
       }
     }
-    if (!misses.length) return { response: { data: { _entities: entities } }, policy: cachedPolicy! };
+    const lookups = { hits: count - misses.length, misses: misses.length };
+    if (!misses.length) return { response: { data: { _entities: entities } }, policy: cachedPolicy!, lookups };
 
     const everything = misses.length === count;
     const missRequest = everything ? request : { ...request, variables: { ...otherVariables, representations: misses.map((i) => representations[i]) } };
-    const started = Date.now();
+    const started = InvalidationLog.now();
     const { response, cacheControl, sent } = await this.fetchOnce(call, missRequest, types[misses[0]!]!);
     const fetchedPolicy = parseCacheControl(cacheControl);
     const fetched = response.data?._entities as unknown;
@@ -200,7 +196,7 @@ export class RouterCache {
       this.write(started, writes);
     }
     const policy = cachedPolicy ? combinePolicies(cachedPolicy, fetchedPolicy) : fetchedPolicy;
-    if (everything) return { response, policy };
+    if (everything) return { response, policy, lookups };
 
     // Merge: the gateway expects one entity per representation it sent, in its order, and error
     // paths (`_entities.<j>...`) that point at its representations, not at the misses.
@@ -214,20 +210,15 @@ export class RouterCache {
         errors: response.errors?.map((error) => remapErrorPath(error, misses)),
       },
       policy,
+      lookups,
     };
   }
 
-  /**
-   * Sends the request unless an identical one (same subgraph, body and viewer) is in flight, in
-   * which case it waits for that one's answer (see inflight.ts).
-   */
+  /** Fetches through the router's fetch sharing; a fetch that joined another's counts as a dedupe and is not stored. */
   private async fetchOnce(call: CacheableFetch, request: GatewayGraphQLRequest, type: string): Promise<Fetched> {
-    const { value, leader } = await this.inFlight.run(fetchKey(call.subgraph, call.viewer, request), async () => {
-      const response = await call.fetch(request);
-      return { response, cacheControl: response.http?.headers.get('cache-control') ?? null };
-    });
-    if (!leader) this.count('cacheDedupes', type);
-    return { ...value, sent: leader };
+    const { response, cacheControl, shared } = await call.fetch(request);
+    if (shared) this.count('cacheDedupes', type);
+    return { response, cacheControl, sent: !shared };
   }
 
   /**
@@ -246,7 +237,7 @@ export class RouterCache {
    * an invalidation of one of their tags arrived are dropped: they may hold what was just changed.
    */
   private write(fetchStartedAt: number, writes: CacheWrite[]): void {
-    const fresh = this.invalidatedAt.size ? writes.filter((w) => !w.tags.some((tag) => (this.invalidatedAt.get(tag) ?? -1) >= fetchStartedAt)) : writes;
+    const fresh = writes.filter((write) => this.invalidations.allowsStore(write.tags, fetchStartedAt));
     if (!fresh.length) return;
     const pending: Promise<void> = this.options.storage
       .setMany(fresh)

@@ -12,6 +12,13 @@ import type { RouterContext } from '../../src/context.ts';
 import { SubgraphDataSource } from '../../src/datasource.ts';
 import { createFetcher } from '../../src/fetcher.ts';
 import { createRouterMetrics, type RouterMetrics } from '../../src/metrics.ts';
+import { cacheControl } from '../../src/stages/cache-control.ts';
+import { entityCacheFetch } from '../../src/stages/entity-cache.ts';
+import { namedFetchErrors } from '../../src/stages/errors.ts';
+import { sharedFetches } from '../../src/stages/fetch-sharing.ts';
+import { measuredFetches } from '../../src/stages/metrics.ts';
+import type { RouterParts } from '../../src/stages/stage.ts';
+import { viewer } from '../../src/stages/viewer.ts';
 
 export const logger = createLogger('router-test', 'silent');
 
@@ -78,10 +85,16 @@ export async function deleteKeys(redisUrl: string, prefix: string): Promise<void
   }
 }
 
-/** A data source over a subgraph URL, the way the gateway drives it for client operations. */
+/**
+ * A data source over a subgraph URL, the way the gateway drives it for client operations: the
+ * pipeline's fetch chain as the router builds it (with a cache: the entity cache and the fetch
+ * sharing its misses go through).
+ */
 export function dataSourceFor(url: string, metrics: RouterMetrics, cache: RouterCache | undefined, subgraph = 'pricing') {
   const { fetcher, close } = createFetcher({ timeoutMs: 5_000, maxResponseBytes: 16 * 1024 ** 2 });
-  const source = new SubgraphDataSource({ subgraph, url, fetcher, routerSecret: undefined, metrics, cache });
+  const identity = viewer({ config: { routerSecret: undefined } } as RouterParts).fetch!;
+  const stages = [identity, cacheControl().fetch!, namedFetchErrors, ...(cache ? [entityCacheFetch(cache), sharedFetches(metrics)] : []), measuredFetches(metrics)];
+  const source = new SubgraphDataSource({ subgraph, url, fetcher, stages });
   return {
     source,
     close,

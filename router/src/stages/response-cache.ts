@@ -1,0 +1,67 @@
+import type { FastifyRequest } from 'fastify';
+import { tagsOf } from '../cache/keys.ts';
+import { ResponseCache } from '../cache/response-cache.ts';
+import type { ResponseCacheState, RouterContext } from '../context.ts';
+import { keyedRequest } from '../request-key.ts';
+import { cacheStatusOf } from './cache-status.ts';
+import { answeredEarly } from './metrics.ts';
+import type { RouterParts, Stage } from './stage.ts';
+
+/**
+ * The whole-response cache (cache/response-cache.ts; RESPONSE_CACHE, only with ROUTER_CACHE): a
+ * query answered before is answered in the route's preHandler, before parsing, planning or any
+ * fetch. Each fetch adds the tags of what it asked about and got back, so the bus drops the
+ * responses that showed them; a new supergraph or new trusted documents drop everything.
+ */
+export function responseCache({ config, metrics, viewerOf, signals }: RouterParts): Stage | undefined {
+  if (!config.routerCache || !config.responseCache) return undefined;
+  const cache = new ResponseCache({
+    maxEntries: config.responseCacheMaxEntries,
+    maxBytes: config.responseCacheMaxBytes,
+    maxEntryBytes: config.cacheMaxEntryBytes,
+    metrics,
+  });
+  signals.invalidated.listen((tags) => cache.invalidate(tags));
+  signals.schemaChanged.listen(() => cache.clear());
+  signals.documentsChanged.listen(() => cache.clear());
+  const states = new WeakMap<FastifyRequest, ResponseCacheState>();
+  return {
+    name: 'response-cache',
+    async preHandler(request, reply) {
+      const keyed = await keyedRequest(request, viewerOf);
+      if (!keyed) return;
+      states.set(request, { key: keyed.key, generation: cache.currentGeneration, viewer: keyed.viewer, startedAt: ResponseCache.now(), tags: new Set() });
+      const status = cacheStatusOf(request);
+      status.response = 'miss';
+      if (!(await cache.serve(keyed.key, keyed.viewer, reply))) return;
+      status.response = 'hit';
+      return answeredEarly(metrics, request, reply, keyed.client);
+    },
+    context: (request) => ({ responseCache: states.get(request) }),
+    apollo: {
+      plugins: [
+        cache.plugin(),
+        {
+          // Only queries are ever stored: for anything else the lookup was no lookup at all.
+          requestDidStart: async () => ({
+            willSendResponse: async ({ contextValue, operation }: { contextValue: RouterContext; operation?: { operation: string } | null }) => {
+              if (contextValue.cacheStatus && operation?.operation !== 'query') contextValue.cacheStatus.response = 'bypass';
+            },
+          }),
+        },
+      ],
+    },
+    fetch: {
+      async around(call, next) {
+        const result = await next(call);
+        const tags = call.context?.responseCache?.tags;
+        if (tags) {
+          tagsOf(call.request.variables?.representations, tags);
+          tagsOf(result.response.data, tags);
+        }
+        return result;
+      },
+    },
+    close: () => cache.close(),
+  };
+}
