@@ -22,22 +22,6 @@ import {
   type TracingConfig,
 } from '@shop/platform';
 
-/**
- * @deprecated The router learns its subgraphs from the supergraph; tooling reads `@shop/registry`.
- * Kept only until no workspace imports them from here.
- */
-export const SUBGRAPH_NAMES = ['products', 'inventory', 'pricing', 'users', 'orders'] as const;
-/** @deprecated See SUBGRAPH_NAMES. */
-export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
-/** @deprecated See SUBGRAPH_NAMES. */
-export const DEFAULT_SUBGRAPH_PORTS: Record<SubgraphName, number> = {
-  products: 4001,
-  inventory: 4002,
-  pricing: 4003,
-  users: 4004,
-  orders: 4005,
-};
-
 /** `<NAME>` of a subgraph's variables: its name upper-cased, anything not a letter or digit `_` (`my-shop` → `MY_SHOP`). */
 export const subgraphEnvName = (subgraph: string): string => subgraph.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 

@@ -47,7 +47,14 @@ export class RequestDedup {
    * the operation's name, for the request metrics), or makes this request the one others join
    * (returns undefined: the pipeline runs).
    */
-  async handle(request: FastifyRequest, reply: FastifyReply, key: string, viewer: Viewer | null): Promise<{ operationName: string | null } | undefined> {
+  async handle(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    key: string,
+    viewer: Viewer | null,
+    /** Called just before a shared response is sent (the reply's onSend hooks run at once). */
+    beforeSend?: () => void,
+  ): Promise<{ operationName: string | null } | undefined> {
     let settle!: (reply: SharedReply | undefined) => void;
     let leading = false;
     // run() calls its start function synchronously, and only when nothing identical is in
@@ -67,6 +74,7 @@ export class RequestDedup {
     const { value } = await shared;
     if (!value) return undefined;
     this.metrics.requestDedupes.inc();
+    beforeSend?.();
     void reply.status(value.status);
     if (value.contentType) void reply.header('content-type', value.contentType);
     if (value.cacheControl) void reply.header('cache-control', value.cacheControl);

@@ -3,8 +3,8 @@ import { refuse } from './errors.ts';
 
 /**
  * Size caps on what a GraphQL request carries, checked on `/graphql` before anything parses,
- * keys, stores or shares it (a Fastify hook, ahead of the response cache, request sharing and
- * Apollo):
+ * keys, stores or shares it (a route preValidation hook, ahead of the response cache, request
+ * sharing and Apollo):
  *
  * | code                 | limit (env var, default)      | what counts                                            |
  * |----------------------|-------------------------------|--------------------------------------------------------|
@@ -57,9 +57,8 @@ function overBytes(text: string, max: number): boolean {
 /**
  * GET variables and extensions are the JSON text itself. POST ones were parsed from a body no larger than
  * its Content-Length, and serialising parsed JSON never makes it longer, so a small body is not
- * serialised again to be measured. Serialising cannot overflow the stack: request-shape.ts (an
- * app hook, so it runs before this route hook) has refused anything nested deeper than
- * MAX_INPUT_DEPTH.
+ * serialised again to be measured. Serialising cannot overflow the stack: request-shape.ts (the
+ * stage before this one, pipeline.ts) has refused anything nested deeper than MAX_INPUT_DEPTH.
  */
 function jsonOver(request: FastifyRequest, value: unknown, max: number): boolean {
   if (typeof value === 'string') return overBytes(value, max);

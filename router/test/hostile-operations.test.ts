@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { readConfig, SUBGRAPH_NAMES } from '../src/config.ts';
+import { readConfig } from '../src/config.ts';
+import { everySubgraphAt } from './support/supergraph-env.ts';
 import { COST_HEADER } from '../src/demand-control.ts';
 import { DEFAULT_OPERATION_LIMITS } from '../src/limits.ts';
 import { buildRouter, type Router } from '../src/server.ts';
@@ -27,7 +28,7 @@ async function startRouter(env: Record<string, string>) {
       PORT: '0',
       LOG_LEVEL: 'silent',
       ROUTER_CACHE: 'false',
-      ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_URL`, subgraph.url])),
+      ...everySubgraphAt(subgraph.url),
       ...env,
     }),
   });

@@ -2,7 +2,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSubgraphFailure } from '../src/breaker.ts';
-import { readConfig, SUBGRAPH_NAMES } from '../src/config.ts';
+import { readConfig } from '../src/config.ts';
+import { everySubgraphAt } from './support/supergraph-env.ts';
 import { createFetcher, RESPONSE_TOO_LARGE_CODE, SubgraphResponseTooLargeError } from '../src/fetcher.ts';
 import { buildRouter, type Router } from '../src/server.ts';
 import { startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';
@@ -92,7 +93,7 @@ describe('a subgraph answer over SUBGRAPH_MAX_RESPONSE_BYTES (production)', () =
         RESPONSE_CACHE: 'false',
         SUBGRAPH_MAX_RESPONSE_BYTES: String(MAX_BYTES),
         BREAKER_FAILURE_THRESHOLD: '2',
-        ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_URL`, subgraph.url])),
+        ...everySubgraphAt(subgraph.url),
       }),
     });
   });

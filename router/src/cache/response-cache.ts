@@ -60,7 +60,7 @@ export class ResponseCache {
    * Answers from the cache if it holds this request's response (the viewer's own entry first).
    * Returns whether it answered.
    */
-  async serve(key: string, viewer: Viewer | null, reply: FastifyReply): Promise<boolean> {
+  async serve(key: string, viewer: Viewer | null, reply: FastifyReply, beforeSend?: () => void): Promise<boolean> {
     const keys = viewer ? [privateKey(key, viewer), key] : [key];
     const values = await this.storage.getMany(keys);
     const now = Date.now();
@@ -69,6 +69,7 @@ export class ResponseCache {
       if (!entry || entry.expiresAt <= now) continue;
       this.options.metrics.cacheHits.inc({ layer: 'router', type: 'response' });
       const maxAge = Math.max(1, Math.ceil((entry.expiresAt - now) / 1_000));
+      beforeSend?.(); // the reply's onSend hooks run as it is sent
       void reply
         .header('content-type', 'application/json; charset=utf-8')
         .header('cache-control', cacheControlHeader({ cacheable: true, maxAge, scope: entry.private ? 'PRIVATE' : 'PUBLIC' }))

@@ -17,9 +17,8 @@ export function requestDedup({ config, metrics, viewerOf }: RouterParts): Stage 
     async preHandler(request, reply) {
       const keyed = await keyedRequest(request, viewerOf);
       if (!keyed) return;
-      const shared = await dedup.handle(request, reply, keyed.key, keyed.viewer);
+      const shared = await dedup.handle(request, reply, keyed.key, keyed.viewer, () => (cacheStatusOf(request).collapsed = true));
       if (!shared) return;
-      cacheStatusOf(request).collapsed = true;
       return answeredEarly(metrics, request, reply, keyed.client, shared.operationName);
     },
     onSend: dedup.onSend,

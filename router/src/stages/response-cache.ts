@@ -33,8 +33,7 @@ export function responseCache({ config, metrics, viewerOf, signals }: RouterPart
       states.set(request, { key: keyed.key, generation: cache.currentGeneration, viewer: keyed.viewer, startedAt: ResponseCache.now(), tags: new Set() });
       const status = cacheStatusOf(request);
       status.response = 'miss';
-      if (!(await cache.serve(keyed.key, keyed.viewer, reply))) return;
-      status.response = 'hit';
+      if (!(await cache.serve(keyed.key, keyed.viewer, reply, () => (status.response = 'hit')))) return;
       return answeredEarly(metrics, request, reply, keyed.client);
     },
     context: (request) => ({ responseCache: states.get(request) }),
