@@ -41,7 +41,8 @@ import { renderHostileMarkdown, type HostileResults } from './hostile/report.ts'
 import { openSlowBodies } from './hostile/slow-bodies.ts';
 import { Tallies } from './hostile/tally.ts';
 import { pinCpus, procStatusBytes } from './proc.ts';
-import { ROOT, ROUTER_NODE_FLAGS, spawnTs, startSubgraphs, stopChild, subgraphUrlEnv, waitForGateway } from './processes.ts';
+import { ROOT, ROUTER_NODE_FLAGS, spawnTs, startSubgraphs, stopChild, waitForGateway } from './processes.ts';
+import { subgraphUrlEnv } from '@shop/registry';
 
 // ---------------------------------------------------------------- options
 

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SUBGRAPH_NAMES, urlVar, type SubgraphName } from '@shop/registry';
+import type { SubgraphName } from '@shop/registry';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export type SubgraphUrls = Record<SubgraphName, string>;
@@ -18,8 +18,6 @@ export type SubgraphUrls = Record<SubgraphName, string>;
 export const ROUTER_NODE_FLAGS: readonly string[] =
   (JSON.parse(readFileSync(`${ROOT}router/package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start.match(/--max-[\w-]+=\d+/g) ?? [];
 
-/** The `<NAME>_URL` variables (one per registered subgraph) a gateway or the router is pointed at the subgraphs with. */
-export const subgraphUrlEnv = (urls: SubgraphUrls): Record<string, string> => Object.fromEntries(SUBGRAPH_NAMES.map((s) => [urlVar(s), urls[s]]));
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => {

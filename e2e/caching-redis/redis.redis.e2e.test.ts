@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SMALL_SEED } from '@shop/subgraph-kit';
 import { fileURLToPath } from 'node:url';
 import { startStack, type Stack } from '@shop/stack';
+import { subgraphUrlEnv } from '@shop/registry';
 import { clientFor, logIn, type Send } from '../setup/client.ts';
 import { placeOrder, setStock, stockOf, uniqueKey } from '../setup/shop.ts';
 
@@ -64,7 +65,7 @@ beforeAll(async () => {
     stdio: 'ignore',
     env: {
       ...process.env, PORT: String(secondPort), HOST: '127.0.0.1', LOG_LEVEL: 'fatal', REDIS_URL: redisUrl, ROUTER_SECRET: routerSecret, RATE_LIMIT: 'false',
-      PRODUCTS_URL: urls.products, INVENTORY_URL: urls.inventory, PRICING_URL: urls.pricing, USERS_URL: urls.users, ORDERS_URL: urls.orders,
+      ...subgraphUrlEnv(urls),
     },
   });
   const secondUrl = `http://127.0.0.1:${secondPort}/graphql`;

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRouter, type Router } from '@shop/router';
 import { readConfig } from '@shop/router/config';
+import { subgraphUrlEnv } from '@shop/registry';
 import { SMALL_SEED } from '@shop/subgraph-kit';
 import { startStack, type Stack } from '@shop/stack';
 import { stallProxy, type StallProxy } from '../setup/stall-proxy.ts';
@@ -230,11 +231,8 @@ describe('a subgraph stalled mid-load', () => {
         ROUTER_SECRET,
         RATE_LIMIT: 'false',
         ROUTER_CACHE: 'false',
-        PRODUCTS_URL: urls.products,
-        INVENTORY_URL: proxy.url,
-        PRICING_URL: urls.pricing,
-        USERS_URL: urls.users,
-        ORDERS_URL: urls.orders,
+        // Inventory through the stalling proxy, the others direct.
+        ...subgraphUrlEnv({ ...urls, inventory: proxy.url }),
         INVENTORY_TIMEOUT_MS: String(TIMEOUT_MS),
         BREAKER_FAILURE_THRESHOLD: String(BREAKER_FAILURE_THRESHOLD),
         BREAKER_COOLDOWN_MS: String(COOLDOWN_MS),

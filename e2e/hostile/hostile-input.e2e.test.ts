@@ -5,6 +5,7 @@ import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildRouter, type Router } from '@shop/router';
 import { readConfig } from '@shop/router/config';
+import { subgraphUrlEnv } from '@shop/registry';
 import { countOutcome, hostileGenerator as generator, JSON_HEADERS, leakPattern, problemsOf, type HostileRequest as Spec, type Outcome, type OutcomeCounts } from '@shop/stack/hostile-requests';
 
 /**
@@ -84,11 +85,7 @@ beforeAll(async () => {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'fatal',
       RATE_LIMIT: 'false',
-      PRODUCTS_URL: subgraphUrls.products,
-      INVENTORY_URL: subgraphUrls.inventory,
-      PRICING_URL: subgraphUrls.pricing,
-      USERS_URL: subgraphUrls.users,
-      ORDERS_URL: subgraphUrls.orders,
+      ...subgraphUrlEnv(subgraphUrls),
     });
   // A first router, used once and closed: what stays after it is module state, not the router's.
   const warm = await buildRouter({ config: routerConfig() });

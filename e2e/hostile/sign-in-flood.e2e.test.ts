@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildRouter, type Router } from '@shop/router';
-import { SUBGRAPH_NAMES } from '@shop/registry';
+import { subgraphUrlEnv } from '@shop/registry';
 import { readConfig } from '@shop/router/config';
 
 /**
@@ -40,7 +40,7 @@ beforeAll(async () => {
       ROUTER_SECRET: inject('routerSecret'),
       // The default limits (the stack's own router runs with RATE_LIMIT=false).
       RATE_LIMIT: 'true',
-      ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_URL`, subgraphUrls[name]])),
+      ...subgraphUrlEnv(subgraphUrls),
     }),
   });
   await router.app.listen({ port: 0, host: '127.0.0.1' });

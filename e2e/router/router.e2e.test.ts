@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it, inject } from 'vitest';
 import { buildRouter } from '@shop/router';
 import { readConfig } from '@shop/router/config';
+import { subgraphUrlEnv } from '@shop/registry';
 import { compose, readSubgraphSdls, SUPERGRAPH_FILE } from '@shop/schema';
 import { counter, query, routerUrl } from '../setup/client.ts';
 
@@ -36,7 +37,7 @@ describe('supergraph hot reload', () => {
       config: readConfig({
         // RATE_LIMIT=false: the load loop below sends from 127.0.0.1 as fast as it is answered.
         PORT: '0', LOG_LEVEL: 'error', SUPERGRAPH_PATH: file, RATE_LIMIT: 'false',
-        PRODUCTS_URL: urls.products, INVENTORY_URL: urls.inventory, PRICING_URL: urls.pricing, USERS_URL: urls.users, ORDERS_URL: urls.orders,
+        ...subgraphUrlEnv(urls),
       }),
     });
     try {

@@ -4,7 +4,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { freePort } from '@shop/platform/testing';
-import { ROOT, ROUTER_NODE_FLAGS, spawnTs, subgraphUrlEnv, waitForGateway, type SubgraphUrls } from '../processes.ts';
+import { ROOT, ROUTER_NODE_FLAGS, spawnTs, waitForGateway, type SubgraphUrls } from '../processes.ts';
+import { subgraphUrlEnv } from '@shop/registry';
 
 export const GATEWAYS = {
   // Cache off and no in-flight sharing either: the pipeline alone against the stock gateway's.

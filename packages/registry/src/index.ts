@@ -50,3 +50,7 @@ export const localUrl = (name: SubgraphName): string => `http://localhost:${subg
 
 /** `products` → `subgraphs/products/src/schema.graphql`, relative to the repository root. */
 export const schemaPath = (name: SubgraphName): string => `subgraphs/${name}/src/schema.graphql`;
+
+/** Every subgraph's `<NAME>_URL` variable set to its URL: how a router (ours or a peer) is pointed at running subgraphs. */
+export const subgraphUrlEnv = (urls: Readonly<Record<SubgraphName, string>>): Record<string, string> =>
+  Object.fromEntries(SUBGRAPH_NAMES.map((name) => [urlVar(name), urls[name]]));
