@@ -14,3 +14,4 @@ export * from './server.ts';
 export * from './subgraph-cache.ts';
 export * from './subgraph-config.ts';
 export * from './subgraph.ts';
+export * from './write.ts';

@@ -43,10 +43,16 @@ export interface SubgraphDefinition<C extends object> {
   seed: (db: Database, size: SeedSize) => Promise<unknown>;
   /**
    * Given the open database and the invalidation bus, returns the per-request context factory
-   * (fresh loaders each request). Writes publish the `Type:id` tags of what they changed on the
-   * bus, after they commit. A subgraph registers its own metrics with `metrics.counter`.
+   * (fresh loaders each request). Writes go through `createWrite` (write.ts): it commits, then
+   * clears the request's loaders and publishes the `Type:id` tags of what changed on the bus. A
+   * subgraph registers its own metrics with `metrics.counter`.
    */
-  context: (db: Database, bus: InvalidationBus, metrics: ServiceMetrics) => (viewer: Viewer | null, trusted: boolean, request: FastifyRequest) => C;
+  context: (
+    db: Database,
+    bus: InvalidationBus,
+    metrics: ServiceMetrics,
+    logger: Logger,
+  ) => (viewer: Viewer | null, trusted: boolean, request: FastifyRequest) => C;
   routes?: (app: FastifyInstance) => void;
   /** Background work tied to the server's life (sweepers); returns what stops it on close. */
   background?: (db: Database, bus: InvalidationBus) => () => void;
@@ -101,7 +107,7 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
       logger: log,
       routerSecret: config.routerSecret,
       production: config.production,
-      context: definition.context(db, bus, metrics),
+      context: definition.context(db, bus, metrics, log),
       cacheHints: readCacheHints(definition.typeDefs),
       cache: config.subgraphCache
         ? {

@@ -1,5 +1,5 @@
-import type { InvalidationBus, Viewer } from '@shop/platform';
-import type { Database } from '@shop/subgraph-kit';
+import type { Viewer } from '@shop/platform';
+import type { Write } from '@shop/subgraph-kit';
 import type { InventoryRepository } from './db/repository.ts';
 import type { Loaders } from './loaders.ts';
 
@@ -7,10 +7,9 @@ export interface Context {
   viewer: Viewer | null;
   /** True when the caller proved the router/service secret; internal fields require it. */
   trusted: boolean;
-  /** For writes that need a transaction (reservations); reads go through `repo` and `loaders`. */
-  db: Database;
+  /** Reads; every write goes through `write`. */
   repo: InventoryRepository;
   loaders: Loaders;
-  /** Writes publish the `Type:id` tags of what they changed here, after they commit. */
-  bus: InvalidationBus;
+  /** Every write runs through this: one transaction, then the request's loaders cleared and the tags published. */
+  write: Write;
 }

@@ -1,6 +1,6 @@
 import type { RegionCode } from '@shop/domain';
 import { codedError } from '@shop/platform';
-import type { Database } from '@shop/subgraph-kit';
+import type { Queryable, Written } from '@shop/subgraph-kit';
 import { createInventoryRepository, sortLines, type LockedStockRow } from './db/repository.ts';
 import type { ReservationLineModel, ReservationModel } from './models.ts';
 
@@ -36,46 +36,46 @@ export function allocate(request: ReserveRequest['lines'], stock: readonly Locke
 }
 
 /**
- * Reserves every line or none, in one transaction. Idempotent per reservation id: an existing
- * reservation is returned as it is, whatever its status. The stock rows are locked before they
- * are read and the updates are conditional, so concurrent checkouts can never oversell.
- * `reserved` says whether this call took stock (false when it returned an existing reservation).
+ * Reserves every line or none, in the write's transaction. Idempotent per reservation id: an
+ * existing reservation is returned as it is, whatever its status. The stock rows are locked before
+ * they are read and the updates are conditional, so concurrent checkouts can never oversell. The
+ * tags name the products whose stock this call took (none when it returned an existing reservation).
  */
-export function reserveStock(db: Database, { reservationId, region, lines }: ReserveRequest): Promise<{ reservation: ReservationModel; reserved: boolean }> {
-  return db.transaction(async (tx) => {
-    const repo = createInventoryRepository(tx);
-    if (!(await repo.claimReservation(reservationId, region))) {
-      const existing = await repo.reservation(reservationId);
-      if (!existing) throw new Error(`reservation ${reservationId} conflicted but cannot be read`);
-      return { reservation: existing, reserved: false };
-    }
-    const stock = await repo.lockRegionStock(lines.map((l) => l.productId), region);
-    const { allocation, short } = allocate(lines, stock);
-    if (short.length > 0) {
-      throw codedError('OUT_OF_STOCK', `Not enough stock for ${short.join(', ')} in ${region}`, { productIds: short });
-    }
-    // The rows are locked, so this cannot miss; if it ever does, throwing rolls everything back.
-    if ((await repo.takeStock(allocation)) !== allocation.length) throw new Error('stock changed under a row lock');
-    await repo.insertReservationLines(reservationId, allocation);
-    return { reservation: { id: reservationId, region, status: 'HELD', lines: sortLines(allocation) }, reserved: true };
-  });
+export async function reserveStock(tx: Queryable, { reservationId, region, lines }: ReserveRequest): Promise<Written<ReservationModel>> {
+  const repo = createInventoryRepository(tx);
+  if (!(await repo.claimReservation(reservationId, region))) {
+    const existing = await repo.reservation(reservationId);
+    if (!existing) throw new Error(`reservation ${reservationId} conflicted but cannot be read`);
+    // A retry that found the reservation already made changed nothing.
+    return { value: existing, tags: [] };
+  }
+  const stock = await repo.lockRegionStock(lines.map((l) => l.productId), region);
+  const { allocation, short } = allocate(lines, stock);
+  if (short.length > 0) {
+    throw codedError('OUT_OF_STOCK', `Not enough stock for ${short.join(', ')} in ${region}`, { productIds: short });
+  }
+  // The rows are locked, so this cannot miss; if it ever does, throwing rolls everything back.
+  if ((await repo.takeStock(allocation)) !== allocation.length) throw new Error('stock changed under a row lock');
+  await repo.insertReservationLines(reservationId, allocation);
+  return { value: { id: reservationId, region, status: 'HELD', lines: sortLines(allocation) }, tags: productTags(allocation) };
 }
 
 /**
  * Gives a HELD reservation's stock back and marks it RELEASED; null when unknown. Releasing twice
- * releases once; `released` says whether this call was the one that did.
+ * releases once; the tags name the products whose stock came back when this call was the one that did.
  */
-export function releaseStock(db: Database, reservationId: string): Promise<{ reservation: ReservationModel | null; released: boolean }> {
-  return db.transaction(async (tx) => {
-    const repo = createInventoryRepository(tx);
-    // The row lock makes concurrent releases of one reservation take turns: only one sees HELD.
-    const reservation = await repo.reservation(reservationId, { lock: true });
-    if (!reservation || reservation.status === 'RELEASED') return { reservation, released: false };
-    await repo.lockStockRows(reservation.lines);
-    if ((await repo.returnStock(reservation.lines)) !== reservation.lines.length) {
-      throw new Error(`reservation ${reservationId} holds more than its stock rows have reserved`);
-    }
-    if (!(await repo.markReleased(reservationId))) throw new Error(`reservation ${reservationId} changed under a row lock`);
-    return { reservation: { ...reservation, status: 'RELEASED' }, released: true };
-  });
+export async function releaseStock(tx: Queryable, reservationId: string): Promise<Written<ReservationModel | null>> {
+  const repo = createInventoryRepository(tx);
+  // The row lock makes concurrent releases of one reservation take turns: only one sees HELD.
+  const reservation = await repo.reservation(reservationId, { lock: true });
+  if (!reservation || reservation.status === 'RELEASED') return { value: reservation, tags: [] };
+  await repo.lockStockRows(reservation.lines);
+  if ((await repo.returnStock(reservation.lines)) !== reservation.lines.length) {
+    throw new Error(`reservation ${reservationId} holds more than its stock rows have reserved`);
+  }
+  if (!(await repo.markReleased(reservationId))) throw new Error(`reservation ${reservationId} changed under a row lock`);
+  return { value: { ...reservation, status: 'RELEASED' }, tags: productTags(reservation.lines) };
 }
+
+/** Stock changed for these products (a line per product and warehouse: each product once). */
+export const productTags = (lines: readonly { productId: string }[]) => [...new Set(lines.map((line) => `Product:${line.productId}`))];

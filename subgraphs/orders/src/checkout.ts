@@ -10,7 +10,7 @@ import {
   type RegionCode,
 } from '@shop/domain';
 import { assertOwnerOrAdmin, badInput, codedError, notFound, type Logger, type Viewer } from '@shop/platform';
-import type { Database } from '@shop/subgraph-kit';
+import { createWrite, type Database } from '@shop/subgraph-kit';
 import { createOrderRepository, type CheckoutClaim, type NewOrderLine } from './db/repository.ts';
 import { orderNumber } from './ids.ts';
 import type { OrderModel } from './models.ts';
@@ -63,21 +63,15 @@ export function createCheckout({ db, pricing, inventory, logger, abandonedAfterM
   abandonedAfterMs: number;
   /** How long a retry waits for a concurrent attempt with its key (see DEFAULT_CONCURRENT_WAIT_MS). */
   concurrentWaitMs?: number;
-  /** Publishes invalidation tags after a write commits; never rejects (InvalidationBus.publish). */
+  /** Publishes invalidation tags after a write commits (InvalidationBus.publish); `createWrite` calls it. */
   publish: (tags: readonly string[]) => Promise<void>;
   limits?: CheckoutLimits;
 }) {
   const repo = createOrderRepository(db);
 
-  // Defensive even though the bus never rejects: inside `execute` a throw would release the stock
-  // of an order that is already committed.
-  async function announce(order: OrderModel): Promise<void> {
-    try {
-      await publish(orderTags(order));
-    } catch (error) {
-      logger.error({ err: error, orderId: order.id }, 'could not publish the order change; caches expire it by TTL');
-    }
-  }
+  // Checkout is shared by every request, so its writes clear no request's loaders: none of them has
+  // read what a checkout writes before it writes it.
+  const write = createWrite({ db, bus: { publish }, logger });
 
   async function release(reservationId: string): Promise<boolean> {
     try {
@@ -126,7 +120,7 @@ export function createCheckout({ db, pricing, inventory, logger, abandonedAfterM
         return { productId, quantity, unitPrice: price.amount };
       });
       const total = sumCents(lines);
-      const placed = await db.transaction(async (tx) => {
+      return await write(async (tx) => {
         const writer = createOrderRepository(tx);
         const order = await writer.insertOrder({
           userId: viewer.userId,
@@ -138,10 +132,8 @@ export function createCheckout({ db, pricing, inventory, logger, abandonedAfterM
         });
         await writer.insertLines(order.id, lines);
         await writer.completeClaim(claim.reservationId, order.id);
-        return order;
+        return { value: order, tags: orderTags(order) };
       });
-      await announce(placed);
-      return placed;
     } catch (error) {
       // OUT_OF_STOCK means inventory reserved nothing; releasing an unknown reservation is harmless anyway.
       await abandon(claim, reserved && !isCode(error, 'OUT_OF_STOCK')).catch((e) => logger.error({ err: e }, 'checkout cleanup failed'));
@@ -192,11 +184,12 @@ export function createCheckout({ db, pricing, inventory, logger, abandonedAfterM
       if (order.status !== 'PLACED') throw badInput(`Order ${id} is ${order.status.toLowerCase()} and can no longer be cancelled`);
       // Stock first: if inventory is down the order stays PLACED and the client can retry.
       if (order.reservationId) await inventory.call(RELEASE, { reservationId: order.reservationId });
-      const cancelled = await repo.cancelPlaced(id);
-      // Null: a concurrent cancel got there first (and published).
-      if (!cancelled) return (await repo.orderForUpdate(id))!;
-      await announce(cancelled);
-      return cancelled;
+      const cancelled = await write(async (tx) => {
+        const row = await createOrderRepository(tx).cancelPlaced(id);
+        return { value: row, tags: row ? orderTags(row) : [] };
+      });
+      // Undefined: a concurrent cancel got there first (and published).
+      return cancelled ?? (await repo.orderForUpdate(id))!;
     },
 
     /** Releases the stock of checkouts that never finished (a crash between reserve and write). */

@@ -1,4 +1,5 @@
-import type { InvalidationBus, Viewer } from '@shop/platform';
+import type { Viewer } from '@shop/platform';
+import type { Write } from '@shop/subgraph-kit';
 import type { PricingRepository } from './db/repository.ts';
 import type { Loaders } from './loaders.ts';
 
@@ -8,6 +9,6 @@ export interface Context {
   trusted: boolean;
   repo: PricingRepository;
   loaders: Loaders;
-  /** Writes publish the `Type:id` tags of what they changed here, after they commit. */
-  bus: InvalidationBus;
+  /** Every write runs through this: one transaction, then the request's loaders cleared and the tags published. */
+  write: Write;
 }

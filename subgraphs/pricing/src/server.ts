@@ -1,4 +1,4 @@
-import { buildSubgraphServer, loadSdl, type BuildOptions } from '@shop/subgraph-kit';
+import { buildSubgraphServer, createWrite, loadSdl, type BuildOptions } from '@shop/subgraph-kit';
 import type { PricingConfig } from './config.ts';
 import { createPricingRepository } from './db/repository.ts';
 import { seed } from './db/seed.ts';
@@ -16,9 +16,12 @@ export function buildServer(options: BuildOptions<PricingConfig>) {
       resolvers,
       migrations: new URL('./db/migrations/', import.meta.url),
       seed,
-      context: (db, bus) => {
+      context: (db, bus, _metrics, logger) => {
         const repo = createPricingRepository(db);
-        return (viewer, trusted) => ({ viewer, trusted, repo, loaders: createLoaders(repo), bus });
+        return (viewer, trusted) => {
+          const loaders = createLoaders(repo);
+          return { viewer, trusted, repo, loaders, write: createWrite({ db, bus, loaders, logger }) };
+        };
       },
     },
     options,

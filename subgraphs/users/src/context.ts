@@ -1,4 +1,5 @@
 import type { Viewer } from '@shop/platform';
+import type { Write } from '@shop/subgraph-kit';
 import type { UserRepository } from './db/repository.ts';
 import type { HashGate } from './hash-gate.ts';
 import type { Loaders } from './loaders.ts';
@@ -7,8 +8,11 @@ import type { TokenIssuer } from './tokens.ts';
 
 export interface Context {
   viewer: Viewer | null;
+  /** Reads; every write goes through `write`. */
   repo: UserRepository;
   loaders: Loaders;
+  /** Every write runs through this: one transaction, then the request's loaders cleared and the tags published. */
+  write: Write;
   tokens: TokenIssuer;
   /** The client's address: the router's `x-client-ip` when the router sent it, else the peer's. */
   clientIp: string;

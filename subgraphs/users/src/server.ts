@@ -1,5 +1,5 @@
 import { clientIpOf, createLogger } from '@shop/platform';
-import { buildSubgraphServer, loadSdl, type BuildOptions, type ServiceMetrics } from '@shop/subgraph-kit';
+import { buildSubgraphServer, createWrite, loadSdl, type BuildOptions, type ServiceMetrics } from '@shop/subgraph-kit';
 import type { UsersConfig } from './config.ts';
 import { createUserRepository } from './db/repository.ts';
 import { HashGate } from './hash-gate.ts';
@@ -25,22 +25,26 @@ export async function buildServer(options: BuildOptions<UsersConfig>) {
       resolvers,
       migrations: new URL('./db/migrations/', import.meta.url),
       seed,
-      context: (db, _bus, metrics) => {
+      context: (db, bus, metrics, logger) => {
         // Built once per server (this factory runs once), beside the metrics they count in.
         const refusals = refusalCounter(metrics);
         const hashing = new HashGate(config.hashGate, (reason) => refusals.inc({ reason }));
         const throttled = () => refusals.inc({ reason: 'throttled' });
         const repo = createUserRepository(db);
-        return (viewer, _trusted, request) => ({
-          viewer,
-          repo,
-          loaders: createLoaders(repo),
-          tokens,
-          clientIp: clientIpOf(request.headers, request.ip, config.routerSecret),
-          hashing,
-          signInThrottle,
-          throttled,
-        });
+        return (viewer, _trusted, request) => {
+          const loaders = createLoaders(repo);
+          return {
+            viewer,
+            repo,
+            loaders,
+            write: createWrite({ db, bus, loaders, logger }),
+            tokens,
+            clientIp: clientIpOf(request.headers, request.ip, config.routerSecret),
+            hashing,
+            signInThrottle,
+            throttled,
+          };
+        };
       },
       routes: (app) => {
         // Public keys only; the router caches them and refetches when it meets an unknown `kid`.

@@ -1,5 +1,5 @@
 import type { RegionCode } from '@shop/domain';
-import type { Database } from '@shop/subgraph-kit';
+import type { Queryable } from '@shop/subgraph-kit';
 import type { BestPromotionRow, ListPriceRow, NewPromotion, PromotionModel } from '../models.ts';
 
 /** `active` is decided by the database clock, the same one the best-promotion query uses. */
@@ -8,11 +8,8 @@ const PROMOTION_COLUMNS = `p.id, p.name, p.region, p.discount_percent AS "discou
 
 type BestPromotionSqlRow = PromotionModel & { productId: string; amount: string; currency: string };
 
-/**
- * All SQL the pricing subgraph runs. Batch functions take many keys and run one statement; a write
- * of several statements runs them in one transaction.
- */
-export function createPricingRepository(db: Database) {
+/** The pricing subgraph's reads. Batch functions take many keys and run one statement. */
+export function createPricingRepository(db: Queryable) {
   return {
     /** Every region's list price of each product; amounts leave SQL as text, never as floats. */
     listPrices: (productIds: readonly string[]) =>
@@ -59,10 +56,20 @@ export function createPricingRepository(db: Database) {
          ORDER BY active DESC, p.starts_at DESC, p.id`,
         [region, includeExpired],
       ),
+  };
+}
 
+export type PricingRepository = ReturnType<typeof createPricingRepository>;
+
+/**
+ * The pricing subgraph's writes, over the transaction of a `write` (see the kit's write.ts): the
+ * only way to reach them, so every one commits before its tags are published.
+ */
+export function createPricingWrites(tx: Queryable) {
+  return {
     /** Creates or replaces the list price; `amount` is a normalized decimal string. */
     async upsertListPrice(productId: string, region: RegionCode, amount: string, currency: string): Promise<ListPriceRow> {
-      const [row] = await db.query<ListPriceRow>(
+      const [row] = await tx.query<ListPriceRow>(
         `INSERT INTO pricing.list_price (product_id, region, amount, currency) VALUES ($1, $2, $3::numeric, $4)
          ON CONFLICT (product_id, region) DO UPDATE SET amount = EXCLUDED.amount, currency = EXCLUDED.currency
          RETURNING product_id AS "productId", region, amount::text AS amount, currency`,
@@ -72,27 +79,26 @@ export function createPricingRepository(db: Database) {
     },
 
     /**
-     * Inserts a promotion and the products it covers in one transaction. A missing start is the
+     * Inserts a promotion and the products it covers (one transaction: the write's). A missing start is the
      * database's now(), the clock `active` is judged by; null when the end is not after the start
      * by that clock (the caller's check ran on its own clock a moment earlier).
      */
-    createPromotion: (promotion: NewPromotion) =>
-      db.transaction(async (tx) => {
-        const [row] = await tx.query<PromotionModel>(
-          `INSERT INTO pricing.promotion AS p (name, region, discount_percent, starts_at, ends_at)
-           SELECT $1, $2, $3, s.starts_at, $5::timestamptz
-           FROM (SELECT coalesce($4::timestamptz, now()) AS starts_at) s
-           WHERE $5::timestamptz > s.starts_at
-           RETURNING ${PROMOTION_COLUMNS}`,
-          [promotion.name, promotion.region, promotion.discountPercent, promotion.startsAt?.toISOString() ?? null, promotion.endsAt.toISOString()],
-        );
-        if (!row) return null;
-        await tx.query(
-          `INSERT INTO pricing.promotion_product (promotion_id, product_id) SELECT $1, unnest($2::text[])`,
-          [row.id, promotion.productIds],
-        );
-        return row;
-      }),
+    async createPromotion(promotion: NewPromotion): Promise<PromotionModel | null> {
+      const [row] = await tx.query<PromotionModel>(
+        `INSERT INTO pricing.promotion AS p (name, region, discount_percent, starts_at, ends_at)
+         SELECT $1, $2, $3, s.starts_at, $5::timestamptz
+         FROM (SELECT coalesce($4::timestamptz, now()) AS starts_at) s
+         WHERE $5::timestamptz > s.starts_at
+         RETURNING ${PROMOTION_COLUMNS}`,
+        [promotion.name, promotion.region, promotion.discountPercent, promotion.startsAt?.toISOString() ?? null, promotion.endsAt.toISOString()],
+      );
+      if (!row) return null;
+      await tx.query(
+        `INSERT INTO pricing.promotion_product (promotion_id, product_id) SELECT $1, unnest($2::text[])`,
+        [row.id, promotion.productIds],
+      );
+      return row;
+    },
 
     /**
      * Ends a running or scheduled promotion now; one that has already ended is returned as it is.
@@ -101,26 +107,23 @@ export function createPricingRepository(db: Database) {
      * own statement so it sees a concurrent end that committed meanwhile. `productIds` lists the
      * products whose prices this changed: the ones it covers when it ended it, none otherwise.
      */
-    endPromotion: (id: string) =>
-      db.transaction(async (tx): Promise<{ promotion: PromotionModel; productIds: string[] } | null> => {
-        const [ended] = await tx.query<PromotionModel>(
-          `UPDATE pricing.promotion AS p
-           SET ends_at = now(), starts_at = least(p.starts_at, now() - interval '1 millisecond')
-           WHERE p.id = $1 AND p.ends_at > now()
-           RETURNING ${PROMOTION_COLUMNS}`,
+    async endPromotion(id: string): Promise<{ promotion: PromotionModel; productIds: string[] } | null> {
+      const [ended] = await tx.query<PromotionModel>(
+        `UPDATE pricing.promotion AS p
+         SET ends_at = now(), starts_at = least(p.starts_at, now() - interval '1 millisecond')
+         WHERE p.id = $1 AND p.ends_at > now()
+         RETURNING ${PROMOTION_COLUMNS}`,
+        [id],
+      );
+      if (ended) {
+        const covered = await tx.query<{ productId: string }>(
+          `SELECT product_id AS "productId" FROM pricing.promotion_product WHERE promotion_id = $1`,
           [id],
         );
-        if (ended) {
-          const covered = await tx.query<{ productId: string }>(
-            `SELECT product_id AS "productId" FROM pricing.promotion_product WHERE promotion_id = $1`,
-            [id],
-          );
-          return { promotion: ended, productIds: covered.map((row) => row.productId) };
-        }
-        const [unchanged] = await tx.query<PromotionModel>(`SELECT ${PROMOTION_COLUMNS} FROM pricing.promotion p WHERE p.id = $1`, [id]);
-        return unchanged ? { promotion: unchanged, productIds: [] } : null;
-      }),
+        return { promotion: ended, productIds: covered.map((row) => row.productId) };
+      }
+      const [unchanged] = await tx.query<PromotionModel>(`SELECT ${PROMOTION_COLUMNS} FROM pricing.promotion p WHERE p.id = $1`, [id]);
+      return unchanged ? { promotion: unchanged, productIds: [] } : null;
+    },
   };
 }
-
-export type PricingRepository = ReturnType<typeof createPricingRepository>;

@@ -1,45 +1,48 @@
 import { CURRENCY } from '@shop/domain';
 import { badInput, notFound, requireAdmin as requireAdminScope, type Viewer } from '@shop/platform';
 import type { MutationResolvers } from '../__generated__/resolvers-types.ts';
+import { createPricingWrites } from '../db/repository.ts';
 import { parseAmount, requireProductId, validatePromotion } from '../validation.ts';
 
 const requireAdmin = (viewer: Viewer | null) => requireAdminScope(viewer, 'Only an admin can change prices and promotions');
 
 export const Mutation: MutationResolvers = {
-  async setListPrice(_parent, { productId, region, amount }, { viewer, repo, loaders, bus }) {
+  async setListPrice(_parent, { productId, region, amount }, { viewer, write }) {
     requireAdmin(viewer);
     const id = requireProductId(productId, { argument: 'productId' });
     const normalized = parseAmount(amount);
-    await repo.upsertListPrice(id, region, normalized, CURRENCY[region]);
-    // The router resolves price and listPrice on the returned product next, in this request.
-    loaders.listPrices.clear(id);
-    loaders.bestPromotions.clear(id);
-    await bus.publish([`Product:${id}`]);
-    return { id };
+    // The router resolves price and listPrice on the returned product next, in this request: the
+    // write clears the loaders before that.
+    return write(async (tx) => {
+      await createPricingWrites(tx).upsertListPrice(id, region, normalized, CURRENCY[region]);
+      return { value: { id }, tags: [`Product:${id}`] };
+    });
   },
 
-  async createPromotion(_parent, { input }, { viewer, repo, loaders, bus }) {
+  async createPromotion(_parent, { input }, { viewer, loaders, write }) {
     requireAdmin(viewer);
     const valid = validatePromotion(input);
-    const promotion = await repo.createPromotion(valid);
-    if (!promotion) throw badInput('endsAt must be after startsAt', { field: 'endsAt' });
-    // Any product's best promotion may have changed; the ids it covers can be up to a thousand.
-    loaders.bestPromotions.clearAll();
+    const promotion = await write(async (tx) => {
+      const created = await createPricingWrites(tx).createPromotion(valid);
+      if (!created) throw badInput('endsAt must be after startsAt', { field: 'endsAt' });
+      // `Promotion`: promotion lists cached before it existed do not name it.
+      return { value: created, tags: ['Promotion', ...promotionTags(created.id, valid.productIds)] };
+    });
+    // Any product's best promotion may have changed (the write cleared them all); this one is known.
     loaders.promotionById.prime(promotion.id, promotion);
-    // `Promotion`: promotion lists cached before it existed do not name it.
-    await bus.publish(['Promotion', ...promotionTags(promotion.id, valid.productIds)]);
     return promotion;
   },
 
-  async endPromotion(_parent, { id }, { viewer, repo, loaders, bus }) {
+  async endPromotion(_parent, { id }, { viewer, loaders, write }) {
     requireAdmin(viewer);
-    const ended = await repo.endPromotion(id);
-    if (!ended) throw notFound(`No promotion "${id}"`);
-    const { promotion, productIds } = ended;
-    loaders.bestPromotions.clearAll();
-    loaders.promotionById.clear(id).prime(id, promotion);
-    // Ending an ended promotion changes nothing, so there is nothing to invalidate.
-    if (productIds.length) await bus.publish(promotionTags(id, productIds));
+    const promotion = await write(async (tx) => {
+      const ended = await createPricingWrites(tx).endPromotion(id);
+      if (!ended) throw notFound(`No promotion "${id}"`);
+      const { promotion, productIds } = ended;
+      // Ending an ended promotion changes nothing, so there is nothing to invalidate.
+      return { value: promotion, tags: productIds.length ? promotionTags(id, productIds) : [] };
+    });
+    loaders.promotionById.prime(id, promotion);
     return promotion;
   },
 };

@@ -1,5 +1,6 @@
 import { codedError } from '@shop/platform';
 import type { MutationResolvers } from '../__generated__/resolvers-types.ts';
+import { createUserRepository } from '../db/repository.ts';
 import { hashPassword, unknownUserHash, verifyPassword } from '../passwords.ts';
 import { MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH, normalizeEmail, validateSignUp } from '../validation.ts';
 
@@ -9,11 +10,15 @@ const INVALID_CREDENTIALS = 'Email or password is incorrect';
 const isCode = (error: unknown, code: string) => (error as { extensions?: { code?: unknown } } | null)?.extensions?.code === code;
 
 export const Mutation: MutationResolvers = {
-  async signUp(_parent, { input }, { repo, loaders, tokens, hashing, clientIp }) {
+  async signUp(_parent, { input }, { loaders, tokens, hashing, clientIp, write }) {
     const account = validateSignUp(input);
     const passwordHash = await hashing.run(clientIp, () => hashPassword(account.password));
-    const user = await repo.insertAccount({ email: account.email, name: account.name, region: account.region, passwordHash });
-    if (!user) throw codedError('EMAIL_TAKEN', 'An account with this email already exists', { field: 'email' });
+    // A new account: nothing cached names it yet, so there is nothing to invalidate.
+    const user = await write(async (tx) => {
+      const created = await createUserRepository(tx).insertAccount({ email: account.email, name: account.name, region: account.region, passwordHash });
+      if (!created) throw codedError('EMAIL_TAKEN', 'An account with this email already exists', { field: 'email' });
+      return { value: created, tags: [] };
+    });
     loaders.userById.prime(user.id, user);
     return { token: await tokens.issue(user), user };
   },
