@@ -1,9 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
-import type { Viewer } from '@shop/platform';
-
-export const ISSUER = 'shop-users';
-export const AUDIENCE = 'shop-router';
+import { TOKEN_ALG, TOKEN_AUDIENCE, TOKEN_ISSUER, type Viewer } from '@shop/platform';
 
 /**
  * Verifies `Authorization: Bearer <jwt>` against the users subgraph's JWKS (fetched lazily,
@@ -17,7 +14,7 @@ export function createAuthenticator(jwksUrl: string) {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
     if (!match) throw unauthenticated('Authorization header must be "Bearer <token>"');
     try {
-      const { payload } = await jwtVerify(match[1]!, jwks, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['ES256'] });
+      const { payload } = await jwtVerify(match[1]!, jwks, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithms: [TOKEN_ALG] });
       if (typeof payload.sub !== 'string' || !payload.sub) throw unauthenticated('Token has no subject');
       const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
       return { userId: payload.sub, scopes };

@@ -1,7 +1,7 @@
 import { generateKeyPair, SignJWT } from 'jose';
 import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIENCE, ISSUER } from '../src/auth.ts';
+import { TOKEN_AUDIENCE as AUDIENCE, TOKEN_ISSUER as ISSUER } from '@shop/platform';
 import { fastifyTrustProxy, viewerPerRequest } from '../src/rate-limit.ts';
 import type { Router } from '../src/server.ts';
 import { startFakeSubgraph, representationsOf, type FakeSubgraph } from './support/fake-subgraph.ts';

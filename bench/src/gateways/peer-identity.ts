@@ -1,12 +1,12 @@
 /**
  * What the peer gateways (stock Apollo, Hive) do about identity, so that signed-in scenarios work
  * and cost them what they cost our router: verify `Authorization: Bearer <jwt>` against the users
- * subgraph's JWKS (same issuer, audience and algorithm as router/src/auth.ts), then send the
+ * subgraph's JWKS (the platform's TOKEN_ISSUER, TOKEN_AUDIENCE and TOKEN_ALG, as router/src/auth.ts), then send the
  * subgraphs `x-user-id` / `x-user-scopes` with `x-router-secret` (IDENTITY_HEADERS). Identity
  * headers a client sends are never forwarded.
  */
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { IDENTITY_HEADERS, type Viewer } from '@shop/platform';
+import { IDENTITY_HEADERS, TOKEN_ALG, TOKEN_AUDIENCE, TOKEN_ISSUER, type Viewer } from '@shop/platform';
 import { SUBGRAPH_NAMES, urlVar, type SubgraphName } from '@shop/registry';
 
 export interface PeerConfig {
@@ -45,7 +45,7 @@ export function createVerifier(jwksUrl: string) {
     if (!authorization) return null;
     const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
     if (!match) throw new Error('Authorization header must be "Bearer <token>"');
-    const { payload } = await jwtVerify(match[1]!, jwks, { issuer: 'shop-users', audience: 'shop-router', algorithms: ['ES256'] });
+    const { payload } = await jwtVerify(match[1]!, jwks, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithms: [TOKEN_ALG] });
     if (typeof payload.sub !== 'string' || !payload.sub) throw new Error('Token has no subject');
     const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
     return { userId: payload.sub, scopes };

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
-import { AUDIENCE, ISSUER } from '../../src/auth.ts';
+import { TOKEN_AUDIENCE as AUDIENCE, TOKEN_ISSUER as ISSUER } from '@shop/platform';
 
 export type Signer = (sub: string, options?: { expiresIn?: string }) => Promise<string>;
 
