@@ -1,10 +1,69 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { counter, logIn, metricsUrlOf, query, subgraphUrl, type SubgraphName } from '../setup/client.ts';
+import { counter, logIn, metricsUrlOf, query, routerUrl, subgraphUrl, type SubgraphName } from '../setup/client.ts';
 import { placeOrder, setStock, stockOf, uniqueKey } from '../setup/shop.ts';
 
 /** Requests a subgraph has received, from its own /metrics. */
 const requestsTo = (name: SubgraphName) => counter(metricsUrlOf(subgraphUrl(name)), 'graphql_requests_total');
 const cursorAfter = (n: number) => Buffer.from(`product:${n}`).toString('base64url');
+
+/** One router cache series (`cache_hits_total`, layer router, type `Product` or `response`). */
+async function routerCacheCounter(name: 'cache_hits_total' | 'cache_misses_total', type: string): Promise<number> {
+  const text = await (await fetch(metricsUrlOf(routerUrl()))).text();
+  return text.split('\n')
+    .filter((line) => line.startsWith(`${name}{`) && line.includes('layer="router"') && line.includes(`type="${type}"`))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
+/**
+ * A member of the router's Cache-Status header (RFC 9211, outside production), e.g.
+ * `router-response; fwd=miss; stored` or `router-entity; hit; detail="hits=4 misses=0"`.
+ */
+interface CacheLayer {
+  hit: boolean;
+  fwd: string | undefined;
+  stored: boolean;
+  collapsed: boolean;
+  /** From `detail="hits=H misses=M"` (router-entity only). */
+  hits: number | undefined;
+  misses: number | undefined;
+}
+
+/** The Cache-Status members in the order the header lists them (client side first), by cache name. */
+function cacheStatus(result: { headers: Headers }): { names: string[]; layer: (name: string) => CacheLayer | undefined } {
+  const header = result.headers.get('cache-status') ?? '';
+  const layers = new Map<string, CacheLayer>();
+  // Members are separated by commas outside quoted strings; parameters by semicolons.
+  for (const member of header.match(/(?:[^,"]|"[^"]*")+/g) ?? []) {
+    const [name, ...params] = member.split(';').map((part) => part.trim());
+    if (!name) continue;
+    const layer: CacheLayer = { hit: false, fwd: undefined, stored: false, collapsed: false, hits: undefined, misses: undefined };
+    for (const param of params) {
+      const equals = param.indexOf('=');
+      const key = equals < 0 ? param : param.slice(0, equals);
+      const value = equals < 0 ? '' : param.slice(equals + 1).replace(/^"|"$/g, '');
+      if (key === 'hit') layer.hit = true;
+      else if (key === 'fwd') layer.fwd = value;
+      else if (key === 'stored') layer.stored = true;
+      else if (key === 'collapsed') layer.collapsed = true;
+      else if (key === 'detail') {
+        layer.hits = Number(/\bhits=(\d+)/.exec(value)?.[1]);
+        layer.misses = Number(/\bmisses=(\d+)/.exec(value)?.[1]);
+      }
+    }
+    layers.set(name, layer);
+  }
+  return { names: [...layers.keys()], layer: (name) => layers.get(name) };
+}
+
+/** Asserts the answer came through the entity cache, every fetch of it a hit, past a response-cache miss. */
+function expectEntityCacheAnswered(result: { headers: Headers }) {
+  const status = cacheStatus(result);
+  const shown = `Cache-Status: ${result.headers.get('cache-status')}`;
+  expect(status.layer('router-response'), shown).toMatchObject({ hit: false, fwd: 'miss' });
+  const entity = status.layer('router-entity');
+  expect(entity, shown).toMatchObject({ hit: true, misses: 0 });
+  expect(entity!.hits).toBeGreaterThan(0);
+}
 
 let admin: string;
 beforeAll(async () => {
@@ -12,16 +71,32 @@ beforeAll(async () => {
 });
 
 describe('router entity cache', () => {
-  it('answers a repeated listing with no fetch to pricing or inventory', async () => {
-    const listing = `{ products(first: 6, after: "${cursorAfter(3000)}") { edges { node {
-      id name price(region: ME) { amount currency } stock(region: ME) { available } } } } }`;
-    const first = await query(listing);
+  // The whole-response cache answers a repeat of the same request before the entity cache is
+  // reached, so these repeats change the operation name: a new response-cache key, while the
+  // subgraph fetches (named after the operation, cached without the name) are the same ones.
+  it('answers a repeated listing from the entity cache, with no fetch to pricing or inventory', async () => {
+    const selection = `products(first: 6, after: "${cursorAfter(3000)}") { edges { node {
+      id name price(region: ME) { amount currency } stock(region: ME) { available } } } }`;
+    const first = await query(`query EntityListing { ${selection} }`);
     expect(first.errors).toBeUndefined();
-    const before = { pricing: await requestsTo('pricing'), inventory: await requestsTo('inventory') };
-    const second = await query(listing);
+    expect(cacheStatus(first).layer('router-response')).toMatchObject({ hit: false, fwd: 'miss', stored: true });
+    expect(cacheStatus(first).layer('router-entity')).toBeDefined();
+    const before = {
+      pricing: await requestsTo('pricing'),
+      inventory: await requestsTo('inventory'),
+      products: await requestsTo('products'),
+      productHits: await routerCacheCounter('cache_hits_total', 'Product'),
+      responseHits: await routerCacheCounter('cache_hits_total', 'response'),
+    };
+    const second = await query(`query EntityListingAgain { ${selection} }`);
     expect(second.data).toEqual(first.data);
+    expectEntityCacheAnswered(second);
     expect((await requestsTo('pricing')) - before.pricing).toBe(0);
     expect((await requestsTo('inventory')) - before.inventory).toBe(0);
+    expect((await requestsTo('products')) - before.products).toBe(0); // the root list too
+    // Six products, each from pricing and from inventory: at least 12 entity hits, no response hit.
+    expect((await routerCacheCounter('cache_hits_total', 'Product')) - before.productHits).toBeGreaterThanOrEqual(12);
+    expect((await routerCacheCounter('cache_hits_total', 'response')) - before.responseHits).toBe(0);
   });
 
   it('tells clients how long the whole response may be cached', async () => {
@@ -43,16 +118,19 @@ describe('router entity cache', () => {
   it('never shows one user the private data of another', async () => {
     const a = await logIn('user31@example.com', 'password');
     const b = await logIn('user32@example.com', 'password');
-    const mine = '{ me { id email orders(first: 3) { edges { node { id user { id } } } } } }';
+    // A new operation name each round: the second round is answered by the entity cache (its
+    // private entries), not by the whole-response cache.
+    const mine = (round: number) => `query Mine${round} { me { id email orders(first: 3) { edges { node { id user { id } } } } } }`;
     for (let round = 0; round < 2; round++) {
       for (const [who, email] of [[a, 'user31@example.com'], [b, 'user32@example.com']] as const) {
-        const result = await query(mine, {}, { token: who.token });
+        const result = await query(mine(round), {}, { token: who.token });
         expect(result.errors).toBeUndefined();
         expect(result.data.me).toMatchObject({ id: who.userId, email });
         for (const edge of result.data.me.orders.edges) expect(edge.node.user.id).toBe(who.userId);
+        if (round === 1) expectEntityCacheAnswered(result);
       }
     }
-    const anonymous = await query(mine);
+    const anonymous = await query(mine(2));
     expect(anonymous.data?.me ?? null).toBeNull();
     expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
@@ -60,12 +138,14 @@ describe('router entity cache', () => {
   it('serves cached answers with the time they have left, not a fresh TTL', async () => {
     // Expiry itself is proven with a 1-second TTL in router/test (memory and Redis); here the
     // client-facing header counts down as the cached entry ages.
-    const stock = '{ product(id: "p3300") { stock(region: SEA) { available } } }';
-    const first = await query(stock);
+    // Another operation name later, so the entity cache answers (the response cache is below).
+    const stock = (name: string) => `query ${name} { product(id: "p3300") { stock(region: SEA) { available } } }`;
+    const first = await query(stock('StockNow'));
     const maxAge = (r: { headers: Headers }) => Number(/max-age=(\d+)/.exec(r.headers.get('cache-control') ?? '')?.[1]);
     const before = await requestsTo('inventory');
     await new Promise((resolve) => setTimeout(resolve, 2_100));
-    const later = await query(stock);
+    const later = await query(stock('StockLater'));
+    expectEntityCacheAnswered(later);
     expect((await requestsTo('inventory')) - before).toBe(0);
     expect(later.data).toEqual(first.data);
     expect(maxAge(later)).toBeLessThanOrEqual(maxAge(first) - 2);
@@ -73,11 +153,37 @@ describe('router entity cache', () => {
   });
 
   it('never caches a response with errors', async () => {
-    await query('{ products(first: 0) { totalCount } }');
+    const failed = await query('{ products(first: 0) { totalCount } }');
+    expect(cacheStatus(failed).layer('router-response')).toMatchObject({ hit: false, stored: false });
     const before = await requestsTo('products');
     const again = await query('{ products(first: 0) { totalCount } }');
     expect(again.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(cacheStatus(again).layer('router-response')).toMatchObject({ hit: false, fwd: 'miss', stored: false });
+    expect(cacheStatus(again).layer('router-entity')).toMatchObject({ hit: false, fwd: 'miss' });
     expect((await requestsTo('products')) - before).toBe(1);
+  });
+});
+
+describe('router response cache', () => {
+  it('answers the same request again from the whole-response cache, before any other layer', async () => {
+    const listing = `query ResponseListing { products(first: 4, after: "${cursorAfter(3500)}") { edges { node {
+      id name price(region: IN) { amount } stock(region: IN) { available } } } } }`;
+    const first = await query(listing);
+    expect(first.errors).toBeUndefined();
+    expect(cacheStatus(first).layer('router-response')).toMatchObject({ hit: false, fwd: 'miss', stored: true });
+    const subgraphs = ['products', 'pricing', 'inventory'] as const;
+    const requests = async () => Promise.all(subgraphs.map((name) => requestsTo(name)));
+    const before = await requests();
+    const entityHitsBefore = await routerCacheCounter('cache_hits_total', 'Product');
+    const responseHitsBefore = await routerCacheCounter('cache_hits_total', 'response');
+    const second = await query(listing);
+    expect(second.data).toEqual(first.data);
+    // Answered here: no layer after it was consulted, no subgraph was asked.
+    expect(cacheStatus(second).names).toEqual(['router-response']);
+    expect(cacheStatus(second).layer('router-response')).toMatchObject({ hit: true, fwd: undefined });
+    expect((await requests()).map((n, i) => n - before[i]!)).toEqual([0, 0, 0]);
+    expect((await routerCacheCounter('cache_hits_total', 'response')) - responseHitsBefore).toBe(1);
+    expect((await routerCacheCounter('cache_hits_total', 'Product')) - entityHitsBefore).toBe(0);
   });
 });
 
