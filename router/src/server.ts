@@ -1,11 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { ApolloGateway } from '@apollo/gateway';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { GraphQLFormattedError, ValidationRule } from 'graphql';
-import { createLogger, listenerTimeouts, setupTracing, type Logger, type SpanExporter, type Tracing } from '@shop/platform';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { createLogger, setupTracing, type Logger, type SpanExporter, type Tracing } from '@shop/platform';
+import { createApolloServer } from './apollo.ts';
 import { createAuthenticator } from './auth.ts';
 import { ResponseCachePolicy } from './cache/policy.ts';
 import type { RouterCache } from './cache/router-cache.ts';
@@ -13,11 +10,11 @@ import { CLIENT_NAME_HEADER, clientName } from './client-name.ts';
 import type { RouterConfig } from './config.ts';
 import type { RouterContext } from './context.ts';
 import { SubgraphDataSource } from './datasource.ts';
+import { createHttpApp } from './http.ts';
 import { createRouterMetrics, type RouterMetrics } from './metrics.ts';
 import { PIPELINE } from './pipeline.ts';
-import { fastifyTrustProxy, viewerPerRequest } from './rate-limit.ts';
+import { viewerPerRequest } from './rate-limit.ts';
 import { readiness } from './readiness.ts';
-import { BODY_LIMIT } from './stages/errors.ts';
 import { Signal, type FetchStage, type RouterParts, type Stage } from './stages/stage.ts';
 import { createSubgraphClients } from './subgraph-clients.ts';
 import { fileSupergraph } from './supergraph.ts';
@@ -75,55 +72,14 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
     logger: log,
   });
 
-  const app = Fastify({
-    loggerInstance: log as FastifyBaseLogger,
-    bodyLimit: BODY_LIMIT,
-    // A client trickling its headers or body, or idling on keep-alive, is cut off (408 / close).
-    ...listenerTimeouts(config.listener),
-    // On close, idle keep-alive sockets are closed at once; busy ones finish their request (sent
-    // with `Connection: close`), so keep-alive clients cannot hold a draining router open.
-    forceCloseConnections: 'idle',
-    // TRUST_PROXY: behind a load balancer, request.ip (the rate limit's key) is the real client's.
-    trustProxy: fastifyTrustProxy(config.trustProxy),
-    genReqId: (request) => {
-      const given = request.headers['x-request-id'];
-      return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
-    },
-  }) as unknown as FastifyInstance;
+  const app = createHttpApp(config, log);
   const ready = readiness(app, config);
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
     ready.supergraphLoaded(coreSupergraphSdl);
-    // A new supergraph may remove what stored responses show.
-    void parts.signals.schemaChanged.emit();
+    void parts.signals.schemaChanged.emit(); // a new supergraph may remove what stored responses show
   });
   for (const stage of stages) await stage.fastify?.(app);
-
-  const apollo = stages.map((stage) => stage.apollo).filter((part) => part !== undefined);
-  const server = new ApolloServer<RouterContext>({
-    gateway,
-    // Shutdown is ours (index.ts / handleShutdownSignals): Apollo's own SIGINT/SIGTERM handler
-    // (on unless NODE_ENV=test) would stop at once, skipping the not-ready delay, then re-raise the signal.
-    stopOnTerminationSignals: false,
-    // One operation per request: a JSON array body is refused with 400 (BAD_REQUEST), so a batch
-    // cannot multiply the operation limits.
-    allowBatchedHttpRequests: false,
-    introspection: !config.production,
-    includeStacktraceInErrorResponses: false,
-    // A browser cannot send a non-simple header cross-site without a CORS preflight, so the client
-    // name header proves a request is not a CSRF as well as Apollo's own two do. Mobile apps send it
-    // on their persisted-query GETs, which carry no content type.
-    csrfPrevention: { requestHeaders: ['x-apollo-operation-name', 'apollo-require-preflight', CLIENT_NAME_HEADER] },
-    validationRules: apollo.flatMap((part): ValidationRule[] => part.validationRules ?? []),
-    parseOptions: Object.assign({}, ...apollo.map((part) => part.parseOptions ?? {})),
-    persistedQueries: apollo.find((part) => part.persistedQueries)?.persistedQueries,
-    plugins: [
-      ...apollo.flatMap((part): ApolloServerPlugin<RouterContext>[] => part.plugins ?? []),
-      // No IDE in production, whatever NODE_ENV Apollo itself sees.
-      ...(config.production ? [ApolloServerPluginLandingPageDisabled()] : []),
-    ],
-    formatError: (formatted, error) =>
-      apollo.reduce<GraphQLFormattedError>((current, part) => (part.formatError ? part.formatError(current, error) : current), formatted),
-  });
+  const server = createApolloServer(gateway, stages, config);
   await server.start();
 
   const hooks = <K extends 'preValidation' | 'preHandler' | 'onSend'>(kind: K) =>
@@ -134,19 +90,7 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
     preValidation: hooks('preValidation'),
     preHandler: hooks('preHandler'),
     onSend: hooks('onSend'),
-    handler: fastifyApolloHandler(server, {
-      context: async (request) => {
-        const context: RouterContext = {
-          viewer: null,
-          requestId: request.id,
-          clientIp: request.ip,
-          clientName: clientName(request.headers[CLIENT_NAME_HEADER]),
-          cachePolicy: new ResponseCachePolicy(),
-        };
-        for (const stage of stages) if (stage.context) Object.assign(context, await stage.context(request));
-        return context;
-      },
-    }),
+    handler: fastifyApolloHandler(server, { context: (request) => contextOf(request, stages) }),
   });
 
   return {
@@ -168,4 +112,17 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
       await parts.tracing.shutdown();
     },
   };
+}
+
+/** A request's GraphQL context: what every request has, then each stage's fields in pipeline order. */
+async function contextOf(request: FastifyRequest, stages: readonly Stage[]): Promise<RouterContext> {
+  const context: RouterContext = {
+    viewer: null,
+    requestId: request.id,
+    clientIp: request.ip,
+    clientName: clientName(request.headers[CLIENT_NAME_HEADER]),
+    cachePolicy: new ResponseCachePolicy(),
+  };
+  for (const stage of stages) if (stage.context) Object.assign(context, await stage.context(request));
+  return context;
 }
