@@ -4,7 +4,7 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
  * A loopback TCP proxy in front of an HTTP service that a test can stall: while paused it still
  * accepts connections but forwards nothing (a hung process, a saturated event loop, a black-holed
  * network), so callers wait until their own timeout. It counts what reaches it, so a test can show
- * that a circuit breaker stopped sending. (Like service-kit's `redisProxy`, but for any HTTP URL,
+ * that a circuit breaker stopped sending. (Like the platform's `redisProxy`, but for any HTTP URL,
  * it drops what it held when resumed instead of replaying it: the callers gave up long ago.)
  */
 export interface StallProxy {

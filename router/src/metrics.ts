@@ -8,7 +8,7 @@ export function createRouterMetrics() {
   return {
     registry,
     // Operation and client names come from clients: every `operation` and `client` label value goes
-    // through these, so the number of series stays bounded (see metric-labels.ts in service-kit).
+    // through these, so the number of series stays bounded (see metric-labels.ts in @shop/platform).
     labels: operationClientLabels(),
     requests: new Counter({
       name: 'graphql_requests_total',
