@@ -21,11 +21,12 @@ import { databaseUrlVar, SUBGRAPH_NAMES, type SubgraphName } from '@shop/registr
 import { startStack, type Stack } from '@shop/stack';
 import { rng, zipf } from './workload.ts';
 
-const { values } = parseArgs({ options: { requests: { type: 'string' }, warmup: { type: 'string' }, quick: { type: 'boolean' }, concurrency: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { requests: { type: 'string' }, warmup: { type: 'string' }, quick: { type: 'boolean' }, concurrency: { type: 'string' } },
+});
 const REQUESTS = values.quick ? 400 : Number(values.requests ?? 4000);
 const WARMUP = values.quick ? 0 : Number(values.warmup ?? 20000);
 const CONCURRENCY = Number(values.concurrency ?? 16);
-
 
 const LISTING = `query Listing($after: String) { products(first: 20, after: $after) { edges { node {
   id name category { name } price(region: IN) { amount currency } stock(region: IN) { available inStock } } } } }`;
@@ -68,7 +69,14 @@ async function metric(url: string, name: string, filter = ''): Promise<number> {
 async function run(label: string, cache: boolean, responseCache = cache) {
   const stack: Stack = await startStack({
     // RATE_LIMIT=false: the bench sends hundreds of requests a second from one address, and measures the caches, not the limit.
-    env: { ...process.env, LOG_LEVEL: 'fatal', ROUTER_CACHE: String(cache), SUBGRAPH_CACHE: String(cache), RESPONSE_CACHE: String(responseCache), RATE_LIMIT: 'false' },
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'fatal',
+      ROUTER_CACHE: String(cache),
+      SUBGRAPH_CACHE: String(cache),
+      RESPONSE_CACHE: String(responseCache),
+      RATE_LIMIT: 'false',
+    },
     freePorts: true,
   });
   try {
@@ -111,7 +119,8 @@ async function run(label: string, cache: boolean, responseCache = cache) {
     const requests = stream.slice(warmup);
     const metricsOf = (name: SubgraphName) => new URL('/metrics', stack.subgraphUrls[name]).toString();
     const routerMetrics = new URL('/metrics', stack.routerUrl).toString();
-    const sql = async () => (await Promise.all(SUBGRAPH_NAMES.map((s) => metric(metricsOf(s), 'db_queries_total')))).reduce((a, b) => a + b, 0);
+    const sql = async () =>
+      (await Promise.all(SUBGRAPH_NAMES.map((s) => metric(metricsOf(s), 'db_queries_total')))).reduce((a, b) => a + b, 0);
     const sqlBefore = await sql();
     const byType = async (name: string) => {
       const text = await (await fetch(routerMetrics)).text();
@@ -142,7 +151,12 @@ async function run(label: string, cache: boolean, responseCache = cache) {
       rps: requests.length / seconds,
       sqlPerRequest: statements / requests.length,
       hitRatio: hits + misses > 0 ? hits / (hits + misses) : 0,
-      responseHitRatio: responseRatio(await byType('cache_hits_total'), await byType('cache_misses_total'), hitsByTypeBefore, missesByTypeBefore),
+      responseHitRatio: responseRatio(
+        await byType('cache_hits_total'),
+        await byType('cache_misses_total'),
+        hitsByTypeBefore,
+        missesByTypeBefore,
+      ),
     };
     if (cache) {
       const hitsByType = await byType('cache_hits_total');
@@ -153,8 +167,10 @@ async function run(label: string, cache: boolean, responseCache = cache) {
         console.log(`  ${type}: ${h} hits, ${m} misses (${((h / Math.max(1, h + m)) * 100).toFixed(1)}%)`);
       }
     }
-    console.log(`${label}: ${result.requests} requests in ${seconds.toFixed(1)} s (${result.rps.toFixed(0)}/s), ${errors} errors, ` +
-      `${result.sqlPerRequest.toFixed(2)} SQL/request, router hit ratio ${(result.hitRatio * 100).toFixed(1)}%`);
+    console.log(
+      `${label}: ${result.requests} requests in ${seconds.toFixed(1)} s (${result.rps.toFixed(0)}/s), ${errors} errors, ` +
+        `${result.sqlPerRequest.toFixed(2)} SQL/request, router hit ratio ${(result.hitRatio * 100).toFixed(1)}%`,
+    );
     return result;
   } finally {
     await stack.close();
@@ -162,7 +178,12 @@ async function run(label: string, cache: boolean, responseCache = cache) {
 }
 
 /** Share of requests the whole-response cache answered. */
-function responseRatio(hits: Record<string, number>, misses: Record<string, number>, hitsBefore: Record<string, number>, missesBefore: Record<string, number>): number {
+function responseRatio(
+  hits: Record<string, number>,
+  misses: Record<string, number>,
+  hitsBefore: Record<string, number>,
+  missesBefore: Record<string, number>,
+): number {
   const h = (hits.response ?? 0) - (hitsBefore.response ?? 0);
   const m = (misses.response ?? 0) - (missesBefore.response ?? 0);
   return h + m > 0 ? h / (h + m) : 0;
@@ -177,17 +198,22 @@ const reduction = 1 - on.sqlPerRequest / off.sqlPerRequest;
 const storage = process.env.REDIS_URL ? 'Redis' : 'in-process memory';
 const database = process.env[databaseUrlVar('products')] ? 'PostgreSQL' : 'PGlite';
 const table = [
-  `Catalog-browse workload: the same ${REQUESTS} requests measured in each run (caching on: after ${WARMUP} warm-up requests), at concurrency ${CONCURRENCY}; caches on ${storage}, data on ${database}; ` +
-    `30% listing pages (Zipf over 100 pages), 60% product detail (Zipf over 40,000 products), 10% signed-in order history (Zipf over 200 customers).`,
+  `Catalog-browse workload: the same ${REQUESTS} requests measured in each run (caching on: after ${WARMUP} warm-up requests), ` +
+    `at concurrency ${CONCURRENCY}; caches on ${storage}, data on ${database}; ` +
+    '30% listing pages (Zipf over 100 pages), 60% product detail (Zipf over 40,000 products), ' +
+    '10% signed-in order history (Zipf over 200 customers).',
   '',
   '| configuration | requests/s | SQL statements per request | requests answered by the response cache | entity cache hit ratio | errors |',
   '| --- | --- | --- | --- | --- | --- |',
   ...[off, entityOnly, on].map(
     (r) =>
-      `| ${r.label} | ${r.rps.toFixed(0)} | ${r.sqlPerRequest.toFixed(2)} | ${r === on ? `${(r.responseHitRatio * 100).toFixed(1)}%` : '—'} | ${r === off ? '—' : `${(r.hitRatio * 100).toFixed(1)}%`} | ${r.errors} |`,
+      `| ${r.label} | ${r.rps.toFixed(0)} | ${r.sqlPerRequest.toFixed(2)} | ` +
+      `${r === on ? `${(r.responseHitRatio * 100).toFixed(1)}%` : '—'} | ` +
+      `${r === off ? '—' : `${(r.hitRatio * 100).toFixed(1)}%`} | ${r.errors} |`,
   ),
   '',
-  `SQL statements per request ${(reduction * 100).toFixed(1)}% lower with caching on (goal ≥ 78%); entity cache hit ratio ${(entityOnly.hitRatio * 100).toFixed(1)}% (goal ≥ 92%); ` +
+  `SQL statements per request ${(reduction * 100).toFixed(1)}% lower with caching on (goal ≥ 78%); ` +
+    `entity cache hit ratio ${(entityOnly.hitRatio * 100).toFixed(1)}% (goal ≥ 92%); ` +
     `${(on.responseHitRatio * 100).toFixed(1)}% of requests answered whole by the response cache.`,
 ].join('\n');
 console.log(`\n${table}`);

@@ -12,7 +12,9 @@ export function clientOperation(name: string): string {
   const definitions: DefinitionNode[] = readdirSync(dir)
     .filter((f) => f.endsWith('.graphql'))
     .flatMap((f) => parse(readFileSync(`${dir}/${f}`, 'utf8')).definitions);
-  const fragments = new Map(definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+  const fragments = new Map(
+    definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+  );
   const operation = definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION && d.name?.value === name);
   if (!operation) throw new Error(`no operation ${name} in ${dir}`);
   const needed = new Map<string, FragmentDefinitionNode>();
@@ -37,14 +39,24 @@ export interface Session {
 
 /** One GraphQL request that must succeed (HTTP 200, no errors); its `data`. */
 export async function post(url: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = (await res.json()) as { data?: any; errors?: unknown[] };
-  if (res.status !== 200 || body.errors?.length) throw new Error(`${url}: HTTP ${res.status} ${JSON.stringify(body.errors ?? body).slice(0, 500)}`);
+  if (res.status !== 200 || body.errors?.length)
+    throw new Error(`${url}: HTTP ${res.status} ${JSON.stringify(body.errors ?? body).slice(0, 500)}`);
   return body.data;
 }
 
 export async function logIn(usersUrl: string, email: string, password: string, headers: Record<string, string> = {}): Promise<Session> {
-  const data = await post(usersUrl, 'mutation($e: String!, $p: String!) { logIn(email: $e, password: $p) { token user { id } } }', { e: email, p: password }, headers);
+  const data = await post(
+    usersUrl,
+    'mutation($e: String!, $p: String!) { logIn(email: $e, password: $p) { token user { id } } }',
+    { e: email, p: password },
+    headers,
+  );
   return { token: data.logIn.token, userId: data.logIn.user.id };
 }
 

@@ -65,7 +65,13 @@ const DRAWS = Number(values.hostile ?? (QUICK ? 1_200 : 10_400));
 const ORDINARY_RATE = Number(values.rate ?? 15);
 const SLOW = Number(values.slow ?? (QUICK ? 20 : 100));
 const SEED = Number(values.seed ?? Date.now() % 2 ** 31);
-for (const [name, n] of [['--seconds', SECONDS], ['--hostile', DRAWS], ['--rate', ORDINARY_RATE], ['--slow', SLOW], ['--seed', SEED]] as const) {
+for (const [name, n] of [
+  ['--seconds', SECONDS],
+  ['--hostile', DRAWS],
+  ['--rate', ORDINARY_RATE],
+  ['--slow', SLOW],
+  ['--seed', SEED],
+] as const) {
   if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number`);
 }
 const SEED_SIZE = QUICK ? SMALL_SEED : FULL_SEED;
@@ -104,9 +110,13 @@ const CPUS = os.availableParallelism(); // before pinning, which narrows what th
 const PIN = pinCpus();
 const routerSecret = randomBytes(24).toString('base64url');
 // Production refuses to start the users subgraph without a stable signing key.
-const jwtPrivateKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+const jwtPrivateKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  .privateKey.export({ format: 'pem', type: 'pkcs8' })
+  .toString();
 /** The embedded defaults: no Redis, no Postgres, and the router's own rate-limit defaults. */
-const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'REDIS_URL' && !key.endsWith('_DATABASE_URL') && !key.startsWith('RATE_LIMIT')));
+const inherited = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => key !== 'REDIS_URL' && !key.endsWith('_DATABASE_URL') && !key.startsWith('RATE_LIMIT')),
+);
 const commonEnv: NodeJS.ProcessEnv = { ...inherited, NODE_ENV: MODE, ROUTER_SECRET: routerSecret, JWT_PRIVATE_KEY: jwtPrivateKey };
 const commit = (() => {
   try {
@@ -118,7 +128,10 @@ const commit = (() => {
   }
 })();
 
-log(`hostile traffic, ${MODE}${QUICK ? ', quick smoke run' : ''}: ${DRAWS} mix draws over ${SECONDS} s + bursts, ordinary ${ORDINARY_RATE} req/s, ${SLOW} slow bodies; seed ${SEED} (replay with --seed ${SEED})`);
+log(
+  `hostile traffic, ${MODE}${QUICK ? ', quick smoke run' : ''}: ${DRAWS} mix draws over ${SECONDS} s + bursts, ` +
+    `ordinary ${ORDINARY_RATE} req/s, ${SLOW} slow bodies; seed ${SEED} (replay with --seed ${SEED})`,
+);
 log(`starting subgraphs (PGlite in memory, ${SEED_SIZE.products} products, NODE_ENV=${MODE})`);
 // Production does not seed by default; the bench needs the catalogue and the seeded customers.
 const stack = await startSubgraphs({ ...commonEnv, SEED: 'true' }, QUICK ? 'small' : 'full', PIN?.rest);
@@ -225,7 +238,10 @@ const ordinary = startOrdinary({
   sessions,
   ratePerSecond: ORDINARY_RATE,
   // 5%, or half what the sign-in limit lets one address send if that is less.
-  signInShare: Math.min(0.05, (0.5 * routerConfig.rateLimit.signIn.max) / (routerConfig.rateLimit.signIn.windowMs / 1000) / Math.max(1, ORDINARY_RATE)),
+  signInShare: Math.min(
+    0.05,
+    (0.5 * routerConfig.rateLimit.signIn.max) / (routerConfig.rateLimit.signIn.windowMs / 1000) / Math.max(1, ORDINARY_RATE),
+  ),
   activeBursts: () => [...activeBursts],
 });
 // F9 against every listener: the router, and a tenth as many on each subgraph's port.
@@ -239,7 +255,10 @@ const slowBodies = openSlowBodies(
   SLOW_BODY_JUDGED_AFTER_MS,
 );
 const mixDeadline = Date.now() + SECONDS * 1000;
-log(`traffic: mix at ${(DRAWS / SECONDS).toFixed(0)} draws/s over ${HOSTILE_SOURCES.join(', ')}, ordinary ${ORDINARY_RATE} req/s from 127.0.0.1`);
+log(
+  `traffic: mix at ${(DRAWS / SECONDS).toFixed(0)} draws/s over ${HOSTILE_SOURCES.join(', ')}, ` +
+    `ordinary ${ORDINARY_RATE} req/s from 127.0.0.1`,
+);
 
 const floodAllowance = { max: routerConfig.rateLimit.ipMax, windowMs: routerConfig.rateLimit.windowMs };
 const burst = async <T>(name: string, at: number, run: () => Promise<T>): Promise<T | undefined> => {
@@ -254,15 +273,24 @@ const burst = async <T>(name: string, at: number, run: () => Promise<T>): Promis
     log(`burst ${name} done`);
   }
 };
-const progress = setInterval(() => {
-  const t = tallies.totals();
-  log(`  hostile ${t.sent} sent (${t.fiveHundreds} 5xx, ${t.transport} failed connections); ordinary ${ordinary.tally.sent} sent, ${ordinary.tally.failed} failed; router RSS ${((peakRss ?? 0) / 2 ** 20).toFixed(0)} MB peak; /health worst ${health.worstMs.toFixed(0)} ms`);
-}, QUICK ? 5_000 : 15_000);
+const progress = setInterval(
+  () => {
+    const t = tallies.totals();
+    log(
+      `  hostile ${t.sent} sent (${t.fiveHundreds} 5xx, ${t.transport} failed connections); ` +
+        `ordinary ${ordinary.tally.sent} sent, ${ordinary.tally.failed} failed; ` +
+        `router RSS ${((peakRss ?? 0) / 2 ** 20).toFixed(0)} MB peak; /health worst ${health.worstMs.toFixed(0)} ms`,
+    );
+  },
+  QUICK ? 5_000 : 15_000,
+);
 
 const [drawn, , signUpFlood] = await Promise.all([
   runMix(ctx, DRAWS, DRAWS / SECONDS, 16, HOSTILE_SOURCES, mixDeadline),
   burst('F4 sign-in flood', SIGN_IN_FLOOD.at, () => runSignInFlood(ctx, '127.0.0.2', SIGN_IN_FLOOD.seconds, SIGN_IN_FLOOD.maxRequests)),
-  burst('F8 signed-in flood', SIGN_UP_FLOOD.at, () => runSignUpFlood(ctx, '127.0.0.9', SIGN_UP_FLOOD.signUps, SIGN_UP_FLOOD.seconds, floodAllowance, mixDeadline)),
+  burst('F8 signed-in flood', SIGN_UP_FLOOD.at, () =>
+    runSignUpFlood(ctx, '127.0.0.9', SIGN_UP_FLOOD.signUps, SIGN_UP_FLOOD.seconds, floodAllowance, mixDeadline),
+  ),
 ]);
 log(`hostile traffic done: ${drawn} mix draws`);
 
@@ -287,11 +315,23 @@ for (const id of Object.keys(FINDINGS)) {
     const sum = (field: 'opened' | 'closedByServer' | 'heldPastJudging') => slowResults.reduce((n, s) => n + s[field], 0);
     const answers: Record<string, number> = {};
     for (const s of slowResults) for (const [status, n] of Object.entries(s.answers)) answers[status] = (answers[status] ?? 0) + n;
-    findings.F9 = { what: FINDINGS.F9!, sent: sum('opened'), statuses: answers, codes: {}, defended: sum('closedByServer'), notDefended: sum('heldPastJudging'), problems: 0, samples: [] };
+    findings.F9 = {
+      what: FINDINGS.F9!,
+      sent: sum('opened'),
+      statuses: answers,
+      codes: {},
+      defended: sum('closedByServer'),
+      notDefended: sum('heldPastJudging'),
+      problems: 0,
+      samples: [],
+    };
     continue;
   }
   const tally = tallies.byFinding.get(id);
-  findings[id] = { what: FINDINGS[id]!, ...(tally ?? { sent: 0, statuses: {}, codes: {}, defended: 0, notDefended: 0, problems: 0, samples: [] }) };
+  findings[id] = {
+    what: FINDINGS[id]!,
+    ...(tally ?? { sent: 0, statuses: {}, codes: {}, defended: 0, notDefended: 0, problems: 0, samples: [] }),
+  };
 }
 const notDefended = Object.values(findings).reduce((n, f) => n + f.notDefended, 0);
 const failures: string[] = [];
@@ -301,7 +341,13 @@ if (totals.fiveHundreds) failures.push(`${totals.fiveHundreds} hostile requests 
 if (totals.transport) failures.push(`${totals.transport} hostile requests got no answer (connection failed or timed out)`);
 if (ordinary.tally.failed) failures.push(`${ordinary.tally.failed} of ${ordinary.tally.sent} ordinary requests failed`);
 if (health.failures) failures.push(`${health.failures} of ${health.polls} /health polls failed`);
-if (notDefended) failures.push(`${notDefended} hostile answers not defended (${Object.entries(findings).filter(([, f]) => f.notDefended).map(([id, f]) => `${id} ${f.notDefended}`).join(', ')})`);
+if (notDefended)
+  failures.push(
+    `${notDefended} hostile answers not defended (${Object.entries(findings)
+      .filter(([, f]) => f.notDefended)
+      .map(([id, f]) => `${id} ${f.notDefended}`)
+      .join(', ')})`,
+  );
 const problems = Object.values(findings).reduce((n, f) => n + f.problems, 0);
 if (problems) failures.push(`${problems} hostile answers broke the error rules (5xx, no GraphQL error shape, or a leak of internals)`);
 

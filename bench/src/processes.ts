@@ -16,8 +16,9 @@ export type SubgraphUrls = Record<SubgraphName, string>;
  * (router/package.json) so a bench starts it exactly as `npm start -w @shop/router` does.
  */
 export const ROUTER_NODE_FLAGS: readonly string[] =
-  (JSON.parse(readFileSync(`${ROOT}router/package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start.match(/--max-[\w-]+=\d+/g) ?? [];
-
+  (JSON.parse(readFileSync(`${ROOT}router/package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start.match(
+    /--max-[\w-]+=\d+/g,
+  ) ?? [];
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -29,7 +30,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => pr
  * `node --import tsx <file>` (one process, so its pid is the one to measure), pinned when possible.
  * Its stderr is this process's unless `stderr: 'pipe'` (then the caller must read `child.stderr`).
  */
-export function spawnTs(entry: string, env: NodeJS.ProcessEnv, cpus: string | undefined, nodeFlags: readonly string[] = [], stderr: 'inherit' | 'pipe' = 'inherit'): ChildProcess {
+export function spawnTs(
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  cpus: string | undefined,
+  nodeFlags: readonly string[] = [],
+  stderr: 'inherit' | 'pipe' = 'inherit',
+): ChildProcess {
   const args = [...nodeFlags, '--import', 'tsx', entry];
   const options = { cwd: ROOT, env, stdio: ['ignore', 'ignore', stderr, 'ipc'] as ('ignore' | 'inherit' | 'pipe' | 'ipc')[] };
   const child = cpus ? spawn('taskset', ['-c', cpus, process.execPath, ...args], options) : spawn(process.execPath, args, options);
@@ -53,11 +60,17 @@ export async function stopChild(child: ChildProcess) {
  * process and the subgraphs' URLs once they all listen. `env` must carry ROUTER_SECRET. Rejects
  * (and kills the process) if they are not up within 10 minutes: a bench never hangs.
  */
-export async function startSubgraphs(env: NodeJS.ProcessEnv, seed: 'small' | 'full', cpus: string | undefined): Promise<{ child: ChildProcess; subgraphUrls: SubgraphUrls }> {
+export async function startSubgraphs(
+  env: NodeJS.ProcessEnv,
+  seed: 'small' | 'full',
+  cpus: string | undefined,
+): Promise<{ child: ChildProcess; subgraphUrls: SubgraphUrls }> {
   const child = spawnTs('bench/src/gateways/stack-server.ts', { ...env, BENCH_SEED: seed, LOG_LEVEL: 'fatal' }, cpus);
   let timer: NodeJS.Timeout | undefined;
   const subgraphUrls = await new Promise<SubgraphUrls>((resolve, reject) => {
-    child.once('message', (message: any) => (message?.type === 'ready' ? resolve(message.subgraphUrls) : reject(new Error(String(message)))));
+    child.once('message', (message: any) =>
+      message?.type === 'ready' ? resolve(message.subgraphUrls) : reject(new Error(String(message))),
+    );
     child.once('exit', (code) => reject(new Error(`subgraph process exited with ${code}`)));
     timer = setTimeout(() => {
       child.kill('SIGKILL');

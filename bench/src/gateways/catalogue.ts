@@ -16,8 +16,18 @@ export const GATEWAYS = {
     nodeFlags: ROUTER_NODE_FLAGS,
   },
   router: { label: 'this router (cache off)', entry: 'router/src/index.ts', env: { ROUTER_CACHE: 'false' }, nodeFlags: ROUTER_NODE_FLAGS },
-  'router-cache': { label: 'this router (cache on)', entry: 'router/src/index.ts', env: { ROUTER_CACHE: 'true' }, nodeFlags: ROUTER_NODE_FLAGS },
-  apollo: { label: 'stock @apollo/gateway', entry: 'bench/src/gateways/apollo-stock.ts', env: { APOLLO_TELEMETRY_DISABLED: 'true' }, nodeFlags: [] },
+  'router-cache': {
+    label: 'this router (cache on)',
+    entry: 'router/src/index.ts',
+    env: { ROUTER_CACHE: 'true' },
+    nodeFlags: ROUTER_NODE_FLAGS,
+  },
+  apollo: {
+    label: 'stock @apollo/gateway',
+    entry: 'bench/src/gateways/apollo-stock.ts',
+    env: { APOLLO_TELEMETRY_DISABLED: 'true' },
+    nodeFlags: [],
+  },
   hive: { label: 'Hive Gateway', entry: 'bench/src/gateways/hive.ts', env: {}, nodeFlags: [] },
 } as const;
 export type GatewayId = keyof typeof GATEWAYS;

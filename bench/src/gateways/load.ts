@@ -18,7 +18,8 @@ export interface RunResult {
   peakRss: number | undefined;
 }
 
-export const percentile = (sorted: Float64Array, p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN);
+export const percentile = (sorted: Float64Array, p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN;
 
 export async function load(url: string, next: () => Call, seconds: number, connections: number, measure?: Measured): Promise<RunResult> {
   let bad = 0;
@@ -32,7 +33,11 @@ export async function load(url: string, next: () => Call, seconds: number, conne
         ...req,
         method: 'POST',
         body: call.body,
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...(call.token ? { authorization: `Bearer ${call.token}` } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...(call.token ? { authorization: `Bearer ${call.token}` } : {}),
+        },
       };
     },
     onResponse(status, body, context) {

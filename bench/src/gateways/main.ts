@@ -32,9 +32,11 @@ export async function runGatewayBench(options: GatewayBenchOptions): Promise<boo
   const routerSecret = randomBytes(24).toString('base64url');
   const database = databaseLabel(process.env);
 
-  log(`${quick ? 'quick smoke check' : 'full run'}: gateways ${gateways.join(', ')}; scenarios ${scenarios.join(', ')}; ` +
-    `${warmup} s warm-up + ${duration} s per run at ${connections} connections; ` +
-    `${pin ? `gateway on CPU ${pin.gateway}, load + subgraphs on CPU ${pin.rest}` : 'no CPU pinning (taskset missing or one CPU)'}`);
+  log(
+    `${quick ? 'quick smoke check' : 'full run'}: gateways ${gateways.join(', ')}; scenarios ${scenarios.join(', ')}; ` +
+      `${warmup} s warm-up + ${duration} s per run at ${connections} connections; ` +
+      `${pin ? `gateway on CPU ${pin.gateway}, load + subgraphs on CPU ${pin.rest}` : 'no CPU pinning (taskset missing or one CPU)'}`,
+  );
   log(`starting subgraphs (${database}, ${seed.products} products)`);
   const subgraphEnv = { ...process.env, ROUTER_SECRET: routerSecret };
   const { child: stackChild, subgraphUrls } = await startSubgraphs(subgraphEnv, quick ? 'small' : 'full', pin?.rest);
@@ -47,8 +49,12 @@ export async function runGatewayBench(options: GatewayBenchOptions): Promise<boo
     const row = rowOf(scenario, gateway, label, result);
     rows.push(row);
     if (result.errors > 0 || result.requests === 0) failed = true;
-    log(`  ${scenario.padEnd(9)} ${label.padEnd(24)} ${row.rps.toFixed(0).padStart(6)} req/s  p50 ${row.p50.toFixed(1)} p95 ${row.p95.toFixed(1)} p99 ${row.p99.toFixed(1)} ms  ` +
-      `${result.errors} errors  gateway CPU ${row.gatewayCpu?.toFixed(2) ?? '–'}  RSS ${row.peakRssMb?.toFixed(0) ?? '–'} MB  subgraphs CPU ${row.subgraphCpu?.toFixed(2) ?? '–'}`);
+    log(
+      `  ${scenario.padEnd(9)} ${label.padEnd(24)} ${row.rps.toFixed(0).padStart(6)} req/s  ` +
+        `p50 ${row.p50.toFixed(1)} p95 ${row.p95.toFixed(1)} p99 ${row.p99.toFixed(1)} ms  ` +
+        `${result.errors} errors  gateway CPU ${row.gatewayCpu?.toFixed(2) ?? '–'}  RSS ${row.peakRssMb?.toFixed(0) ?? '–'} MB  ` +
+        `subgraphs CPU ${row.subgraphCpu?.toFixed(2) ?? '–'}`,
+    );
     for (const sample of result.samples) log(`    ✗ ${sample}`);
   };
 
@@ -94,7 +100,8 @@ export async function runGatewayBench(options: GatewayBenchOptions): Promise<boo
     warmup,
     connections,
     order:
-      `${gateways.map((id) => GATEWAYS[id].label).join(', ')}${scenarios.includes('direct') ? ', then the products subgraph direct' : ''} ` +
+      gateways.map((id) => GATEWAYS[id].label).join(', ') +
+      `${scenarios.includes('direct') ? ', then the products subgraph direct' : ''} ` +
       '(the first with a double warm-up, as it also warms the subgraphs)',
     pinning: pin
       ? `gateway on CPU ${pin.gateway}; autocannon and the subgraph process on CPU ${pin.rest}`

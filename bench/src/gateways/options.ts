@@ -19,7 +19,10 @@ export interface GatewayBenchOptions {
 
 function list<T extends string>(raw: string | undefined, all: readonly T[], what: string): T[] {
   if (!raw) return [...all];
-  const picked = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const picked = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const p of picked) if (!all.includes(p as T)) throw new Error(`unknown ${what} "${p}"; one of ${all.join(', ')}`);
   return picked as T[];
 }
@@ -44,8 +47,13 @@ export function parseGatewayBenchArgs(args: string[]): GatewayBenchOptions {
   const scenarios = list(values.scenario, SCENARIOS, 'scenario');
   // The smoke check skips `router-nodedup`: the same router process as `router`, only configured
   // differently, and leaving it out keeps --quick within its two minutes.
-  const gateways = values.gateways || !quick ? list(values.gateways, GATEWAY_IDS, 'gateway') : GATEWAY_IDS.filter((id) => id !== 'router-nodedup');
-  for (const [name, n] of [['--duration', duration], ['--warmup', warmup], ['--connections', connections]] as const) {
+  const gateways =
+    values.gateways || !quick ? list(values.gateways, GATEWAY_IDS, 'gateway') : GATEWAY_IDS.filter((id) => id !== 'router-nodedup');
+  for (const [name, n] of [
+    ['--duration', duration],
+    ['--warmup', warmup],
+    ['--connections', connections],
+  ] as const) {
     if (!Number.isFinite(n) || n < (name === '--warmup' ? 0 : 1)) throw new Error(`${name} must be a positive number`);
   }
   return { quick, duration, warmup, connections, seed: quick ? SMALL_SEED : FULL_SEED, scenarios, gateways };

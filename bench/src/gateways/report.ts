@@ -39,7 +39,8 @@ export interface Meta {
 const BASELINE = 'apollo';
 const fixed = (n: number | undefined, digits = 0) => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits));
 /** Gateway CPU milliseconds per request: the efficiency figure, meaningful even when the subgraphs are the bottleneck. */
-export const cpuMsPerRequest = (row: Row) => (row.gatewayCpu === undefined || row.rps === 0 ? undefined : (row.gatewayCpu * 1000) / row.rps);
+export const cpuMsPerRequest = (row: Row) =>
+  row.gatewayCpu === undefined || row.rps === 0 ? undefined : (row.gatewayCpu * 1000) / row.rps;
 const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !b ? '–' : `${(a / b).toFixed(2)}×`);
 
 export function renderMarkdown(rows: Row[], meta: Meta): string {
@@ -50,34 +51,52 @@ export function renderMarkdown(rows: Row[], meta: Meta): string {
     `${meta.date} · ${meta.cpu} · Node ${meta.node} · data on ${meta.database} (${meta.products.toLocaleString('en')} products) · ` +
       `autocannon, ${meta.connections} connections, ${meta.warmup} s warm-up then ${meta.duration} s measured per row · ${meta.pinning}.`,
     '',
-    'Ratios are against the stock `@apollo/gateway` measured in the same run (req/s: higher is better; CPU per request: lower is better). ' +
-      'Gateway CPU is the gateway process\'s CPU time over the measured seconds (1.00 = one core busy); CPU ms/req is that divided by the request rate. ' +
-      'Peak RSS is the highest VmRSS sampled every 250 ms during the row\'s warm-up and measured run. ' +
-      'For `direct` (a product query sent straight to the products subgraph, no gateway) the gateway columns are those of the subgraph process.',
+    'Ratios are against the stock `@apollo/gateway` measured in the same run ' +
+      '(req/s: higher is better; CPU per request: lower is better). ' +
+      "Gateway CPU is the gateway process's CPU time over the measured seconds (1.00 = one core busy); " +
+      'CPU ms/req is that divided by the request rate. ' +
+      "Peak RSS is the highest VmRSS sampled every 250 ms during the row's warm-up and measured run. " +
+      'For `direct` (a product query sent straight to the products subgraph, no gateway) ' +
+      'the gateway columns are those of the subgraph process.',
     '',
     `Order: ${meta.order}; each gateway ran every scenario in a fresh child process started once for all its scenarios.`,
     '',
-    '| scenario | gateway | req/s | req/s vs stock | p50 ms | p95 ms | p99 ms | errors | gateway CPU (cores) | CPU ms/req | CPU/req vs stock | peak RSS MB | subgraphs CPU (cores) |',
+    '| scenario | gateway | req/s | req/s vs stock | p50 ms | p95 ms | p99 ms | errors | ' +
+      'gateway CPU (cores) | CPU ms/req | CPU/req vs stock | peak RSS MB | subgraphs CPU (cores) |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map((r) => {
       const base = baseline(r.scenario);
       const isDirect = r.gateway === 'direct';
-      return `| ${r.scenario} | ${r.label} | ${fixed(r.rps)} | ${isDirect || !base ? '–' : ratio(r.rps, base.rps)} | ${fixed(r.p50, 1)} | ${fixed(r.p95, 1)} | ${fixed(r.p99, 1)} | ` +
-        `${r.errors} / ${r.requests} | ${fixed(r.gatewayCpu, 2)} | ${fixed(cpuMsPerRequest(r), 2)} | ${isDirect || !base ? '–' : ratio(cpuMsPerRequest(r), cpuMsPerRequest(base))} | ` +
-        `${fixed(r.peakRssMb)} | ${isDirect ? '(same)' : fixed(r.subgraphCpu, 2)} |`;
+      return (
+        `| ${r.scenario} | ${r.label} | ${fixed(r.rps)} | ${isDirect || !base ? '–' : ratio(r.rps, base.rps)} | ` +
+        `${fixed(r.p50, 1)} | ${fixed(r.p95, 1)} | ${fixed(r.p99, 1)} | ` +
+        `${r.errors} / ${r.requests} | ${fixed(r.gatewayCpu, 2)} | ${fixed(cpuMsPerRequest(r), 2)} | ` +
+        `${isDirect || !base ? '–' : ratio(cpuMsPerRequest(r), cpuMsPerRequest(base))} | ` +
+        `${fixed(r.peakRssMb)} | ${isDirect ? '(same)' : fixed(r.subgraphCpu, 2)} |`
+      );
     }),
     '',
-    'Scenarios: `listing` = the web client\'s ProductListing (20 products with price, list price, stock and category; page by Zipf over ' +
-      `up to 100 pages); \`detail\` = ProductById (Zipf over all ${meta.products.toLocaleString('en')} ids); \`history\` = OrderHistory signed in ` +
-      `(Zipf over ${meta.historyUsers} customers); \`checkout\` = 10% PlaceOrder (1–2 lines, unique idempotency key, ${meta.checkoutUsers} other customers) + ` +
-      '50% detail + 30% listing + 10% history. Every response is checked (HTTP 200, no `errors`, expected shape); anything else is an error.',
+    "Scenarios: `listing` = the web client's ProductListing " +
+      '(20 products with price, list price, stock and category; page by Zipf over up to 100 pages); ' +
+      `\`detail\` = ProductById (Zipf over all ${meta.products.toLocaleString('en')} ids); ` +
+      `\`history\` = OrderHistory signed in (Zipf over ${meta.historyUsers} customers); ` +
+      `\`checkout\` = 10% PlaceOrder (1–2 lines, unique idempotency key, ${meta.checkoutUsers} other customers) + ` +
+      '50% detail + 30% listing + 10% history. ' +
+      'Every response is checked (HTTP 200, no `errors`, expected shape); anything else is an error.',
     '',
   ];
   return lines.join('\n');
 }
 
-const COLORS: Record<string, string> = { 'router-nodedup': '#9bbcf2', router: '#2f6fdf', 'router-cache': '#1aa179', apollo: '#8a8f98', hive: '#e8a33d', direct: '#c94f4f' };
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const COLORS: Record<string, string> = {
+  'router-nodedup': '#9bbcf2',
+  router: '#2f6fdf',
+  'router-cache': '#1aa179',
+  apollo: '#8a8f98',
+  hive: '#e8a33d',
+  direct: '#c94f4f',
+};
+const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Two grouped bar panels: requests/s and gateway CPU ms per request, one group per scenario. */
 export function renderSvg(allRows: Row[], meta: Meta): string {
@@ -99,7 +118,7 @@ export function renderSvg(allRows: Row[], meta: Meta): string {
     const plotHeight = panelHeight - 70;
     const max = Math.max(1e-9, ...rows.map((r) => value(r) ?? 0));
     const scale = niceMax(max);
-    parts.push(`<text x="${left}" y="${y0 + 14}" font-size="14" font-weight="bold">${escape(title)}</text>`);
+    parts.push(`<text x="${left}" y="${y0 + 14}" font-size="14" font-weight="bold">${escapeXml(title)}</text>`);
     for (let i = 0; i <= 4; i++) {
       const v = (scale * i) / 4;
       const y = y0 + 24 + plotHeight - (plotHeight * i) / 4;
@@ -116,16 +135,40 @@ export function renderSvg(allRows: Row[], meta: Meta): string {
         const h = (plotHeight * v) / scale;
         const x = x0 + bi * barWidth;
         const y = y0 + 24 + plotHeight - h;
-        parts.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth - 3).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[r.gateway] ?? '#999'}"><title>${escape(`${r.label}, ${scenario}: ${v.toFixed(digits)}`)}</title></rect>`);
-        parts.push(`<text x="${(x + (barWidth - 3) / 2).toFixed(1)}" y="${(y - 3).toFixed(1)}" font-size="9" text-anchor="middle" fill="#333">${v.toFixed(digits)}</text>`);
+        parts.push(
+          `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth - 3).toFixed(1)}" height="${h.toFixed(1)}" ` +
+            `fill="${COLORS[r.gateway] ?? '#999'}"><title>${escapeXml(`${r.label}, ${scenario}: ${v.toFixed(digits)}`)}</title></rect>`,
+        );
+        parts.push(
+          `<text x="${(x + (barWidth - 3) / 2).toFixed(1)}" y="${(y - 3).toFixed(1)}" ` +
+            `font-size="9" text-anchor="middle" fill="#333">${v.toFixed(digits)}</text>`,
+        );
       });
-      parts.push(`<text x="${(left + si * group + group / 2).toFixed(1)}" y="${y0 + 24 + plotHeight + 16}" font-size="12" text-anchor="middle">${escape(scenario)}</text>`);
+      parts.push(
+        `<text x="${(left + si * group + group / 2).toFixed(1)}" y="${y0 + 24 + plotHeight + 16}" ` +
+          `font-size="12" text-anchor="middle">${escapeXml(scenario)}</text>`,
+      );
     });
   };
 
-  parts.push(`<text x="${left}" y="22" font-size="16" font-weight="bold">${escape(`Gateway comparison${meta.quick ? ' (quick smoke check)' : ''}`)}</text>`);
-  parts.push(`<text x="${left}" y="40" font-size="11" fill="#555">${escape(`${meta.date} · ${meta.cpu} · ${meta.database} · ${meta.connections} connections · ${meta.duration} s per run · ${meta.pinning}`)}</text>`);
-  panel(top, `requests/s (higher is better)${direct ? ` · not drawn: products subgraph direct ${direct.rps.toFixed(0)} req/s, the ceiling` : ''}`, (r) => r.rps, 0);
+  parts.push(
+    `<text x="${left}" y="22" font-size="16" font-weight="bold">` +
+      `${escapeXml(`Gateway comparison${meta.quick ? ' (quick smoke check)' : ''}`)}</text>`,
+  );
+  parts.push(
+    `<text x="${left}" y="40" font-size="11" fill="#555">` +
+      `${escapeXml(
+        `${meta.date} · ${meta.cpu} · ${meta.database} · ` +
+          `${meta.connections} connections · ${meta.duration} s per run · ${meta.pinning}`,
+      )}` +
+      '</text>',
+  );
+  panel(
+    top,
+    `requests/s (higher is better)${direct ? ` · not drawn: products subgraph direct ${direct.rps.toFixed(0)} req/s, the ceiling` : ''}`,
+    (r) => r.rps,
+    0,
+  );
   panel(top + panelHeight, 'gateway CPU ms per request (lower is better)', cpuMsPerRequest, 2);
   const legendY = top + 2 * panelHeight + 10;
   // Three legend entries per line: the labels are long.
@@ -133,11 +176,12 @@ export function renderSvg(allRows: Row[], meta: Meta): string {
     const x = left + (i % 3) * 290;
     const y = legendY + Math.floor(i / 3) * 18;
     parts.push(`<rect x="${x}" y="${y}" width="12" height="12" fill="${COLORS[id] ?? '#999'}"/>`);
-    parts.push(`<text x="${x + 16}" y="${y + 10}" font-size="12">${escape(label)}</text>`);
+    parts.push(`<text x="${x + 16}" y="${y + 10}" font-size="12">${escapeXml(label)}</text>`);
   });
   const height = legendY + Math.ceil(gateways.length / 3) * 18 + 12;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
+      'font-family="system-ui, sans-serif">',
     `<rect width="100%" height="100%" fill="#fff"/>`,
     ...parts,
     '</svg>',

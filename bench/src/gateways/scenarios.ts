@@ -30,7 +30,8 @@ export interface Call {
 }
 
 const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null;
-const isMoney = (v: unknown) => v === null || (isObject(v) && typeof v.amount === 'string' && Number.isFinite(Number(v.amount)) && typeof v.currency === 'string');
+const isMoney = (v: unknown) =>
+  v === null || (isObject(v) && typeof v.amount === 'string' && Number.isFinite(Number(v.amount)) && typeof v.currency === 'string');
 
 export function generator(scenario: Scenario, fixtures: Fixtures, size: SeedSize, seed = 42): () => Call {
   const random = rng(seed);
@@ -48,7 +49,11 @@ export function generator(scenario: Scenario, fixtures: Fixtures, size: SeedSize
         Array.isArray(data?.products?.edges) &&
         data.products.edges.length === 20 &&
         data.products.edges.every(
-          ({ node }: any) => typeof node?.id === 'string' && typeof node.category?.name === 'string' && isMoney(node.price) && typeof node.stock?.inStock === 'boolean',
+          ({ node }: any) =>
+            typeof node?.id === 'string' &&
+            typeof node.category?.name === 'string' &&
+            isMoney(node.price) &&
+            typeof node.stock?.inStock === 'boolean',
         ),
     };
   };
@@ -56,7 +61,11 @@ export function generator(scenario: Scenario, fixtures: Fixtures, size: SeedSize
     const id = `p${product()}`;
     return {
       body: JSON.stringify({ query: DETAIL, variables: { id, region: 'IN' } }),
-      check: (data) => data?.product?.id === id && typeof data.product.name === 'string' && isMoney(data.product.price) && typeof data.product.stock?.available === 'number',
+      check: (data) =>
+        data?.product?.id === id &&
+        typeof data.product.name === 'string' &&
+        isMoney(data.product.price) &&
+        typeof data.product.stock?.available === 'number',
     };
   };
   const history = (): Call => {
@@ -71,7 +80,8 @@ export function generator(scenario: Scenario, fixtures: Fixtures, size: SeedSize
     const user = fixtures.checkoutUsers[Math.floor(random() * fixtures.checkoutUsers.length)]!;
     const pool = fixtures.checkoutProducts;
     const first = Math.floor(random() * pool.length);
-    const ids = random() < 0.5 ? [pool[first]!] : [pool[first]!, pool[(first + 1 + Math.floor(random() * (pool.length - 1))) % pool.length]!];
+    const ids =
+      random() < 0.5 ? [pool[first]!] : [pool[first]!, pool[(first + 1 + Math.floor(random() * (pool.length - 1))) % pool.length]!];
     const lines = ids.sort().map((productId) => ({ productId, quantity: 1 }));
     return {
       body: JSON.stringify({ query: PLACE_ORDER, variables: { input: { idempotencyKey: `bench-${randomUUID()}`, region: 'IN', lines } } }),

@@ -1,8 +1,8 @@
 /**
  * Sending from a chosen loopback address: one undici Pool per (origin, source address), so the
  * router's per-IP rate limit sees hostile traffic from 127.0.0.2…127.0.0.9 and ordinary traffic
- * from 127.0.0.1 as different clients (Linux routes all of 127.0.0.0/8 to loopback). Every request has header and body timeouts, so a stalled
- * or dead process costs a bounded wait, never a hang.
+ * from 127.0.0.1 as different clients (Linux routes all of 127.0.0.0/8 to loopback). Every request
+ * has header and body timeouts, so a stalled or dead process costs a bounded wait, never a hang.
  */
 import { Pool } from 'undici';
 import type { HostileRequest, Outcome } from '@shop/stack/hostile-requests';
@@ -40,7 +40,13 @@ export class Senders {
     try {
       // The signal also bounds the time spent queued for a connection, which the pool's timeouts do not.
       const signal = AbortSignal.timeout(2 * REQUEST_TIMEOUT_MS);
-      const response = await this.pool(origin, localAddress).request({ method: spec.method, path: spec.path, headers: spec.headers, body: spec.body, signal });
+      const response = await this.pool(origin, localAddress).request({
+        method: spec.method,
+        path: spec.path,
+        headers: spec.headers,
+        body: spec.body,
+        signal,
+      });
       return { status: response.statusCode, text: await response.body.text() };
     } catch (error) {
       return { status: 0, text: '', transport: `${(error as Error).name}: ${(error as Error).message}` };
@@ -55,7 +61,10 @@ export class Senders {
 }
 
 /** A GraphQL JSON POST to `/graphql`. */
-export function graphqlPost(request: Record<string, unknown> | string, headers: Record<string, string> = {}): Pick<HostileRequest, 'method' | 'path' | 'headers' | 'body'> {
+export function graphqlPost(
+  request: Record<string, unknown> | string,
+  headers: Record<string, string> = {},
+): Pick<HostileRequest, 'method' | 'path' | 'headers' | 'body'> {
   return {
     method: 'POST',
     path: '/graphql',

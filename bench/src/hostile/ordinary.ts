@@ -65,7 +65,13 @@ export function startOrdinary(options: OrdinaryOptions): { tally: OrdinaryTally;
   };
   const signIn = Math.max(0, Math.min(1, options.signInShare)) * 100;
   const rest = (100 - signIn) / 95;
-  const weights: [OrdinaryKind, number][] = [['listing', 30 * rest], ['product', 30 * rest], ['search', 20 * rest], ['myOrders', 15 * rest], ['signIn', signIn]];
+  const weights: [OrdinaryKind, number][] = [
+    ['listing', 30 * rest],
+    ['product', 30 * rest],
+    ['search', 20 * rest],
+    ['myOrders', 15 * rest],
+    ['signIn', signIn],
+  ];
   let signIns = 0;
 
   const next = (): { kind: OrdinaryKind; body: Record<string, unknown>; token?: string; check: (data: any) => boolean } => {
@@ -78,25 +84,45 @@ export function startOrdinary(options: OrdinaryOptions): { tally: OrdinaryTally;
         return {
           kind,
           body: { query: LISTING, variables: { region: 'IN', first: 20, after } },
-          check: (data) => Array.isArray(data?.products?.edges) && data.products.edges.length === 20 && data.products.edges.every(({ node }: any) => typeof node?.id === 'string'),
+          check: (data) =>
+            Array.isArray(data?.products?.edges) &&
+            data.products.edges.length === 20 &&
+            data.products.edges.every(({ node }: any) => typeof node?.id === 'string'),
         };
       }
       case 'product': {
         const id = `p${product()}`;
-        return { kind, body: { query: DETAIL, variables: { id, region: 'IN' } }, check: (data) => data?.product?.id === id && typeof data.product.name === 'string' };
+        return {
+          kind,
+          body: { query: DETAIL, variables: { id, region: 'IN' } },
+          check: (data) => data?.product?.id === id && typeof data.product.name === 'string',
+        };
       }
       case 'search': {
         const query = SEARCH_WORDS[Math.floor(random() * SEARCH_WORDS.length)]!;
-        return { kind, body: { query: SEARCH, variables: { query, region: 'IN', first: 10 } }, check: (data) => typeof data?.searchProducts?.totalCount === 'number' && Array.isArray(data.searchProducts.edges) };
+        return {
+          kind,
+          body: { query: SEARCH, variables: { query, region: 'IN', first: 10 } },
+          check: (data) => typeof data?.searchProducts?.totalCount === 'number' && Array.isArray(data.searchProducts.edges),
+        };
       }
       case 'signIn': {
         const n = options.signInUsers[signIns++ % options.signInUsers.length]!;
         const email = `user${n}@example.com`;
-        return { kind, body: { query: LOG_IN, variables: { email, password: 'password' } }, check: (data) => typeof data?.logIn?.token === 'string' && data.logIn.user?.email === email };
+        return {
+          kind,
+          body: { query: LOG_IN, variables: { email, password: 'password' } },
+          check: (data) => typeof data?.logIn?.token === 'string' && data.logIn.user?.email === email,
+        };
       }
       case 'myOrders': {
         const session = options.sessions[Math.floor(random() * options.sessions.length)]!;
-        return { kind, body: { query: HISTORY, variables: { first: 10 } }, token: session.token, check: (data) => data?.me?.id === session.userId && Array.isArray(data.me.orders?.edges) };
+        return {
+          kind,
+          body: { query: HISTORY, variables: { first: 10 } },
+          token: session.token,
+          check: (data) => data?.me?.id === session.userId && Array.isArray(data.me.orders?.edges),
+        };
       }
     }
   };
@@ -117,8 +143,10 @@ export function startOrdinary(options: OrdinaryOptions): { tally: OrdinaryTally;
         if (ok) return;
         tally.failed++;
         tally.byKind[call.kind].failed++;
-        for (const burst of new Set([...bursts, ...options.activeBursts()])) tally.failedDuring[burst] = (tally.failedDuring[burst] ?? 0) + 1;
-        if (tally.samples.length < 5) tally.samples.push(`${call.kind}: ${outcome.transport ?? `HTTP ${outcome.status} ${outcome.text.slice(0, 240)}`}`);
+        for (const burst of new Set([...bursts, ...options.activeBursts()]))
+          tally.failedDuring[burst] = (tally.failedDuring[burst] ?? 0) + 1;
+        if (tally.samples.length < 5)
+          tally.samples.push(`${call.kind}: ${outcome.transport ?? `HTTP ${outcome.status} ${outcome.text.slice(0, 240)}`}`);
       });
     inFlight.add(done);
     void done.finally(() => inFlight.delete(done));

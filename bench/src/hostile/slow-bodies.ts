@@ -38,7 +38,12 @@ export interface SlowBodies {
  * Opens `count` slow-body connections to each target's `url` (an HTTP URL), from the given source
  * addresses in turn, staggered over `spreadMs` so they do not all land in one tick.
  */
-export function openSlowBodies(targets: readonly { name: string; url: string; count: number }[], localAddresses: readonly string[], spreadMs: number, judgeAfterMs: number): SlowBodies {
+export function openSlowBodies(
+  targets: readonly { name: string; url: string; count: number }[],
+  localAddresses: readonly string[],
+  spreadMs: number,
+  judgeAfterMs: number,
+): SlowBodies {
   interface Connection {
     socket: Socket;
     openedAt: number;
@@ -58,27 +63,32 @@ export function openSlowBodies(targets: readonly { name: string; url: string; co
     for (let i = 0; i < count; i++) {
       const localAddress = localAddresses[n++ % localAddresses.length]!;
       timers.push(
-        setTimeout(() => {
-          if (stopped) return;
-          const socket = connect({ host: hostname, port: Number(port), localAddress });
-          const connection: Connection = { socket, openedAt: Date.now() };
-          entry.connections.push(connection);
-          socket.setNoDelay(true);
-          socket.once('connect', () => {
-            socket.write(`POST /graphql HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`);
-            connection.started = true;
-          });
-          socket.on('data', (chunk: Buffer) => {
-            const statusLine = /^HTTP\/1\.[01] (\d{3})/.exec(chunk.toString('latin1'));
-            if (statusLine) entry.answers[statusLine[1]!] = (entry.answers[statusLine[1]!] ?? 0) + 1;
-          });
-          socket.on('error', () => {
-            if (!socket.bytesWritten) connection.failed = true;
-          });
-          socket.once('close', () => {
-            if (!stopped) connection.closedAt = Date.now();
-          });
-        }, Math.floor((i / Math.max(1, count)) * spreadMs)),
+        setTimeout(
+          () => {
+            if (stopped) return;
+            const socket = connect({ host: hostname, port: Number(port), localAddress });
+            const connection: Connection = { socket, openedAt: Date.now() };
+            entry.connections.push(connection);
+            socket.setNoDelay(true);
+            socket.once('connect', () => {
+              socket.write(
+                `POST /graphql HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`,
+              );
+              connection.started = true;
+            });
+            socket.on('data', (chunk: Buffer) => {
+              const statusLine = /^HTTP\/1\.[01] (\d{3})/.exec(chunk.toString('latin1'));
+              if (statusLine) entry.answers[statusLine[1]!] = (entry.answers[statusLine[1]!] ?? 0) + 1;
+            });
+            socket.on('error', () => {
+              if (!socket.bytesWritten) connection.failed = true;
+            });
+            socket.once('close', () => {
+              if (!stopped) connection.closedAt = Date.now();
+            });
+          },
+          Math.floor((i / Math.max(1, count)) * spreadMs),
+        ),
       );
     }
   }
@@ -97,7 +107,8 @@ export function openSlowBodies(targets: readonly { name: string; url: string; co
           failedToOpen: connections.filter((c) => c.failed).length,
           closedByServer: closed.length,
           heldToEnd: connections.filter((c) => c.closedAt === undefined && !c.failed).length,
-          heldPastJudging: connections.filter((c) => c.closedAt === undefined && !c.failed && Date.now() - c.openedAt > judgeAfterMs).length,
+          heldPastJudging: connections.filter((c) => c.closedAt === undefined && !c.failed && Date.now() - c.openedAt > judgeAfterMs)
+            .length,
           longestHeldMs: closed.length ? Math.max(...closed.map((c) => c.closedAt! - c.openedAt)) : undefined,
           answers,
         };
