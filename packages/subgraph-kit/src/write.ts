@@ -7,13 +7,22 @@ export interface Written<T> {
   tags: readonly string[];
 }
 
+declare const WRITE_TRANSACTION: unique symbol;
+
+/**
+ * The transaction a `write` runs its work in: a `Queryable` that only `createWrite` makes. A
+ * subgraph's writes object takes one (`createPricingWrites(tx)` and the like), so its methods are
+ * reachable only inside a write, and none can commit without its tags being published.
+ */
+export type WriteTransaction = Queryable & { readonly [WRITE_TRANSACTION]: true };
+
 /**
  * Runs `work` in one transaction and returns its value. Only after the transaction commits, it
  * clears the request's loaders (so the rest of the request reads the write) and publishes the
  * tags on the invalidation bus (so every cache layer drops what the write made stale). When
  * `work` throws, everything is rolled back and nothing is cleared or published.
  */
-export type Write = <T>(work: (tx: Queryable) => Promise<Written<T>>) => Promise<T>;
+export type Write = <T>(work: (tx: WriteTransaction) => Promise<Written<T>>) => Promise<T>;
 
 export interface WriteOptions {
   db: Database;
@@ -31,7 +40,8 @@ export interface WriteOptions {
  */
 export function createWrite({ db, bus, loaders, logger }: WriteOptions): Write {
   return async (work) => {
-    const { value, tags } = await db.transaction(work);
+    // The brand exists only in the types: the transaction itself is the database's.
+    const { value, tags } = await db.transaction((tx) => work(tx as WriteTransaction));
     if (loaders) clearLoaders(loaders);
     if (tags.length) {
       try {

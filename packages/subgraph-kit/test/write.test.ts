@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../src/db.ts';
-import { createWrite } from '../src/write.ts';
+import { createWrite, type WriteTransaction } from '../src/write.ts';
 
 let db: Database;
 
@@ -91,5 +91,21 @@ describe('createWrite', () => {
     ).resolves.toBe(3);
     expect(f.errors).toEqual([expect.objectContaining({ tags: ['Note:3'] })]);
     expect(await db.query('SELECT body FROM note WHERE id = 3')).toEqual([{ body: 'third' }]);
+  });
+
+  it('is the only maker of a WriteTransaction, so writes objects over one are reachable only inside a write', async () => {
+    const f = fixture();
+    const write = createWrite({ db, bus: f.bus, logger: f.logger });
+    const createNoteWrites = (tx: WriteTransaction) => ({
+      add: async (id: number) => {
+        await tx.query('INSERT INTO note (id, body) VALUES ($1, $2)', [id, 'fourth']);
+        return [`Note:${id}`];
+      },
+    });
+    // @ts-expect-error the database is not a write's transaction: writing outside a write does not typecheck
+    void (() => createNoteWrites(db));
+    await write(async (tx) => ({ value: null, tags: await createNoteWrites(tx).add(4) }));
+    expect(f.heard.map((heard) => heard.tags)).toEqual([['Note:4']]);
+    expect(await db.query('SELECT body FROM note WHERE id = 4')).toEqual([{ body: 'fourth' }]);
   });
 });
