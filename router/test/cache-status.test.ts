@@ -66,6 +66,13 @@ describe('Cache-Status', () => {
     expect(await status(router, '{ products(first: 2) { id price } }')).toBe('router-response; fwd=miss; stored, router-entity; fwd=miss; detail="hits=2 misses=1"');
   });
 
+  it('does not say stored when the response was too large to store', async () => {
+    const router = await start({ CACHE_MAX_ENTRY_BYTES: '1024' });
+    const large = '{ products(first: 30) { id name price } }';
+    expect(await status(router, large)).toBe('router-response; fwd=miss, router-entity; fwd=miss; detail="hits=0 misses=31"');
+    expect(String(await status(router, large))).toMatch(/^router-response; fwd=miss, /); // still not stored
+  });
+
   it('says fwd=bypass for a mutation, which no cache answers or keeps', async () => {
     const router = await start();
     expect(await status(router, 'mutation { setPrice(id: "p1", price: 5) { id price } }')).toBe('router-response; fwd=bypass');

@@ -46,13 +46,18 @@ export class ResponseCache {
   private readonly storage: MemoryStorage;
   private readonly invalidations = new InvalidationLog();
   private generation = 0;
+  /** Writes the storage refused (too large); MemoryStorage decides synchronously, so a write can tell its own. */
+  private skipped = 0;
 
   constructor(private readonly options: ResponseCacheOptions) {
     this.storage = new MemoryStorage({
       maxEntries: options.maxEntries,
       maxBytes: options.maxBytes,
       maxEntryBytes: options.maxEntryBytes,
-      onSkip: (reason) => options.metrics.cacheSkips.inc({ layer: 'router', type: 'response', reason }),
+      onSkip: (reason) => {
+        this.skipped++;
+        options.metrics.cacheSkips.inc({ layer: 'router', type: 'response', reason });
+      },
     });
   }
 
@@ -123,7 +128,8 @@ export class ResponseCache {
           const tags = [...state.tags];
           if (this.invalidations.touchedSince(tags, state.startedAt)) return;
           const ttlMs = policy.maxAge * 1_000;
-          await this.storage.setMany([
+          const skippedBefore = this.skipped;
+          const writing = this.storage.setMany([
             {
               key: isPrivate ? privateKey(state.key, state.viewer!) : state.key,
               value: encode({ expiresAt: Date.now() + ttlMs, private: isPrivate, body: `${JSON.stringify(body.singleResult)}\n` }),
@@ -131,7 +137,9 @@ export class ResponseCache {
               tags,
             },
           ]);
-          if (contextValue.cacheStatus) contextValue.cacheStatus.stored = true;
+          const stored = this.skipped === skippedBefore;
+          await writing;
+          if (contextValue.cacheStatus) contextValue.cacheStatus.stored = stored;
         },
       }),
     };
