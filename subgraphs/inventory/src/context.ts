@@ -7,7 +7,7 @@ export interface Context {
   viewer: Viewer | null;
   /** True when the caller proved the router/service secret; internal fields require it. */
   trusted: boolean;
-  /** Reads; every write goes through `write`. */
+  /** Reads; the writes (createInventoryWrites) take a write's transaction, so they run only through `write`. */
   repo: InventoryRepository;
   loaders: Loaders;
   /** Every write runs through this: one transaction, then the request's loaders cleared and the tags published. */

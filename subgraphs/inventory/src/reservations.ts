@@ -1,7 +1,7 @@
 import type { RegionCode } from '@shop/domain';
 import { codedError } from '@shop/platform';
-import type { Queryable, Written } from '@shop/subgraph-kit';
-import { createInventoryRepository, sortLines, type LockedStockRow } from './db/repository.ts';
+import type { WriteTransaction, Written } from '@shop/subgraph-kit';
+import { createInventoryRepository, createInventoryWrites, sortLines, type LockedStockRow } from './db/repository.ts';
 import type { ReservationLineModel, ReservationModel } from './models.ts';
 
 export interface ReserveRequest {
@@ -41,22 +41,25 @@ export function allocate(request: ReserveRequest['lines'], stock: readonly Locke
  * they are read and the updates are conditional, so concurrent checkouts can never oversell. The
  * tags name the products whose stock this call took (none when it returned an existing reservation).
  */
-export async function reserveStock(tx: Queryable, { reservationId, region, lines }: ReserveRequest): Promise<Written<ReservationModel>> {
-  const repo = createInventoryRepository(tx);
-  if (!(await repo.claimReservation(reservationId, region))) {
-    const existing = await repo.reservation(reservationId);
+export async function reserveStock(
+  tx: WriteTransaction,
+  { reservationId, region, lines }: ReserveRequest,
+): Promise<Written<ReservationModel>> {
+  const writes = createInventoryWrites(tx);
+  if (!(await writes.claimReservation(reservationId, region))) {
+    const existing = await createInventoryRepository(tx).reservation(reservationId);
     if (!existing) throw new Error(`reservation ${reservationId} conflicted but cannot be read`);
     // A retry that found the reservation already made changed nothing.
     return { value: existing, tags: [] };
   }
-  const stock = await repo.lockRegionStock(lines.map((l) => l.productId), region);
+  const stock = await writes.lockRegionStock(lines.map((l) => l.productId), region);
   const { allocation, short } = allocate(lines, stock);
   if (short.length > 0) {
     throw codedError('OUT_OF_STOCK', `Not enough stock for ${short.join(', ')} in ${region}`, { productIds: short });
   }
   // The rows are locked, so this cannot miss; if it ever does, throwing rolls everything back.
-  if ((await repo.takeStock(allocation)) !== allocation.length) throw new Error('stock changed under a row lock');
-  await repo.insertReservationLines(reservationId, allocation);
+  if ((await writes.takeStock(allocation)) !== allocation.length) throw new Error('stock changed under a row lock');
+  await writes.insertReservationLines(reservationId, allocation);
   return { value: { id: reservationId, region, status: 'HELD', lines: sortLines(allocation) }, tags: productTags(allocation) };
 }
 
@@ -64,16 +67,16 @@ export async function reserveStock(tx: Queryable, { reservationId, region, lines
  * Gives a HELD reservation's stock back and marks it RELEASED; null when unknown. Releasing twice
  * releases once; the tags name the products whose stock came back when this call was the one that did.
  */
-export async function releaseStock(tx: Queryable, reservationId: string): Promise<Written<ReservationModel | null>> {
-  const repo = createInventoryRepository(tx);
+export async function releaseStock(tx: WriteTransaction, reservationId: string): Promise<Written<ReservationModel | null>> {
+  const writes = createInventoryWrites(tx);
   // The row lock makes concurrent releases of one reservation take turns: only one sees HELD.
-  const reservation = await repo.reservation(reservationId, { lock: true });
+  const reservation = await writes.lockReservation(reservationId);
   if (!reservation || reservation.status === 'RELEASED') return { value: reservation, tags: [] };
-  await repo.lockStockRows(reservation.lines);
-  if ((await repo.returnStock(reservation.lines)) !== reservation.lines.length) {
+  await writes.lockStockRows(reservation.lines);
+  if ((await writes.returnStock(reservation.lines)) !== reservation.lines.length) {
     throw new Error(`reservation ${reservationId} holds more than its stock rows have reserved`);
   }
-  if (!(await repo.markReleased(reservationId))) throw new Error(`reservation ${reservationId} changed under a row lock`);
+  if (!(await writes.markReleased(reservationId))) throw new Error(`reservation ${reservationId} changed under a row lock`);
   return { value: { ...reservation, status: 'RELEASED' }, tags: productTags(reservation.lines) };
 }
 

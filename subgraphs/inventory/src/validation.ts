@@ -1,9 +1,8 @@
-import { MAX_ORDER_LINES, productNumber } from '@shop/domain';
+import { MAX_LINE_QUANTITY, MAX_ORDER_LINES, productNumber } from '@shop/domain';
 import { badInput } from '@shop/platform';
 import type { ReserveLineInput } from './__generated__/resolvers-types.ts';
 
 export const MAX_RESERVATION_ID_LENGTH = 100;
-export const MAX_LINE_QUANTITY = 99;
 export const MAX_ADJUSTMENT = 100_000;
 /** Ceiling for one warehouse's available units, well inside Postgres `integer`. */
 export const MAX_AVAILABLE = 1_000_000_000;

@@ -1,5 +1,5 @@
 import type { RegionCode } from '@shop/domain';
-import type { Queryable } from '@shop/subgraph-kit';
+import type { Queryable, WriteTransaction } from '@shop/subgraph-kit';
 import type { ReservationLineModel, ReservationModel, WarehouseModel } from '../models.ts';
 
 const WAREHOUSE_COLUMNS = 'id, code, name, city, region';
@@ -53,7 +53,29 @@ const changeColumns = (lines: readonly ReservationLineModel[]) => [
   lines.map((l) => l.quantity),
 ];
 
-/** All SQL the inventory subgraph runs. Batch functions take many keys and run one statement. */
+/** A reservation with its lines; `lock` takes its row lock (FOR UPDATE) until the transaction ends. */
+async function selectReservation(q: Queryable, id: string, lock: boolean): Promise<ReservationModel | null> {
+  const rows = await q.query<FlatReservationRow>(
+    `SELECT r.id, r.region, r.status,
+            l.product_id AS "productId", l.warehouse_id AS "warehouseId", l.quantity
+     FROM inventory.reservation r LEFT JOIN inventory.reservation_line l ON l.reservation_id = r.id
+     WHERE r.id = $1
+     ${lock ? 'FOR UPDATE OF r' : ''}`,
+    [id],
+  );
+  const [first] = rows;
+  if (!first) return null;
+  const lines: ReservationLineModel[] = [];
+  for (const { productId, warehouseId, quantity } of rows) {
+    if (productId !== null && warehouseId !== null && quantity !== null) lines.push({ productId, warehouseId, quantity });
+  }
+  return { id: first.id, region: first.region, status: first.status, lines: sortLines(lines) };
+}
+
+/**
+ * The inventory subgraph's reads. Batch functions take many keys and run one statement. Everything
+ * that changes a row is in createInventoryWrites, reachable only inside a write.
+ */
 export function createInventoryRepository(db: Queryable) {
   return {
     warehousesByIds: (ids: readonly string[]) =>
@@ -78,13 +100,27 @@ export function createInventoryRepository(db: Queryable) {
       return rows.map(({ productId, available, reserved, ...warehouse }) => ({ productId, available, reserved, warehouse }));
     },
 
+    /** A reservation with its lines, as committed (or as the transaction reading it sees it). */
+    reservation: (id: string) => selectReservation(db, id, false),
+  };
+}
+
+export type InventoryRepository = ReturnType<typeof createInventoryRepository>;
+
+/**
+ * The inventory subgraph's writes and the row locks they take, over the transaction of a `write`
+ * (see the kit's write.ts): the only way to reach them, so every one commits before its tags are
+ * published. Stock rows feed the cached `Product.stock`; their callers tag each product they move.
+ */
+export function createInventoryWrites(tx: WriteTransaction) {
+  return {
     /**
      * Creates a HELD reservation header; false when one with this id exists. On Postgres a
      * concurrent transaction inserting the same id makes this wait for it to finish, so after a
      * false the other's row is committed and readable.
      */
     async claimReservation(id: string, region: RegionCode): Promise<boolean> {
-      const rows = await db.query(
+      const rows = await tx.query(
         `INSERT INTO inventory.reservation (id, region, status) VALUES ($1, $2, 'HELD')
          ON CONFLICT (id) DO NOTHING RETURNING id`,
         [id, region],
@@ -92,31 +128,15 @@ export function createInventoryRepository(db: Queryable) {
       return rows.length === 1;
     },
 
-    /** A reservation with its lines; `lock` takes its row lock (FOR UPDATE) until the transaction ends. */
-    async reservation(id: string, { lock = false } = {}): Promise<ReservationModel | null> {
-      const rows = await db.query<FlatReservationRow>(
-        `SELECT r.id, r.region, r.status,
-                l.product_id AS "productId", l.warehouse_id AS "warehouseId", l.quantity
-         FROM inventory.reservation r LEFT JOIN inventory.reservation_line l ON l.reservation_id = r.id
-         WHERE r.id = $1
-         ${lock ? 'FOR UPDATE OF r' : ''}`,
-        [id],
-      );
-      const [first] = rows;
-      if (!first) return null;
-      const lines: ReservationLineModel[] = [];
-      for (const { productId, warehouseId, quantity } of rows) {
-        if (productId !== null && warehouseId !== null && quantity !== null) lines.push({ productId, warehouseId, quantity });
-      }
-      return { id: first.id, region: first.region, status: first.status, lines: sortLines(lines) };
-    },
+    /** The reservation with its lines, its row locked (FOR UPDATE) until the transaction ends. */
+    lockReservation: (id: string) => selectReservation(tx, id, true),
 
     /**
      * Locks the products' stock rows in the region's warehouses until the transaction ends. Every
      * writer locks in (product_id, warehouse_id) order, so concurrent checkouts cannot deadlock.
      */
     lockRegionStock: (productIds: readonly string[], region: RegionCode) =>
-      db.query<LockedStockRow>(
+      tx.query<LockedStockRow>(
         `SELECT s.product_id AS "productId", s.warehouse_id AS "warehouseId", w.n AS "warehouseN", s.available
          FROM inventory.stock s JOIN inventory.warehouse w ON w.id = s.warehouse_id
          WHERE s.product_id = ANY($1::text[]) AND w.region = $2
@@ -127,7 +147,7 @@ export function createInventoryRepository(db: Queryable) {
 
     /** Locks the stock rows the lines name, in the same order as lockRegionStock. */
     async lockStockRows(lines: readonly ReservationLineModel[]): Promise<void> {
-      await db.query(
+      await tx.query(
         `SELECT 1 FROM inventory.stock
          WHERE (product_id, warehouse_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
          ORDER BY product_id, warehouse_id
@@ -141,7 +161,7 @@ export function createInventoryRepository(db: Queryable) {
      * Returns how many rows changed: fewer than the lines means the caller must roll back.
      */
     async takeStock(lines: readonly ReservationLineModel[]): Promise<number> {
-      const rows = await db.query(
+      const rows = await tx.query(
         `UPDATE inventory.stock s
          SET available = s.available - c.quantity, reserved = s.reserved + c.quantity
          FROM unnest($1::text[], $2::text[], $3::int[]) AS c(product_id, warehouse_id, quantity)
@@ -154,7 +174,7 @@ export function createInventoryRepository(db: Queryable) {
 
     /** The reverse of takeStock, only where that much is reserved. Returns how many rows changed. */
     async returnStock(lines: readonly ReservationLineModel[]): Promise<number> {
-      const rows = await db.query(
+      const rows = await tx.query(
         `UPDATE inventory.stock s
          SET available = s.available + c.quantity, reserved = s.reserved - c.quantity
          FROM unnest($1::text[], $2::text[], $3::int[]) AS c(product_id, warehouse_id, quantity)
@@ -166,7 +186,7 @@ export function createInventoryRepository(db: Queryable) {
     },
 
     async insertReservationLines(reservationId: string, lines: readonly ReservationLineModel[]): Promise<void> {
-      await db.query(
+      await tx.query(
         `INSERT INTO inventory.reservation_line (reservation_id, product_id, warehouse_id, quantity)
          SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[])`,
         [reservationId, ...changeColumns(lines)],
@@ -175,7 +195,7 @@ export function createInventoryRepository(db: Queryable) {
 
     /** HELD → RELEASED; false when it was not HELD. */
     async markReleased(id: string): Promise<boolean> {
-      const rows = await db.query(
+      const rows = await tx.query(
         `UPDATE inventory.reservation SET status = 'RELEASED', released_at = now()
          WHERE id = $1 AND status = 'HELD' RETURNING id`,
         [id],
@@ -185,7 +205,7 @@ export function createInventoryRepository(db: Queryable) {
 
     /** Adds available units, creating the stock row if needed; null when it would pass `max`. */
     async addStock(productId: string, warehouseId: string, units: number, max: number): Promise<StockLevel | null> {
-      const [row] = await db.query<StockLevel>(
+      const [row] = await tx.query<StockLevel>(
         `INSERT INTO inventory.stock AS s (product_id, warehouse_id, available, reserved) VALUES ($1, $2, $3, 0)
          ON CONFLICT (product_id, warehouse_id) DO UPDATE SET available = s.available + EXCLUDED.available
          WHERE s.available <= $4::int - EXCLUDED.available
@@ -197,7 +217,7 @@ export function createInventoryRepository(db: Queryable) {
 
     /** Removes available units, only where that many are available; null when it would go below zero. */
     async removeStock(productId: string, warehouseId: string, units: number): Promise<StockLevel | null> {
-      const [row] = await db.query<StockLevel>(
+      const [row] = await tx.query<StockLevel>(
         `UPDATE inventory.stock SET available = available - $3
          WHERE product_id = $1 AND warehouse_id = $2 AND available >= $3
          RETURNING available, reserved`,
@@ -208,4 +228,4 @@ export function createInventoryRepository(db: Queryable) {
   };
 }
 
-export type InventoryRepository = ReturnType<typeof createInventoryRepository>;
+export type InventoryWrites = ReturnType<typeof createInventoryWrites>;

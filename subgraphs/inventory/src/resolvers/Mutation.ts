@@ -1,6 +1,6 @@
 import { badInput, notFound, requireAdmin, requireTrustedCaller } from '@shop/platform';
 import type { MutationResolvers } from '../__generated__/resolvers-types.ts';
-import { createInventoryRepository } from '../db/repository.ts';
+import { createInventoryWrites } from '../db/repository.ts';
 import { releaseStock, reserveStock } from '../reservations.ts';
 import { MAX_AVAILABLE, validateAdjustment, validateReservation } from '../validation.ts';
 
@@ -22,9 +22,9 @@ export const Mutation: MutationResolvers = {
     const warehouse = await loaders.warehouseById.load(warehouseId);
     if (!warehouse) throw notFound(`No warehouse ${warehouseId}`);
     const level = await write(async (tx) => {
-      const repo = createInventoryRepository(tx);
+      const writes = createInventoryWrites(tx);
       const changed =
-        delta > 0 ? await repo.addStock(productId, warehouseId, delta, MAX_AVAILABLE) : await repo.removeStock(productId, warehouseId, -delta);
+        delta > 0 ? await writes.addStock(productId, warehouseId, delta, MAX_AVAILABLE) : await writes.removeStock(productId, warehouseId, -delta);
       if (!changed) {
         throw delta > 0
           ? badInput(`Adding ${delta} would take available above ${MAX_AVAILABLE}`, { field: 'delta' })
