@@ -11,7 +11,7 @@ import {
 } from '@shop/domain';
 import { assertOwnerOrAdmin, badInput, codedError, notFound, type Logger, type Viewer } from '@shop/platform';
 import { createWrite, type Database } from '@shop/subgraph-kit';
-import { createOrderRepository, type CheckoutClaim, type NewOrderLine } from './db/repository.ts';
+import { createCheckoutClaims, createOrderRepository, createOrderWrites, type CheckoutClaim, type NewOrderLine } from './db/repository.ts';
 import { orderNumber } from './ids.ts';
 import type { OrderModel } from './models.ts';
 import { DependencyUnavailable, type ServiceClient } from './services.ts';
@@ -68,6 +68,8 @@ export function createCheckout({ db, pricing, inventory, logger, abandonedAfterM
   limits?: CheckoutLimits;
 }) {
   const repo = createOrderRepository(db);
+  // Claims commit on their own, outside any write: they change nothing a cache shows (see createCheckoutClaims).
+  const claims = createCheckoutClaims(db);
 
   // Checkout is shared by every request, so its writes clear no request's loaders: none of them has
   // read what a checkout writes before it writes it.
@@ -90,10 +92,10 @@ export function createCheckout({ db, pricing, inventory, logger, abandonedAfterM
    */
   async function abandon(claim: CheckoutClaim, reserved: boolean): Promise<void> {
     if (reserved && !(await release(claim.reservationId))) {
-      await repo.markClaimFailed(claim.reservationId);
+      await claims.markClaimFailed(claim.reservationId);
       return;
     }
-    await repo.dropClaim(claim.reservationId);
+    await claims.dropClaim(claim.reservationId);
   }
 
   async function execute(viewer: Viewer, input: PlaceOrderInput, claim: CheckoutClaim): Promise<OrderModel> {
@@ -121,7 +123,7 @@ export function createCheckout({ db, pricing, inventory, logger, abandonedAfterM
       });
       const total = sumCents(lines);
       return await write(async (tx) => {
-        const writer = createOrderRepository(tx);
+        const writer = createOrderWrites(tx);
         const order = await writer.insertOrder({
           userId: viewer.userId,
           region: input.region,
@@ -147,7 +149,7 @@ export function createCheckout({ db, pricing, inventory, logger, abandonedAfterM
       const requestHash = hashRequest(input);
       const deadline = Date.now() + concurrentWaitMs;
       for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
-        const claim = await repo.claimCheckout(viewer.userId, input.idempotencyKey, requestHash, randomUUID());
+        const claim = await claims.claimCheckout(viewer.userId, input.idempotencyKey, requestHash, randomUUID());
         if (claim) return execute(viewer, input, claim);
         const existing = await repo.checkoutByKey(viewer.userId, input.idempotencyKey);
         if (existing) {
@@ -163,7 +165,7 @@ export function createCheckout({ db, pricing, inventory, logger, abandonedAfterM
           if (existing.failedAt) {
             // An earlier attempt failed and still holds (or may hold) stock: give it back, then start over.
             if (!(await release(existing.reservationId))) throw new DependencyUnavailable('inventory');
-            await repo.dropClaim(existing.reservationId);
+            await claims.dropClaim(existing.reservationId);
             continue;
           }
         }
@@ -185,7 +187,7 @@ export function createCheckout({ db, pricing, inventory, logger, abandonedAfterM
       // Stock first: if inventory is down the order stays PLACED and the client can retry.
       if (order.reservationId) await inventory.call(RELEASE, { reservationId: order.reservationId });
       const cancelled = await write(async (tx) => {
-        const row = await createOrderRepository(tx).cancelPlaced(id);
+        const row = await createOrderWrites(tx).cancelPlaced(id);
         return { value: row, tags: row ? orderTags(row) : [] };
       });
       // Undefined: a concurrent cancel got there first (and published).
@@ -197,7 +199,7 @@ export function createCheckout({ db, pricing, inventory, logger, abandonedAfterM
       let swept = 0;
       for (const claim of await repo.abandonedClaims(olderThanMs)) {
         if (await release(claim.reservationId)) {
-          await repo.dropClaim(claim.reservationId);
+          await claims.dropClaim(claim.reservationId);
           swept++;
         }
       }

@@ -1,4 +1,4 @@
-import { DEFAULT_CHECKOUT_LIMITS, type CheckoutLimits } from '@shop/domain';
+import { DEFAULT_CHECKOUT_LIMITS, MAX_LINE_QUANTITY, type CheckoutLimits } from '@shop/domain';
 import { ConfigError, intVar, urlVar, type Env } from '@shop/platform';
 import { readSubgraphBaseConfig, type SubgraphBaseConfig } from '@shop/subgraph-kit';
 import { localUrl, subgraph } from '@shop/registry';
@@ -18,8 +18,11 @@ export interface OrdersConfig extends SubgraphBaseConfig {
 
 /** The only place the orders subgraph reads the environment. */
 export function readConfig(env: Env): OrdersConfig {
+  // Never above the domain's line cap: inventory refuses a reservation line past it, so a higher limit
+  // would let placeOrder accept a line that checkout can only fail on.
+  const maxQuantityPerProduct = { min: 1, max: MAX_LINE_QUANTITY };
   const checkoutLimits: CheckoutLimits = {
-    maxQuantityPerProduct: intVar(env, 'MAX_QUANTITY_PER_PRODUCT', DEFAULT_CHECKOUT_LIMITS.maxQuantityPerProduct, { min: 1, max: 10_000 }),
+    maxQuantityPerProduct: intVar(env, 'MAX_QUANTITY_PER_PRODUCT', DEFAULT_CHECKOUT_LIMITS.maxQuantityPerProduct, maxQuantityPerProduct),
     maxUnitsPerOrder: intVar(env, 'MAX_UNITS_PER_ORDER', DEFAULT_CHECKOUT_LIMITS.maxUnitsPerOrder, { min: 1, max: 500_000 }),
   };
   if (checkoutLimits.maxUnitsPerOrder < checkoutLimits.maxQuantityPerProduct) {

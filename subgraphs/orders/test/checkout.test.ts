@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CHECKOUT_LIMITS } from '@shop/domain';
+import { DEFAULT_CHECKOUT_LIMITS, MAX_LINE_QUANTITY } from '@shop/domain';
 import { createLogger, ConfigError } from '@shop/platform';
 import { createDatabase, prepareStorage, SMALL_SEED, type Database } from '@shop/subgraph-kit';
 import { createCheckout, DEFAULT_CONCURRENT_WAIT_MS, sumCents } from '../src/checkout.ts';
@@ -178,7 +178,14 @@ describe('checkout limits (F7)', () => {
     await expect(checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: [{ productId: 'p1', quantity: 4 }] })).rejects.toMatchObject({
       extensions: { code: 'BAD_USER_INPUT', max: 3 },
     });
-    for (const env of [{ MAX_QUANTITY_PER_PRODUCT: '0' }, { MAX_UNITS_PER_ORDER: 'lots' }, { MAX_QUANTITY_PER_PRODUCT: '20', MAX_UNITS_PER_ORDER: '10' }]) {
+    const refused = [
+      { MAX_QUANTITY_PER_PRODUCT: '0' },
+      { MAX_UNITS_PER_ORDER: 'lots' },
+      { MAX_QUANTITY_PER_PRODUCT: '20', MAX_UNITS_PER_ORDER: '10' },
+      // Above the line cap inventory enforces, placeOrder would accept lines that reserving refuses.
+      { MAX_QUANTITY_PER_PRODUCT: String(MAX_LINE_QUANTITY + 1), MAX_UNITS_PER_ORDER: '500' },
+    ];
+    for (const env of refused) {
       expect(() => readConfig(env)).toThrow(ConfigError);
     }
   });

@@ -1,4 +1,4 @@
-import type { Queryable } from '@shop/subgraph-kit';
+import type { Queryable, WriteTransaction } from '@shop/subgraph-kit';
 import type { OrderLineModel, OrderModel } from '../models.ts';
 
 // bigint comes back from pg as a string; n stays far below 2^53 so ::float8 is exact.
@@ -46,20 +46,12 @@ export interface NewOrderLine {
 const CHECKOUT_COLUMNS = `user_id AS "userId", idempotency_key AS "idempotencyKey", request_hash AS "requestHash",
   reservation_id AS "reservationId", order_id AS "orderId", created_at AS "createdAt", failed_at AS "failedAt"`;
 
-/** All SQL the orders subgraph runs. Batch functions take many keys and run one statement. */
+/**
+ * The orders subgraph's reads. Batch functions take many keys and run one statement. The writes are
+ * createOrderWrites (orders, reachable only inside a write) and createCheckoutClaims (bookkeeping).
+ */
 export function createOrderRepository(db: Queryable) {
   return {
-    /** Takes the (user, key) claim; undefined when someone already holds it. */
-    claimCheckout: async (userId: string, key: string, requestHash: string, reservationId: string) =>
-      (
-        await db.query<CheckoutClaim>(
-          `INSERT INTO orders.checkout (user_id, idempotency_key, request_hash, reservation_id)
-           VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, idempotency_key) DO NOTHING
-           RETURNING ${CHECKOUT_COLUMNS}`,
-          [userId, key, requestHash, reservationId],
-        )
-      )[0],
-
     checkoutByKey: async (userId: string, key: string) =>
       (
         await db.query<CheckoutClaim>(`SELECT ${CHECKOUT_COLUMNS} FROM orders.checkout WHERE user_id = $1 AND idempotency_key = $2`, [
@@ -67,13 +59,6 @@ export function createOrderRepository(db: Queryable) {
           key,
         ])
       )[0],
-
-    /** Drops a claim that produced no order, so the key can be retried. */
-    dropClaim: (reservationId: string) =>
-      db.query(`DELETE FROM orders.checkout WHERE reservation_id = $1 AND order_id IS NULL`, [reservationId]),
-
-    markClaimFailed: (reservationId: string) =>
-      db.query(`UPDATE orders.checkout SET failed_at = now() WHERE reservation_id = $1 AND order_id IS NULL`, [reservationId]),
 
     abandonedClaims: (olderThanMs: number) =>
       db.query<CheckoutClaim>(
@@ -83,41 +68,11 @@ export function createOrderRepository(db: Queryable) {
         [olderThanMs],
       ),
 
-    insertOrder: async (order: NewOrder) =>
-      (
-        await db.query<OrderModel>(
-          `INSERT INTO orders.orders (user_id, status, region, currency, total, idempotency_key, reservation_id)
-           VALUES ($1, 'PLACED', $2, $3, $4::numeric, $5, $6)
-           RETURNING ${ORDER_COLUMNS}`,
-          [order.userId, order.region, order.currency, order.total, order.idempotencyKey, order.reservationId],
-        )
-      )[0]!,
-
-    insertLines: (orderId: string, lines: readonly NewOrderLine[]) =>
-      db.query(
-        `INSERT INTO orders.order_line (order_id, line_no, product_id, quantity, unit_price, line_total)
-         SELECT $1, l.line_no, l.product_id, l.quantity, l.unit_price, l.unit_price * l.quantity
-         FROM unnest($2::text[], $3::int[], $4::numeric[]) WITH ORDINALITY AS l(product_id, quantity, unit_price, line_no)`,
-        [orderId, lines.map((l) => l.productId), lines.map((l) => l.quantity), lines.map((l) => l.unitPrice)],
-      ),
-
-    completeClaim: (reservationId: string, orderId: string) =>
-      db.query(`UPDATE orders.checkout SET order_id = $2 WHERE reservation_id = $1`, [reservationId, orderId]),
-
     /** Reads an order and its reservation, bypassing request loaders (used by writes). */
     orderForUpdate: async (id: string) =>
       (
         await db.query<OrderModel & { reservationId: string | null }>(
           `SELECT ${ORDER_COLUMNS}, reservation_id AS "reservationId" FROM orders.orders WHERE id = $1`,
-          [id],
-        )
-      )[0],
-
-    /** PLACED → CANCELLED; undefined when the order was not PLACED (already cancelled, shipped…). */
-    cancelPlaced: async (id: string) =>
-      (
-        await db.query<OrderModel>(
-          `UPDATE orders.orders SET status = 'CANCELLED' WHERE id = $1 AND status = 'PLACED' RETURNING ${ORDER_COLUMNS}`,
           [id],
         )
       )[0],
@@ -170,3 +125,70 @@ export function createOrderRepository(db: Queryable) {
 }
 
 export type OrderRepository = ReturnType<typeof createOrderRepository>;
+
+/**
+ * Checkout's claim bookkeeping: orders.checkout rows, which no field exposes and so no cache shows,
+ * so these run outside a write and publish nothing. A claim must commit on its own before checkout
+ * calls pricing and inventory, so that a concurrent retry with the same key sees it and waits.
+ */
+export function createCheckoutClaims(db: Queryable) {
+  return {
+    /** Takes the (user, key) claim; undefined when someone already holds it. */
+    claimCheckout: async (userId: string, key: string, requestHash: string, reservationId: string) =>
+      (
+        await db.query<CheckoutClaim>(
+          `INSERT INTO orders.checkout (user_id, idempotency_key, request_hash, reservation_id)
+           VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, idempotency_key) DO NOTHING
+           RETURNING ${CHECKOUT_COLUMNS}`,
+          [userId, key, requestHash, reservationId],
+        )
+      )[0],
+
+    /** Drops a claim that produced no order, so the key can be retried. */
+    dropClaim: (reservationId: string) =>
+      db.query(`DELETE FROM orders.checkout WHERE reservation_id = $1 AND order_id IS NULL`, [reservationId]),
+
+    markClaimFailed: (reservationId: string) =>
+      db.query(`UPDATE orders.checkout SET failed_at = now() WHERE reservation_id = $1 AND order_id IS NULL`, [reservationId]),
+  };
+}
+
+/**
+ * The orders subgraph's writes, over the transaction of a `write` (see the kit's write.ts): the only
+ * way to reach them, so every one commits before its tags are published. Their callers tag the order
+ * and its user (whose order list changed). completeClaim is bookkeeping, but it commits with the
+ * order it names, so it lives here.
+ */
+export function createOrderWrites(tx: WriteTransaction) {
+  return {
+    insertOrder: async (order: NewOrder) =>
+      (
+        await tx.query<OrderModel>(
+          `INSERT INTO orders.orders (user_id, status, region, currency, total, idempotency_key, reservation_id)
+           VALUES ($1, 'PLACED', $2, $3, $4::numeric, $5, $6)
+           RETURNING ${ORDER_COLUMNS}`,
+          [order.userId, order.region, order.currency, order.total, order.idempotencyKey, order.reservationId],
+        )
+      )[0]!,
+
+    insertLines: (orderId: string, lines: readonly NewOrderLine[]) =>
+      tx.query(
+        `INSERT INTO orders.order_line (order_id, line_no, product_id, quantity, unit_price, line_total)
+         SELECT $1, l.line_no, l.product_id, l.quantity, l.unit_price, l.unit_price * l.quantity
+         FROM unnest($2::text[], $3::int[], $4::numeric[]) WITH ORDINALITY AS l(product_id, quantity, unit_price, line_no)`,
+        [orderId, lines.map((l) => l.productId), lines.map((l) => l.quantity), lines.map((l) => l.unitPrice)],
+      ),
+
+    completeClaim: (reservationId: string, orderId: string) =>
+      tx.query(`UPDATE orders.checkout SET order_id = $2 WHERE reservation_id = $1`, [reservationId, orderId]),
+
+    /** PLACED → CANCELLED; undefined when the order was not PLACED (already cancelled, shipped…). */
+    cancelPlaced: async (id: string) =>
+      (
+        await tx.query<OrderModel>(
+          `UPDATE orders.orders SET status = 'CANCELLED' WHERE id = $1 AND status = 'PLACED' RETURNING ${ORDER_COLUMNS}`,
+          [id],
+        )
+      )[0],
+  };
+}
