@@ -41,7 +41,8 @@ export interface Stack {
 
 /**
  * What every subgraph package exports (the registry's `package`): `buildServer` from `.` and
- * `readConfig` from `./config`. The stack loads them by name, so a new subgraph needs no line here.
+ * `readConfig` from `./config`. The stack loads them by name, so a new subgraph needs no line here;
+ * the names resolve through the workspace links, which is why stack/package.json does not list them.
  */
 export interface SubgraphModule {
   readConfig(env: Env): unknown;
@@ -72,7 +73,13 @@ const build = (module: SubgraphModule, env: Env, pglite: PGlite | undefined, see
  * about 0.7 GB, so five would not fit the 1.5 GB budget. Each subgraph still listens on its own
  * port and the router reaches them over HTTP exactly as in a split deployment.
  */
-export async function startStack({ env, routerPort = 4000, freePorts = false, seedSize = FULL_SEED, onProgress = () => {} }: StackOptions): Promise<Stack> {
+export async function startStack({
+  env,
+  routerPort = 4000,
+  freePorts = false,
+  seedSize = FULL_SEED,
+  onProgress = () => {},
+}: StackOptions): Promise<Stack> {
   // Subgraphs believe identity headers only with this secret; generated when none is configured.
   const routerSecret = env.ROUTER_SECRET || randomBytes(24).toString('base64url');
   const needsPglite = SUBGRAPH_NAMES.some((name) => !env[databaseUrlVar(name)]);
