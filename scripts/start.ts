@@ -14,7 +14,10 @@ mkdirSync(env.PGLITE_DATA_DIR, { recursive: true });
 
 const stack = await startStack({ env, routerPort: Number(env.PORT ?? 4000), onProgress: (m) => console.log(`[${elapsed()}] ${m}`) });
 console.log(`\nShop supergraph ready in ${elapsed()}: ${stack.routerUrl}`);
-console.log('Try: curl -s localhost:4000/graphql -H "content-type: application/json" -d \'{"query":"{ products(first: 3) { edges { node { name price(region: US) { amount currency } } } } }"}\'');
+console.log(
+  'Try: curl -s localhost:4000/graphql -H "content-type: application/json" ' +
+    '-d \'{"query":"{ products(first: 3) { edges { node { name price(region: US) { amount currency } } } } }"}\'',
+);
 
 // SIGTERM/SIGINT: the router turns not ready (`/ready` 503) and keeps serving for SHUTDOWN_DELAY_MS,
 // then drains and closes, then the subgraphs close, then PGlite; exit 0 (1 past DRAIN_TIMEOUT_MS,

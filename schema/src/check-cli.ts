@@ -57,7 +57,7 @@ try {
 if (args.base && args['base-file']) cannotRun('--base and --base-file are exclusive');
 if (args.json && args.markdown) cannotRun('--json and --markdown are exclusive');
 
-const dirUrl = (dir: string) => pathToFileURL(resolve(dir) + '/');
+const dirUrl = (dir: string) => pathToFileURL(`${resolve(dir)}/`);
 const readText = (file: URL) => {
   try {
     return readFileSync(file, 'utf8');
@@ -116,7 +116,7 @@ if (!args['skip-stale']) {
     cannotRun(`codegen could not run: ${(error as Error).message}`);
   }
 }
-if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+if (args.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 else if (args.markdown) process.stdout.write(formatMarkdown(report));
 else process.stdout.write(formatHuman(report));
 process.exit(report.ok ? 0 : 1);

@@ -14,7 +14,6 @@ import {
   GraphQLInputObjectType,
   isEnumType,
   isInputObjectType,
-  Kind,
   parse,
   TypeInfo,
   typeFromAST,
@@ -181,7 +180,12 @@ export async function runCheck(input: CheckInput): Promise<CheckReport> {
       // Valid but still broken at runtime: e.g. String! → Int, a field made nullable, or an enum
       // value removed that the app may send.
       for (const hit of hits) {
-        report.brokenOperations.push({ client: op.client, operation: op.name, message: `uses ${hit.path}: ${hit.message}`, changes: [hit.path!] });
+        report.brokenOperations.push({
+          client: op.client,
+          operation: op.name,
+          message: `uses ${hit.path}: ${hit.message}`,
+          changes: [hit.path!],
+        });
       }
     }
   }
@@ -200,9 +204,10 @@ function toSchemaChange(change: Change): SchemaChange {
  * operation uses, so it affects the operations that use its parent.
  */
 function affects(change: SchemaChange, used: Set<string>): boolean {
-  const path = change.type.endsWith('_ADDED') && change.path!.includes('.') ? change.path!.slice(0, change.path!.lastIndexOf('.')) : change.path!;
+  const path =
+    change.type.endsWith('_ADDED') && change.path!.includes('.') ? change.path!.slice(0, change.path!.lastIndexOf('.')) : change.path!;
   if (used.has(path)) return true;
-  for (const coordinate of used) if (coordinate.startsWith(path + '.')) return true;
+  for (const coordinate of used) if (coordinate.startsWith(`${path}.`)) return true;
   return false;
 }
 
@@ -279,14 +284,18 @@ export function formatHuman(report: CheckReport): string {
   } else {
     lines.push('✔ The five subgraphs compose');
     const { breaking, dangerous, safe } = report.changes;
-    lines.push(`${breaking.length ? '⚠' : '✔'} API schema changes: ${breaking.length} breaking, ${dangerous.length} dangerous, ${safe.length} safe`);
+    lines.push(
+      `${breaking.length ? '⚠' : '✔'} API schema changes: ${breaking.length} breaking, ${dangerous.length} dangerous, ${safe.length} safe`,
+    );
     for (const c of breaking) lines.push(`  ✖ breaking  ${c.message}`);
     for (const c of dangerous) lines.push(`  ⚠ dangerous ${c.message}`);
     for (const c of safe) lines.push(`  ✔ safe      ${c.message}`);
     const counts = Object.entries(report.operations).map(([client, n]) => `${client} ${n}`);
     const total = Object.values(report.operations).reduce((a, b) => a + b, 0);
     if (report.brokenOperations.length) {
-      lines.push(`✖ ${plural(report.brokenOperations.length, 'problem')} in registered client operations (${plural(total, 'operation')} checked):`);
+      lines.push(
+        `✖ ${plural(report.brokenOperations.length, 'problem')} in registered client operations (${plural(total, 'operation')} checked):`,
+      );
       for (const b of report.brokenOperations) lines.push(`  ✖ ${b.client} ${b.operation}: ${b.message}`);
     } else {
       lines.push(`✔ ${plural(total, 'registered operation')} valid${counts.length ? ` (${counts.join(', ')})` : ''}`);
@@ -298,23 +307,25 @@ export function formatHuman(report: CheckReport): string {
     for (const s of report.stale) lines.push(`  ✖ ${s}`);
   }
   const warnings = report.unusedBreaking.length;
-  lines.push(
-    report.ok
-      ? `schema check passed${warnings ? ` with ${plural(warnings, 'warning')}` : ''}`
-      : 'schema check FAILED',
-  );
-  return lines.join('\n') + '\n';
+  lines.push(report.ok ? `schema check passed${warnings ? ` with ${plural(warnings, 'warning')}` : ''}` : 'schema check FAILED');
+  return `${lines.join('\n')}\n`;
 }
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** Markdown for a pull-request comment. */
 export function formatMarkdown(report: CheckReport): string {
-  const out: string[] = [`## Schema check: ${report.ok ? (report.unusedBreaking.length ? '⚠ passed with warnings' : '✔ passed') : '✖ failed'}`, ''];
+  const out: string[] = [
+    `## Schema check: ${report.ok ? (report.unusedBreaking.length ? '⚠ passed with warnings' : '✔ passed') : '✖ failed'}`,
+    '',
+  ];
   if (!report.composition.ok) {
     out.push('### ✖ Composition failed', '', '| Code | Error | Where |', '| --- | --- | --- |');
     for (const e of report.composition.errors) {
-      out.push(`| ${cell(e.code ?? '')} | ${cell(e.message)} | ${cell((e.locations ?? []).map((l) => `\`${l.subgraph}:${l.line}:${l.column}\``).join(', '))} |`);
+      out.push(
+        `| ${cell(e.code ?? '')} | ${cell(e.message)} | ` +
+          `${cell((e.locations ?? []).map((l) => `\`${l.subgraph}:${l.line}:${l.column}\``).join(', '))} |`,
+      );
     }
     out.push('');
   } else {

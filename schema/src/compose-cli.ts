@@ -21,7 +21,7 @@ try {
   console.error((error as Error).message);
   process.exit(2);
 }
-const dirUrl = (dir: string) => pathToFileURL(resolve(dir) + '/');
+const dirUrl = (dir: string) => pathToFileURL(`${resolve(dir)}/`);
 const sdls = readSubgraphSdls(args.subgraphs ? dirUrl(args.subgraphs) : undefined);
 const outcome = compose(sdls);
 if (!outcome.ok) {
@@ -50,5 +50,7 @@ if (args.check) {
   console.log('Composed schema is up to date.');
 } else {
   for (const [file, text] of files) writeFileSync(file, text);
-  console.log(`Composed ${sdls.length} subgraphs → ${files.map(([f]) => fileURLToPath(f)).join(', ')}${stale.length ? '' : ' (unchanged)'}`);
+  console.log(
+    `Composed ${sdls.length} subgraphs → ${files.map(([f]) => fileURLToPath(f)).join(', ')}${stale.length ? '' : ' (unchanged)'}`,
+  );
 }

@@ -76,8 +76,8 @@ export function compose(subgraphs: SubgraphSdl[]): CompositionOutcome {
   }
   return {
     ok: true,
-    supergraphSdl: result.supergraphSdl.trimEnd() + '\n',
-    apiSchemaSdl: printSchema(result.schema.toAPISchema().toGraphQLJSSchema()) + '\n',
+    supergraphSdl: `${result.supergraphSdl.trimEnd()}\n`,
+    apiSchemaSdl: `${printSchema(result.schema.toAPISchema().toGraphQLJSSchema())}\n`,
     hints: result.hints.map((h) => h.toString()),
   };
 }

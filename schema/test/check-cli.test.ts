@@ -32,7 +32,17 @@ const removeCity = { subgraph: 'inventory', from: '  city: String!\n', to: '' };
 const run = (subgraphs: string, ...args: string[]) =>
   spawnSync(
     process.execPath,
-    ['--import', 'tsx', join(root, 'schema/src/check-cli.ts'), '--subgraphs', subgraphs, '--clients', fixtureClients, '--skip-stale', ...args],
+    [
+      '--import',
+      'tsx',
+      join(root, 'schema/src/check-cli.ts'),
+      '--subgraphs',
+      subgraphs,
+      '--clients',
+      fixtureClients,
+      '--skip-stale',
+      ...args,
+    ],
     { cwd: root, encoding: 'utf8' },
   );
 
@@ -64,7 +74,15 @@ describe('npm run schema:check', { timeout: 120_000 }, () => {
     const result = run(copySubgraphs(removeCity), '--json', '--base-file', join(root, 'schema/api-schema.graphql'));
     expect(result.status).toBe(0);
     const report = JSON.parse(result.stdout) as Record<string, unknown>;
-    expect(Object.keys(report).sort()).toEqual(['brokenOperations', 'changes', 'composition', 'ok', 'operations', 'stale', 'unusedBreaking']);
+    expect(Object.keys(report).sort()).toEqual([
+      'brokenOperations',
+      'changes',
+      'composition',
+      'ok',
+      'operations',
+      'stale',
+      'unusedBreaking',
+    ]);
     expect(report).toMatchObject({
       ok: true,
       composition: { ok: true, errors: [] },

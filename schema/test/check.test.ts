@@ -49,7 +49,12 @@ describe('schema check', () => {
     expect(report.ok).toBe(false);
     expect(paths(report.changes.breaking)).toEqual(['Product.imageUrl']);
     expect(report.brokenOperations).toEqual([
-      { client: 'ios', operation: 'ProductDetail', message: 'Cannot query field "imageUrl" on type "Product".', changes: ['Product.imageUrl'] },
+      {
+        client: 'ios',
+        operation: 'ProductDetail',
+        message: 'Cannot query field "imageUrl" on type "Product".',
+        changes: ['Product.imageUrl'],
+      },
     ]);
     expect(report.unusedBreaking).toEqual([]);
     const text = formatHuman(report);
@@ -68,15 +73,23 @@ describe('schema check', () => {
   });
 
   it('passes when a nullable field is added, classified safe', async () => {
-    const report = await check(subgraphs({ subgraph: 'products', from: '  imageUrl: String!\n', to: '  imageUrl: String!\n  subtitle: String\n' }));
+    const report = await check(
+      subgraphs({ subgraph: 'products', from: '  imageUrl: String!\n', to: '  imageUrl: String!\n  subtitle: String\n' }),
+    );
     expect(report.ok).toBe(true);
     expect(report.changes.breaking).toEqual([]);
     expect(report.changes.dangerous).toEqual([]);
-    expect(report.changes.safe).toEqual([{ type: 'FIELD_ADDED', path: 'Product.subtitle', message: "Field 'subtitle' was added to object type 'Product'" }]);
+    expect(report.changes.safe).toEqual([
+      { type: 'FIELD_ADDED', path: 'Product.subtitle', message: "Field 'subtitle' was added to object type 'Product'" },
+    ]);
   });
 
   describe('a field type change is breaking', () => {
-    const categoryField = (field: string) => ({ subgraph: 'products', from: new RegExp(`(type Category [^{]*\\{[^}]*?\\n  ${field}: )String!`), to: '$1Int' });
+    const categoryField = (field: string) => ({
+      subgraph: 'products',
+      from: new RegExp(`(type Category [^{]*\\{[^}]*?\\n  ${field}: )String!`),
+      to: '$1Int',
+    });
 
     it('fails when a registered operation selects it, although the operation still validates', async () => {
       const report = await check(subgraphs(categoryField('name')));
@@ -101,7 +114,7 @@ describe('schema check', () => {
   });
 
   describe('removing an enum value (Region.ME, from every subgraph that defines Region)', () => {
-    const withoutMe = () => readSubgraphSdls().map((s) => ({ ...s, sdl: s.sdl.replace(/^  ME\n/m, '') }));
+    const withoutMe = () => readSubgraphSdls().map((s) => ({ ...s, sdl: s.sdl.replace(/^ {2}ME\n/m, '') }));
 
     it('is breaking, and fails an operation that can send it (ios takes a Region variable)', async () => {
       const report = await check(withoutMe());
@@ -126,7 +139,9 @@ describe('schema check', () => {
     const [error] = report.composition.errors;
     expect(error).toMatchObject({ code: 'FIELD_TYPE_MISMATCH', message: expect.stringContaining('in subgraph "pricing"') });
     expect(error!.locations).toContainEqual({ subgraph: 'pricing', line: 22, column: 3 });
-    expect(formatHuman(report)).toMatch(/✖ FIELD_TYPE_MISMATCH: Type of field "Money\.amount" .*\(inventory:22:3, orders:22:3, pricing:22:3\)/);
+    expect(formatHuman(report)).toMatch(
+      /✖ FIELD_TYPE_MISMATCH: Type of field "Money\.amount" .*\(inventory:22:3, orders:22:3, pricing:22:3\)/,
+    );
   });
 
   it('fails when the committed supergraph or API schema is not what composition produces', async () => {
@@ -145,10 +160,13 @@ describe('schema check', () => {
       const dir = mkdtempSync(join(work, 'clients-'));
       for (const [app, manifest] of Object.entries(manifests)) {
         mkdirSync(join(dir, app, '__generated__'), { recursive: true });
-        writeFileSync(join(dir, app, '__generated__', 'persisted-query-manifest.json'), typeof manifest === 'string' ? manifest : JSON.stringify(manifest));
+        writeFileSync(
+          join(dir, app, '__generated__', 'persisted-query-manifest.json'),
+          typeof manifest === 'string' ? manifest : JSON.stringify(manifest),
+        );
       }
       mkdirSync(join(dir, 'not-generated-yet'));
-      return pathToFileURL(dir + '/');
+      return pathToFileURL(`${dir}/`);
     };
 
     it('are zero operations when the directory or a manifest does not exist yet', async () => {
@@ -163,7 +181,11 @@ describe('schema check', () => {
       const good = { id: createHash('sha256').update(body).digest('hex'), name: 'Categories', type: 'query', body };
       const clients = readClientManifests(
         manifestDir({
-          web: { format: 'apollo-persisted-query-manifest', version: 1, operations: [good, { ...good, name: 'Tampered', body: body.replace('slug', 'name') }] },
+          web: {
+            format: 'apollo-persisted-query-manifest',
+            version: 1,
+            operations: [good, { ...good, name: 'Tampered', body: body.replace('slug', 'name') }],
+          },
           ios: '{ not json',
           android: { format: 'something-else', operations: [] },
         }),

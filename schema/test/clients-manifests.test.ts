@@ -1,15 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { generate } from '@graphql-codegen/cli';
-import {
-  buildSchema,
-  Kind,
-  parse,
-  TypeInfo,
-  validate,
-  visit,
-  visitWithTypeInfo,
-  type GraphQLSchema,
-} from 'graphql';
+import { buildSchema, Kind, parse, TypeInfo, validate, visit, visitWithTypeInfo, type GraphQLSchema } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
 import config, { clientApps } from '../../codegen.ts';
 import {
@@ -80,10 +71,7 @@ describe('client typed documents and persisted query manifests', () => {
   it('no generated directory holds a file codegen no longer writes', () => {
     for (const app of clientApps) {
       const dir = `clients/${app}/__generated__/`;
-      const expected = [
-        ...outputs.filter((o) => o.filename.startsWith(dir)).map((o) => o.filename.slice(dir.length)),
-        manifestFile,
-      ].sort();
+      const expected = [...outputs.filter((o) => o.filename.startsWith(dir)).map((o) => o.filename.slice(dir.length)), manifestFile].sort();
       expect(readdirSync(new URL(dir, repoRoot)).sort(), `${dir} has stray files`).toEqual(expected);
     }
   });
@@ -100,7 +88,10 @@ describe('committed manifests', () => {
       expect(id, `${app} ${name}`).toBe(sha256Hex(body));
       expect(id).toMatch(/^[0-9a-f]{64}$/);
       const document = parse(body);
-      expect(validate(apiSchema, document).map((e) => e.message), `${app} ${name}`).toEqual([]);
+      expect(
+        validate(apiSchema, document).map((e) => e.message),
+        `${app} ${name}`,
+      ).toEqual([]);
       const operations = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
       expect(operations.map((o) => [o.name?.value, o.operation])).toEqual([[name, type]]);
     }
@@ -159,7 +150,9 @@ describe('buildManifest', () => {
   });
 
   it('refuses a key that is not the sha256 of its body', () => {
-    expect(() => buildManifest('ios', { [`sha256:${sha256Hex('query X { me { id } }')}`]: 'query Y { me { id } }' })).toThrow(/ios: .*not the sha256/);
+    expect(() => buildManifest('ios', { [`sha256:${sha256Hex('query X { me { id } }')}`]: 'query Y { me { id } }' })).toThrow(
+      /ios: .*not the sha256/,
+    );
   });
 
   it('refuses two different operations under one name, and unnamed operations', () => {

@@ -18,18 +18,22 @@ describe('static composition', () => {
   it('uses federation for real: two keys on Product, @requires, shareable Money', () => {
     if (!outcome.ok) throw new Error('composition failed');
     expect(outcome.supergraphSdl).toMatch(/join__type\(graph: PRODUCTS, key: "id"\)\s*@join__type\(graph: PRODUCTS, key: "sku"\)/);
-    expect(outcome.supergraphSdl).toMatch(/shippingEstimate\(region: Region!\): ShippingEstimate @join__field\(graph: INVENTORY, requires: "weightGrams"\)/);
+    expect(outcome.supergraphSdl).toMatch(
+      /shippingEstimate\(region: Region!\): ShippingEstimate @join__field\(graph: INVENTORY, requires: "weightGrams"\)/,
+    );
   });
 
   it('reports a composition error clearly', () => {
-    const broken = readSubgraphSdls().map((s) => (s.name === 'pricing' ? { ...s, sdl: s.sdl.replace('amount: String!', 'amount: Float!') } : s));
+    const broken = readSubgraphSdls().map((s) =>
+      s.name === 'pricing' ? { ...s, sdl: s.sdl.replace('amount: String!', 'amount: Float!') } : s,
+    );
     const result = compose(broken);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.errors.map((e) => e.message).join('\n')).toMatch(/Money\.amount/);
   });
 
   it('reports a syntax error with the subgraph name', () => {
-    const broken = readSubgraphSdls().map((s) => (s.name === 'users' ? { ...s, sdl: s.sdl + '\ntype {' } : s));
+    const broken = readSubgraphSdls().map((s) => (s.name === 'users' ? { ...s, sdl: `${s.sdl}\ntype {` } : s));
     const result = compose(broken);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.errors[0]!.message).toMatch(/^\[users\]/);
