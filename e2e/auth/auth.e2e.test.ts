@@ -77,7 +77,9 @@ describe('sign-in and private data through the router', () => {
 
   it('rejects a forged or malformed token with 401 UNAUTHENTICATED', async () => {
     const [header, payload] = user1.token.split('.');
-    const forgedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), sub: 'u2' })).toString('base64url');
+    const forgedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), sub: 'u2' })).toString(
+      'base64url',
+    );
     for (const token of [`${header}.${forgedPayload}.${user1.token.split('.')[2]}`, 'not-a-jwt']) {
       const result = await query('{ me { id } }', {}, { token });
       expect(result.status).toBe(401);

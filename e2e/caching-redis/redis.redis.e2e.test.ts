@@ -22,7 +22,9 @@ const freePort = () =>
   });
 
 async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
   for (let i = 0; i < 50; i++) {
     const up = await new Promise<boolean>((resolve) => {
       const socket = createServer().listen(port, '127.0.0.1');
@@ -54,7 +56,14 @@ beforeAll(async () => {
   // the outage test's repeated queries before they ever reach Redis. Replica B keeps it, so the
   // replicas test also shows B's response cache dropping what an order through A changed.
   stack = await startStack({
-    env: { ...process.env, REDIS_URL: redisUrl, ROUTER_SECRET: routerSecret, LOG_LEVEL: 'fatal', RATE_LIMIT: 'false', RESPONSE_CACHE: 'false' },
+    env: {
+      ...process.env,
+      REDIS_URL: redisUrl,
+      ROUTER_SECRET: routerSecret,
+      LOG_LEVEL: 'fatal',
+      RATE_LIMIT: 'false',
+      RESPONSE_CACHE: 'false',
+    },
     freePorts: true,
     seedSize: SMALL_SEED,
   });
@@ -64,13 +73,22 @@ beforeAll(async () => {
   second = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../router/src/index.ts', import.meta.url))], {
     stdio: 'ignore',
     env: {
-      ...process.env, PORT: String(secondPort), HOST: '127.0.0.1', LOG_LEVEL: 'fatal', REDIS_URL: redisUrl, ROUTER_SECRET: routerSecret, RATE_LIMIT: 'false',
+      ...process.env,
+      PORT: String(secondPort),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'fatal',
+      REDIS_URL: redisUrl,
+      ROUTER_SECRET: routerSecret,
+      RATE_LIMIT: 'false',
       ...subgraphUrlEnv(urls),
     },
   });
   const secondUrl = `http://127.0.0.1:${secondPort}/graphql`;
   for (let i = 0; ; i++) {
-    const ok = await fetch(new URL('/health', secondUrl)).then((r) => r.ok, () => false);
+    const ok = await fetch(new URL('/health', secondUrl)).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (i > 300 || second.exitCode !== null) throw new Error('the second router process did not start');
     await new Promise((r) => setTimeout(r, 100));
@@ -98,7 +116,10 @@ describe('with Redis', () => {
   });
 
   it('loses no request when Redis stops mid-run, and caches again when it returns', async () => {
-    const documents = Array.from({ length: 12 }, (_, i) => `{ product(id: "p${100 + i}") { name price(region: US) { amount } stock(region: US) { available } } }`);
+    const documents = Array.from(
+      { length: 12 },
+      (_, i) => `{ product(id: "p${100 + i}") { name price(region: US) { amount } stock(region: US) { available } } }`,
+    );
     let failures = 0;
     let served = 0;
     let stop = false;
@@ -124,10 +145,16 @@ describe('with Redis', () => {
 
     const metrics = new URL('/metrics', stack.routerUrl).toString();
     const text = await (await fetch(metrics)).text();
-    const errors = text.split('\n').filter((l) => l.startsWith('cache_errors_total{')).reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
+    const errors = text
+      .split('\n')
+      .filter((l) => l.startsWith('cache_errors_total{'))
+      .reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
     expect(errors).toBeGreaterThan(0); // the outage was seen and counted
-    const hits = async () => (await (await fetch(metrics)).text()).split('\n')
-      .filter((l) => l.startsWith('cache_hits_total{') && l.includes('layer="router"')).reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
+    const hits = async () =>
+      (await (await fetch(metrics)).text())
+        .split('\n')
+        .filter((l) => l.startsWith('cache_hits_total{') && l.includes('layer="router"'))
+        .reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
     const before = await hits();
     await viaA(documents[0]!);
     await viaA(documents[0]!);

@@ -63,13 +63,17 @@ describe('listing page across all five subgraphs', () => {
   });
 
   it('finds a product by sku, resolved through the second @key', async () => {
-    const { data, errors } = await query('{ product(sku: "SKU-000042") { id sku name price(region: US) { amount currency } stock(region: US) { inStock } } }');
+    const { data, errors } = await query(
+      '{ product(sku: "SKU-000042") { id sku name price(region: US) { amount currency } stock(region: US) { inStock } } }',
+    );
     expect(errors).toBeUndefined();
     expect(data.product).toMatchObject({ id: 'p42', sku: 'SKU-000042', price: { currency: 'USD' } });
   });
 
   it('searches with full-text search and prices the hits', async () => {
-    const { data, errors } = await query('{ searchProducts(query: "steel", first: 5) { totalCount edges { node { name price(region: ME) { currency } } } } }');
+    const { data, errors } = await query(
+      '{ searchProducts(query: "steel", first: 5) { totalCount edges { node { name price(region: ME) { currency } } } } }',
+    );
     expect(errors).toBeUndefined();
     expect(data.searchProducts.totalCount).toBeGreaterThan(100);
     expect(data.searchProducts.edges).toHaveLength(5);
@@ -95,7 +99,8 @@ describe('listing page across all five subgraphs', () => {
     const secondIds = second.data.category.products.edges.map((e: any) => e.node.id);
     expect(secondIds).toHaveLength(5);
     expect(secondIds.filter((id: string) => firstIds.includes(id))).toEqual([]);
-    for (const e of [...first.data.category.products.edges, ...second.data.category.products.edges]) expect(e.node.category.slug).toBe(slug);
+    for (const e of [...first.data.category.products.edges, ...second.data.category.products.edges])
+      expect(e.node.category.slug).toBe(slug);
     const num = (id: string) => Number(id.slice(1));
     expect(num(secondIds[0])).toBeGreaterThan(num(firstIds[4]));
     expect(first.data.category.products.totalCount).toBe(second.data.category.products.totalCount);

@@ -17,7 +17,9 @@ describe('placeOrder', () => {
     await setStock(admin, 'p39001', 10);
     await setStock(admin, 'p39002', 10);
     const before = await Promise.all([stockOf('p39001'), stockOf('p39002')]);
-    const prices = await query('{ a: product(id: "p39001") { price(region: IN) { amount } } b: product(id: "p39002") { price(region: IN) { amount } } }');
+    const prices = await query(
+      '{ a: product(id: "p39001") { price(region: IN) { amount } } b: product(id: "p39002") { price(region: IN) { amount } } }',
+    );
     const result = await placeOrder(alice.token, uniqueKey('basic'), [
       { productId: 'p39001', quantity: 2 },
       { productId: 'p39002', quantity: 3 },
@@ -25,7 +27,10 @@ describe('placeOrder', () => {
     expect(result.errors).toBeUndefined();
     const order = result.data.placeOrder;
     expect(order).toMatchObject({ status: 'PLACED', region: 'IN', total: { currency: 'INR' } });
-    expect(order.lines.map((l: any) => [l.product.id, l.quantity])).toEqual([['p39001', 2], ['p39002', 3]]);
+    expect(order.lines.map((l: any) => [l.product.id, l.quantity])).toEqual([
+      ['p39001', 2],
+      ['p39002', 3],
+    ]);
     expect(order.lines[0].unitPrice.amount).toBe(prices.data.a.price.amount);
     expect(order.lines[1].unitPrice.amount).toBe(prices.data.b.price.amount);
     expect(cents(order.total.amount)).toBe(order.lines.reduce((sum: number, l: any) => sum + cents(l.unitPrice.amount) * l.quantity, 0));
@@ -57,12 +62,17 @@ describe('placeOrder', () => {
     await setStock(admin, 'p39010', 50);
     const { reserved: reservedBefore } = await stockOf('p39010');
     const results = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => placeOrder(i % 2 ? alice.token : bob.token, uniqueKey(`rush-${i}`), [{ productId: 'p39010', quantity: 1 }])),
+      Array.from({ length: 200 }, (_, i) =>
+        placeOrder(i % 2 ? alice.token : bob.token, uniqueKey(`rush-${i}`), [{ productId: 'p39010', quantity: 1 }]),
+      ),
     );
     const accepted = results.filter((r) => r.data?.placeOrder?.id).length;
     const outOfStock = results.filter((r) => r.errors?.[0]?.extensions?.code === 'OUT_OF_STOCK').length;
     const final = await stockOf('p39010');
-    console.log(`concurrency: ${accepted} accepted, ${outOfStock} OUT_OF_STOCK, final available ${final.available}, reserved +${final.reserved - reservedBefore}`);
+    console.log(
+      `concurrency: ${accepted} accepted, ${outOfStock} OUT_OF_STOCK, ` +
+        `final available ${final.available}, reserved +${final.reserved - reservedBefore}`,
+    );
     expect(accepted).toBe(50);
     expect(outOfStock).toBe(150);
     expect(final.available).toBe(0);
@@ -73,7 +83,9 @@ describe('placeOrder', () => {
     await setStock(admin, 'p39011', 30);
     const key = uniqueKey('same');
     const ordersBefore = await orderCount(alice.token);
-    const results = await Promise.all(Array.from({ length: 20 }, () => placeOrder(alice.token, key, [{ productId: 'p39011', quantity: 3 }])));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => placeOrder(alice.token, key, [{ productId: 'p39011', quantity: 3 }])),
+    );
     for (const r of results) expect(r.errors).toBeUndefined();
     expect(new Set(results.map((r) => r.data.placeOrder.id)).size).toBe(1);
     expect(await orderCount(alice.token)).toBe(ordersBefore + 1);
@@ -99,7 +111,13 @@ describe('placeOrder', () => {
     ['51 lines', Array.from({ length: 51 }, (_, i) => ({ productId: `p${38000 + i}`, quantity: 1 }))],
     ['quantity 0', [{ productId: 'p39030', quantity: 0 }]],
     ['quantity 100', [{ productId: 'p39030', quantity: 100 }]],
-    ['the same product twice', [{ productId: 'p39030', quantity: 1 }, { productId: 'p39030', quantity: 2 }]],
+    [
+      'the same product twice',
+      [
+        { productId: 'p39030', quantity: 1 },
+        { productId: 'p39030', quantity: 2 },
+      ],
+    ],
     ['a malformed product id', [{ productId: 'banana', quantity: 1 }]],
     ['a product that does not exist', [{ productId: 'p99999999', quantity: 1 }]],
   ])('refuses %s with BAD_USER_INPUT', async (_name, lines) => {
@@ -110,7 +128,9 @@ describe('placeOrder', () => {
   it('refuses an idempotency key over 255 characters, and anonymous checkout', async () => {
     const long = await placeOrder(alice.token, 'k'.repeat(256), [{ productId: 'p39030', quantity: 1 }]);
     expect(long.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const anonymous = await query('mutation { placeOrder(input: { idempotencyKey: "x", region: IN, lines: [{ productId: "p1", quantity: 1 }] }) { id } }');
+    const anonymous = await query(
+      'mutation { placeOrder(input: { idempotencyKey: "x", region: IN, lines: [{ productId: "p1", quantity: 1 }] }) { id } }',
+    );
     expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
@@ -145,11 +165,21 @@ describe('cancelOrder', () => {
   it('lets an admin cancel any order and refuses a shipped one', async () => {
     await setStock(admin, 'p39041', 2);
     const placed = await placeOrder(bob.token, uniqueKey('admin-cancel'), [{ productId: 'p39041', quantity: 1 }]);
-    const result = await query('mutation($id: ID!) { cancelOrder(id: $id) { status } }', { id: placed.data.placeOrder.id }, { token: admin });
+    const result = await query(
+      'mutation($id: ID!) { cancelOrder(id: $id) { status } }',
+      { id: placed.data.placeOrder.id },
+      { token: admin },
+    );
     expect(result.data.cancelOrder.status).toBe('CANCELLED');
     // Seeded history: o1…o20 are past orders, most of them delivered or shipped.
-    const history = await query(`{ ${Array.from({ length: 20 }, (_, i) => `o${i + 1}: order(id: "o${i + 1}") { id status }`).join(' ')} }`, {}, { token: admin });
-    const old = Object.values(history.data as Record<string, { id: string; status: string }>).find((o) => o.status === 'DELIVERED' || o.status === 'SHIPPED');
+    const history = await query(
+      `{ ${Array.from({ length: 20 }, (_, i) => `o${i + 1}: order(id: "o${i + 1}") { id status }`).join(' ')} }`,
+      {},
+      { token: admin },
+    );
+    const old = Object.values(history.data as Record<string, { id: string; status: string }>).find(
+      (o) => o.status === 'DELIVERED' || o.status === 'SHIPPED',
+    );
     expect(old).toBeDefined();
     const refused = await query('mutation($id: ID!) { cancelOrder(id: $id) { status } }', { id: old!.id }, { token: admin });
     expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
@@ -159,12 +189,17 @@ describe('cancelOrder', () => {
 describe('admin writes', () => {
   it('changes list prices, and the listing shows it', async () => {
     const set = await query(
-      'mutation { setListPrice(productId: "p39050", region: SEA, amount: "123.40") { id listPrice(region: SEA) { amount currency } name } }',
+      'mutation { setListPrice(productId: "p39050", region: SEA, amount: "123.40") ' +
+        '{ id listPrice(region: SEA) { amount currency } name } }',
       {},
       { token: admin },
     );
     expect(set.errors).toBeUndefined();
-    expect(set.data.setListPrice).toMatchObject({ id: 'p39050', listPrice: { amount: '123.40', currency: 'SGD' }, name: expect.any(String) });
+    expect(set.data.setListPrice).toMatchObject({
+      id: 'p39050',
+      listPrice: { amount: '123.40', currency: 'SGD' },
+      name: expect.any(String),
+    });
     const read = await query('{ product(id: "p39050") { listPrice(region: SEA) { amount } } }');
     expect(read.data.product.listPrice.amount).toBe('123.40');
   });
@@ -173,13 +208,25 @@ describe('admin writes', () => {
     await query('mutation { setListPrice(productId: "p39051", region: US, amount: "200.00") { id } }', {}, { token: admin });
     const created = await query(
       `mutation($input: CreatePromotionInput!) { createPromotion(input: $input) { id discountPercent active } }`,
-      { input: { name: uniqueKey('Flash'), region: 'US', discountPercent: 90, endsAt: new Date(Date.now() + 86_400_000).toISOString(), productIds: ['p39051'] } },
+      {
+        input: {
+          name: uniqueKey('Flash'),
+          region: 'US',
+          discountPercent: 90,
+          endsAt: new Date(Date.now() + 86_400_000).toISOString(),
+          productIds: ['p39051'],
+        },
+      },
       { token: admin },
     );
     expect(created.errors).toBeUndefined();
     const price = async () => (await query('{ product(id: "p39051") { price(region: US) { amount } } }')).data.product.price.amount;
     expect(await price()).toBe('20.00');
-    const ended = await query('mutation($id: ID!) { endPromotion(id: $id) { active } }', { id: created.data.createPromotion.id }, { token: admin });
+    const ended = await query(
+      'mutation($id: ID!) { endPromotion(id: $id) { active } }',
+      { id: created.data.createPromotion.id },
+      { token: admin },
+    );
     expect(ended.data.endPromotion.active).toBe(false);
     expect(await price()).not.toBe('20.00');
   });

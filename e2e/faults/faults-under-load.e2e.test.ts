@@ -24,7 +24,8 @@ import { stallProxy, type StallProxy } from '../setup/stall-proxy.ts';
 const BREAKER_FAILURE_THRESHOLD = 3;
 const STACK_COOLDOWN_MS = 1_000;
 const LOOPS = 8;
-const LISTING = '{ products(first: 5) { edges { node { id name price(region: IN) { amount currency } stock(region: IN) { available } } } } }';
+const LISTING =
+  '{ products(first: 5) { edges { node { id name price(region: IN) { amount currency } stock(region: IN) { available } } } } }';
 const LEAKS = /127\.0\.0\.1|localhost|ECONNREFUSED|ECONNRESET|https?:\/\/|\bat \S+ \(|stacktrace/i;
 
 let stack: Stack;
@@ -62,7 +63,11 @@ interface Answer {
 /** POSTs a GraphQL document; a transport error is returned as status 0, never thrown. */
 async function post(url: string, document: string): Promise<{ status: number; body: any; text: string }> {
   try {
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: document }) });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: document }),
+    });
     const text = await response.text();
     let body: any;
     try {
@@ -105,7 +110,12 @@ function watchHealth(graphqlUrl: string) {
   let running = true;
   const done = (async () => {
     while (running) {
-      statuses.push(await fetch(new URL('/health', graphqlUrl)).then((r) => r.status, () => 0));
+      statuses.push(
+        await fetch(new URL('/health', graphqlUrl)).then(
+          (r) => r.status,
+          () => 0,
+        ),
+      );
       await sleep(50);
     }
   })();
@@ -145,9 +155,18 @@ async function until(url: string, ready: (answer: { body: any }) => boolean, att
 /** Every answer is a 200 with the products, whatever happened to the subgraphs behind them. */
 function expectServed(answers: Answer[]) {
   const statuses = answers.map((a) => a.status);
-  expect(statuses.filter((s) => s === 0), 'transport errors').toHaveLength(0);
-  expect(statuses.filter((s) => s >= 500), 'HTTP 5xx').toHaveLength(0);
-  expect(statuses.filter((s) => s !== 200), 'non-200').toHaveLength(0);
+  expect(
+    statuses.filter((s) => s === 0),
+    'transport errors',
+  ).toHaveLength(0);
+  expect(
+    statuses.filter((s) => s >= 500),
+    'HTTP 5xx',
+  ).toHaveLength(0);
+  expect(
+    statuses.filter((s) => s !== 200),
+    'non-200',
+  ).toHaveLength(0);
   for (const answer of answers) {
     const nodes = nodesOf(answer);
     expect(nodes).toHaveLength(5);
@@ -171,7 +190,10 @@ describe('a subgraph killed mid-load', () => {
     const healthStatuses = await health.stop();
     try {
       const by = (p: string) => answers.filter((a) => a.phase === p && (p !== 'before' || a.answeredIn === 'before'));
-      console.log(`[faults] pricing killed: ${answers.length} answers (${by('before').length} before, ${by('stopping').length} while stopping, ${by('after').length} after)`);
+      console.log(
+        `[faults] pricing killed: ${answers.length} answers ` +
+          `(${by('before').length} before, ${by('stopping').length} while stopping, ${by('after').length} after)`,
+      );
       expect(by('before').length).toBeGreaterThan(0);
       expect(by('after').length).toBeGreaterThan(0);
       expectServed(answers);
@@ -282,8 +304,10 @@ describe('a subgraph stalled mid-load', () => {
 
     const by = (p: string) => answers.filter((a) => a.phase === p);
     console.log(
-      `[faults] inventory stalled: ${answers.length} answers (${by('before').length} before, ${by('stalled').length} while the breaker was closed or opening, ${by('open').length} with it open); ` +
-        `inventory fetches: ${failedAtOpen} timed out when it opened, ${failedLater} by the end, ${fastAtOpen} → ${fastLater} failed fast; ` +
+      `[faults] inventory stalled: ${answers.length} answers (${by('before').length} before, ` +
+        `${by('stalled').length} while the breaker was closed or opening, ${by('open').length} with it open); ` +
+        `inventory fetches: ${failedAtOpen} timed out when it opened, ${failedLater} by the end, ` +
+        `${fastAtOpen} → ${fastLater} failed fast; ` +
         `proxy saw ${chunksAtOpen} → ${chunksLater} chunks, ${connectionsAtOpen} → ${connectionsLater} connections while open`,
     );
     expectServed(answers);

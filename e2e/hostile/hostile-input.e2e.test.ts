@@ -6,7 +6,16 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildRouter, type Router } from '@shop/router';
 import { readConfig } from '@shop/router/config';
 import { subgraphUrlEnv } from '@shop/registry';
-import { countOutcome, hostileGenerator as generator, JSON_HEADERS, leakPattern, problemsOf, type HostileRequest as Spec, type Outcome, type OutcomeCounts } from '@shop/stack/hostile-requests';
+import {
+  countOutcome,
+  hostileGenerator as generator,
+  JSON_HEADERS,
+  leakPattern,
+  problemsOf,
+  type HostileRequest as Spec,
+  type Outcome,
+  type OutcomeCounts,
+} from '@shop/stack/hostile-requests';
 
 /**
  * Hostile input (production hardening, point 8): ≥ 10,000 generated requests from a seeded PRNG
@@ -89,7 +98,12 @@ beforeAll(async () => {
     });
   // A first router, used once and closed: what stays after it is module state, not the router's.
   const warm = await buildRouter({ config: routerConfig() });
-  await warm.app.inject({ method: 'POST', url: '/graphql', headers: { 'content-type': 'application/json' }, payload: { query: '{ product(id: "p1") { id name } }' } });
+  await warm.app.inject({
+    method: 'POST',
+    url: '/graphql',
+    headers: { 'content-type': 'application/json' },
+    payload: { query: '{ product(id: "p1") { id name } }' },
+  });
   await warm.close();
   heapBeforeRouter = heapAfterGc();
   router = await buildRouter({ config: routerConfig() });
@@ -127,8 +141,12 @@ async function run(specs: () => Spec | undefined, tallies: Map<string, OutcomeCo
         countOutcome(tally, outcome);
         const problems = problemsOf(spec, outcome, LEAK);
         if (problems.length && failures.length < 50) {
-          const body = typeof spec.body === 'string' ? spec.body : spec.body?.toString('latin1') ?? '';
-          failures.push(`[${spec.category}] ${spec.method} ${spec.path.slice(0, 120)} ${JSON.stringify(spec.headers).slice(0, 200)} body=${JSON.stringify(body.slice(0, 200))}(${body.length}) → ${outcome.status}: ${problems.join('; ')} :: ${outcome.text.slice(0, 300)}`);
+          const body = typeof spec.body === 'string' ? spec.body : (spec.body?.toString('latin1') ?? '');
+          failures.push(
+            `[${spec.category}] ${spec.method} ${spec.path.slice(0, 120)} ${JSON.stringify(spec.headers).slice(0, 200)} ` +
+              `body=${JSON.stringify(body.slice(0, 200))}(${body.length}) → ${outcome.status}: ${problems.join('; ')} ` +
+              `:: ${outcome.text.slice(0, 300)}`,
+          );
         } else if (problems.length) failures.push('…');
       }
     }),
@@ -145,8 +163,10 @@ function collectGarbage(): () => number {
   };
 }
 
+const TITLE = `answers ${TOTAL.toLocaleString('en')} generated hostile requests without a 5xx, a leak of internals, a crash or heap growth`;
+
 describe('hostile input', () => {
-  it(`answers ${TOTAL.toLocaleString('en')} generated hostile requests without a 5xx, a leak of internals, a crash or heap growth`, async () => {
+  it(TITLE, async () => {
     const seedSource = SEED === DEFAULT_SEED ? 'the default' : 'from HOSTILE_SEED';
     console.log(`[hostile] seed ${SEED} (${seedSource}); replay with HOSTILE_SEED=${SEED}`);
 
@@ -191,20 +211,36 @@ describe('hostile input', () => {
 
     const rows = [...tallies.entries()].sort(([a], [b]) => a.localeCompare(b));
     const sent = rows.reduce((sum, [, t]) => sum + t.sent, 0);
-    const fiveHundreds = rows.reduce((sum, [, t]) => sum + Object.entries(t.statuses).filter(([s]) => Number(s) >= 500).reduce((n, [, c]) => n + c, 0), 0);
-    console.log(`[hostile] ${sent} requests (${(bytesSent / MB).toFixed(1)} MB of bodies) in ${seconds.toFixed(1)} s, ${fiveHundreds} answered 5xx, ${failures.length} problems`);
+    const fiveHundreds = rows.reduce(
+      (sum, [, t]) =>
+        sum +
+        Object.entries(t.statuses)
+          .filter(([s]) => Number(s) >= 500)
+          .reduce((n, [, c]) => n + c, 0),
+      0,
+    );
+    console.log(
+      `[hostile] ${sent} requests (${(bytesSent / MB).toFixed(1)} MB of bodies) in ${seconds.toFixed(1)} s, ` +
+        `${fiveHundreds} answered 5xx, ${failures.length} problems`,
+    );
     // No answer, 200s included, may blame the server for the client's input: a NUL in a search
     // text once came back INTERNAL_SERVER_ERROR from products (Postgres refuses the byte); the
     // database layer now answers BAD_USER_INPUT for text it cannot store.
     const internalIn200 = rows.reduce((sum, [, t]) => sum + (t.codes.INTERNAL_SERVER_ERROR ?? 0), 0);
     console.log(`[hostile] INTERNAL_SERVER_ERROR in any answer: ${internalIn200}`);
     for (const [name, tally] of rows) {
-      const codes = Object.entries(tally.codes).sort(([, a], [, b]) => b - a).map(([c, n]) => `${c} ${n}`).join(', ');
-      console.log(`[hostile]   ${name.padEnd(18)} ${String(tally.sent).padStart(5)}  statuses ${JSON.stringify(tally.statuses)}  codes ${codes}`);
+      const codes = Object.entries(tally.codes)
+        .sort(([, a], [, b]) => b - a)
+        .map(([c, n]) => `${c} ${n}`)
+        .join(', ');
+      console.log(
+        `[hostile]   ${name.padEnd(18)} ${String(tally.sent).padStart(5)}  statuses ${JSON.stringify(tally.statuses)}  codes ${codes}`,
+      );
     }
     const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
     console.log(
-      `[hostile] heap after GC: baseline ${mb(baseline)}, after the mix ${mb(afterMix)} (+${mb(afterMix - baseline)}, bound ${MIX_GROWTH_BOUND_MB} MB), ` +
+      `[hostile] heap after GC: baseline ${mb(baseline)}, ` +
+        `after the mix ${mb(afterMix)} (+${mb(afterMix - baseline)}, bound ${MIX_GROWTH_BOUND_MB} MB), ` +
         `after replaying ${REPLAY} of it ${mb(afterReplay)} (+${mb(afterReplay - afterMix)}, bound ${REPLAY_GROWTH_BOUND_MB} MB)`,
     );
 
@@ -220,7 +256,13 @@ describe('hostile input', () => {
     expect((afterReplay - afterMix) / MB).toBeLessThan(REPLAY_GROWTH_BOUND_MB);
 
     // Still serving, and correctly.
-    const check = await send({ category: 'check', method: 'POST', path: '/graphql', headers: JSON_HEADERS, body: JSON.stringify({ query: '{ product(id: "p1") { id name price(region: IN) { currency } } }' }) });
+    const check = await send({
+      category: 'check',
+      method: 'POST',
+      path: '/graphql',
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ query: '{ product(id: "p1") { id name price(region: IN) { currency } } }' }),
+    });
     expect(check.status).toBe(200);
     expect(JSON.parse(check.text)).toEqual({ data: { product: { id: 'p1', name: expect.any(String), price: { currency: 'INR' } } } });
     const health = await send({ category: 'check', method: 'GET', path: '/health', headers: {} });
@@ -231,7 +273,10 @@ describe('hostile input', () => {
     pool = undefined;
     router = undefined;
     const closed = heapAfterGc();
-    console.log(`[hostile] heap after closing the router: ${mb(closed)}, ${mb(closed - heapBeforeRouter)} above the heap before it was built (bound ${CLOSED_GROWTH_BOUND_MB} MB)`);
+    console.log(
+      `[hostile] heap after closing the router: ${mb(closed)}, ` +
+        `${mb(closed - heapBeforeRouter)} above the heap before it was built (bound ${CLOSED_GROWTH_BOUND_MB} MB)`,
+    );
     expect((closed - heapBeforeRouter) / MB).toBeLessThan(CLOSED_GROWTH_BOUND_MB);
     // 25–70 s depending on the machine; the timeout only guards against a hang.
   }, 300_000);

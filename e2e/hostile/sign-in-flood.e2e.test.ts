@@ -59,14 +59,19 @@ interface Answer {
 }
 
 async function post(pool: Pool, payload: unknown): Promise<Answer> {
-  const response = await pool.request({ method: 'POST', path: '/graphql', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+  const response = await pool.request({
+    method: 'POST',
+    path: '/graphql',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+  });
   const text = await response.body.text();
   const body = JSON.parse(text) as Answer['body'];
   return { status: response.statusCode, codes: (body.errors ?? []).map((error) => error.extensions?.code ?? 'none'), body };
 }
 
 describe('a sign-in flood from one address (F4)', () => {
-  it('never fails another client\'s sign-in, and never opens the users circuit', async () => {
+  it("never fails another client's sign-in, and never opens the users circuit", async () => {
     const attacker = new Pool(origin, { connections: FLOODERS, localAddress: '127.0.0.2' });
     const victim = new Pool(origin, { connections: 1, localAddress: '127.0.0.1' });
     const flood: (Answer & { kind: 'single' | 'thirty' | 'two' })[] = [];
@@ -76,10 +81,13 @@ describe('a sign-in flood from one address (F4)', () => {
       const flooders = Array.from({ length: FLOODERS }, async () => {
         while (sent < FLOOD_REQUESTS) {
           const n = sent++;
-              // The finding's request, two aliased sign-ins (within the cost limit), and single
+          // The finding's request, two aliased sign-ins (within the cost limit), and single
           // wrong-password sign-ins, in turn.
           const kind = (['single', 'thirty', 'two'] as const)[n % 3]!;
-          const payload = kind === 'single' ? { query: LOG_IN, variables: { email: EMAIL, password: `wrong-${n}` } } : { query: aliased(kind === 'two' ? 2 : 30) };
+          const payload =
+            kind === 'single'
+              ? { query: LOG_IN, variables: { email: EMAIL, password: `wrong-${n}` } }
+              : { query: aliased(kind === 'two' ? 2 : 30) };
           flood.push({ ...(await post(attacker, payload)), kind });
         }
       });
@@ -87,7 +95,8 @@ describe('a sign-in flood from one address (F4)', () => {
         const answers: Answer[] = [];
         // Spread over the flood: one sign-in each time the flood has sent another share of its requests.
         for (let i = 0; i < VICTIM_SIGN_INS; i++) {
-          while (flooding && sent < ((i + 1) * FLOOD_REQUESTS) / (VICTIM_SIGN_INS + 1)) await new Promise((resolve) => setTimeout(resolve, 10));
+          while (flooding && sent < ((i + 1) * FLOOD_REQUESTS) / (VICTIM_SIGN_INS + 1))
+            await new Promise((resolve) => setTimeout(resolve, 10));
           answers.push(await post(victim, { query: LOG_IN, variables: { email: EMAIL, password: 'password' } }));
         }
         return answers;
@@ -124,10 +133,15 @@ describe('a sign-in flood from one address (F4)', () => {
         'single 200 INVALID_CREDENTIALS',
         'single 200 RATE_LIMITED',
       ]);
-      expect([...outcomes.keys()].filter((outcome) => !allowed.has(outcome)), JSON.stringify([...outcomes])).toEqual([]);
+      expect(
+        [...outcomes.keys()].filter((outcome) => !allowed.has(outcome)),
+        JSON.stringify([...outcomes]),
+      ).toEqual([]);
       expect(outcomes.get('two 400 MAX_CREDENTIAL_FIELDS_EXCEEDED')).toBeGreaterThan(0);
       // Of the single sign-ins, the address's bucket let through at most its default 30 a minute.
-      expect((outcomes.get('single 200 INVALID_CREDENTIALS') ?? 0) + (outcomes.get('single 200 RATE_LIMITED') ?? 0)).toBeLessThanOrEqual(30);
+      expect((outcomes.get('single 200 INVALID_CREDENTIALS') ?? 0) + (outcomes.get('single 200 RATE_LIMITED') ?? 0)).toBeLessThanOrEqual(
+        30,
+      );
 
       const opens = (await router.metrics.subgraphCircuitOpens.get()).values.reduce((sum, value) => sum + value.value, 0);
       expect(opens).toBe(0);

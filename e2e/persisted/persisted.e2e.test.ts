@@ -68,7 +68,10 @@ describe('persisted operations from the apps', () => {
   });
 
   it('refuses a mutation over GET', async () => {
-    const url = getUrl({ persistedQuery: { version: 1, sha256Hash: idOf('ios', 'SignIn') } }, { email: 'user1@example.com', password: 'password' });
+    const url = getUrl(
+      { persistedQuery: { version: 1, sha256Hash: idOf('ios', 'SignIn') } },
+      { email: 'user1@example.com', password: 'password' },
+    );
     const response = await fetch(url, { headers: { 'apollographql-client-name': 'ios' } });
     expect(response.status).toBe(405);
   });

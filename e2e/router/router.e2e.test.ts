@@ -15,7 +15,10 @@ describe('router operations endpoints', () => {
     expect((await fetch(new URL('/health', base))).status).toBe(200);
     const ready = await fetch(new URL('/ready', base));
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ ready: true, subgraphs: { products: true, inventory: true, pricing: true, users: true, orders: true } });
+    expect(await ready.json()).toMatchObject({
+      ready: true,
+      subgraphs: { products: true, inventory: true, pricing: true, users: true, orders: true },
+    });
   });
 
   it('counts requests by operation and client at /metrics', async () => {
@@ -36,7 +39,10 @@ describe('supergraph hot reload', () => {
     const router = await buildRouter({
       config: readConfig({
         // RATE_LIMIT=false: the load loop below sends from 127.0.0.1 as fast as it is answered.
-        PORT: '0', LOG_LEVEL: 'error', SUPERGRAPH_PATH: file, RATE_LIMIT: 'false',
+        PORT: '0',
+        LOG_LEVEL: 'error',
+        SUPERGRAPH_PATH: file,
+        RATE_LIMIT: 'false',
         ...subgraphUrlEnv(urls),
       }),
     });
@@ -44,15 +50,18 @@ describe('supergraph hot reload', () => {
       await router.app.listen({ port: 0, host: '127.0.0.1' });
       const url = `http://127.0.0.1:${(router.app.server.address() as AddressInfo).port}/graphql`;
       const ask = async (q: string) => {
-        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: q }) });
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: q }),
+        });
         return { status: response.status, body: (await response.json()) as any };
       };
       const withImage = '{ product(id: "p1") { id imageUrl } }';
       expect((await ask(withImage)).status).toBe(200);
 
       // A new supergraph in which products no longer offers Product.imageUrl.
-      const sdls = readSubgraphSdls().map((s) =>
-        s.name === 'products' ? { ...s, sdl: s.sdl.replace('  imageUrl: String!\n', '') } : s);
+      const sdls = readSubgraphSdls().map((s) => (s.name === 'products' ? { ...s, sdl: s.sdl.replace('  imageUrl: String!\n', '') } : s));
       expect(sdls.find((s) => s.name === 'products')!.sdl).not.toContain('imageUrl');
       const outcome = compose(sdls);
       if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));

@@ -36,7 +36,10 @@ export function clientFor(url: () => string): Send {
 export const query: Send = clientFor(routerUrl);
 
 export async function logIn(email: string, password: string, send: Send = query): Promise<{ token: string; userId: string }> {
-  const result = await send('mutation($email: String!, $password: String!) { logIn(email: $email, password: $password) { token user { id } } }', { email, password });
+  const result = await send(
+    'mutation($email: String!, $password: String!) { logIn(email: $email, password: $password) { token user { id } } }',
+    { email, password },
+  );
   if (!result.data?.logIn) throw new Error(`logIn failed: ${JSON.stringify(result.errors)}`);
   return { token: result.data.logIn.token, userId: result.data.logIn.user.id };
 }

@@ -14,7 +14,10 @@ export default async function setup(project: TestProject) {
   // Provided to the files that build a router of their own over these subgraphs: without it they
   // would not believe its identity or client-address headers.
   const routerSecret = process.env.ROUTER_SECRET || randomBytes(24).toString('base64url');
-  const stack = await startStack({ env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', RATE_LIMIT: 'false', ROUTER_SECRET: routerSecret }, freePorts: true });
+  const stack = await startStack({
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', RATE_LIMIT: 'false', ROUTER_SECRET: routerSecret },
+    freePorts: true,
+  });
   process.stderr.write(`[e2e] stack ready in ${((Date.now() - started) / 1000).toFixed(1)}s at ${stack.routerUrl}\n`);
   project.provide('routerUrl', stack.routerUrl);
   project.provide('subgraphUrls', stack.subgraphUrls);

@@ -2,9 +2,11 @@ import { expect } from 'vitest';
 import { query, type Result, type Send } from './client.ts';
 
 /** Client-side helpers for checkout scenarios, all through the router's public API. */
-export const PLACE_ORDER = `mutation Place($input: PlaceOrderInput!) {
-  placeOrder(input: $input) { id status region lines { product { id } quantity unitPrice { amount currency } lineTotal { amount } } total { amount currency } }
-}`;
+export const PLACE_ORDER =
+  'mutation Place($input: PlaceOrderInput!) {\n' +
+  '  placeOrder(input: $input) { id status region lines { product { id } quantity unitPrice { amount currency } lineTotal { amount } } ' +
+  'total { amount currency } }\n' +
+  '}';
 
 export interface Line {
   productId: string;
@@ -17,11 +19,15 @@ export function placeOrder(token: string, idempotencyKey: string, lines: Line[],
 
 export async function stockOf(productId: string, region = 'IN', send: Send = query) {
   const result = await send(
-    `query($id: ID!, $region: Region) { product(id: $id) { stock(region: $region) { available warehouses { warehouse { id } available reserved } } } }`,
+    'query($id: ID!, $region: Region) { product(id: $id) { stock(region: $region) { ' +
+      'available warehouses { warehouse { id } available reserved } } } }',
     { id: productId, region },
   );
   expect(result.errors).toBeUndefined();
-  const { available, warehouses } = result.data.product.stock as { available: number; warehouses: { warehouse: { id: string }; available: number; reserved: number }[] };
+  const { available, warehouses } = result.data.product.stock as {
+    available: number;
+    warehouses: { warehouse: { id: string }; available: number; reserved: number }[];
+  };
   return { available, reserved: warehouses.reduce((sum, w) => sum + w.reserved, 0), warehouses };
 }
 
