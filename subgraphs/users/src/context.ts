@@ -8,7 +8,7 @@ import type { TokenIssuer } from './tokens.ts';
 
 export interface Context {
   viewer: Viewer | null;
-  /** Reads; every write goes through `write`. */
+  /** Reads; the writes (createUserWrites) take a write's transaction, so they run only through `write`. */
   repo: UserRepository;
   loaders: Loaders;
   /** Every write runs through this: one transaction, then the request's loaders cleared and the tags published. */

@@ -1,4 +1,4 @@
-import type { Queryable } from '@shop/subgraph-kit';
+import type { Queryable, WriteTransaction } from '@shop/subgraph-kit';
 import type { CredentialsModel, UserModel } from '../models.ts';
 
 const USER_COLUMNS = 'id, email, name, region, scopes, created_at AS "createdAt"';
@@ -11,7 +11,7 @@ export interface NewAccount {
   passwordHash: string;
 }
 
-/** All SQL the users subgraph runs. Batch functions take many keys and run one statement. */
+/** The users subgraph's reads. Batch functions take many keys and run one statement; the writes are createUserWrites. */
 export function createUserRepository(db: Queryable) {
   return {
     usersByIds: (ids: readonly string[]) =>
@@ -27,14 +27,23 @@ export function createUserRepository(db: Queryable) {
       const { passwordHash, ...user } = row;
       return { user, passwordHash };
     },
+  };
+}
 
+/**
+ * The users subgraph's writes, over the transaction of a `write` (see the kit's write.ts): the only
+ * way to reach them, so every one commits before its tags are published. A new account has no tags:
+ * nothing cached names it yet.
+ */
+export function createUserWrites(tx: WriteTransaction) {
+  return {
     /**
      * Creates a customer account (never with scopes). Returns null when the email is taken: the
      * unique constraint decides, so two concurrent sign-ups with one email cannot both succeed.
      */
     async insertAccount(account: NewAccount): Promise<UserModel | null> {
       try {
-        const [row] = await db.query<UserModel>(
+        const [row] = await tx.query<UserModel>(
           `INSERT INTO users.account (email, name, region, password_hash) VALUES ($1, $2, $3, $4) RETURNING ${USER_COLUMNS}`,
           [account.email, account.name, account.region, account.passwordHash],
         );

@@ -1,6 +1,6 @@
 import { codedError } from '@shop/platform';
 import type { MutationResolvers } from '../__generated__/resolvers-types.ts';
-import { createUserRepository } from '../db/repository.ts';
+import { createUserWrites } from '../db/repository.ts';
 import { hashPassword, unknownUserHash, verifyPassword } from '../passwords.ts';
 import { MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH, normalizeEmail, validateSignUp } from '../validation.ts';
 
@@ -15,7 +15,7 @@ export const Mutation: MutationResolvers = {
     const passwordHash = await hashing.run(clientIp, () => hashPassword(account.password));
     // A new account: nothing cached names it yet, so there is nothing to invalidate.
     const user = await write(async (tx) => {
-      const created = await createUserRepository(tx).insertAccount({ email: account.email, name: account.name, region: account.region, passwordHash });
+      const created = await createUserWrites(tx).insertAccount({ email: account.email, name: account.name, region: account.region, passwordHash });
       if (!created) throw codedError('EMAIL_TAKEN', 'An account with this email already exists', { field: 'email' });
       return { value: created, tags: [] };
     });
