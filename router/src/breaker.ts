@@ -107,7 +107,10 @@ export class CircuitBreaker {
 
   private failed(probe: boolean): void {
     const now = this.options.now();
-    if (probe) return this.open(now);
+    if (probe) {
+      this.open(now);
+      return;
+    }
     if (this.current !== 'closed') return; // a call admitted before it opened, finishing late
     if (this.failures === 0 || now - this.streakStartedAt > this.options.windowMs) {
       this.failures = 0;

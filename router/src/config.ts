@@ -222,7 +222,8 @@ export function readConfig(env: Env): RouterConfig {
   const subgraphTimeoutMs = intVar(env, 'SUBGRAPH_TIMEOUT_MS', 10_000, { min: 1, max: 300_000 });
   const overrides = subgraphOverrides(env);
   const subgraphUrl = (subgraph: string, supergraphUrl: string) => urlVar(overrides, `${subgraphEnvName(subgraph)}_URL`, supergraphUrl);
-  const subgraphTimeout = (subgraph: string) => intVar(overrides, `${subgraphEnvName(subgraph)}_TIMEOUT_MS`, subgraphTimeoutMs, { min: 1, max: 300_000 });
+  const subgraphTimeout = (subgraph: string) =>
+    intVar(overrides, `${subgraphEnvName(subgraph)}_TIMEOUT_MS`, subgraphTimeoutMs, { min: 1, max: 300_000 });
   const supergraphPath = stringVar(env, 'SUPERGRAPH_PATH', fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url)));
   // Fail fast on a bad override for a subgraph of the supergraph the router starts with; one a later
   // supergraph brings fails its load (the gateway keeps the schema it had).
@@ -265,10 +266,16 @@ export function readConfig(env: Env): RouterConfig {
     // lru-cache allocates its entry slots up front (~40 bytes each): entry bounds stay at a million.
     cacheMaxEntries: intVar(env, 'ROUTER_CACHE_MAX_ENTRIES', 50_000, { min: 1, max: 1_000_000 }),
     cacheMaxBytes: intVar(env, 'ROUTER_CACHE_MAX_BYTES', DEFAULT_MEMORY_BOUNDS.cacheMaxBytes, { min: 1_024, max: 16 * 1024 ** 3 }),
-    cacheMaxEntryBytes: intVar(env, 'CACHE_MAX_ENTRY_BYTES', DEFAULT_MEMORY_BOUNDS.cacheMaxEntryBytes, { min: 1_024, max: 512 * 1024 ** 2 }),
+    cacheMaxEntryBytes: intVar(env, 'CACHE_MAX_ENTRY_BYTES', DEFAULT_MEMORY_BOUNDS.cacheMaxEntryBytes, {
+      min: 1_024,
+      max: 512 * 1024 ** 2,
+    }),
     responseCache: boolVar(env, 'RESPONSE_CACHE', true),
     responseCacheMaxEntries: intVar(env, 'RESPONSE_CACHE_MAX_ENTRIES', 10_000, { min: 1, max: 1_000_000 }),
-    responseCacheMaxBytes: intVar(env, 'RESPONSE_CACHE_MAX_BYTES', DEFAULT_MEMORY_BOUNDS.responseCacheMaxBytes, { min: 1_024, max: 16 * 1024 ** 3 }),
+    responseCacheMaxBytes: intVar(env, 'RESPONSE_CACHE_MAX_BYTES', DEFAULT_MEMORY_BOUNDS.responseCacheMaxBytes, {
+      min: 1_024,
+      max: 16 * 1024 ** 3,
+    }),
     cacheKeyPrefix: stringVar(env, 'CACHE_KEY_PREFIX', DEFAULT_CACHE_KEY_PREFIX),
     persistedQueriesDir: stringVar(env, 'PERSISTED_QUERIES_DIR', fileURLToPath(new URL('../../clients', import.meta.url))),
     safelistModes: safelistModes(env, production),

@@ -1,5 +1,12 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError, Kind, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import type { RouterContext } from './context.ts';
 import { rateLimitedBody, type CredentialKind, type CredentialLimit } from './rate-limit.ts';
 
@@ -43,7 +50,8 @@ export function credentialLimitPlugin(limitOf: () => CredentialLimit | undefined
           const kinds = credentialFieldsOf(operation, document);
           if (kinds.length === 0) return;
           if (kinds.length > MAX_CREDENTIAL_FIELDS) {
-            throw new GraphQLError(`An operation may sign in or sign up at most ${MAX_CREDENTIAL_FIELDS} time${MAX_CREDENTIAL_FIELDS === 1 ? '' : 's'}; this one asks ${kinds.length}`, {
+            const times = `${MAX_CREDENTIAL_FIELDS} time${MAX_CREDENTIAL_FIELDS === 1 ? '' : 's'}`;
+            throw new GraphQLError(`An operation may sign in or sign up at most ${times}; this one asks ${kinds.length}`, {
               extensions: { code: CREDENTIAL_FIELDS_CODE, http: { status: 400 } },
             });
           }
@@ -68,7 +76,8 @@ export function credentialLimitPlugin(limitOf: () => CredentialLimit | undefined
  */
 export function credentialFieldsOf(operation: OperationDefinitionNode, document: DocumentNode): CredentialKind[] {
   const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  for (const definition of document.definitions)
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   const found = new Map<string, CredentialKind>();
   const spread = new Set<string>();
   const pending: SelectionSetNode[] = [operation.selectionSet];

@@ -161,7 +161,8 @@ export function readCostDirectives(supergraphSdl: string | undefined): CostDirec
         continue;
       }
       const listSize = listSizeOf(field.directives);
-      if (weight !== undefined || listSize) fields.set(coordinate, { ...(weight !== undefined ? { weight } : {}), ...(listSize ? { listSize } : {}) });
+      if (weight !== undefined || listSize)
+        fields.set(coordinate, { ...(weight !== undefined ? { weight } : {}), ...(listSize ? { listSize } : {}) });
       readArguments(coordinate, field.arguments);
     }
   }
@@ -218,7 +219,7 @@ export function estimateDemand(
   }
   // A variable's value: what the client sent, else the operation's default for it.
   const variableDefaults = new Map((operation.variableDefinitions ?? []).map((v) => [v.variable.name.value, v.defaultValue]));
-  const valueOf = (node: ValueNode): unknown => {
+  const nodeValue = (node: ValueNode): unknown => {
     if (node.kind !== Kind.VARIABLE) return valueFromASTUntyped(node, variables);
     const name = node.name.value;
     if (Object.hasOwn(variables, name)) return variables[name];
@@ -230,7 +231,7 @@ export function estimateDemand(
       const name = directive.name.value;
       if (name !== 'skip' && name !== 'include') continue;
       const condition = directive.arguments?.find((a) => a.name.value === 'if');
-      const value = condition && valueOf(condition.value);
+      const value = condition && nodeValue(condition.value);
       if ((name === 'skip' && value === true) || (name === 'include' && value === false)) return true;
     }
     return false;
@@ -264,7 +265,9 @@ export function estimateDemand(
       const namedType = getNamedType(field.type);
 
       // Elements this field returns, per instance of its parent.
-      const expected = annotations?.listSize ? expectedSize(annotations.listSize, field, selection.arguments, valueOf, coordinate) : undefined;
+      const expected = annotations?.listSize
+        ? expectedSize(annotations.listSize, field, selection.arguments, nodeValue, coordinate)
+        : undefined;
       const count = !isListType(getNullableType(field.type))
         ? 1
         : frame.sized?.fields.includes(name)
@@ -274,7 +277,8 @@ export function estimateDemand(
       let argumentsCost = 0;
       for (const argument of selection.arguments ?? []) {
         const definition = field.args.find((a) => a.name === argument.name.value);
-        if (definition) argumentsCost += argumentCost(valueOf(argument.value), definition.type, `${coordinate}(${definition.name}:)`, directives);
+        if (definition)
+          argumentsCost += argumentCost(nodeValue(argument.value), definition.type, `${coordinate}(${definition.name}:)`, directives);
       }
       // Only positive terms: an Infinity multiplier (a client's 1e308 page) times 0 would be NaN,
       // and NaN passes every comparison with the limit.
@@ -310,7 +314,7 @@ function expectedSize(
   listSize: ListSize,
   field: GraphQLField<unknown, unknown>,
   given: readonly ArgumentNode[] | undefined,
-  valueOf: (node: ValueNode) => unknown,
+  nodeValue: (node: ValueNode) => unknown,
   coordinate: string,
 ): number | undefined {
   const slicing = listSize.slicingArguments ?? [];
@@ -318,7 +322,7 @@ function expectedSize(
   for (const name of slicing) {
     const argument = given?.find((a) => a.name.value === name);
     // Not given (or a variable not sent): the argument's schema default, as execution would use.
-    const value = (argument ? valueOf(argument.value) : undefined) ?? field.args.find((a) => a.name === name)?.defaultValue;
+    const value = (argument ? nodeValue(argument.value) : undefined) ?? field.args.find((a) => a.name === name)?.defaultValue;
     if (typeof value === 'number' && Number.isFinite(value)) sizes.push(Math.max(0, value));
   }
   if (slicing.length && listSize.requireOneSlicingArgument && sizes.length !== 1) {
@@ -342,7 +346,8 @@ function argumentCost(value: unknown, type: GraphQLInputType, coordinate: string
     if (isListType(nullable)) {
       cost += weight ?? 0;
       // Like Apollo, each element is scored with the list argument's own definition.
-      for (const element of Array.isArray(item.value) ? item.value : [item.value]) stack.push({ value: element, type: nullable.ofType, coordinate: item.coordinate });
+      for (const element of Array.isArray(item.value) ? item.value : [item.value])
+        stack.push({ value: element, type: nullable.ofType, coordinate: item.coordinate });
     } else if (isInputObjectType(nullable) && typeof item.value === 'object') {
       cost += weight ?? 1;
       const fields = nullable.getFields();
@@ -383,7 +388,13 @@ export const COST_HEADER = 'x-expose-cost';
  * estimates each operation once it is resolved (after validation, so depth and the other limits
  * have already bounded it) and refuses it over `maxCost` before any plan or fetch.
  */
-export function demandControlPlugin({ maxCost, maxResponseFields, listSize, exposeCost, metrics }: DemandControlOptions): ApolloServerPlugin<RouterContext> {
+export function demandControlPlugin({
+  maxCost,
+  maxResponseFields,
+  listSize,
+  exposeCost,
+  metrics,
+}: DemandControlOptions): ApolloServerPlugin<RouterContext> {
   let directives = NO_COST_DIRECTIVES;
   const refuse = (message: string, code: string = COST_CODE) => new GraphQLError(message, { extensions: { code, http: { status: 400 } } });
   return {
@@ -403,7 +414,8 @@ export function demandControlPlugin({ maxCost, maxResponseFields, listSize, expo
           try {
             ({ cost: estimated, fields } = estimateDemand(schema, document, operation, request.variables ?? {}, directives, { listSize }));
           } catch (error) {
-            if (error instanceof CostEstimateError) throw refuse(`Operation cost cannot be estimated within the limit of ${maxCost}: ${error.message}.`);
+            if (error instanceof CostEstimateError)
+              throw refuse(`Operation cost cannot be estimated within the limit of ${maxCost}: ${error.message}.`);
             throw error;
           }
           // A client's 1e308 page size makes the estimate Infinity: kept finite for the metric's sum.
@@ -411,7 +423,10 @@ export function demandControlPlugin({ maxCost, maxResponseFields, listSize, expo
           metrics.operationCost.observe(metrics.labels.pair(operationName, contextValue.clientName), estimated);
           if (estimated > maxCost) throw refuse(`Operation cost limit of ${maxCost} exceeded: estimated ${Math.ceil(estimated)}.`);
           if (fields > maxResponseFields) {
-            throw refuse(`Response field limit of ${maxResponseFields} exceeded: estimated ${Math.min(fields, Number.MAX_SAFE_INTEGER)}.`, RESPONSE_FIELDS_CODE);
+            throw refuse(
+              `Response field limit of ${maxResponseFields} exceeded: estimated ${Math.min(fields, Number.MAX_SAFE_INTEGER)}.`,
+              RESPONSE_FIELDS_CODE,
+            );
           }
         },
         async willSendResponse({ request, response }) {

@@ -29,7 +29,8 @@ const REDACTED_MESSAGES: Record<string, string> = {
 const DEFAULT_REDACTED = 'An error occurred while resolving this field';
 
 /** How a fetch that never got an answer reads (undici, timeouts, resets). */
-const NETWORK_FAILURE = /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|EPIPE|socket hang up|fetch failed|aborted due to timeout|other side closed)\b/i;
+const NETWORK_FAILURE =
+  /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|EPIPE|socket hang up|fetch failed|aborted due to timeout|other side closed)\b/i;
 const URL_IN_TEXT = /\bhttps?:\/\/[^\s"'<>)]+/gi;
 
 /**
@@ -104,7 +105,13 @@ export function redactedErrorLogging(log: Logger, policy: SubgraphErrorPolicy): 
             const formatted = formattedOf(error);
             if (redactSubgraphError(formatted, policy).message === formatted.message) continue;
             log.warn(
-              { requestId: contextValue.requestId, serviceName: formatted.extensions?.serviceName, code: formatted.extensions?.code, path: formatted.path, error: formatted.message },
+              {
+                requestId: contextValue.requestId,
+                serviceName: formatted.extensions?.serviceName,
+                code: formatted.extensions?.code,
+                path: formatted.path,
+                error: formatted.message,
+              },
               'subgraph error redacted for the client',
             );
           }
@@ -133,7 +140,10 @@ function formattedOf(error: unknown): GraphQLFormattedError {
 
 /** Refuses a request before Apollo sees it, in GraphQL's error shape and never cached. */
 export function refuse(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.status(status).header('cache-control', 'no-store').send({ errors: [{ message, extensions: { code } }] });
+  return reply
+    .status(status)
+    .header('cache-control', 'no-store')
+    .send({ errors: [{ message, extensions: { code } }] });
 }
 
 /**

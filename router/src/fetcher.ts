@@ -24,7 +24,15 @@ import { Agent, errors as undiciErrors } from 'undici';
  * whatever a subgraph sends. That error is the client's query, not the subgraph's health: the
  * breaker does not count it (breaker.ts `isSubgraphFailure`).
  */
-export function createFetcher({ timeoutMs, maxResponseBytes, connections = 64 }: { timeoutMs: number; maxResponseBytes: number; connections?: number }) {
+export function createFetcher({
+  timeoutMs,
+  maxResponseBytes,
+  connections = 64,
+}: {
+  timeoutMs: number;
+  maxResponseBytes: number;
+  connections?: number;
+}) {
   const agent = new Agent({
     connections,
     keepAliveTimeout: 30_000,

@@ -100,5 +100,6 @@ export function subgraphFetches(): InFlight<SubgraphAnswer> {
  * and trace headers differ per request and do not change the answer.
  */
 export function fetchKey(subgraph: string, viewer: Viewer | null, request: GatewayGraphQLRequest): string {
-  return `${subgraph}\n${viewer ? `${viewer.userId}\n${viewer.scopes.join(' ')}` : '-'}\n${request.query}\n${JSON.stringify(request.variables ?? {})}`;
+  const identity = viewer ? `${viewer.userId}\n${viewer.scopes.join(' ')}` : '-';
+  return `${subgraph}\n${identity}\n${request.query}\n${JSON.stringify(request.variables ?? {})}`;
 }

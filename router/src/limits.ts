@@ -2,20 +2,21 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError, type GraphQLFormattedError, type ValidationContext, type ValidationRule } from 'graphql';
 import { COST_CODE, demandControlPlugin, RESPONSE_FIELDS_CODE } from './demand-control.ts';
+import type { RouterContext } from './context.ts';
 import type { RouterMetrics } from './metrics.ts';
 
 /**
  * Operation limits, checked before any subgraph is asked anything. Every rejection is HTTP 400 with
  * one of these `extensions.code`s (stable: clients and alerts may match on them):
  *
- * | code                         | limit (env var, default)    | what counts                                                                                        |
- * |------------------------------|-----------------------------|----------------------------------------------------------------------------------------------------|
- * | MAX_DEPTH_EXCEEDED           | MAX_DEPTH (12)              | nesting of selection sets, fragments flattened                                                     |
- * | MAX_ALIASES_EXCEEDED         | MAX_ALIASES (30)            | aliases in the operation (fragments included), `__typename` too                                    |
- * | MAX_TOKENS_EXCEEDED          | MAX_TOKENS (3000)           | lexical tokens of the document; parsing stops at the limit                                         |
- * | MAX_DIRECTIVES_EXCEEDED      | MAX_DIRECTIVES (30)         | directives used in the operation (fragments included)                                              |
- * | MAX_COST_EXCEEDED            | MAX_COST (10000)            | demand control's estimate from the supergraph's @cost and @listSize                                |
- * | MAX_RESPONSE_FIELDS_EXCEEDED | MAX_RESPONSE_FIELDS (30000) | fields the response may hold, leaves and `__typename` included, each times the list sizes above it |
+ * code — limit (env var, default): what counts
+ * - MAX_DEPTH_EXCEEDED — MAX_DEPTH (12): nesting of selection sets, fragments flattened
+ * - MAX_ALIASES_EXCEEDED — MAX_ALIASES (30): aliases in the operation (fragments included), `__typename` too
+ * - MAX_TOKENS_EXCEEDED — MAX_TOKENS (3000): lexical tokens of the document; parsing stops at the limit
+ * - MAX_DIRECTIVES_EXCEEDED — MAX_DIRECTIVES (30): directives used in the operation (fragments included)
+ * - MAX_COST_EXCEEDED — MAX_COST (10000): demand control's estimate from the supergraph's @cost and @listSize
+ * - MAX_RESPONSE_FIELDS_EXCEEDED — MAX_RESPONSE_FIELDS (30000): fields the response may hold, leaves and `__typename` included,
+ *   each times the list sizes above it
  *
  * Demand control (demand-control.ts): a mutation 10, each field its @cost, else 1 for an object and
  * 0 for a scalar or enum, fragments expanded; a list multiplies what is under it by the page size
@@ -94,7 +95,7 @@ const reject =
  * execution, with 400 and Apollo's own code for it. Found by e2e/hostile/hostile-input.e2e.test.ts;
  * repro: POST {"query":"{ __typename }","operationName":"Nope"} → was 500.
  */
-const operationResolution: ApolloServerPlugin<any> = {
+const operationResolution: ApolloServerPlugin<RouterContext> = {
   async requestDidStart() {
     return {
       async didResolveOperation({ operation, request }) {
@@ -115,7 +116,7 @@ const TOKEN_LIMIT_MESSAGE = /^Syntax Error: Document contains more th(?:an|at) \
 
 export interface OperationLimitProtection {
   validationRules: ValidationRule[];
-  plugins: ApolloServerPlugin<any>[];
+  plugins: ApolloServerPlugin<RouterContext>[];
   parseOptions: { maxTokens: number };
   /** Gives limit errors their own code; the rest pass unchanged. */
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
@@ -137,7 +138,10 @@ export interface OperationLimitOptions {
 }
 
 /** The Apollo Server options that enforce the limits. */
-export function operationLimits(limits: OperationLimits, { hideSuggestions, exposeCost, metrics }: OperationLimitOptions): OperationLimitProtection {
+export function operationLimits(
+  limits: OperationLimits,
+  { hideSuggestions, exposeCost, metrics }: OperationLimitOptions,
+): OperationLimitProtection {
   const callbacks = (code: string) => ({ onReject: [reject(code)], propagateOnRejection: false, exposeLimits: true });
   const armor = new ApolloArmor({
     maxDepth: { n: limits.maxDepth, flattenFragments: true, ignoreIntrospection: true, ...callbacks(LIMIT_CODES.depth) },
@@ -154,19 +158,30 @@ export function operationLimits(limits: OperationLimits, { hideSuggestions, expo
     // graphql-armor's declarations resolve @apollo/server's CJS types; the plugin objects are the same.
     plugins: [
       operationResolution,
-      ...(armor.plugins as unknown as ApolloServerPlugin<any>[]),
-      demandControlPlugin({ maxCost: limits.maxCost, maxResponseFields: limits.maxResponseFields, listSize: limits.costListSize, exposeCost, metrics }),
+      ...(armor.plugins as unknown as ApolloServerPlugin<RouterContext>[]),
+      demandControlPlugin({
+        maxCost: limits.maxCost,
+        maxResponseFields: limits.maxResponseFields,
+        listSize: limits.costListSize,
+        exposeCost,
+        metrics,
+      }),
     ],
     parseOptions: { maxTokens: limits.maxTokens },
     formatError(formatted, error) {
-      if (hideSuggestions && formatted.message.includes('Did you mean')) formatted = { ...formatted, message: formatted.message.replace(SUGGESTION, '') };
+      if (hideSuggestions && formatted.message.includes('Did you mean'))
+        formatted = { ...formatted, message: formatted.message.replace(SUGGESTION, '') };
       const original = error instanceof GraphQLError ? error.originalError : undefined;
       if (original instanceof OperationLimitError) {
         return { ...formatted, extensions: { ...formatted.extensions, code: original.limitCode } };
       }
       if (formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED' && TOKEN_LIMIT_MESSAGE.test(formatted.message)) {
         const { locations: _locations, ...rest } = formatted;
-        return { ...rest, message: `Token limit of ${limits.maxTokens} exceeded.`, extensions: { ...formatted.extensions, code: LIMIT_CODES.tokens } };
+        return {
+          ...rest,
+          message: `Token limit of ${limits.maxTokens} exceeded.`,
+          extensions: { ...formatted.extensions, code: LIMIT_CODES.tokens },
+        };
       }
       // Apollo Server refuses some requests with HTTP 400 but no code (an unsupported APQ version, a
       // hash that does not match the query), which it then labels INTERNAL_SERVER_ERROR: a client's

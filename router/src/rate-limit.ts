@@ -90,7 +90,10 @@ const MEMORY_STORE_KEYS = 5_000;
 export type CredentialKind = 'sign_in' | 'sign_up';
 
 /** Whether one more attempt of `kind` from `ip` may go through; refused: how long to wait. */
-export type CredentialLimit = (kind: CredentialKind, ip: string) => Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }>;
+export type CredentialLimit = (
+  kind: CredentialKind,
+  ip: string,
+) => Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }>;
 
 export interface RateLimitHandle {
   /** Counts sign-in and sign-up attempts per client IP; undefined with RATE_LIMIT=false. */
@@ -117,7 +120,10 @@ type LimitResult = Awaited<ReturnType<Limiter>>;
  *   SIGN_UP_RATE_LIMIT_WINDOW_MS), taken by credential-limits.ts once it has found the fields in
  *   the parsed operation.
  */
-export async function registerRateLimit(app: FastifyInstance, { config, metrics, logger, viewerOf }: RateLimitSettings): Promise<RateLimitHandle> {
+export async function registerRateLimit(
+  app: FastifyInstance,
+  { config, metrics, logger, viewerOf }: RateLimitSettings,
+): Promise<RateLimitHandle> {
   const { enabled, max, windowMs, ipMax, signIn, signUp } = config.rateLimit;
   if (!enabled) return { credentialLimit: undefined, close: async () => {} };
 
@@ -141,9 +147,17 @@ export async function registerRateLimit(app: FastifyInstance, { config, metrics,
   const perClient = app.createRateLimit();
   // The other buckets: tables of their own in memory; in Redis, keys told apart by their prefix.
   const bucket = (bucketMax: number, bucketWindowMs: number, prefix: string): Limiter =>
-    app.createRateLimit({ max: bucketMax, timeWindow: bucketWindowMs, keyGenerator: (request) => `${prefix}:${normalizeIP(request.ip)}`, cache: MEMORY_STORE_KEYS } as Parameters<FastifyInstance['createRateLimit']>[0]);
+    app.createRateLimit({
+      max: bucketMax,
+      timeWindow: bucketWindowMs,
+      keyGenerator: (request) => `${prefix}:${normalizeIP(request.ip)}`,
+      cache: MEMORY_STORE_KEYS,
+    } as Parameters<FastifyInstance['createRateLimit']>[0]);
   const perAddress = bucket(ipMax, windowMs, 'ip-all');
-  const credentials: Record<CredentialKind, Limiter> = { sign_in: bucket(signIn.max, signIn.windowMs, 'sign-in'), sign_up: bucket(signUp.max, signUp.windowMs, 'sign-up') };
+  const credentials: Record<CredentialKind, Limiter> = {
+    sign_in: bucket(signIn.max, signIn.windowMs, 'sign-in'),
+    sign_up: bucket(signUp.max, signUp.windowMs, 'sign-up'),
+  };
 
   /** One count in `limiter`; undefined when its store failed (the request goes through). */
   const take = async (limiter: Limiter, request: FastifyRequest): Promise<LimitResult | undefined> => {

@@ -21,7 +21,10 @@ const keyed = new WeakMap<FastifyRequest, Promise<KeyedRequest | undefined>>();
  * Undefined when no stage may answer it: no key (see requestKey), or a token that does not verify
  * (the pipeline answers 401 or 503).
  */
-export function keyedRequest(request: FastifyRequest, viewerOf: (request: FastifyRequest) => Promise<Viewer | null>): Promise<KeyedRequest | undefined> {
+export function keyedRequest(
+  request: FastifyRequest,
+  viewerOf: (request: FastifyRequest) => Promise<Viewer | null>,
+): Promise<KeyedRequest | undefined> {
   let found = keyed.get(request);
   if (!found) {
     found = (async () => {
@@ -72,6 +75,8 @@ export function requestKey(request: FastifyRequest, clientName: string): string 
     if (typeof sha256 !== 'string') return undefined;
     document = `pq:${sha256}`;
   }
+  const name = typeof operationName === 'string' ? operationName : '';
   // GET variables arrive as a JSON string; the same operation over POST gets its own entry.
-  return digest(`${request.method}\n${clientName}\n${document}\n${typeof operationName === 'string' ? operationName : ''}\n${typeof variables === 'string' ? variables : stableJson(variables ?? {})}`);
+  const variablesJson = typeof variables === 'string' ? variables : stableJson(variables ?? {});
+  return digest(`${request.method}\n${clientName}\n${document}\n${name}\n${variablesJson}`);
 }

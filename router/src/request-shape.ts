@@ -42,7 +42,10 @@ export function requestShapeCheck({ maxDepth }: { maxDepth: number }) {
     for (const item of requests) {
       if (!item || typeof item !== 'object') continue;
       const { variables, extensions } = item as Record<string, unknown>;
-      for (const [name, value] of [['variables', variables], ['extensions', extensions]] as const) {
+      for (const [name, value] of [
+        ['variables', variables],
+        ['extensions', extensions],
+      ] as const) {
         if (!nestsDeeperThan(value, maxDepth)) continue;
         return refuse(reply, 400, INPUT_TOO_DEEP_CODE, `Request ${name} nest deeper than ${maxDepth} levels`);
       }

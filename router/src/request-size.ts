@@ -24,7 +24,11 @@ export interface RequestSizeLimits {
   maxVariablesBytes: number;
 }
 
-export const REQUEST_SIZE_CODES = { document: 'DOCUMENT_TOO_LARGE', variables: 'VARIABLES_TOO_LARGE', extensions: 'EXTENSIONS_TOO_LARGE' } as const;
+export const REQUEST_SIZE_CODES = {
+  document: 'DOCUMENT_TOO_LARGE',
+  variables: 'VARIABLES_TOO_LARGE',
+  extensions: 'EXTENSIONS_TOO_LARGE',
+} as const;
 
 /** Largest `extensions`, as JSON text: a persisted-query hash needs about 100 bytes. */
 export const MAX_EXTENSIONS_BYTES = 4 * 1024;

@@ -68,7 +68,12 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
     supergraphSdl: fileSupergraph(config.supergraphPath, log, () => metrics.supergraphLoads.inc()),
     // Each subgraph at its supergraph URL unless `<NAME>_URL` overrides it, so one artifact serves every environment.
     buildService: ({ name, url }) =>
-      new SubgraphDataSource({ subgraph: name, url: config.subgraphUrl(name, url!), fetcher: parts.subgraphClients.fetcherFor(name), stages: fetchStages }),
+      new SubgraphDataSource({
+        subgraph: name,
+        url: config.subgraphUrl(name, url!),
+        fetcher: parts.subgraphClients.fetcherFor(name),
+        stages: fetchStages,
+      }),
     logger: log,
   });
 

@@ -10,7 +10,10 @@ import type { RouterMetrics } from './metrics.ts';
  * Subgraphs sharing a timeout share one fetcher (one connection pool per origin either way). Both
  * are made on first use, for whatever subgraph names the supergraph brings.
  */
-export function createSubgraphClients(config: Pick<RouterConfig, 'subgraphTimeout' | 'subgraphMaxResponseBytes' | 'breaker'>, metrics: RouterMetrics) {
+export function createSubgraphClients(
+  config: Pick<RouterConfig, 'subgraphTimeout' | 'subgraphMaxResponseBytes' | 'breaker'>,
+  metrics: RouterMetrics,
+) {
   const fetchers = new Map<number, ReturnType<typeof createFetcher>>();
   const breakers = new Map<string, CircuitBreaker>();
   const timeoutFor = (name: string): number => config.subgraphTimeout(name);

@@ -53,7 +53,8 @@ export function fileSupergraph(path: string, logger: Logger, onLoad: () => void)
 export function subgraphsOf(supergraphSdl: string): { name: string; url: string }[] {
   const document = parse(supergraphSdl, { noLocation: true });
   const graphs = document.definitions.find(
-    (definition): definition is EnumTypeDefinitionNode => definition.kind === Kind.ENUM_TYPE_DEFINITION && definition.name.value === 'join__Graph',
+    (definition): definition is EnumTypeDefinitionNode =>
+      definition.kind === Kind.ENUM_TYPE_DEFINITION && definition.name.value === 'join__Graph',
   );
   const found: { name: string; url: string }[] = [];
   for (const value of graphs?.values ?? []) {

@@ -75,7 +75,8 @@ describe('circuit breaker', () => {
   });
 
   it('never counts a subgraph refusing the client: a 429, or a 5xx whose errors all carry a client code', async () => {
-    const answer = (status: number, body: unknown) => Object.assign(new GraphQLError(`${status}`), { extensions: { response: { status, body } } });
+    const answer = (status: number, body: unknown) =>
+      Object.assign(new GraphQLError(`${status}`), { extensions: { response: { status, body } } });
     const refused = (code: string) => ({ errors: [{ message: 'no', extensions: { code } }] });
     expect(isSubgraphFailure(answer(429, refused('RATE_LIMITED')))).toBe(false);
     expect(isSubgraphFailure(answer(429, 'Too Many Requests'))).toBe(false);
@@ -88,7 +89,8 @@ describe('circuit breaker', () => {
     expect(isSubgraphFailure(answer(502, { errors: [] }))).toBe(true);
 
     const { breaker } = breakerWithClock({ failureThreshold: 1 });
-    for (let i = 0; i < 5; i++) await expect(breaker.run(() => Promise.reject(answer(503, refused('RATE_LIMITED'))))).rejects.toThrow('503');
+    for (let i = 0; i < 5; i++)
+      await expect(breaker.run(() => Promise.reject(answer(503, refused('RATE_LIMITED'))))).rejects.toThrow('503');
     expect(breaker.state).toBe('closed');
   });
 
@@ -178,7 +180,7 @@ describe('router with a stalled subgraph', () => {
     );
   });
   afterAll(async () => {
-    stalled.forEach((release) => release());
+    for (const release of stalled) release();
     await router.close();
     await products.close();
     await pricing.close();
@@ -186,11 +188,17 @@ describe('router with a stalled subgraph', () => {
 
   const post = async (query: string) => {
     const started = performance.now();
-    const response = await router.app.inject({ method: 'POST', url: '/graphql', payload: { query }, headers: { 'content-type': 'application/json' } });
+    const response = await router.app.inject({
+      method: 'POST',
+      url: '/graphql',
+      payload: { query },
+      headers: { 'content-type': 'application/json' },
+    });
     return { status: response.statusCode, body: response.json() as { data?: any; errors?: any[] }, ms: performance.now() - started };
   };
   const circuit = async () => (await router.metrics.subgraphCircuitState.get()).values.find((v) => v.labels.subgraph === 'pricing')?.value;
-  const opens = async () => (await router.metrics.subgraphCircuitOpens.get()).values.find((v) => v.labels.subgraph === 'pricing')?.value ?? 0;
+  const opens = async () =>
+    (await router.metrics.subgraphCircuitOpens.get()).values.find((v) => v.labels.subgraph === 'pricing')?.value ?? 0;
   const expectDegraded = (result: Awaited<ReturnType<typeof post>>) => {
     expect(result.status).toBe(200);
     expect(result.body.data.products).toEqual([
@@ -227,7 +235,10 @@ describe('router with a stalled subgraph', () => {
     for (let i = 0; i < 3; i++) {
       const fast = await post(LISTING);
       expectDegraded(fast);
-      expect(fast.body.errors![0]).toMatchObject({ message: 'pricing is unavailable; some fields could not be resolved', extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'pricing' } });
+      expect(fast.body.errors![0]).toMatchObject({
+        message: 'pricing is unavailable; some fields could not be resolved',
+        extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'pricing' },
+      });
       expect(fast.ms).toBeLessThan(TIMEOUT_MS / 2);
     }
     expect(pricing.requests.length).toBe(before + 2);

@@ -37,7 +37,12 @@ describe('stableJson', () => {
 
 describe('tagsOf', () => {
   it('collects Type:id of every object with both, at any depth', () => {
-    const data = { products: [{ __typename: 'Product', id: 'p1', category: { __typename: 'Category', id: 7 } }, { __typename: 'Product', name: 'no id' }] };
+    const data = {
+      products: [
+        { __typename: 'Product', id: 'p1', category: { __typename: 'Category', id: 7 } },
+        { __typename: 'Product', name: 'no id' },
+      ],
+    };
     expect([...tagsOf(data)].sort()).toEqual(['Category:7', 'Product:p1']);
   });
 

@@ -18,7 +18,8 @@ async function productsSubgraph({ query, variables }: ReceivedRequest) {
   return { body: { data: { products } }, cacheControl: 'public, max-age=600' };
 }
 async function pricingSubgraph(request: ReceivedRequest) {
-  if (request.query.startsWith('mutation')) return { body: { data: { setPrice: { __typename: 'Product', id: 'p1', price: 5 } } }, cacheControl: 'no-store' };
+  if (request.query.startsWith('mutation'))
+    return { body: { data: { setPrice: { __typename: 'Product', id: 'p1', price: 5 } } }, cacheControl: 'no-store' };
   await delay(slow);
   const _entities = representationsOf(request).map((r) => ({ price: Number(r.id.split('-').at(-1)) * 100 }));
   return { body: { data: { _entities } }, cacheControl: 'public, max-age=60' };
@@ -46,11 +47,17 @@ describe('Cache-Status', () => {
     return router;
   };
   const post = async (router: Router, query: string, headers: Record<string, string> = {}) => {
-    const response = await router.app.inject({ method: 'POST', url: '/graphql', payload: { query }, headers: { 'content-type': 'application/json', ...headers } });
+    const response = await router.app.inject({
+      method: 'POST',
+      url: '/graphql',
+      payload: { query },
+      headers: { 'content-type': 'application/json', ...headers },
+    });
     await router.cache?.idle();
     return response;
   };
-  const status = async (router: Router, query: string, headers?: Record<string, string>) => (await post(router, query, headers)).headers['cache-status'];
+  const status = async (router: Router, query: string, headers?: Record<string, string>) =>
+    (await post(router, query, headers)).headers['cache-status'];
 
   it('names each layer a query met: the response cache missed and stored, then hit; entity lookups summed over the fetches', async () => {
     const router = await start();
@@ -63,7 +70,9 @@ describe('Cache-Status', () => {
       'router-response; fwd=miss; stored, router-entity; hit; detail="hits=3 misses=0"',
     );
     // Another selection at the root (a miss), the same prices (two hits).
-    expect(await status(router, '{ products(first: 2) { id price } }')).toBe('router-response; fwd=miss; stored, router-entity; fwd=miss; detail="hits=2 misses=1"');
+    expect(await status(router, '{ products(first: 2) { id price } }')).toBe(
+      'router-response; fwd=miss; stored, router-entity; fwd=miss; detail="hits=2 misses=1"',
+    );
   });
 
   it('does not say stored when the response was too large to store', async () => {

@@ -10,7 +10,10 @@ describe('the client address passed to subgraphs (F4)', () => {
   beforeAll(async () => {
     products = await startFakeSubgraph(() => ({ body: { data: { me: 'someone' } } }));
     pricing = await startFakeSubgraph(() => ({ body: { data: {} } }));
-    router = await buildTinyRouter({ products, pricing }, { NODE_ENV: 'production', ROUTER_SECRET: 'client-ip-secret', RATE_LIMIT: 'false', RESPONSE_CACHE: 'false', REQUEST_DEDUP: 'false' });
+    router = await buildTinyRouter(
+      { products, pricing },
+      { NODE_ENV: 'production', ROUTER_SECRET: 'client-ip-secret', RATE_LIMIT: 'false', RESPONSE_CACHE: 'false', REQUEST_DEDUP: 'false' },
+    );
   });
   afterAll(async () => {
     await router?.close();

@@ -2,24 +2,36 @@ import { describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.ts';
 
 describe('router config', () => {
-  it('sends each subgraph to its supergraph URL unless <NAME>_URL overrides it, for any name, and derives the JWKS URL from the users URL', () => {
-    const config = readConfig({});
-    expect(config.port).toBe(4000);
-    expect(config.subgraphUrl('products', 'http://localhost:4001/graphql')).toBe('http://localhost:4001/graphql');
-    expect(config.subgraphUrl('products', 'http://products.internal/graphql')).toBe('http://products.internal/graphql');
-    expect(config.jwksUrl).toBe('http://localhost:4004/.well-known/jwks.json');
-    const overridden = readConfig({ PRODUCTS_URL: 'http://p:1/graphql', GIFT_CARDS_URL: 'http://g:2/graphql', USERS_URL: 'http://u:3/graphql' });
-    expect(overridden.subgraphUrl('products', 'http://localhost:4001/graphql')).toBe('http://p:1/graphql');
-    expect(overridden.subgraphUrl('gift-cards', 'http://elsewhere/graphql')).toBe('http://g:2/graphql'); // non-alnum → _
-    expect(overridden.subgraphUrl('pricing', 'http://localhost:4003/graphql')).toBe('http://localhost:4003/graphql');
-    expect(overridden.jwksUrl).toBe('http://u:3/.well-known/jwks.json');
-    // The router's own *_URL variables are not subgraph overrides.
-    expect(readConfig({ REDIS_URL: 'redis://cache:6379', JWKS_URL: 'http://k/jwks', CACHE_TIMEOUT_MS: '50' }).subgraphOverrides).toEqual({});
-    // A variable that only looks like an override (Vite's BASE_URL) is checked only if a supergraph names that subgraph.
-    expect(readConfig({ BASE_URL: '/' }).subgraphUrl('products', 'http://localhost:4001/graphql')).toBe('http://localhost:4001/graphql');
-    expect(() => readConfig({ REVIEWS_URL: 'nope' }).subgraphUrl('reviews', 'http://localhost:4009/graphql')).toThrow(/REVIEWS_URL must be a URL/);
-    expect(config.apolloTelemetry).toBe(false);
-  });
+  it(
+    'sends each subgraph to its supergraph URL unless <NAME>_URL overrides it, for any name, ' +
+      'and derives the JWKS URL from the users URL',
+    () => {
+      const config = readConfig({});
+      expect(config.port).toBe(4000);
+      expect(config.subgraphUrl('products', 'http://localhost:4001/graphql')).toBe('http://localhost:4001/graphql');
+      expect(config.subgraphUrl('products', 'http://products.internal/graphql')).toBe('http://products.internal/graphql');
+      expect(config.jwksUrl).toBe('http://localhost:4004/.well-known/jwks.json');
+      const overridden = readConfig({
+        PRODUCTS_URL: 'http://p:1/graphql',
+        GIFT_CARDS_URL: 'http://g:2/graphql',
+        USERS_URL: 'http://u:3/graphql',
+      });
+      expect(overridden.subgraphUrl('products', 'http://localhost:4001/graphql')).toBe('http://p:1/graphql');
+      expect(overridden.subgraphUrl('gift-cards', 'http://elsewhere/graphql')).toBe('http://g:2/graphql'); // non-alnum → _
+      expect(overridden.subgraphUrl('pricing', 'http://localhost:4003/graphql')).toBe('http://localhost:4003/graphql');
+      expect(overridden.jwksUrl).toBe('http://u:3/.well-known/jwks.json');
+      // The router's own *_URL variables are not subgraph overrides.
+      expect(readConfig({ REDIS_URL: 'redis://cache:6379', JWKS_URL: 'http://k/jwks', CACHE_TIMEOUT_MS: '50' }).subgraphOverrides).toEqual(
+        {},
+      );
+      // A variable that only looks like an override (Vite's BASE_URL) is checked only if a supergraph names that subgraph.
+      expect(readConfig({ BASE_URL: '/' }).subgraphUrl('products', 'http://localhost:4001/graphql')).toBe('http://localhost:4001/graphql');
+      expect(() => readConfig({ REVIEWS_URL: 'nope' }).subgraphUrl('reviews', 'http://localhost:4009/graphql')).toThrow(
+        /REVIEWS_URL must be a URL/,
+      );
+      expect(config.apolloTelemetry).toBe(false);
+    },
+  );
 
   it('caches in memory by default, bounded, with a 100 ms cache timeout', () => {
     const config = readConfig({});
@@ -31,8 +43,20 @@ describe('router config', () => {
   });
 
   it('reads the cache settings from the environment', () => {
-    const config = readConfig({ REDIS_URL: 'redis://cache:6379', ROUTER_CACHE: 'false', CACHE_TIMEOUT_MS: '50', ROUTER_CACHE_MAX_ENTRIES: '10', CACHE_KEY_PREFIX: 'x:' });
-    expect(config).toMatchObject({ redisUrl: 'redis://cache:6379', routerCache: false, cacheTimeoutMs: 50, cacheMaxEntries: 10, cacheKeyPrefix: 'x:' });
+    const config = readConfig({
+      REDIS_URL: 'redis://cache:6379',
+      ROUTER_CACHE: 'false',
+      CACHE_TIMEOUT_MS: '50',
+      ROUTER_CACHE_MAX_ENTRIES: '10',
+      CACHE_KEY_PREFIX: 'x:',
+    });
+    expect(config).toMatchObject({
+      redisUrl: 'redis://cache:6379',
+      routerCache: false,
+      cacheTimeoutMs: 50,
+      cacheMaxEntries: 10,
+      cacheKeyPrefix: 'x:',
+    });
   });
 
   it('safelists the mobile apps by default, allows the rest in development and logs it in production', () => {
@@ -40,7 +64,11 @@ describe('router config', () => {
     expect(development.safelistModes).toEqual({ ios: 'safelist', android: 'safelist', '*': 'allow' });
     expect(development.persistedQueriesDir).toMatch(/[/\\]clients$/);
     expect(development).toMatchObject({ apqMaxEntries: 10_000, apqTtlSeconds: 86_400 });
-    expect(readConfig({ NODE_ENV: 'production', ROUTER_SECRET: 's' }).safelistModes).toEqual({ ios: 'safelist', android: 'safelist', '*': 'log_unknown' });
+    expect(readConfig({ NODE_ENV: 'production', ROUTER_SECRET: 's' }).safelistModes).toEqual({
+      ios: 'safelist',
+      android: 'safelist',
+      '*': 'log_unknown',
+    });
   });
 
   it('reads the persisted query settings from the environment, over the defaults', () => {
@@ -55,8 +83,24 @@ describe('router config', () => {
   });
 
   it('limits operations by default and reads the limits from the environment', () => {
-    expect(readConfig({}).operationLimits).toEqual({ maxDepth: 12, maxAliases: 30, maxTokens: 3_000, maxDirectives: 30, maxCost: 10_000, maxResponseFields: 30_000, costListSize: 10 });
-    const env = { MAX_DEPTH: '8', MAX_ALIASES: '0', MAX_TOKENS: '500', MAX_DIRECTIVES: '5', MAX_COST: '2000', MAX_RESPONSE_FIELDS: '5000', COST_LIST_SIZE: '25' };
+    expect(readConfig({}).operationLimits).toEqual({
+      maxDepth: 12,
+      maxAliases: 30,
+      maxTokens: 3_000,
+      maxDirectives: 30,
+      maxCost: 10_000,
+      maxResponseFields: 30_000,
+      costListSize: 10,
+    });
+    const env = {
+      MAX_DEPTH: '8',
+      MAX_ALIASES: '0',
+      MAX_TOKENS: '500',
+      MAX_DIRECTIVES: '5',
+      MAX_COST: '2000',
+      MAX_RESPONSE_FIELDS: '5000',
+      COST_LIST_SIZE: '25',
+    };
     expect(readConfig(env).operationLimits).toEqual({
       maxDepth: 8,
       maxAliases: 0,
@@ -70,10 +114,19 @@ describe('router config', () => {
 
   it('times out each subgraph fetch after SUBGRAPH_TIMEOUT_MS unless <NAME>_TIMEOUT_MS overrides it', () => {
     const defaults = readConfig({});
-    expect(['products', 'inventory', 'pricing', 'users', 'orders', 'reviews'].map((name) => defaults.subgraphTimeout(name))).toEqual([10_000, 10_000, 10_000, 10_000, 10_000, 10_000]);
-    const config = readConfig({ SUBGRAPH_TIMEOUT_MS: '3000', PRICING_TIMEOUT_MS: '500', USERS_TIMEOUT_MS: '8000', REVIEWS_TIMEOUT_MS: '700' });
+    expect(['products', 'inventory', 'pricing', 'users', 'orders', 'reviews'].map((name) => defaults.subgraphTimeout(name))).toEqual([
+      10_000, 10_000, 10_000, 10_000, 10_000, 10_000,
+    ]);
+    const config = readConfig({
+      SUBGRAPH_TIMEOUT_MS: '3000',
+      PRICING_TIMEOUT_MS: '500',
+      USERS_TIMEOUT_MS: '8000',
+      REVIEWS_TIMEOUT_MS: '700',
+    });
     expect(config.subgraphTimeoutMs).toBe(3_000);
-    expect(['products', 'inventory', 'pricing', 'users', 'orders', 'reviews'].map((name) => config.subgraphTimeout(name))).toEqual([3_000, 3_000, 500, 8_000, 3_000, 700]);
+    expect(['products', 'inventory', 'pricing', 'users', 'orders', 'reviews'].map((name) => config.subgraphTimeout(name))).toEqual([
+      3_000, 3_000, 500, 8_000, 3_000, 700,
+    ]);
   });
 
   it('reads at most SUBGRAPH_MAX_RESPONSE_BYTES (16 MiB) of a subgraph answer', () => {
@@ -99,7 +152,9 @@ describe('router config', () => {
   });
 
   it('takes subgraph URLs from the environment', () => {
-    expect(readConfig({ PRICING_URL: 'http://pricing.internal:8080/graphql' }).subgraphUrl('pricing', 'http://localhost:4003/graphql')).toBe('http://pricing.internal:8080/graphql');
+    expect(
+      readConfig({ PRICING_URL: 'http://pricing.internal:8080/graphql' }).subgraphUrl('pricing', 'http://localhost:4003/graphql'),
+    ).toBe('http://pricing.internal:8080/graphql');
   });
 
   it.each([
@@ -151,7 +206,12 @@ describe('router config: rate limit and trusted proxies', () => {
   });
 
   it('reads the rate limit from the environment', () => {
-    expect(readConfig({ RATE_LIMIT: 'false', RATE_LIMIT_MAX: '50', RATE_LIMIT_WINDOW_MS: '60000' }).rateLimit).toMatchObject({ enabled: false, max: 50, windowMs: 60_000, ipMax: 250 });
+    expect(readConfig({ RATE_LIMIT: 'false', RATE_LIMIT_MAX: '50', RATE_LIMIT_WINDOW_MS: '60000' }).rateLimit).toMatchObject({
+      enabled: false,
+      max: 50,
+      windowMs: 60_000,
+      ipMax: 250,
+    });
     expect(readConfig({ RATE_LIMIT: 'on' }).rateLimit.enabled).toBe(true);
   });
 

@@ -23,7 +23,8 @@ const answering: FakeHandler = ({ query }) => {
   const operation = parse(query).definitions[0] as OperationDefinitionNode;
   const data: Record<string, unknown> = {};
   for (const selection of operation.selectionSet.selections as FieldNode[]) {
-    data[selection.alias?.value ?? selection.name.value] = selection.name.value === 'touch' || selection.name.value === 'me' ? 'ok' : { token: 't' };
+    data[selection.alias?.value ?? selection.name.value] =
+      selection.name.value === 'touch' || selection.name.value === 'me' ? 'ok' : { token: 't' };
   }
   return { body: { data } };
 };
@@ -59,7 +60,13 @@ async function startRouter(env: Record<string, string> = {}): Promise<Router> {
 }
 
 const send = (router: Router, query: string, ip = '198.51.100.1') =>
-  router.app.inject({ method: 'POST', url: '/graphql', remoteAddress: ip, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ query }) });
+  router.app.inject({
+    method: 'POST',
+    url: '/graphql',
+    remoteAddress: ip,
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify({ query }),
+  });
 
 const LOG_IN = (alias = 'logIn', n = 0) => `${alias}: logIn(email: "user1@example.com", password: "wrong-${n}") { token }`;
 const SIGN_UP = (alias = 'signUp') => `${alias}: signUp(email: "new@example.com", password: "password1") { token }`;
@@ -74,7 +81,9 @@ describe('credential fields per operation', () => {
     const response = await send(router, THIRTY_SIGN_INS);
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({
-      errors: [{ message: 'An operation may sign in or sign up at most 1 time; this one asks 30', extensions: { code: CREDENTIAL_FIELDS_CODE } }],
+      errors: [
+        { message: 'An operation may sign in or sign up at most 1 time; this one asks 30', extensions: { code: CREDENTIAL_FIELDS_CODE } },
+      ],
     });
     expect(users.requests).toHaveLength(0);
   });
@@ -126,7 +135,9 @@ describe('sign-in and sign-up attempts per address', () => {
     expect(retryAfter).toBeLessThanOrEqual(60); // the default one-minute window
     expect(refused.headers['cache-control']).toBe('no-store');
     expect(refused.json()).toEqual({
-      errors: [{ message: `Too many requests; retry in ${retryAfter} s`, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter } }],
+      errors: [
+        { message: `Too many requests; retry in ${retryAfter} s`, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter } },
+      ],
     });
     // An alias or a fragment is the same attempt.
     expect((await send(router, `mutation { ...A } fragment A on Mutation { ${LOG_IN('x')} }`, ip)).statusCode).toBe(429);
@@ -159,7 +170,12 @@ describe('sign-in and sign-up attempts per address', () => {
 
   it('reads its buckets from the environment', () => {
     const defaults = readConfig({}).rateLimit;
-    expect(defaults).toMatchObject({ max: 600, ipMax: 3_000, signIn: { max: 30, windowMs: 60_000 }, signUp: { max: 5, windowMs: 3_600_000 } });
+    expect(defaults).toMatchObject({
+      max: 600,
+      ipMax: 3_000,
+      signIn: { max: 30, windowMs: 60_000 },
+      signUp: { max: 5, windowMs: 3_600_000 },
+    });
     const set = readConfig({
       RATE_LIMIT_MAX: '10',
       SIGN_IN_RATE_LIMIT_MAX: '7',
@@ -169,7 +185,9 @@ describe('sign-in and sign-up attempts per address', () => {
     }).rateLimit;
     expect(set).toMatchObject({ ipMax: 50, signIn: { max: 7, windowMs: 1_000 }, signUp: { max: 1, windowMs: 2_000 } });
     expect(readConfig({ RATE_LIMIT_IP_MAX: '5000' }).rateLimit.ipMax).toBe(5_000);
-    expect(() => readConfig({ RATE_LIMIT_MAX: '100', RATE_LIMIT_IP_MAX: '50' })).toThrow(/RATE_LIMIT_IP_MAX \(50\) must be at least RATE_LIMIT_MAX \(100\)/);
+    expect(() => readConfig({ RATE_LIMIT_MAX: '100', RATE_LIMIT_IP_MAX: '50' })).toThrow(
+      /RATE_LIMIT_IP_MAX \(50\) must be at least RATE_LIMIT_MAX \(100\)/,
+    );
     expect(() => readConfig({ SIGN_IN_RATE_LIMIT_MAX: '0' })).toThrow(/SIGN_IN_RATE_LIMIT_MAX/);
   });
 });
@@ -179,7 +197,10 @@ describe('a subgraph refusing a flood', () => {
     const router = await startRouter({ BREAKER_FAILURE_THRESHOLD: '2', SIGN_IN_RATE_LIMIT_MAX: '1000' });
     // The users subgraph sheds a flood: 503s whose errors all say RATE_LIMITED, then 429s.
     let n = 0;
-    users.handle(() => ({ status: n++ < 6 ? 503 : 429, body: { errors: [{ message: 'Too many sign-in attempts', extensions: { code: 'RATE_LIMITED' } }] } }));
+    users.handle(() => ({
+      status: n++ < 6 ? 503 : 429,
+      body: { errors: [{ message: 'Too many sign-in attempts', extensions: { code: 'RATE_LIMITED' } }] },
+    }));
     for (let i = 0; i < 10; i++) {
       const answer = await send(router, `mutation { ${LOG_IN('logIn', i)} }`, '198.51.100.20');
       expect(answer.statusCode).toBe(200);

@@ -14,13 +14,25 @@ const root = new URL('../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
 const { maxCost, maxResponseFields, costListSize } = DEFAULT_OPERATION_LIMITS;
 
-function costOf(schema: GraphQLSchema, directives: CostDirectives, query: string, variables: Record<string, unknown> = {}, listSize = costListSize) {
+function costOf(
+  schema: GraphQLSchema,
+  directives: CostDirectives,
+  query: string,
+  variables: Record<string, unknown> = {},
+  listSize = costListSize,
+) {
   const document: DocumentNode = parse(query);
   const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
   return estimateCost(schema, document, operation, variables, directives, { listSize });
 }
 
-function demandOf(schema: GraphQLSchema, directives: CostDirectives, query: string, variables: Record<string, unknown> = {}, listSize = costListSize) {
+function demandOf(
+  schema: GraphQLSchema,
+  directives: CostDirectives,
+  query: string,
+  variables: Record<string, unknown> = {},
+  listSize = costListSize,
+) {
   const document: DocumentNode = parse(query);
   const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
   return estimateDemand(schema, document, operation, variables, directives, { listSize });
@@ -32,7 +44,9 @@ describe('Apollo Router’s documented examples', () => {
     extend schema @link(url: "https://specs.apollo.dev/cost/v0.1", import: ["@cost", "@listSize"])
     directive @link(url: String, as: String, import: [String]) repeatable on SCHEMA
     directive @cost(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR
-    directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION
+    directive @listSize(
+      assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true
+    ) on FIELD_DEFINITION
     type Query {
       book(id: ID): Book
       bestsellers: [Book] @listSize(assumedSize: 5)
@@ -63,7 +77,10 @@ describe('Apollo Router’s documented examples', () => {
   });
 
   it('a slicing argument left out, or sent as a variable that is not sent, counts its schema default', () => {
-    const withDefault = sdl('').replace('type Query {', 'type Query {\n      page(first: Int = 7): [Book] @listSize(slicingArguments: ["first"])');
+    const withDefault = sdl('').replace(
+      'type Query {',
+      'type Query {\n      page(first: Int = 7): [Book] @listSize(slicingArguments: ["first"])',
+    );
     const schema = buildSchema(withDefault);
     const directives = readCostDirectives(withDefault);
     expect(costOf(schema, directives, '{ page { title } }')).toBe(7);
@@ -96,7 +113,9 @@ describe('the shop supergraph', () => {
   });
 
   // F1: the page size counts whether it is a literal, a variable or left to the default.
-  const F1 = 'query($n: Int){ categories { products(first: $n) { edges { node { category { products(first: $n) { edges { node { id } } } } } } } } }';
+  const F1 =
+    'query($n: Int){ categories { products(first: $n) { edges { node { ' +
+    'category { products(first: $n) { edges { node { id } } } } } } } } }';
   const f1Cost = (n: number) => 60 * (1 + 1 + n * (1 + 1 + (1 + 1 + n * (1 + 1))));
 
   it('F1: a variable page size multiplies like a literal one, and a missing one counts as assumedSize (20)', () => {
@@ -110,7 +129,9 @@ describe('the shop supergraph', () => {
   });
 
   it('stays over the limit for absurd page sizes (Infinity times an empty page is not NaN)', () => {
-    const query = 'query($a: Int, $b: Int) { categories { products(first: $a) { edges { node { category { products(first: $b) { edges { node { id } } } } } } } } }';
+    const query =
+      'query($a: Int, $b: Int) { categories { products(first: $a) { edges { node { ' +
+      'category { products(first: $b) { edges { node { id } } } } } } } } }';
     expect(cost(query, { a: 1e308, b: 0 })).toBeGreaterThan(maxCost);
     expect(cost(query, { a: 1e308, b: 1e308 })).toBe(Number.POSITIVE_INFINITY);
     expect(cost(query, { a: 0, b: 1e308 })).toBe(60 * 2); // each category and its empty connection
@@ -119,7 +140,10 @@ describe('the shop supergraph', () => {
   it('expands fragments wherever they are spread, and skips what @skip/@include leave out', () => {
     const inline = cost('{ categories { id products(first: 10) { edges { node { id category { id } } } } } }');
     expect(inline).toBe(60 * (1 + 1 + 10 * (1 + 1 + 1)));
-    const spread = cost('{ categories { ...C } } fragment C on Category { id products(first: 10) { ...P } } fragment P on ProductConnection { edges { node { id category { id } } } }');
+    const spread = cost(
+      '{ categories { ...C } } fragment C on Category { id products(first: 10) { ...P } } ' +
+        'fragment P on ProductConnection { edges { node { id category { id } } } }',
+    );
     expect(spread).toBe(inline);
     expect(cost('query($no: Boolean!) { categories @include(if: $no) { id } me @skip(if: true) { id } }', { no: false })).toBe(0);
   });
@@ -128,12 +152,16 @@ describe('the shop supergraph', () => {
     expect(cost('mutation { logIn(email: "a", password: "b") { token user { id } } }')).toBe(10 + 1000 + 1);
     // 50 for placeOrder (in place of its Order's 1), 1 for total, 1 for the input object and 1 per line.
     const lines = Array.from({ length: 3 }, (_, i) => `{ productId: "p${i}", quantity: 1 }`).join(', ');
-    expect(cost(`mutation { placeOrder(input: { idempotencyKey: "k", region: IN, lines: [${lines}] }) { id total { amount } } }`)).toBe(10 + 50 + 1 + 1 + 3);
+    expect(cost(`mutation { placeOrder(input: { idempotencyKey: "k", region: IN, lines: [${lines}] }) { id total { amount } } }`)).toBe(
+      10 + 50 + 1 + 1 + 3,
+    );
   });
 
   it('counts response fields: every field, leaves and __typename included, times the list sizes above it', () => {
     // categories 1; per category (60): id, products, totalCount, edges; per edge (60 × 10): node; per node: __typename, id, name.
-    expect(responseFields('{ categories { id products(first: 10) { totalCount edges { node { __typename id name } } } } }')).toBe(1 + 60 * 4 + 600 * (1 + 3));
+    expect(responseFields('{ categories { id products(first: 10) { totalCount edges { node { __typename id name } } } } }')).toBe(
+      1 + 60 * 4 + 600 * (1 + 3),
+    );
     // The same page rules as the cost: a variable, its default, the schema's assumedSize.
     const page = 'query($n: Int) { categories { products(first: $n) { edges { node { id } } } } }';
     const pageFields = (n: number) => 1 + 60 * 2 + 60 * n * 2;
@@ -144,14 +172,19 @@ describe('the shop supergraph', () => {
     expect(responseFields('{ ...Q } fragment Q on Query { categories { id name @skip(if: true) } }')).toBe(1 + 60);
   });
 
-  it('counts aliased scalars under lists, which the cost prices at 0: the 10.6 MB operation costs 9,960 and is far over MAX_RESPONSE_FIELDS', () => {
-    const aliases = Array.from({ length: 30 }, (_, i) => `d${i}:description`).join(' ');
-    const query = `{ categories { products(first: 82) { edges { node { id sku name description brand imageUrl weightGrams ${aliases} } } } } }`;
-    // 1 categories; 60 × (products, edges); 4,920 nodes, each 37 scalars.
-    expect(demandOf(api, directives, query)).toEqual({ cost: 9_960, fields: 1 + 60 * 2 + 4_920 * (1 + 37) });
-    expect(cost(query)).toBeLessThan(maxCost);
-    expect(responseFields(query)).toBeGreaterThan(5 * maxResponseFields);
-  });
+  it(
+    'counts aliased scalars under lists, which the cost prices at 0: ' +
+      'the 10.6 MB operation costs 9,960 and is far over MAX_RESPONSE_FIELDS',
+    () => {
+      const aliases = Array.from({ length: 30 }, (_, i) => `d${i}:description`).join(' ');
+      const fields = `id sku name description brand imageUrl weightGrams ${aliases}`;
+      const query = `{ categories { products(first: 82) { edges { node { ${fields} } } } } }`;
+      // 1 categories; 60 × (products, edges); 4,920 nodes, each 37 scalars.
+      expect(demandOf(api, directives, query)).toEqual({ cost: 9_960, fields: 1 + 60 * 2 + 4_920 * (1 + 37) });
+      expect(cost(query)).toBeLessThan(maxCost);
+      expect(responseFields(query)).toBeGreaterThan(5 * maxResponseFields);
+    },
+  );
 
   it('refuses to estimate an operation that expands past the visit budget', () => {
     const fragments = Array.from({ length: 20 }, (_, i) => `fragment F${i + 1} on Query { ...F${i} ...F${i} }`).join(' ');
@@ -166,7 +199,9 @@ describe('the shop supergraph', () => {
     const costs: Record<string, number> = {};
     const fields: Record<string, number> = {};
     for (const app of apps) {
-      const manifest = JSON.parse(read(`clients/${app.name}/__generated__/persisted-query-manifest.json`)) as { operations: { name: string; body: string }[] };
+      const manifest = JSON.parse(read(`clients/${app.name}/__generated__/persisted-query-manifest.json`)) as {
+        operations: { name: string; body: string }[];
+      };
       // The apps send their page sizes through the operations' variable defaults.
       for (const { name, body } of manifest.operations) {
         costs[`${app.name} ${name}`] = cost(body);

@@ -7,7 +7,7 @@ import { everySubgraphAt } from './support/supergraph-env.ts';
 import { COST_HEADER } from '../src/demand-control.ts';
 import { DEFAULT_OPERATION_LIMITS } from '../src/limits.ts';
 import { buildRouter, type Router } from '../src/server.ts';
-import { startFakeSubgraph, type FakeSubgraph, type ReceivedRequest } from './support/fake-subgraph.ts';
+import { startFakeSubgraph, type ReceivedRequest } from './support/fake-subgraph.ts';
 
 /**
  * Hostile operations against the router over the repo's own supergraph (its @cost and @listSize),
@@ -45,12 +45,18 @@ async function startRouter(env: Record<string, string>) {
 type Running = Awaited<ReturnType<typeof startRouter>>;
 
 function post(router: Router, payload: unknown, headers: Record<string, string> = {}) {
-  return router.app.inject({ method: 'POST', url: '/graphql', headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(payload) });
+  return router.app.inject({
+    method: 'POST',
+    url: '/graphql',
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: JSON.stringify(payload),
+  });
 }
 
 const codes = (body: { errors?: { extensions?: { code?: string } }[] }) => (body.errors ?? []).map((e) => e.extensions?.code);
 
-const F1 = 'query($n: Int){ categories { products(first: $n) { edges { node { category { products(first: $n) { edges { node { id } } } } } } } } }';
+const F1 =
+  'query($n: Int){ categories { products(first: $n) { edges { node { category { products(first: $n) { edges { node { id } } } } } } } } }';
 
 for (const mode of ['production', 'development'] as const) {
   describe(`demand control (${mode})`, () => {
@@ -75,33 +81,43 @@ for (const mode of ['production', 'development'] as const) {
       expect(running.subgraph.requests.length).toBe(before);
     });
 
-    it('refuses 30 aliased scalars under 60 × 82 products (cost 9,960, a 10.6 MB answer) with 400 MAX_RESPONSE_FIELDS_EXCEEDED before any fetch', async () => {
-      const aliases = Array.from({ length: 30 }, (_, i) => `d${i}:description`).join(' ');
-      const query = `{ categories { products(first: 82) { edges { node { id sku name description brand imageUrl weightGrams ${aliases} } } } } }`;
-      expect(Buffer.byteLength(query)).toBe(582); // the document as the review sent it
-      const before = running.subgraph.requests.length;
-      const response = await post(running.router, { query }, { [COST_HEADER]: '1' });
-      expect(response.statusCode).toBe(400);
-      const body = response.json();
-      expect(body.data).toBeUndefined();
-      expect(codes(body)).toEqual(['MAX_RESPONSE_FIELDS_EXCEEDED']);
-      expect(body.errors[0].message).toBe(`Response field limit of ${DEFAULT_OPERATION_LIMITS.maxResponseFields} exceeded: estimated 187081.`);
-      expect(running.subgraph.requests.length).toBe(before);
-    });
+    it(
+      'refuses 30 aliased scalars under 60 × 82 products (cost 9,960, a 10.6 MB answer) ' +
+        'with 400 MAX_RESPONSE_FIELDS_EXCEEDED before any fetch',
+      async () => {
+        const aliases = Array.from({ length: 30 }, (_, i) => `d${i}:description`).join(' ');
+        const fields = `id sku name description brand imageUrl weightGrams ${aliases}`;
+        const query = `{ categories { products(first: 82) { edges { node { ${fields} } } } } }`;
+        expect(Buffer.byteLength(query)).toBe(582); // the document as the review sent it
+        const before = running.subgraph.requests.length;
+        const response = await post(running.router, { query }, { [COST_HEADER]: '1' });
+        expect(response.statusCode).toBe(400);
+        const body = response.json();
+        expect(body.data).toBeUndefined();
+        expect(codes(body)).toEqual(['MAX_RESPONSE_FIELDS_EXCEEDED']);
+        expect(body.errors[0].message).toBe(
+          `Response field limit of ${DEFAULT_OPERATION_LIMITS.maxResponseFields} exceeded: estimated 187081.`,
+        );
+        expect(running.subgraph.requests.length).toBe(before);
+      },
+    );
 
-    it('answers an operation under the limit, with its estimate as a metric (and, asked for, as an extension in development only)', async () => {
-      const response = await post(running.router, { query: 'query Menu { categories { id name } }' }, { [COST_HEADER]: '1' });
-      expect(response.statusCode).toBe(200);
-      const body = response.json();
-      expect(body.data).toEqual({ categories: [{ id: 'c1', name: 'Kettles' }] });
-      if (mode === 'development') expect(body.extensions).toEqual({ cost: { estimated: 60, max: DEFAULT_OPERATION_LIMITS.maxCost } });
-      else expect(body.extensions).toBeUndefined();
-      const { values } = await running.router.metrics.operationCost.get();
-      const sum = values.find((v) => v.metricName === 'graphql_operation_estimated_cost_sum' && v.labels.operation === 'Menu');
-      expect(sum?.value).toBe(60);
-      // Not asked for: the response keeps its ordinary shape.
-      expect((await post(running.router, { query: 'query Menu { categories { id name } }' })).json()).toEqual({ data: body.data });
-    });
+    it(
+      'answers an operation under the limit, with its estimate as a metric ' + '(and, asked for, as an extension in development only)',
+      async () => {
+        const response = await post(running.router, { query: 'query Menu { categories { id name } }' }, { [COST_HEADER]: '1' });
+        expect(response.statusCode).toBe(200);
+        const body = response.json();
+        expect(body.data).toEqual({ categories: [{ id: 'c1', name: 'Kettles' }] });
+        if (mode === 'development') expect(body.extensions).toEqual({ cost: { estimated: 60, max: DEFAULT_OPERATION_LIMITS.maxCost } });
+        else expect(body.extensions).toBeUndefined();
+        const { values } = await running.router.metrics.operationCost.get();
+        const sum = values.find((v) => v.metricName === 'graphql_operation_estimated_cost_sum' && v.labels.operation === 'Menu');
+        expect(sum?.value).toBe(60);
+        // Not asked for: the response keeps its ordinary shape.
+        expect((await post(running.router, { query: 'query Menu { categories { id name } }' })).json()).toEqual({ data: body.data });
+      },
+    );
   });
 }
 
@@ -113,11 +129,19 @@ describe('suggestions and aliases (production)', () => {
   afterAll(() => running?.close());
 
   it.each([
-    ['an enum value (F10)', { query: '{ product(id:"p1") { price(region: INN) { amount } } }' }, /Value "INN" does not exist in "Region" enum/],
+    [
+      'an enum value (F10)',
+      { query: '{ product(id:"p1") { price(region: INN) { amount } } }' },
+      /Value "INN" does not exist in "Region" enum/,
+    ],
     ['a field', { query: '{ product(id:"p1") { nme } }' }, /Cannot query field "nme" on type "Product"/],
     ['an argument', { query: '{ product(idd:"p1") { id } }' }, /Unknown argument "idd"/],
     ['a type', { query: 'query($r: Regon!) { product(id:"p1") { price(region: $r) { amount } } }' }, /Unknown type "Regon"/],
-    ['an input field', { query: '{ products(filter: { categorySlg: "x" }) { totalCount } }' }, /"categorySlg" is not defined by type "ProductFilter"/],
+    [
+      'an input field',
+      { query: '{ products(filter: { categorySlg: "x" }) { totalCount } }' },
+      /"categorySlg" is not defined by type "ProductFilter"/,
+    ],
     [
       'a variable value',
       { query: 'query($r: Region!) { product(id:"p1") { price(region: $r) { amount } } }', variables: { r: 'INN' } },
@@ -138,7 +162,8 @@ describe('suggestions and aliases (production)', () => {
     const { maxAliases } = DEFAULT_OPERATION_LIMITS;
     const typenames = `{ ${Array.from({ length: 990 }, (_, i) => `t${i}: __typename`).join(' ')} }`;
     // maxAliases ordinary aliases, plus one named __typename on a real field: one over.
-    const named = `{ __typename: product(id: "p1") { id } ${Array.from({ length: maxAliases }, (_, i) => `a${i}: product(id: "p${i}") { id }`).join(' ')} }`;
+    const aliases = Array.from({ length: maxAliases }, (_, i) => `a${i}: product(id: "p${i}") { id }`).join(' ');
+    const named = `{ __typename: product(id: "p1") { id } ${aliases} }`;
     for (const query of [typenames, named]) {
       const response = await post(running.router, { query });
       expect(response.statusCode, response.body.slice(0, 200)).toBe(400);
@@ -162,11 +187,15 @@ describe('demand control follows the supergraph', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const estimate = async () => (await post(running.router, { query: '{ categories { id } }' }, { [COST_HEADER]: '1' })).json().extensions?.cost?.estimated;
+  const estimate = async () =>
+    (await post(running.router, { query: '{ categories { id } }' }, { [COST_HEADER]: '1' })).json().extensions?.cost?.estimated;
 
   it('reads @listSize again when the supergraph file changes', async () => {
     expect(await estimate()).toBe(60);
-    const resized = sdl.replace('categories: [Category!]! @join__field(graph: PRODUCTS) @listSize(assumedSize: 60)', 'categories: [Category!]! @join__field(graph: PRODUCTS) @listSize(assumedSize: 600)');
+    const resized = sdl.replace(
+      'categories: [Category!]! @join__field(graph: PRODUCTS) @listSize(assumedSize: 60)',
+      'categories: [Category!]! @join__field(graph: PRODUCTS) @listSize(assumedSize: 600)',
+    );
     expect(resized).not.toBe(sdl);
     writeFileSync(path, resized);
     await vi.waitFor(async () => expect(await estimate()).toBe(600), { timeout: 10_000, interval: 100 });

@@ -96,7 +96,7 @@ describe('identical subgraph fetches in flight at once (SUBGRAPH_DEDUP)', () => 
     expect(await dedupes(target, 'pricing')).toBe(4);
   });
 
-  it('never shares one viewer\'s answer with another', async () => {
+  it("never shares one viewer's answer with another", async () => {
     const target = await fixture.router();
     const [alice, bob] = await Promise.all([fixture.sign('alice'), fixture.sign('bob')]);
     const [a1, b1, a2] = await Promise.all([

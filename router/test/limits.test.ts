@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_OPERATION_LIMITS } from '../src/limits.ts';
 import type { Router } from '../src/server.ts';
-import { representationsOf, startFakeSubgraph, type FakeSubgraph, type ReceivedRequest } from './support/fake-subgraph.ts';
+import { representationsOf, startFakeSubgraph, type ReceivedRequest } from './support/fake-subgraph.ts';
 import { buildTinyRouter } from './support/tiny-router.ts';
 
 /**
@@ -26,8 +26,10 @@ function pricingSubgraph(request: ReceivedRequest) {
 const nest = (fields: string[], inner: string) => fields.reduceRight((selection, field) => `${field} { ${selection} }`, inner);
 const introspectionChain = (ofTypes: number) => ['__type(name: "Product")', 'fields', 'type', ...Array<string>(ofTypes).fill('ofType')];
 /** `{ products { id } }` 2^levels times, through fragments that each spread the one below twice. */
-const doubling = (levels: number) =>
-  `{ ...F${levels} } fragment F0 on Query { products { id } } ${Array.from({ length: levels }, (_, i) => `fragment F${i + 1} on Query { ...F${i} ...F${i} }`).join(' ')}`;
+const doubling = (levels: number) => {
+  const fragments = Array.from({ length: levels }, (_, i) => `fragment F${i + 1} on Query { ...F${i} ...F${i} }`).join(' ');
+  return `{ ...F${levels} } fragment F0 on Query { products { id } } ${fragments}`;
+};
 
 const { maxDepth, maxAliases, maxTokens, maxDirectives } = DEFAULT_OPERATION_LIMITS;
 const BOMBS = {
@@ -114,7 +116,9 @@ describe('operation limits (defaults)', () => {
   it('refuses a body over 2 MB with 413 and PAYLOAD_TOO_LARGE', async () => {
     const response = await post(running.router, { query: 'query($pad: String) { me }', variables: { pad: 'x'.repeat(2.5 * 1024 * 1024) } });
     expect(response.statusCode).toBe(413);
-    expect(response.json()).toEqual({ errors: [{ message: expect.stringMatching(/larger than 2 MB/), extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    expect(response.json()).toEqual({
+      errors: [{ message: expect.stringMatching(/larger than 2 MB/), extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+    });
   });
 
   it('refuses HTTP batches (a JSON array body) with 400', async () => {
@@ -135,7 +139,16 @@ describe('operation limits (defaults)', () => {
 describe('operation limits (configured, production)', () => {
   let running: Awaited<ReturnType<typeof startRouter>>;
   beforeAll(async () => {
-    running = await startRouter({ NODE_ENV: 'production', ROUTER_SECRET: 'test-secret', MAX_DEPTH: '2', MAX_ALIASES: '1', MAX_TOKENS: '20', MAX_DIRECTIVES: '1', MAX_COST: '8', COST_LIST_SIZE: '2' });
+    running = await startRouter({
+      NODE_ENV: 'production',
+      ROUTER_SECRET: 'test-secret',
+      MAX_DEPTH: '2',
+      MAX_ALIASES: '1',
+      MAX_TOKENS: '20',
+      MAX_DIRECTIVES: '1',
+      MAX_COST: '8',
+      COST_LIST_SIZE: '2',
+    });
   });
   afterAll(() => running.close());
 
@@ -152,7 +165,11 @@ describe('operation limits (configured, production)', () => {
     ['MAX_ALIASES_EXCEEDED', '{ a: me }', '{ a: me b: me }'],
     ['MAX_DIRECTIVES_EXCEEDED', '{ me @include(if: true) }', '{ me @include(if: true) me @skip(if: false) }'],
     // exactly 20 tokens, then 21
-    ['MAX_TOKENS_EXCEEDED', '{ product(id: "1") { id name } me @include(if: true) }', '{ product(id: "1") { id name } me @include(if: true) me }'],
+    [
+      'MAX_TOKENS_EXCEEDED',
+      '{ product(id: "1") { id name } me @include(if: true) }',
+      '{ product(id: "1") { id name } me @include(if: true) me }',
+    ],
     // cost 2 (a list of 2 products), then 11 (a mutation is 10, its Product 1)
     ['MAX_COST_EXCEEDED', '{ products { id name } }', 'mutation { setPrice(id: "1", price: 1) { id } }'],
   ])('takes its limits from the environment (%s)', async (code, allowed, refused) => {

@@ -24,7 +24,10 @@ describe('router listener timeouts (F9, production)', () => {
       return { body: { data: { me: 'slow but fine' } } };
     });
     pricing = await startFakeSubgraph(() => ({ body: { data: {} } }));
-    router = await buildTinyRouter({ products, pricing }, { NODE_ENV: 'production', ROUTER_SECRET: 'listener-secret', RATE_LIMIT: 'false', ...BOUNDS });
+    router = await buildTinyRouter(
+      { products, pricing },
+      { NODE_ENV: 'production', ROUTER_SECRET: 'listener-secret', RATE_LIMIT: 'false', ...BOUNDS },
+    );
     await router.app.listen({ port: 0, host: '127.0.0.1' });
     port = (router.app.server.address() as AddressInfo).port;
   });
@@ -36,7 +39,13 @@ describe('router listener timeouts (F9, production)', () => {
   });
 
   it('cuts a client that promises Content-Length: 100000 and trickles the body', async () => {
-    expect(await clients.slow('POST /graphql HTTP/1.1\r\nHost: router\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{', ' ', 100)).toMatch(/^HTTP\/1\.1 408|^$/);
+    expect(
+      await clients.slow(
+        'POST /graphql HTTP/1.1\r\nHost: router\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{',
+        ' ',
+        100,
+      ),
+    ).toMatch(/^HTTP\/1\.1 408|^$/);
   });
 
   it('cuts a client that trickles its headers, and one that sends nothing', async () => {

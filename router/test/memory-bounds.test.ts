@@ -45,7 +45,12 @@ afterAll(async () => {
 const PRODUCTION = { NODE_ENV: 'production', ROUTER_SECRET: 'test-secret', ROUTER_CACHE: 'true', RATE_LIMIT: 'false' };
 
 function post(router: Router, body: object) {
-  return router.app.inject({ method: 'POST', url: '/graphql', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+  return router.app.inject({
+    method: 'POST',
+    url: '/graphql',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify(body),
+  });
 }
 
 const responseHits = (router: Router) => total(router.metrics.cacheHits, { layer: 'router', type: 'response' });
@@ -96,7 +101,10 @@ describe('the response cache is bounded in bytes (production)', () => {
   let router: Router;
   beforeAll(async () => {
     // Pages of 15–19 products are 31–40 KB counted; 30 products are ~62 KB, over the entry maximum.
-    router = await buildTinyRouter({ products, pricing }, { ...PRODUCTION, RESPONSE_CACHE_MAX_BYTES: '100000', CACHE_MAX_ENTRY_BYTES: '50000' });
+    router = await buildTinyRouter(
+      { products, pricing },
+      { ...PRODUCTION, RESPONSE_CACHE_MAX_BYTES: '100000', CACHE_MAX_ENTRY_BYTES: '50000' },
+    );
   });
   afterAll(() => router?.close());
 
@@ -137,7 +145,12 @@ describe('MemoryStorage byte bound', () => {
 
   it('stores nothing over maxEntryBytes, drops what the key held, and reports the skip', async () => {
     const skips: string[] = [];
-    const storage = new MemoryStorage({ maxEntries: 100, maxBytes: 1_000_000, maxEntryBytes: 10_000, onSkip: (reason) => skips.push(reason) });
+    const storage = new MemoryStorage({
+      maxEntries: 100,
+      maxBytes: 1_000_000,
+      maxEntryBytes: 10_000,
+      onSkip: (reason) => skips.push(reason),
+    });
     await storage.setMany([write('a', 1_000)]);
     expect(entryBytes('a', 'v'.repeat(5_000))).toBeGreaterThan(10_000);
     await storage.setMany([write('a', 5_000), write('b', 5_000)]);
@@ -167,14 +180,26 @@ describe('the per-entry maximum applies to Redis writes', () => {
   function fakeRedis() {
     const sets: string[] = [];
     const pipeline = { set: (key: string) => sets.push(key), eval: () => undefined, exec: async () => [] };
-    const redis = { pipeline: () => pipeline, set: async (key: string) => (sets.push(key), 'OK') } as unknown as Redis;
+    const redis = {
+      pipeline: () => pipeline,
+      set: async (key: string) => {
+        sets.push(key);
+        return 'OK';
+      },
+    } as unknown as Redis;
     return { redis, sets };
   }
 
   it('RedisStorage writes entries up to maxEntryBytes and skips larger ones', async () => {
     const { redis, sets } = fakeRedis();
     const skips: string[] = [];
-    const storage = new RedisStorage(redis, { prefix: 'p:', timeoutMs: 1_000, maxEntryBytes: 10_000, onError: () => {}, onSkip: (reason) => skips.push(reason) });
+    const storage = new RedisStorage(redis, {
+      prefix: 'p:',
+      timeoutMs: 1_000,
+      maxEntryBytes: 10_000,
+      onError: () => {},
+      onSkip: (reason) => skips.push(reason),
+    });
     await storage.setMany([
       { key: 'small', value: 'v'.repeat(1_000), ttlMs: 60_000, tags: ['Product:p1'] },
       { key: 'large', value: 'v'.repeat(10_000), ttlMs: 60_000, tags: ['Product:p2'] },
@@ -185,7 +210,13 @@ describe('the per-entry maximum applies to Redis writes', () => {
 
   it('the APQ store writes nothing its storable check refuses', async () => {
     const { redis, sets } = fakeRedis();
-    const cache = new RedisApqCache(redis, { prefix: 'p:', timeoutMs: 1_000, ttlSeconds: 60, onError: () => {}, storable: (value) => value.length <= 100 });
+    const cache = new RedisApqCache(redis, {
+      prefix: 'p:',
+      timeoutMs: 1_000,
+      ttlSeconds: 60,
+      onError: () => {},
+      storable: (value) => value.length <= 100,
+    });
     await cache.set('apq:a', '{ __typename }');
     await cache.set('apq:b', `#${'x'.repeat(200)}\n{ __typename }`);
     expect(sets).toEqual(['p:apq:a']);

@@ -94,7 +94,7 @@ describe('router metrics under client-chosen names (production)', () => {
 });
 
 describe('router metrics with trusted-document manifests', () => {
-  it('admits the manifests\' apps and operation names before first-come ones', async () => {
+  it("admits the manifests' apps and operation names before first-come ones", async () => {
     const products = await startFakeSubgraph(() => ({ body: { data: {} } }));
     const pricing = await startFakeSubgraph(() => ({ body: { data: {} } }));
     const router = await buildTinyRouter({ products, pricing }, { PERSISTED_QUERIES_DIR: MANIFESTS, RATE_LIMIT: 'false' });
@@ -125,7 +125,10 @@ describe('router metrics by operation and client', () => {
   it('keep at most MAX_OPERATION_CLIENT_PAIRS pairs of their own (production)', async () => {
     const products = await startFakeSubgraph(() => ({ body: { data: {} } }));
     const pricing = await startFakeSubgraph(() => ({ body: { data: {} } }));
-    const router = await buildTinyRouter({ products, pricing }, { NODE_ENV: 'production', ROUTER_SECRET: 'test-secret', RATE_LIMIT: 'false', PERSISTED_QUERIES_DIR: '/nonexistent/clients' });
+    const router = await buildTinyRouter(
+      { products, pricing },
+      { NODE_ENV: 'production', ROUTER_SECRET: 'test-secret', RATE_LIMIT: 'false', PERSISTED_QUERIES_DIR: '/nonexistent/clients' },
+    );
     try {
       // 40 valid operation names × 30 valid client names: each label alone is within its bound.
       for (let op = 0; op < 40; op++) {

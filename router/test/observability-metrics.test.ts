@@ -22,7 +22,9 @@ describe('router /metrics', () => {
 
   beforeAll(async () => {
     products = await startFakeSubgraph(() => ({ body: { data: { products: [{ __typename: 'Product', id: 'p1', name: 'One' }] } } }));
-    pricing = await startFakeSubgraph((request) => ({ body: { data: { _entities: representationsOf(request).map(() => ({ price: 5 })) } } }));
+    pricing = await startFakeSubgraph((request) => ({
+      body: { data: { _entities: representationsOf(request).map(() => ({ price: 5 })) } },
+    }));
     router = await buildTinyRouter({ products, pricing });
   });
   afterAll(async () => {

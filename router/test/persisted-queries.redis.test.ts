@@ -34,10 +34,13 @@ describe('automatic persisted queries on Redis', () => {
       // Apollo writes the registration without awaiting it, and the router's client connects in the
       // background (a write before that is dropped: fail open), so register until it is stored.
       await expect
-        .poll(async () => {
-          expect((await a.post({ query, extensions: persisted(hash) }, 'web')).body.data.products).toEqual([{ id: 'p1' }]);
-          return redis.get(`${prefix}apq:${hash}`);
-        }, { timeout: 5_000, interval: 100 })
+        .poll(
+          async () => {
+            expect((await a.post({ query, extensions: persisted(hash) }, 'web')).body.data.products).toEqual([{ id: 'p1' }]);
+            return redis.get(`${prefix}apq:${hash}`);
+          },
+          { timeout: 5_000, interval: 100 },
+        )
         .toBe(query);
       expect(await redis.ttl(`${prefix}apq:${hash}`)).toBeGreaterThan(0);
     } finally {
@@ -66,10 +69,15 @@ describe('automatic persisted queries on Redis', () => {
     });
     const redis = new Redis(REDIS_URL);
     try {
-      await expect.poll(async () => {
-        await store.cache.set('apq:small', '{ __typename }');
-        return redis.get(`${prefix}apq:small`);
-      }, { timeout: 5_000, interval: 100 }).toBe('{ __typename }');
+      await expect
+        .poll(
+          async () => {
+            await store.cache.set('apq:small', '{ __typename }');
+            return redis.get(`${prefix}apq:small`);
+          },
+          { timeout: 5_000, interval: 100 },
+        )
+        .toBe('{ __typename }');
       await store.cache.set('apq:large', `#${'x'.repeat(1_000)}\n{ __typename }`);
       expect(await redis.exists(`${prefix}apq:large`, `${prefix}apq:${hash}`)).toBe(0);
       expect((await metrics.cacheSkips.get()).values.find((v) => v.labels.type === 'apq')?.value).toBe(1);

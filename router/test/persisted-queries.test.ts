@@ -2,7 +2,18 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { total } from './support/harness.ts';
-import { codes, copyManifests, LISTING, manifestOf, NAMES, persisted, SET_PRICE, sha256, startRouter, type TestRouter } from './support/persisted.ts';
+import {
+  codes,
+  copyManifests,
+  LISTING,
+  manifestOf,
+  NAMES,
+  persisted,
+  SET_PRICE,
+  sha256,
+  startRouter,
+  type TestRouter,
+} from './support/persisted.ts';
 
 /** A document in no manifest, so every run registers it afresh. */
 const FREE = 'query Free { products(first: 1) { id name } }';
@@ -174,7 +185,10 @@ describe('manifest reload', () => {
     expect(codes(await t.post(request, 'ios'))).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
 
     await writeFile(iosManifest, manifestOf([{ name: 'Free', type: 'query', body: FREE }]));
-    await vi.waitFor(async () => expect((await t.post(request, 'ios')).body.data?.products).toHaveLength(1), { timeout: 5_000, interval: 100 });
+    await vi.waitFor(async () => expect((await t.post(request, 'ios')).body.data?.products).toHaveLength(1), {
+      timeout: 5_000,
+      interval: 100,
+    });
     // Listing is no longer in the manifest.
     expect(codes(await t.post({ extensions: persisted(sha256(LISTING)) }, 'ios'))).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
 

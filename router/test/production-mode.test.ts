@@ -22,7 +22,11 @@ beforeAll(async () => {
     body: {
       data: { _entities: [null] },
       errors: [
-        { message: INTERNAL_MESSAGE, path: ['_entities', 0, 'price'], extensions: { code: 'INTERNAL_SERVER_ERROR', stacktrace: ['at query (/srv/pricing/src/repository.ts:42:7)'] } },
+        {
+          message: INTERNAL_MESSAGE,
+          path: ['_entities', 0, 'price'],
+          extensions: { code: 'INTERNAL_SERVER_ERROR', stacktrace: ['at query (/srv/pricing/src/repository.ts:42:7)'] },
+        },
         { message: PUBLIC_MESSAGE, path: ['_entities', 0, 'price'], extensions: { code: 'BAD_USER_INPUT', productIds: ['p1'] } },
       ],
     },
@@ -36,7 +40,12 @@ afterAll(async () => {
 const LISTING = '{ products { id name price } }';
 
 async function post(router: Router, body: unknown, headers: Record<string, string> = {}) {
-  return router.app.inject({ method: 'POST', url: '/graphql', headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(body) });
+  return router.app.inject({
+    method: 'POST',
+    url: '/graphql',
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: JSON.stringify(body),
+  });
 }
 
 describe('production mode', () => {
@@ -82,7 +91,10 @@ describe('production mode', () => {
   });
 
   it('SUBGRAPH_ERROR_MESSAGES=none hides every subgraph message, public codes included', async () => {
-    const strict = await buildTinyRouter({ products, pricing }, { NODE_ENV: 'production', ROUTER_SECRET: 'test-secret', SUBGRAPH_ERROR_MESSAGES: 'none' });
+    const strict = await buildTinyRouter(
+      { products, pricing },
+      { NODE_ENV: 'production', ROUTER_SECRET: 'test-secret', SUBGRAPH_ERROR_MESSAGES: 'none' },
+    );
     try {
       const body = (await post(strict, { query: LISTING })).json();
       expect(body.errors.map((error: { message: string; extensions: object }) => [error.message, error.extensions])).toEqual([
@@ -146,7 +158,10 @@ describe('redactSubgraphError', () => {
   });
 
   it('redacts unknown codes under public, and passes everything under all', () => {
-    expect(redactSubgraphError(relayed, 'public')).toEqual({ message: 'An error occurred while resolving this field', extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } });
+    expect(redactSubgraphError(relayed, 'public')).toEqual({
+      message: 'An error occurred while resolving this field',
+      extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' },
+    });
     expect(redactSubgraphError(relayed, 'all')).toBe(relayed);
   });
 
@@ -165,10 +180,13 @@ describe('production mode, a subgraph that does not answer in time', () => {
   const stalled: (() => void)[] = [];
   beforeAll(async () => {
     stalling = await startFakeSubgraph(() => new Promise((resolve) => stalled.push(() => resolve({ body: { data: null } }))));
-    router = await buildTinyRouter({ products, pricing: stalling }, { NODE_ENV: 'production', ROUTER_SECRET: 'test-secret', PRICING_TIMEOUT_MS: String(TIMEOUT_MS) });
+    router = await buildTinyRouter(
+      { products, pricing: stalling },
+      { NODE_ENV: 'production', ROUTER_SECRET: 'test-secret', PRICING_TIMEOUT_MS: String(TIMEOUT_MS) },
+    );
   });
   afterAll(async () => {
-    stalled.forEach((release) => release());
+    for (const release of stalled) release();
     await router?.close();
     await stalling?.close();
   });
@@ -179,7 +197,10 @@ describe('production mode, a subgraph that does not answer in time', () => {
     const body = response.json();
     expect(body.data.products[0]).toEqual({ id: 'p1', name: 'Kettle', price: null });
     expect(body.errors).toEqual([
-      expect.objectContaining({ message: 'pricing is unavailable; some fields could not be resolved', extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'pricing' } }),
+      expect.objectContaining({
+        message: 'pricing is unavailable; some fields could not be resolved',
+        extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'pricing' },
+      }),
     ]);
     expect(response.body).not.toMatch(/127\.0\.0\.1|timeout|toJSON|stack/i);
   });
@@ -194,7 +215,10 @@ describe('production mode, a subgraph that does not answer in time', () => {
       const fast = await post(open, { query: LISTING });
       expect(fast.statusCode).toBe(200);
       expect(fast.json().errors).toEqual([
-        expect.objectContaining({ message: 'pricing is unavailable; some fields could not be resolved', extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'pricing' } }),
+        expect.objectContaining({
+          message: 'pricing is unavailable; some fields could not be resolved',
+          extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'pricing' },
+        }),
       ]);
     } finally {
       await open.close();

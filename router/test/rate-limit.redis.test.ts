@@ -40,13 +40,22 @@ afterAll(async () => {
 });
 
 async function routerOn(redisUrl: string, prefix: string, env: Record<string, string> = {}): Promise<Router> {
-  const router = await buildTinyRouter({ products, pricing }, { REDIS_URL: redisUrl, CACHE_KEY_PREFIX: prefix, CACHE_TIMEOUT_MS: String(CACHE_TIMEOUT_MS), RATE_LIMIT_MAX: String(MAX), ...env });
+  const router = await buildTinyRouter(
+    { products, pricing },
+    { REDIS_URL: redisUrl, CACHE_KEY_PREFIX: prefix, CACHE_TIMEOUT_MS: String(CACHE_TIMEOUT_MS), RATE_LIMIT_MAX: String(MAX), ...env },
+  );
   opened.push(router);
   return router;
 }
 
 const ask = (router: Router, ip: string) =>
-  router.app.inject({ method: 'POST', url: '/graphql', remoteAddress: ip, headers: { 'content-type': 'application/json' }, payload: '{"query":"{ me }"}' });
+  router.app.inject({
+    method: 'POST',
+    url: '/graphql',
+    remoteAddress: ip,
+    headers: { 'content-type': 'application/json' },
+    payload: '{"query":"{ me }"}',
+  });
 
 /** Answered (not refused, not failed), within PROMPT_MS. */
 async function answered(router: Router, ip: string) {
@@ -62,7 +71,10 @@ const rateLimitErrors = (router: Router) => total(router.metrics.cacheErrors, { 
 
 /** Waits until the router's limiter counts in Redis (its client connects in the background). */
 const countingInRedis = (router: Router, ip: string) =>
-  vi.waitFor(async () => expect((await ask(router, ip)).headers['x-ratelimit-limit']).toBe(String(MAX)), { timeout: 10_000, interval: 100 });
+  vi.waitFor(async () => expect((await ask(router, ip)).headers['x-ratelimit-limit']).toBe(String(MAX)), {
+    timeout: 10_000,
+    interval: 100,
+  });
 
 describe('rate limit on Redis', () => {
   it('shares one count per client across routers, under the deployment key prefix', async () => {
@@ -112,7 +124,13 @@ describe('rate limit on Redis', () => {
       const ip = '203.0.113.12';
       const [first, second] = await Promise.all([issuer.sign('first'), issuer.sign('second')]);
       const signedIn = (router: Router, token: string) =>
-        router.app.inject({ method: 'POST', url: '/graphql', remoteAddress: ip, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, payload: '{"query":"{ me }"}' });
+        router.app.inject({
+          method: 'POST',
+          url: '/graphql',
+          remoteAddress: ip,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          payload: '{"query":"{ me }"}',
+        });
       const codes: number[] = [];
       for (let i = 0; i < MAX; i++) codes.push((await signedIn(i % 2 ? b : a, first)).statusCode);
       // The second user's own bucket is fresh; the address has 2 left, counted in Redis by both routers.

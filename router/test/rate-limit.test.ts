@@ -20,7 +20,13 @@ const MAX = 3;
 /** A token signed by a key the JWKS does not hold: anyone can mint these. */
 async function forgedToken(sub: string): Promise<string> {
   const { privateKey } = await generateKeyPair('ES256');
-  return new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'test-key' }).setSubject(sub).setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime('5m').sign(privateKey);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'ES256', kid: 'test-key' })
+    .setSubject(sub)
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setExpirationTime('5m')
+    .sign(privateKey);
 }
 
 let issuer: Awaited<ReturnType<typeof startIssuer>>;
@@ -29,7 +35,9 @@ let pricing: FakeSubgraph;
 beforeAll(async () => {
   issuer = await startIssuer();
   // `me` answers the x-user-id the router sent, so a test can see which viewer the context got.
-  products = await startFakeSubgraph(({ query, headers }) => ({ body: { data: /\bme\b/.test(query) ? { me: headers['x-user-id'] ?? null } : { products: [] } } }));
+  products = await startFakeSubgraph(({ query, headers }) => ({
+    body: { data: /\bme\b/.test(query) ? { me: headers['x-user-id'] ?? null } : { products: [] } },
+  }));
   pricing = await startFakeSubgraph((request) => ({ body: { data: { _entities: representationsOf(request).map(() => ({ price: 1 })) } } }));
 });
 afterAll(async () => {
@@ -38,12 +46,18 @@ afterAll(async () => {
   await issuer?.close();
 });
 
-const startRouter = (env: Record<string, string> = {}) => buildTinyRouter({ products, pricing }, { JWKS_URL: issuer.jwksUrl, RATE_LIMIT_MAX: String(MAX), ...env });
+const startRouter = (env: Record<string, string> = {}) =>
+  buildTinyRouter({ products, pricing }, { JWKS_URL: issuer.jwksUrl, RATE_LIMIT_MAX: String(MAX), ...env });
 
 function ask(router: Router, { ip, token, method = 'POST' }: { ip: string; token?: string; method?: 'GET' | 'POST' }) {
   const headers: Record<string, string> = { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
   if (method === 'GET') {
-    return router.app.inject({ method, url: '/graphql?query=%7B%20me%20%7D', remoteAddress: ip, headers: { ...headers, 'apollo-require-preflight': 'true' } });
+    return router.app.inject({
+      method,
+      url: '/graphql?query=%7B%20me%20%7D',
+      remoteAddress: ip,
+      headers: { ...headers, 'apollo-require-preflight': 'true' },
+    });
   }
   return router.app.inject({ method, url: '/graphql', remoteAddress: ip, headers, payload: JSON.stringify({ query: '{ me }' }) });
 }
@@ -79,7 +93,9 @@ describe('rate limit (memory store)', () => {
     expect(refused.headers['x-ratelimit-remaining']).toBe('0');
     expect(refused.headers['cache-control']).toBe('no-store');
     expect(refused.json()).toEqual({
-      errors: [{ message: `Too many requests; retry in ${retryAfter} s`, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter } }],
+      errors: [
+        { message: `Too many requests; retry in ${retryAfter} s`, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter } },
+      ],
     });
     // GET counts against the same bucket.
     expect((await ask(router, { ip, method: 'GET' })).statusCode).toBe(429);
@@ -228,14 +244,26 @@ describe('rate limit configuration', () => {
     const router = await startRouter({ RATE_LIMIT_MAX: '1', TRUST_PROXY: '10.0.0.0/8' });
     try {
       const viaProxy = (client: string) =>
-        router.app.inject({ method: 'POST', url: '/graphql', remoteAddress: '10.1.2.3', headers: { 'content-type': 'application/json', 'x-forwarded-for': client }, payload: '{"query":"{ me }"}' });
+        router.app.inject({
+          method: 'POST',
+          url: '/graphql',
+          remoteAddress: '10.1.2.3',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': client },
+          payload: '{"query":"{ me }"}',
+        });
       // Two clients behind one balancer: separate buckets.
       expect((await viaProxy('203.0.113.1')).statusCode).toBe(200);
       expect((await viaProxy('203.0.113.2')).statusCode).toBe(200);
       expect((await viaProxy('203.0.113.1')).statusCode).toBe(429);
       // An untrusted peer cannot pick its key by sending the header.
       const direct = (client: string) =>
-        router.app.inject({ method: 'POST', url: '/graphql', remoteAddress: '198.51.100.9', headers: { 'content-type': 'application/json', 'x-forwarded-for': client }, payload: '{"query":"{ me }"}' });
+        router.app.inject({
+          method: 'POST',
+          url: '/graphql',
+          remoteAddress: '198.51.100.9',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': client },
+          payload: '{"query":"{ me }"}',
+        });
       expect((await direct('203.0.113.3')).statusCode).toBe(200);
       expect((await direct('203.0.113.4')).statusCode).toBe(429);
     } finally {
@@ -247,7 +275,13 @@ describe('rate limit configuration', () => {
     const router = await startRouter({ RATE_LIMIT_MAX: '1', TRUST_PROXY: '1' });
     try {
       const via = (forwardedFor: string) =>
-        router.app.inject({ method: 'POST', url: '/graphql', remoteAddress: '172.16.0.1', headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor }, payload: '{"query":"{ me }"}' });
+        router.app.inject({
+          method: 'POST',
+          url: '/graphql',
+          remoteAddress: '172.16.0.1',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor },
+          payload: '{"query":"{ me }"}',
+        });
       expect((await via('203.0.113.5')).statusCode).toBe(200);
       // Only the nearest hop is trusted: whatever the client prepends, the balancer's entry is the key.
       expect((await via('1.1.1.1, 203.0.113.6')).statusCode).toBe(200);
@@ -269,7 +303,7 @@ describe('fastifyTrustProxy', () => {
 });
 
 describe('viewerPerRequest', () => {
-  it('verifies a request\'s token once, for the rate limit key and the GraphQL context alike', async () => {
+  it("verifies a request's token once, for the rate limit key and the GraphQL context alike", async () => {
     const calls: (string | undefined)[] = [];
     const viewerOf = viewerPerRequest(async (authorization) => {
       calls.push(authorization);

@@ -41,7 +41,11 @@ describe('identical client requests in flight at once (REQUEST_DEDUP)', () => {
     expect(responses[0]!.json()).toEqual(EXPECTED);
     expect(responses[1]!.json()).toEqual({ data: { products: [{ id: 'p1', name: 'Product 1', price: 100 }] } });
     expect(responses[2]!.json()).toEqual(EXPECTED);
-    expect(responses.slice(3).map((r) => r.json())).toEqual([{ data: { me: 'alice' } }, { data: { me: 'bob' } }, { data: { me: 'alice' } }]);
+    expect(responses.slice(3).map((r) => r.json())).toEqual([
+      { data: { me: 'alice' } },
+      { data: { me: 'bob' } },
+      { data: { me: 'alice' } },
+    ]);
     // Listing, first: 1, the admin client's listing, alice (twice, shared) and bob.
     expect(fixture.products().requests).toHaveLength(5);
   });

@@ -19,7 +19,10 @@ let products: FakeSubgraph;
 let pricing: FakeSubgraph;
 let router: Router;
 beforeAll(async () => {
-  products = await startFakeSubgraph(() => ({ body: { data: { products: [{ __typename: 'Product', id: 'p1', name: 'Kettle' }] } }, cacheControl: 'public, max-age=60' }));
+  products = await startFakeSubgraph(() => ({
+    body: { data: { products: [{ __typename: 'Product', id: 'p1', name: 'Kettle' }] } },
+    cacheControl: 'public, max-age=60',
+  }));
   pricing = await startFakeSubgraph((request) => ({ body: { data: { _entities: representationsOf(request).map(() => ({ price: 1 })) } } }));
   // Production, with the entity and response caches and request sharing on, as deployed.
   router = await buildTinyRouter({ products, pricing }, { NODE_ENV: 'production', ROUTER_SECRET: 'test-secret', ROUTER_CACHE: 'true' });
@@ -31,13 +34,20 @@ afterAll(async () => {
 });
 
 const post = (payload: unknown) =>
-  router.app.inject({ method: 'POST', url: '/graphql', headers: { 'content-type': 'application/json' }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+  router.app.inject({
+    method: 'POST',
+    url: '/graphql',
+    headers: { 'content-type': 'application/json' },
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+  });
 const get = (fields: Record<string, string>) =>
   router.app.inject({ method: 'GET', url: `/graphql?${new URLSearchParams(fields)}`, headers: { 'apollo-require-preflight': 'true' } });
 
 function expectRefused(response: Awaited<ReturnType<typeof post>>, field: string) {
   expect(response.statusCode).toBe(400);
-  expect(response.json()).toEqual({ errors: [{ message: `Request ${field} nest deeper than ${DEFAULT_MAX_INPUT_DEPTH} levels`, extensions: { code: 'BAD_REQUEST' } }] });
+  expect(response.json()).toEqual({
+    errors: [{ message: `Request ${field} nest deeper than ${DEFAULT_MAX_INPUT_DEPTH} levels`, extensions: { code: 'BAD_REQUEST' } }],
+  });
 }
 
 describe('deeply nested variables and extensions (production)', () => {

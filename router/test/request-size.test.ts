@@ -32,7 +32,9 @@ describe('document and variables size caps (production)', () => {
     const hash = sha256(query);
     const registered = await t.post({ query, extensions: persisted(hash) }, 'web');
     expect(registered.status).toBe(413);
-    expect(registered.body).toEqual({ errors: [{ message: `Query document is larger than ${MAX} bytes`, extensions: { code: 'DOCUMENT_TOO_LARGE' } }] });
+    expect(registered.body).toEqual({
+      errors: [{ message: `Query document is larger than ${MAX} bytes`, extensions: { code: 'DOCUMENT_TOO_LARGE' } }],
+    });
     // Never reached Apollo: neither registered nor parsed.
     expect(await t.outcomes({ client: 'web', outcome: 'registered' })).toBe(0);
     expect(codes(await t.post({ extensions: persisted(hash) }, 'web'))).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
@@ -67,7 +69,14 @@ describe('document and variables size caps (production)', () => {
     const query = 'query Names($first: Int) { products(first: $first) { id } }';
     const post = await t.post({ query, variables: big }, 'web');
     expect(post.status).toBe(413);
-    expect(post.body).toEqual({ errors: [{ message: `Variables are larger than ${DEFAULT_MEMORY_BOUNDS.maxVariablesBytes} bytes`, extensions: { code: 'VARIABLES_TOO_LARGE' } }] });
+    expect(post.body).toEqual({
+      errors: [
+        {
+          message: `Variables are larger than ${DEFAULT_MEMORY_BOUNDS.maxVariablesBytes} bytes`,
+          extensions: { code: 'VARIABLES_TOO_LARGE' },
+        },
+      ],
+    });
     expect(codes(await t.get({ query, variables: big }, 'web'))).toEqual(['VARIABLES_TOO_LARGE']);
     const ordinary = await t.post({ query, variables: { first: 1 } }, 'web');
     expect(ordinary.status).toBe(200);
@@ -78,8 +87,12 @@ describe('document and variables size caps (production)', () => {
     const junk = { persistedQuery: undefined, note: 'n'.repeat(1_900_000) };
     const post = await t.post({ query: '{ __typename }', extensions: junk }, 'web');
     expect(post.status).toBe(413);
-    expect(post.body).toEqual({ errors: [{ message: `Extensions are larger than ${MAX_EXTENSIONS_BYTES} bytes`, extensions: { code: 'EXTENSIONS_TOO_LARGE' } }] });
-    expect(codes(await t.get({ query: '{ __typename }', extensions: { note: 'n'.repeat(5_000) } }, 'web'))).toEqual(['EXTENSIONS_TOO_LARGE']);
+    expect(post.body).toEqual({
+      errors: [{ message: `Extensions are larger than ${MAX_EXTENSIONS_BYTES} bytes`, extensions: { code: 'EXTENSIONS_TOO_LARGE' } }],
+    });
+    expect(codes(await t.get({ query: '{ __typename }', extensions: { note: 'n'.repeat(5_000) } }, 'web'))).toEqual([
+      'EXTENSIONS_TOO_LARGE',
+    ]);
     // A persisted-query hash is well inside it.
     const query = '{ __typename }';
     expect((await t.post({ query, extensions: persisted(sha256(query)) }, 'web')).status).toBe(200);
@@ -99,16 +112,30 @@ describe('document and variables size caps (production)', () => {
 describe('size and memory bound settings', () => {
   it('default to the documented values and refuse what is not a byte count', () => {
     const config = readConfig({});
-    expect([config.maxDocumentBytes, config.maxVariablesBytes, config.cacheMaxBytes, config.responseCacheMaxBytes, config.apqMaxBytes, config.cacheMaxEntryBytes]).toEqual([
-      32 * 1024, 64 * 1024, 64 * 1024 ** 2, 32 * 1024 ** 2, 8 * 1024 ** 2, 1024 ** 2,
-    ]);
+    expect([
+      config.maxDocumentBytes,
+      config.maxVariablesBytes,
+      config.cacheMaxBytes,
+      config.responseCacheMaxBytes,
+      config.apqMaxBytes,
+      config.cacheMaxEntryBytes,
+    ]).toEqual([32 * 1024, 64 * 1024, 64 * 1024 ** 2, 32 * 1024 ** 2, 8 * 1024 ** 2, 1024 ** 2]);
     // The old entry bounds still apply beside the byte bounds.
-    expect(readConfig({ ROUTER_CACHE_MAX_ENTRIES: '7', RESPONSE_CACHE_MAX_ENTRIES: '8', APQ_MAX_ENTRIES: '9' })).toMatchObject({ cacheMaxEntries: 7, responseCacheMaxEntries: 8, apqMaxEntries: 9 });
-    expect(readConfig({ MAX_DOCUMENT_BYTES: '4096', RESPONSE_CACHE_MAX_BYTES: '1048576' })).toMatchObject({ maxDocumentBytes: 4096, responseCacheMaxBytes: 1048576 });
+    expect(readConfig({ ROUTER_CACHE_MAX_ENTRIES: '7', RESPONSE_CACHE_MAX_ENTRIES: '8', APQ_MAX_ENTRIES: '9' })).toMatchObject({
+      cacheMaxEntries: 7,
+      responseCacheMaxEntries: 8,
+      apqMaxEntries: 9,
+    });
+    expect(readConfig({ MAX_DOCUMENT_BYTES: '4096', RESPONSE_CACHE_MAX_BYTES: '1048576' })).toMatchObject({
+      maxDocumentBytes: 4096,
+      responseCacheMaxBytes: 1048576,
+    });
     expect(() => readConfig({ MAX_DOCUMENT_BYTES: '32k' })).toThrow(/MAX_DOCUMENT_BYTES must be an integer/);
     expect(() => readConfig({ CACHE_MAX_ENTRY_BYTES: '0' })).toThrow(/CACHE_MAX_ENTRY_BYTES/);
     expect(() => readConfig({ MAX_VARIABLES_BYTES: String(2 * 1024 ** 2) })).toThrow(/MAX_VARIABLES_BYTES/);
     // lru-cache allocates entry slots up front: an entry bound cannot cost more than the bytes it guards.
-    expect(() => readConfig({ ROUTER_CACHE_MAX_ENTRIES: '10000000' })).toThrow(/ROUTER_CACHE_MAX_ENTRIES must be an integer between 1 and 1000000/);
+    expect(() => readConfig({ ROUTER_CACHE_MAX_ENTRIES: '10000000' })).toThrow(
+      /ROUTER_CACHE_MAX_ENTRIES must be an integer between 1 and 1000000/,
+    );
   });
 });

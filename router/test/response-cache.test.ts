@@ -21,13 +21,20 @@ beforeAll(async () => {
   products = await startFakeSubgraph(({ query, headers, variables }) => {
     if (/\bme\b/.test(query)) return { body: { data: { me: headers['x-user-id'] ?? 'anonymous' } }, cacheControl: 'private, max-age=30' };
     const first = Number(/first:\s*(\d+)/.exec(query)?.[1] ?? variables.first ?? 2);
-    if (first === 0) return { body: { data: null, errors: [{ message: '"first" must be positive', path: ['products'], extensions: { code: 'BAD_USER_INPUT' } }] } };
+    if (first === 0)
+      return {
+        body: { data: null, errors: [{ message: '"first" must be positive', path: ['products'], extensions: { code: 'BAD_USER_INPUT' } }] },
+      };
     const list = Array.from({ length: first }, (_, i) => ({ __typename: 'Product', id: `p${i + 1}`, name: `Product ${i + 1}` }));
     return { body: { data: { products: list } }, cacheControl: 'public, max-age=600' };
   });
   pricing = await startFakeSubgraph((request) => {
-    if (request.query.startsWith('mutation')) return { body: { data: { setPrice: { __typename: 'Product', id: 'p1', price: 5 } } }, cacheControl: 'no-store' };
-    return { body: { data: { _entities: representationsOf(request).map((r) => ({ price: Number(r.id.slice(1)) * 100 + priceOffset })) } }, cacheControl: 'public, max-age=60' };
+    if (request.query.startsWith('mutation'))
+      return { body: { data: { setPrice: { __typename: 'Product', id: 'p1', price: 5 } } }, cacheControl: 'no-store' };
+    return {
+      body: { data: { _entities: representationsOf(request).map((r) => ({ price: Number(r.id.slice(1)) * 100 + priceOffset })) } },
+      cacheControl: 'public, max-age=60',
+    };
   });
 });
 afterAll(async () => {
@@ -39,7 +46,12 @@ afterAll(async () => {
 const LISTING = 'query Listing($first: Int) { products(first: $first) { id name price } }';
 
 function post(router: Router, body: object, headers: Record<string, string> = {}) {
-  return router.app.inject({ method: 'POST', url: '/graphql', headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(body) });
+  return router.app.inject({
+    method: 'POST',
+    url: '/graphql',
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: JSON.stringify(body),
+  });
 }
 
 /** One labelled series of a metric in the router's Prometheus text. */
@@ -56,7 +68,10 @@ describe('the whole-response cache', () => {
   let prefix: string;
   beforeAll(async () => {
     prefix = `rc-test-${randomUUID()}:`;
-    router = await buildTinyRouter({ products, pricing }, { ROUTER_CACHE: 'true', CACHE_KEY_PREFIX: prefix, JWKS_URL: issuer.jwksUrl, RATE_LIMIT: 'false' });
+    router = await buildTinyRouter(
+      { products, pricing },
+      { ROUTER_CACHE: 'true', CACHE_KEY_PREFIX: prefix, JWKS_URL: issuer.jwksUrl, RATE_LIMIT: 'false' },
+    );
   });
   afterAll(() => router?.close());
 
@@ -131,7 +146,11 @@ describe('the whole-response cache', () => {
     expect((await post(router, query)).json().data.products[0].price).toBe(100);
     priceOffset = 7;
     try {
-      const bus = createInvalidationBus({ redisUrl: undefined, logger: createLogger('test', 'silent'), channel: invalidationChannel(prefix) });
+      const bus = createInvalidationBus({
+        redisUrl: undefined,
+        logger: createLogger('test', 'silent'),
+        channel: invalidationChannel(prefix),
+      });
       await bus.publish(['Product:p1']);
       await bus.close();
       // The entity cache dropped p1 too, so the new price comes all the way from pricing.
@@ -162,7 +181,10 @@ describe('the whole-response cache', () => {
 
 describe('RESPONSE_CACHE=false', () => {
   it('leaves repeated queries to the entity cache', async () => {
-    const router = await buildTinyRouter({ products, pricing }, { ROUTER_CACHE: 'true', RESPONSE_CACHE: 'false', CACHE_KEY_PREFIX: `rc-off-${randomUUID()}:`, RATE_LIMIT: 'false' });
+    const router = await buildTinyRouter(
+      { products, pricing },
+      { ROUTER_CACHE: 'true', RESPONSE_CACHE: 'false', CACHE_KEY_PREFIX: `rc-off-${randomUUID()}:`, RATE_LIMIT: 'false' },
+    );
     try {
       for (let i = 0; i < 3; i++) await post(router, { query: LISTING, variables: { first: 2 } });
       expect(await series(router, 'cache_hits_total', 'type="response"')).toBe(0);

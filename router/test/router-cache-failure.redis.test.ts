@@ -35,13 +35,16 @@ describe('router cache when Redis fails', () => {
     const hits = (metrics: RouterMetrics) => total(metrics.cacheHits, { layer: 'router' });
     /** Waits until the router serves from Redis (its client connects in the background). */
     const cachingAgain = () =>
-      vi.waitFor(async () => {
-        const before = await hits(router.metrics);
-        await answered(router);
-        await router.handle.cache.idle();
-        await answered(router);
-        expect(await hits(router.metrics)).toBeGreaterThan(before);
-      }, { timeout: 10_000, interval: 200 });
+      vi.waitFor(
+        async () => {
+          const before = await hits(router.metrics);
+          await answered(router);
+          await router.handle.cache.idle();
+          await answered(router);
+          expect(await hits(router.metrics)).toBeGreaterThan(before);
+        },
+        { timeout: 10_000, interval: 200 },
+      );
 
     it('treats a paused Redis as a miss within the cache timeout, then caches again', async () => {
       router = routerOn(subgraph, proxy.url);

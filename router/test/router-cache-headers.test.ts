@@ -14,14 +14,20 @@ function productsSubgraph(request: ReceivedRequest) {
   const { query } = request;
   if (/\bme\b/.test(query)) return { body: { data: { me: 'someone' } }, cacheControl: 'private, max-age=30' };
   const first = Number(/first:(\d+)/.exec(query)?.[1] ?? request.variables.first ?? 2);
-  if (first === 0) return { body: { data: null, errors: [{ message: '"first" must be positive', path: ['products'], extensions: { code: 'BAD_USER_INPUT' } }] } };
+  if (first === 0)
+    return {
+      body: { data: null, errors: [{ message: '"first" must be positive', path: ['products'], extensions: { code: 'BAD_USER_INPUT' } }] },
+    };
   const products = Array.from({ length: first }, (_, i) => ({ __typename: 'Product', id: productId(i + 1), name: `Product ${i + 1}` }));
   return { body: { data: { products } }, cacheControl: 'public, max-age=600' };
 }
 
 function pricingSubgraph(request: ReceivedRequest) {
   if (request.query.startsWith('mutation')) {
-    return { body: { data: { setPrice: { __typename: 'Product', id: request.variables.id ?? 'p1', price: 5 } } }, cacheControl: 'no-store' };
+    return {
+      body: { data: { setPrice: { __typename: 'Product', id: request.variables.id ?? 'p1', price: 5 } } },
+      cacheControl: 'no-store',
+    };
   }
   const _entities = representationsOf(request).map((r) => ({ price: Number(r.id.split('-').at(-1)) * 100 }));
   return { body: { data: { _entities } }, cacheControl: 'public, max-age=60' };
@@ -49,7 +55,12 @@ describe.each([
   });
 
   const post = async (query: string) => {
-    const response = await router.app.inject({ method: 'POST', url: '/graphql', payload: { query }, headers: { 'content-type': 'application/json' } });
+    const response = await router.app.inject({
+      method: 'POST',
+      url: '/graphql',
+      payload: { query },
+      headers: { 'content-type': 'application/json' },
+    });
     await router.cache?.idle();
     return { body: response.json() as { data?: any; errors?: any[] }, cacheControl: response.headers['cache-control'] };
   };

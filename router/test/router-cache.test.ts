@@ -2,10 +2,28 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vites
 import { createInvalidationBus, invalidationChannel } from '@shop/platform';
 import { createRouterCache, type RouterCacheHandle } from '../src/cache/create.ts';
 import type { RouterMetrics } from '../src/metrics.ts';
-import { delay, representationsOf, startFakeSubgraph, type FakeHandler, type FakeSubgraph, type ReceivedRequest } from './support/fake-subgraph.ts';
 import {
-  CountingStorage, createRouterMetrics, dataSourceFor, deleteKeys, ENTITIES, logger, product, productId, REDIS_URL, RouterCache,
-  storageFor, testPrefix, total,
+  delay,
+  representationsOf,
+  startFakeSubgraph,
+  type FakeHandler,
+  type FakeSubgraph,
+  type ReceivedRequest,
+} from './support/fake-subgraph.ts';
+import {
+  CountingStorage,
+  createRouterMetrics,
+  dataSourceFor,
+  deleteKeys,
+  ENTITIES,
+  logger,
+  product,
+  productId,
+  REDIS_URL,
+  RouterCache,
+  storageFor,
+  testPrefix,
+  total,
 } from './support/harness.ts';
 
 const alice = { userId: 'u-alice', scopes: [] };
@@ -15,15 +33,28 @@ const bob = { userId: 'u-bob', scopes: [] };
 let priceOffset = 0;
 const priceOf = (id: string) => Number(id.split('-').at(-1)) * 100 + priceOffset;
 const entities = (request: ReceivedRequest) => representationsOf(request).map((r) => ({ price: priceOf(r.id) }));
-const publicPrices = (maxAge = 60): FakeHandler => (request) => ({ body: { data: { _entities: entities(request) } }, cacheControl: `public, max-age=${maxAge}` });
+const publicPrices =
+  (maxAge = 60): FakeHandler =>
+  (request) => ({ body: { data: { _entities: entities(request) } }, cacheControl: `public, max-age=${maxAge}` });
 
 const ROOT = 'query Listing__products__0($first:Int){products(first:$first){__typename id name}}';
 const rootProducts: FakeHandler = (request) => ({
-  body: { data: { products: Array.from({ length: request.variables.first ?? 2 }, (_, i) => ({ __typename: 'Product', id: productId(i + 1), name: `Product ${i + 1}` })) } },
+  body: {
+    data: {
+      products: Array.from({ length: request.variables.first ?? 2 }, (_, i) => ({
+        __typename: 'Product',
+        id: productId(i + 1),
+        name: `Product ${i + 1}`,
+      })),
+    },
+  },
   cacheControl: 'public, max-age=600',
 });
 
-const storages: [kind: string, redisUrl: string | undefined][] = [['memory', undefined], ...(REDIS_URL ? [['redis', REDIS_URL] as [string, string]] : [])];
+const storages: [kind: string, redisUrl: string | undefined][] = [
+  ['memory', undefined],
+  ...(REDIS_URL ? [['redis', REDIS_URL] as [string, string]] : []),
+];
 const prefixes: string[] = [];
 afterAll(async () => {
   if (REDIS_URL) for (const prefix of prefixes) await deleteKeys(REDIS_URL, prefix);
@@ -47,11 +78,14 @@ describe.each(storages)('router entity cache on %s', (_kind, redisUrl) => {
     source = dataSourceFor(subgraph.url, metrics, cache);
     // A Redis client is connecting until its first `ready`: wait, or the first lookups count as outages.
     if (redisUrl) {
-      await vi.waitFor(async () => {
-        const before = await total(metrics.cacheErrors);
-        await storage.getMany(['warm-up']);
-        expect(await total(metrics.cacheErrors)).toBe(before);
-      }, { timeout: 5_000 });
+      await vi.waitFor(
+        async () => {
+          const before = await total(metrics.cacheErrors);
+          await storage.getMany(['warm-up']);
+          expect(await total(metrics.cacheErrors)).toBe(before);
+        },
+        { timeout: 5_000 },
+      );
       metrics.cacheErrors.reset();
     }
     storage.reads = 0;
@@ -63,7 +97,7 @@ describe.each(storages)('router entity cache on %s', (_kind, redisUrl) => {
     await subgraph.close();
   });
 
-  const prices = (response: { data?: Record<string, any> | null }) => (response.data?._entities as { price: number }[]).map((e) => e.price);
+  const prices = (response: { data?: Record<string, any> | null }) => (response.data!._entities as { price: number }[]).map((e) => e.price);
 
   it('looks every representation up in one read, fetches only the misses in one request, and merges them in order', async () => {
     const first = await source.run(ENTITIES, { representations: [product(1), product(2)] });
@@ -93,7 +127,8 @@ describe.each(storages)('router entity cache on %s', (_kind, redisUrl) => {
     const renamed = ENTITIES.replace('Listing__pricing__1', 'Detail__pricing__2');
     await source.run(renamed, { representations: [product(1)] });
     expect(subgraph.requests).toHaveLength(1);
-    const otherSelection = 'query($representations:[_Any!]!,$region:Region){_entities(representations:$representations){...on Product{price(region:$region)}}}';
+    const otherSelection =
+      'query($representations:[_Any!]!,$region:Region){_entities(representations:$representations){...on Product{price(region:$region)}}}';
     await source.run(otherSelection, { representations: [product(1)], region: 'US' });
     await cache.idle();
     await source.run(otherSelection, { representations: [product(1)], region: 'EU' });
@@ -131,7 +166,10 @@ describe.each(storages)('router entity cache on %s', (_kind, redisUrl) => {
       (request) => ({ body: { data: { _entities: entities(request) } }, cacheControl: 'no-store' }),
       (request) => ({ body: { data: { _entities: entities(request) } } }),
       (request) => ({
-        body: { data: { _entities: [...entities(request).slice(0, -1), null] }, errors: [{ message: 'price unavailable', path: ['_entities', 1, 'price'] }] },
+        body: {
+          data: { _entities: [...entities(request).slice(0, -1), null] },
+          errors: [{ message: 'price unavailable', path: ['_entities', 1, 'price'] }],
+        },
         cacheControl: 'public, max-age=60',
       }),
     ];
@@ -144,7 +182,10 @@ describe.each(storages)('router entity cache on %s', (_kind, redisUrl) => {
       }
       expect(subgraph.requests).toHaveLength(2);
     }
-    subgraph.handle(() => ({ body: { data: { products: null }, errors: [{ message: 'boom', path: ['products'] }] }, cacheControl: 'public, max-age=600' }));
+    subgraph.handle(() => ({
+      body: { data: { products: null }, errors: [{ message: 'boom', path: ['products'] }] },
+      cacheControl: 'public, max-age=600',
+    }));
     subgraph.requests.length = 0;
     for (let i = 0; i < 2; i++) {
       const { cacheControl } = await source.run(ROOT, { first: 1 });
@@ -157,11 +198,14 @@ describe.each(storages)('router entity cache on %s', (_kind, redisUrl) => {
   it('never serves PRIVATE data to another user or to an anonymous viewer', async () => {
     const QUERY = 'query($representations:[_Any!]!){_entities(representations:$representations){...on User{email}}}';
     subgraph.handle((request) => ({
-      body: { data: { _entities: representationsOf(request).map(() => ({ email: `${request.headers['x-user-id'] ?? 'nobody'}@example.com` })) } },
+      body: {
+        data: { _entities: representationsOf(request).map(() => ({ email: `${request.headers['x-user-id'] ?? 'nobody'}@example.com` })) },
+      },
       cacheControl: 'private, max-age=60',
     }));
     const user = { __typename: 'User', id: productId(9) };
-    const email = async (viewer: typeof alice | null) => (await source.run(QUERY, { representations: [user] }, viewer)).response.data?._entities[0].email;
+    const email = async (viewer: typeof alice | null) =>
+      (await source.run(QUERY, { representations: [user] }, viewer)).response.data?._entities[0].email;
 
     expect(await email(alice)).toBe('u-alice@example.com');
     await cache.idle();
@@ -265,7 +309,10 @@ describe.each(storages)('router entity cache on %s', (_kind, redisUrl) => {
     await source.run(ENTITIES, { representations: [product(1)] });
     await cache.idle();
     subgraph.handle((request) => ({
-      body: { data: { _entities: [null, ...entities(request).slice(1)] }, errors: [{ message: 'no price', path: ['_entities', 0, 'price'] }] },
+      body: {
+        data: { _entities: [null, ...entities(request).slice(1)] },
+        errors: [{ message: 'no price', path: ['_entities', 0, 'price'] }],
+      },
       cacheControl: 'public, max-age=60',
     }));
     const { response } = await source.run(ENTITIES, { representations: [product(1), product(2), product(3)] });
@@ -289,7 +336,16 @@ describe.each(storages)('two routers on %s', (_kind, redisUrl) => {
     closers.push(() => subgraph.close());
     const routers = [0, 1].map(() => {
       const metrics = createRouterMetrics();
-      const handle = createRouterCache({ redisUrl, cacheTimeoutMs: 100, cacheMaxEntries: 1_000, cacheMaxBytes: 64 * 1024 * 1024, cacheMaxEntryBytes: 1024 * 1024, cacheKeyPrefix: prefix, logger, metrics });
+      const handle = createRouterCache({
+        redisUrl,
+        cacheTimeoutMs: 100,
+        cacheMaxEntries: 1_000,
+        cacheMaxBytes: 64 * 1024 * 1024,
+        cacheMaxEntryBytes: 1024 * 1024,
+        cacheKeyPrefix: prefix,
+        logger,
+        metrics,
+      });
       handles.push(handle);
       const source = dataSourceFor(subgraph.url, metrics, handle.cache);
       closers.push(source.close);
@@ -303,14 +359,20 @@ describe.each(storages)('two routers on %s', (_kind, redisUrl) => {
       return result.response.data?._entities;
     };
     if (redisUrl) {
-      await vi.waitFor(async () => {
-        await fetch(a);
-        expect(await total(a.metrics.cacheHits)).toBeGreaterThan(0); // A's client is connected
-      }, { timeout: 5_000 });
-      await vi.waitFor(async () => {
-        await fetch(b);
-        expect(await total(b.metrics.cacheHits)).toBeGreaterThan(0); // …and B reads what A stored
-      }, { timeout: 5_000 });
+      await vi.waitFor(
+        async () => {
+          await fetch(a);
+          expect(await total(a.metrics.cacheHits)).toBeGreaterThan(0); // A's client is connected
+        },
+        { timeout: 5_000 },
+      );
+      await vi.waitFor(
+        async () => {
+          await fetch(b);
+          expect(await total(b.metrics.cacheHits)).toBeGreaterThan(0); // …and B reads what A stored
+        },
+        { timeout: 5_000 },
+      );
     } else {
       await fetch(a);
       await fetch(b);
@@ -325,11 +387,14 @@ describe.each(storages)('two routers on %s', (_kind, redisUrl) => {
     closers.push(() => publisher.close());
     priceOffset = 3;
     // Until the subscriber connections are up a message can be missed: publish until both heard it.
-    await vi.waitFor(async () => {
-      await publisher.publish([`Product:${productId(1)}`]);
-      expect(await total(a.metrics.cacheInvalidations)).toBeGreaterThan(0);
-      expect(await total(b.metrics.cacheInvalidations)).toBeGreaterThan(0);
-    }, { timeout: 5_000 });
+    await vi.waitFor(
+      async () => {
+        await publisher.publish([`Product:${productId(1)}`]);
+        expect(await total(a.metrics.cacheInvalidations)).toBeGreaterThan(0);
+        expect(await total(b.metrics.cacheInvalidations)).toBeGreaterThan(0);
+      },
+      { timeout: 5_000 },
+    );
     expect(await fetch(b)).toEqual([{ price: 103 }, { price: 200 }]);
     priceOffset = 0;
   });

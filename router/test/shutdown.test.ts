@@ -21,7 +21,6 @@ interface Started {
   exited: Promise<{ code: number | null; at: number }>;
 }
 
-
 async function startRouter(products: FakeSubgraph, pricing: FakeSubgraph, env: Record<string, string>): Promise<Started> {
   const port = await freePort();
   // Not vitest's NODE_ENV=test: Apollo Server only skips its own signal handlers under it, and
@@ -47,7 +46,9 @@ async function startRouter(products: FakeSubgraph, pricing: FakeSubgraph, env: R
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.once('exit', (code) => resolve({ code, at: Date.now() })));
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+    child.once('exit', (code) => resolve({ code, at: Date.now() })),
+  );
   const ready = new Promise<void>((resolve, reject) => {
     const check = () => output.includes('Router ready at') && resolve();
     child.stdout!.on('data', check);
@@ -76,7 +77,10 @@ async function fakes(pricingDelayMs: number | 'never') {
     else await delay(pricingDelayMs);
     return { body: { data: { _entities: representationsOf(request).map((r) => ({ price: Number(r.id.slice(1)) * 100 })) } } };
   });
-  cleanup.push(() => products.close(), () => pricing.close());
+  cleanup.push(
+    () => products.close(),
+    () => pricing.close(),
+  );
   return { products, pricing };
 }
 
@@ -162,7 +166,12 @@ describe('router shutdown (SIGTERM on the real process)', () => {
   it('exits 1 soon after DRAIN_TIMEOUT_MS when a request cannot finish', async () => {
     const { products, pricing } = await fakes('never');
     // Two stuck fetches at the subgraph, not one shared by both requests.
-    const router = await startRouter(products, pricing, { DRAIN_TIMEOUT_MS: '200', LOG_LEVEL: 'error', REQUEST_DEDUP: 'false', SUBGRAPH_DEDUP: 'false' });
+    const router = await startRouter(products, pricing, {
+      DRAIN_TIMEOUT_MS: '200',
+      LOG_LEVEL: 'error',
+      REQUEST_DEDUP: 'false',
+      SUBGRAPH_DEDUP: 'false',
+    });
     cleanup.push(async () => void router.child.kill('SIGKILL'));
 
     const stuck = [send(router.port, '/graphql', QUERY), send(router.port, '/graphql', QUERY)];

@@ -38,7 +38,8 @@ async function startStreamingSubgraph(size: number) {
 describe('the subgraph fetcher', () => {
   const { fetcher, close } = createFetcher({ timeoutMs: 5_000, maxResponseBytes: MAX_BYTES });
   afterAll(() => close());
-  const post = (url: string) => fetcher(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ name }"}' });
+  const post = (url: string) =>
+    fetcher(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ name }"}' });
 
   it('reads a streamed body up to the limit, characters split across chunks intact', async () => {
     const subgraph = await startStreamingSubgraph(MAX_BYTES - 100);
@@ -102,7 +103,12 @@ describe('a subgraph answer over SUBGRAPH_MAX_RESPONSE_BYTES (production)', () =
     await subgraph?.close();
   });
   const menu = () =>
-    router.app.inject({ method: 'POST', url: '/graphql', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ query: '{ categories { id name } }' }) });
+    router.app.inject({
+      method: 'POST',
+      url: '/graphql',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ query: '{ categories { id name } }' }),
+    });
 
   it('fails that field with its own error and 200 (not 500), and never opens the circuit however often', async () => {
     large = true;

@@ -14,7 +14,10 @@ import { buildTinyRouter, TINY_SUPERGRAPH } from './support/tiny-router.ts';
  * Where the router sends each subgraph: the `join__graph(url:)` of the supergraph it loaded, unless
  * `<NAME>_URL` overrides it, and `/ready` probes exactly the subgraphs that supergraph names.
  */
-const products = (name: string) => () => ({ body: { data: { products: [{ __typename: 'Product', id: 'p1', name }] } }, cacheControl: 'public, max-age=60' });
+const products = (name: string) => () => ({
+  body: { data: { products: [{ __typename: 'Product', id: 'p1', name }] } },
+  cacheControl: 'public, max-age=60',
+});
 const pricing = () => ({ body: { data: { _entities: [{ price: 100 }] } }, cacheControl: 'public, max-age=60' });
 
 describe('subgraph URLs from the supergraph', () => {
@@ -44,7 +47,10 @@ describe('subgraph URLs from the supergraph', () => {
   });
 
   const start = async (env: Record<string, string | undefined>) => {
-    const router = await buildTinyRouter({ products: override, pricing: pricingFake }, { SUPERGRAPH_PATH: supergraph, PRICING_URL: undefined, ...env });
+    const router = await buildTinyRouter(
+      { products: override, pricing: pricingFake },
+      { SUPERGRAPH_PATH: supergraph, PRICING_URL: undefined, ...env },
+    );
     routers.push(router);
     return router;
   };
@@ -90,7 +96,7 @@ describe('subgraph URLs from the supergraph', () => {
     const app = Fastify();
     const ready = readiness(app, readConfig({}));
     expect((await app.inject({ method: 'GET', url: '/ready' })).json()).toEqual({ ready: false, supergraph: false, subgraphs: {} });
-    ready.supergraphLoaded((await readFile(supergraph, 'utf8')));
+    ready.supergraphLoaded(await readFile(supergraph, 'utf8'));
     const loaded = await app.inject({ method: 'GET', url: '/ready' });
     expect(loaded.json()).toEqual({ ready: true, supergraph: true, subgraphs: { pricing: true, products: true } });
     ready.beginShutdown();

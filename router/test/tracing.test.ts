@@ -11,7 +11,7 @@ import { buildServer as buildProducts } from '@shop/products';
 import { readConfig as readProductsConfig } from '@shop/products/config';
 import { readConfig } from '../src/config.ts';
 import { buildRouter, type Router } from '../src/server.ts';
-import { representationsOf, startFakeSubgraph, type FakeSubgraph, type ReceivedRequest } from './support/fake-subgraph.ts';
+import { representationsOf, startFakeSubgraph, type ReceivedRequest } from './support/fake-subgraph.ts';
 import { TINY_SUPERGRAPH } from './support/tiny-router.ts';
 
 /**
@@ -58,7 +58,12 @@ describe('tracing on: router and a real subgraph', () => {
   beforeAll(async () => {
     exporter = await memorySpanExporter();
     products = await buildProducts({
-      config: readProductsConfig({ PORT: '0', ROUTER_SECRET: SECRET, SUBGRAPH_CACHE: 'false', PRODUCTS_DATABASE_URL: process.env.PRODUCTS_DATABASE_URL }),
+      config: readProductsConfig({
+        PORT: '0',
+        ROUTER_SECRET: SECRET,
+        SUBGRAPH_CACHE: 'false',
+        PRODUCTS_DATABASE_URL: process.env.PRODUCTS_DATABASE_URL,
+      }),
       seedSize: SMALL_SEED,
       logger: logs.logger,
       spanExporter: exporter,
@@ -81,7 +86,12 @@ describe('tracing on: router and a real subgraph', () => {
       method: 'POST',
       url: '/graphql',
       payload: { query: 'query ProductName { product(id: "p1") { id name } }', operationName: 'ProductName' },
-      headers: { 'content-type': 'application/json', traceparent: TRACEPARENT, 'x-request-id': 'abc-123', 'apollographql-client-name': 'web' },
+      headers: {
+        'content-type': 'application/json',
+        traceparent: TRACEPARENT,
+        'x-request-id': 'abc-123',
+        'apollographql-client-name': 'web',
+      },
     });
     expect(response.json()).toEqual({ data: { product: { id: 'p1', name: expect.any(String) } } });
     await router.tracing.forceFlush();
@@ -141,7 +151,11 @@ describe('tracing on: router and a real subgraph', () => {
 
 function productsSubgraph(request: ReceivedRequest) {
   const first = Number(/first:(\d+)/.exec(request.query)?.[1] ?? 2);
-  return { body: { data: { products: Array.from({ length: first }, (_, i) => ({ __typename: 'Product', id: `p${i + 1}`, name: `Product ${i + 1}` })) } } };
+  return {
+    body: {
+      data: { products: Array.from({ length: first }, (_, i) => ({ __typename: 'Product', id: `p${i + 1}`, name: `Product ${i + 1}` })) },
+    },
+  };
 }
 function pricingSubgraph(request: ReceivedRequest) {
   return { body: { data: { _entities: representationsOf(request).map(() => ({ price: 100 })) } } };
@@ -167,7 +181,12 @@ async function tinyRouter(env: Record<string, string>, spanExporter?: InMemorySp
     products,
     pricing,
     post: (query: string, headers: Record<string, string> = {}) =>
-      router.app.inject({ method: 'POST', url: '/graphql', payload: { query }, headers: { 'content-type': 'application/json', ...headers } }),
+      router.app.inject({
+        method: 'POST',
+        url: '/graphql',
+        payload: { query },
+        headers: { 'content-type': 'application/json', ...headers },
+      }),
     async close() {
       await router.close();
       await products.close();
@@ -193,7 +212,10 @@ describe('tracing on: fake subgraphs', () => {
     await stack.router.tracing.forceFlush();
     const fetches = exporter.getFinishedSpans().filter((span) => span.kind === SpanKind.CLIENT && span.name.startsWith('fetch '));
     expect(fetches.map((span) => span.attributes['shop.subgraph']).sort()).toEqual(['pricing', 'products']);
-    for (const [name, fake] of [['products', stack.products], ['pricing', stack.pricing]] as const) {
+    for (const [name, fake] of [
+      ['products', stack.products],
+      ['pricing', stack.pricing],
+    ] as const) {
       const sent = header(fake.requests.at(-1)!.headers, 'traceparent');
       const span = fetches.find((s) => s.attributes['shop.subgraph'] === name)!;
       expect(span.spanContext().traceId).toBe(TRACE_ID);
@@ -251,7 +273,12 @@ describe('OTLP export', () => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      received.push({ method: req.method!, url: req.url!, contentType: req.headers['content-type'], body: Buffer.concat(chunks).toString('utf8') });
+      received.push({
+        method: req.method!,
+        url: req.url!,
+        contentType: req.headers['content-type'],
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });

@@ -41,7 +41,12 @@ export function createRouterCache(settings: RouterCacheSettings): RouterCacheHan
         onError: (operation) => metrics.cacheErrors.inc({ layer: 'router', type: operation }),
         onSkip,
       })
-    : new MemoryStorage({ maxEntries: settings.cacheMaxEntries, maxBytes: settings.cacheMaxBytes, maxEntryBytes: settings.cacheMaxEntryBytes, onSkip });
+    : new MemoryStorage({
+        maxEntries: settings.cacheMaxEntries,
+        maxBytes: settings.cacheMaxBytes,
+        maxEntryBytes: settings.cacheMaxEntryBytes,
+        onSkip,
+      });
   const cache = new RouterCache({ storage, metrics });
   // The same channel the subgraphs publish on; returning the promise lets an in-process publish
   // wait until this cache has dropped the entries (read-your-writes under `npm start`).

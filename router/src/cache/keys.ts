@@ -24,7 +24,9 @@ export function stableJson(value: unknown): string {
       out += '[';
     } else {
       const object = next as Record<string, unknown>;
-      const keys = Object.keys(object).filter((key) => object[key] !== undefined).sort();
+      const keys = Object.keys(object)
+        .filter((key) => object[key] !== undefined)
+        .sort();
       pending.push(CLOSE_OBJECT);
       for (let i = keys.length - 1; i >= 0; i--) {
         const key = keys[i]!;

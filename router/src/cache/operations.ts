@@ -59,8 +59,16 @@ function analyse(query: string, given: DocumentNode | undefined): OperationShape
   const operation = operations[0]!;
   const [root, ...others] = operation.selectionSet.selections;
   const entities =
-    others.length === 0 && root?.kind === Kind.FIELD && root.name.value === '_entities' && !root.alias &&
-    (root.arguments ?? []).some((a) => a.name.value === 'representations' && a.value.kind === Kind.VARIABLE && a.value.name.value === 'representations');
-  const anonymous = { ...document, definitions: document.definitions.map((d) => (d === operation ? { ...operation, name: undefined } : d)) };
+    others.length === 0 &&
+    root?.kind === Kind.FIELD &&
+    root.name.value === '_entities' &&
+    !root.alias &&
+    (root.arguments ?? []).some(
+      (a) => a.name.value === 'representations' && a.value.kind === Kind.VARIABLE && a.value.name.value === 'representations',
+    );
+  const anonymous = {
+    ...document,
+    definitions: document.definitions.map((d) => (d === operation ? { ...operation, name: undefined } : d)),
+  };
   return { operation: operation.operation, entities, selectionHash: digest(print(anonymous)) };
 }

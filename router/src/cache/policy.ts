@@ -5,7 +5,11 @@ export const NOT_CACHEABLE: OperationPolicy = { cacheable: false };
 /** The stricter of two policies: the lower maxAge, PRIVATE if either is, not cacheable if either is not. */
 export function combinePolicies(a: OperationPolicy, b: OperationPolicy): OperationPolicy {
   if (!a.cacheable || !b.cacheable) return NOT_CACHEABLE;
-  return { cacheable: true, maxAge: Math.min(a.maxAge, b.maxAge), scope: a.scope === 'PRIVATE' || b.scope === 'PRIVATE' ? 'PRIVATE' : 'PUBLIC' };
+  return {
+    cacheable: true,
+    maxAge: Math.min(a.maxAge, b.maxAge),
+    scope: a.scope === 'PRIVATE' || b.scope === 'PRIVATE' ? 'PRIVATE' : 'PUBLIC',
+  };
 }
 
 /**

@@ -42,7 +42,13 @@ const TAG_SLACK_MS = 5_000;
 export class RedisStorage implements CacheStorage {
   constructor(
     private readonly redis: Redis,
-    private readonly options: { prefix: string; timeoutMs: number; maxEntryBytes: number; onError: StorageErrorHandler; onSkip?: SkipHandler | undefined },
+    private readonly options: {
+      prefix: string;
+      timeoutMs: number;
+      maxEntryBytes: number;
+      onError: StorageErrorHandler;
+      onSkip?: SkipHandler | undefined;
+    },
   ) {}
 
   getMany(keys: readonly string[]): Promise<(string | undefined)[]> {

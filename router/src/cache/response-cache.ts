@@ -118,7 +118,15 @@ export class ResponseCache {
         willSendResponse: async ({ contextValue, request, response, operation, errors }) => {
           const state = contextValue.responseCache;
           const body = response.body;
-          if (!state || state.generation !== this.generation || operation?.operation !== 'query' || errors?.length || body.kind !== 'single' || body.singleResult.errors?.length) return;
+          if (
+            !state ||
+            state.generation !== this.generation ||
+            operation?.operation !== 'query' ||
+            errors?.length ||
+            body.kind !== 'single' ||
+            body.singleResult.errors?.length
+          )
+            return;
           if (hasUndeclaredVariables(operation, request.variables)) return;
           const policy = contextValue.cachePolicy.policy();
           if (!policy.cacheable) return;

@@ -90,7 +90,7 @@ export class RouterCache {
   async resolve(call: CacheableFetch): Promise<CacheOutcome> {
     const { request } = call;
     const shape = request.query ? this.shapes.of(request.query, call.document) : undefined;
-    if (!shape || shape.operation !== 'query') {
+    if (shape?.operation !== 'query') {
       // Mutations (and what we cannot read) are neither cached nor deduplicated: each one counts.
       return { response: (await call.fetch(request)).response, policy: NOT_CACHEABLE };
     }
@@ -179,7 +179,9 @@ export class RouterCache {
     if (!misses.length) return { response: { data: { _entities: entities } }, policy: cachedPolicy!, lookups };
 
     const everything = misses.length === count;
-    const missRequest = everything ? request : { ...request, variables: { ...otherVariables, representations: misses.map((i) => representations[i]) } };
+    const missRequest = everything
+      ? request
+      : { ...request, variables: { ...otherVariables, representations: misses.map((i) => representations[i]) } };
     const started = InvalidationLog.now();
     const { response, cacheControl, sent } = await this.fetchOnce(call, missRequest, types[misses[0]!]!);
     const fetchedPolicy = parseCacheControl(cacheControl);
@@ -225,7 +227,13 @@ export class RouterCache {
    * A PRIVATE entry also carries its viewer's `User:<id>` tag: what is private is about that user,
    * and a list of theirs (order history) cannot be tagged by the item that is not in it yet.
    */
-  private entry(key: string, value: unknown, policy: Extract<OperationPolicy, { cacheable: true }>, tags: Set<string>, viewer: Viewer | null): CacheWrite {
+  private entry(
+    key: string,
+    value: unknown,
+    policy: Extract<OperationPolicy, { cacheable: true }>,
+    tags: Set<string>,
+    viewer: Viewer | null,
+  ): CacheWrite {
     if (policy.scope === 'PRIVATE' && viewer) tags.add(`User:${viewer.userId}`);
     const ttlMs = policy.maxAge * 1_000;
     const stored: StoredEntry = { v: value, x: Date.now() + ttlMs, ...(policy.scope === 'PRIVATE' ? { p: 1 as const } : {}) };
@@ -278,7 +286,7 @@ function isStorable(
 
 function remapErrorPath(error: GraphQLFormattedError, misses: number[]): GraphQLFormattedError {
   const path = error.path;
-  if (!path || path[0] !== '_entities' || typeof path[1] !== 'number') return error;
+  if (path?.[0] !== '_entities' || typeof path[1] !== 'number') return error;
   const original = misses[path[1]];
   return original === undefined ? error : { ...error, path: ['_entities', original, ...path.slice(2)] };
 }

@@ -101,6 +101,10 @@ export class RedisApqCache implements ApqCache {
 
   async delete(key: string): Promise<boolean> {
     const { prefix, timeoutMs } = this.options;
-    return within(this.redis.del(prefix + key).then((n) => n > 0), timeoutMs, false);
+    return within(
+      this.redis.del(prefix + key).then((n) => n > 0),
+      timeoutMs,
+      false,
+    );
   }
 }

@@ -34,7 +34,11 @@ export interface TrustedDocuments {
  * changes. A reload that fails (a half-written or malformed file) keeps the previous set: a deploy
  * writing manifests must never leave a safelisted app with nothing, or worse, with a partial list.
  */
-export async function loadTrustedDocuments(dir: string, logger: Logger, onLoad: (manifests: ManifestSet) => void = () => {}): Promise<TrustedDocuments> {
+export async function loadTrustedDocuments(
+  dir: string,
+  logger: Logger,
+  onLoad: (manifests: ManifestSet) => void = () => {},
+): Promise<TrustedDocuments> {
   let current: ManifestSet = new Map();
   try {
     current = await readManifests(dir);

@@ -38,7 +38,10 @@ function cacheControlPlugin(): ApolloServerPlugin<RouterContext> {
         async willSendResponse({ contextValue, response, operation, errors }) {
           const body = response.body;
           const uncacheable =
-            operation?.operation !== 'query' || (errors?.length ?? 0) > 0 || body.kind !== 'single' || (body.singleResult.errors?.length ?? 0) > 0;
+            operation?.operation !== 'query' ||
+            (errors?.length ?? 0) > 0 ||
+            body.kind !== 'single' ||
+            (body.singleResult.errors?.length ?? 0) > 0;
           response.http.headers.set('cache-control', contextValue.cachePolicy.header({ uncacheable }));
         },
       };

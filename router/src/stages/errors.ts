@@ -40,10 +40,13 @@ function answerUnparseable(app: FastifyInstance): void {
     const status = tooLarge ? 413 : error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) request.log.error({ err: error }, 'request failed');
     const message =
-      status === 500 ? 'Internal server error'
-      : tooLarge ? `Request body is larger than ${BODY_LIMIT / 1024 / 1024} MB`
-      : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'Unsupported content type; send application/json'
-      : 'Request body is not valid JSON';
+      status === 500
+        ? 'Internal server error'
+        : tooLarge
+          ? `Request body is larger than ${BODY_LIMIT / 1024 / 1024} MB`
+          : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? 'Unsupported content type; send application/json'
+            : 'Request body is not valid JSON';
     const code = status === 500 ? 'INTERNAL_SERVER_ERROR' : tooLarge ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
     void reply.status(status).send({ errors: [{ message, extensions: { code } }] });
   });

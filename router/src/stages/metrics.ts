@@ -42,7 +42,13 @@ export function measuredFetches(registry: RouterMetrics): FetchStage {
 }
 
 /** A request answered before Apollo (response cache, request sharing) still counts in the request metrics. */
-export function answeredEarly(registry: RouterMetrics, request: FastifyRequest, reply: FastifyReply, client: string, resolvedName?: string | null) {
+export function answeredEarly(
+  registry: RouterMetrics,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  client: string,
+  resolvedName?: string | null,
+) {
   const operation = resolvedName ?? (request.body as { operationName?: unknown } | null | undefined)?.operationName;
   const labels = registry.labels.pair(operation, client);
   registry.requests.inc({ ...labels, status: 'ok' });
@@ -57,7 +63,8 @@ function metricsPlugin(registry: RouterMetrics): ApolloServerPlugin<RouterContex
       return {
         async willSendResponse({ operationName, response, errors }) {
           const { operation, client } = registry.labels.pair(operationName, contextValue.clientName);
-          const failed = (errors?.length ?? 0) > 0 || (response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0);
+          const failed =
+            (errors?.length ?? 0) > 0 || (response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0);
           registry.requests.inc({ operation, client, status: failed ? 'error' : 'ok' });
           registry.requestDuration.observe({ operation, client }, Number(process.hrtime.bigint() - started) / 1e9);
         },

@@ -23,7 +23,8 @@ export async function persistedQueries({ config, log, metrics, signals }: Router
     metrics.persistedQueryManifestLoads.inc();
     // Known apps and their operations take label slots before first-come names (while there is room).
     metrics.labels.client.admit(manifests.keys());
-    for (const operations of manifests.values()) metrics.labels.operation.admit([...operations.values()].map((operation) => operation.name));
+    for (const operations of manifests.values())
+      metrics.labels.operation.admit([...operations.values()].map((operation) => operation.name));
     void signals.documentsChanged.emit(); // an operation may no longer be allowed
   });
   return {

@@ -30,7 +30,13 @@ export function responseCache({ config, metrics, viewerOf, signals }: RouterPart
     async preHandler(request, reply) {
       const keyed = await keyedRequest(request, viewerOf);
       if (!keyed) return;
-      states.set(request, { key: keyed.key, generation: cache.currentGeneration, viewer: keyed.viewer, startedAt: ResponseCache.now(), tags: new Set() });
+      states.set(request, {
+        key: keyed.key,
+        generation: cache.currentGeneration,
+        viewer: keyed.viewer,
+        startedAt: ResponseCache.now(),
+        tags: new Set(),
+      });
       const status = cacheStatusOf(request);
       status.response = 'miss';
       if (!(await cache.serve(keyed.key, keyed.viewer, reply, () => (status.response = 'hit')))) return;
@@ -43,7 +49,13 @@ export function responseCache({ config, metrics, viewerOf, signals }: RouterPart
         {
           // Only queries are ever stored: for anything else the lookup was no lookup at all.
           requestDidStart: async () => ({
-            willSendResponse: async ({ contextValue, operation }: { contextValue: RouterContext; operation?: { operation: string } | null }) => {
+            willSendResponse: async ({
+              contextValue,
+              operation,
+            }: {
+              contextValue: RouterContext;
+              operation?: { operation: string } | null;
+            }) => {
               if (contextValue.cacheStatus && operation?.operation !== 'query') contextValue.cacheStatus.response = 'bypass';
             },
           }),

@@ -11,7 +11,9 @@ export function tracing({ tracing: otel }: RouterParts): Stage {
   return {
     name: 'tracing',
     fastify(app) {
-      traceRequests(app, otel, { onEnd: (span, request) => span.setAttribute('graphql.client.name', clientName(request.headers[CLIENT_NAME_HEADER])) });
+      traceRequests(app, otel, {
+        onEnd: (span, request) => span.setAttribute('graphql.client.name', clientName(request.headers[CLIENT_NAME_HEADER])),
+      });
     },
     context: (request) => (otel.enabled ? {} : upstreamTrace(request.headers)),
     fetch: {
@@ -42,7 +44,13 @@ export function fetchTracing({ tracing: otel }: RouterParts): Stage | undefined 
           'shop.subgraph': call.subgraph,
           'graphql.operation.name': call.request.operationName ?? 'anonymous',
         };
-        return inClientSpan(otel.tracer, `fetch ${call.subgraph}`, attributes, () => next(call), (result) => !!result.response.errors?.length);
+        return inClientSpan(
+          otel.tracer,
+          `fetch ${call.subgraph}`,
+          attributes,
+          () => next(call),
+          (result) => !!result.response.errors?.length,
+        );
       },
     },
   };

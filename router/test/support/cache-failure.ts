@@ -19,7 +19,16 @@ export const startPriceSubgraph = () =>
 
 export function routerOn(subgraph: FakeSubgraph, redisUrl: string, prefix = testPrefix()) {
   const metrics = createRouterMetrics();
-  const handle = createRouterCache({ redisUrl, cacheTimeoutMs: CACHE_TIMEOUT_MS, cacheMaxEntries: 1_000, cacheMaxBytes: 64 * 1024 * 1024, cacheMaxEntryBytes: 1024 * 1024, cacheKeyPrefix: prefix, logger, metrics });
+  const handle = createRouterCache({
+    redisUrl,
+    cacheTimeoutMs: CACHE_TIMEOUT_MS,
+    cacheMaxEntries: 1_000,
+    cacheMaxBytes: 64 * 1024 * 1024,
+    cacheMaxEntryBytes: 1024 * 1024,
+    cacheKeyPrefix: prefix,
+    logger,
+    metrics,
+  });
   const source = dataSourceFor(subgraph.url, metrics, handle.cache);
   return { metrics, handle, source, prefix };
 }

@@ -47,7 +47,10 @@ export async function startFakeSubgraph(handler: FakeHandler): Promise<FakeSubgr
       requests.push(request);
       try {
         const reply = await current(request);
-        res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...(reply.cacheControl ? { 'cache-control': reply.cacheControl } : {}) });
+        res.writeHead(reply.status ?? 200, {
+          'content-type': 'application/json',
+          ...(reply.cacheControl ? { 'cache-control': reply.cacheControl } : {}),
+        });
         res.end(JSON.stringify(reply.body));
       } catch (error) {
         res.writeHead(500, { 'content-type': 'application/json' });
@@ -72,6 +75,7 @@ export async function startFakeSubgraph(handler: FakeHandler): Promise<FakeSubgr
 }
 
 /** The representations of an `_entities` request. */
-export const representationsOf = (request: ReceivedRequest) => (request.variables.representations ?? []) as { __typename: string; id: string }[];
+export const representationsOf = (request: ReceivedRequest) =>
+  (request.variables.representations ?? []) as { __typename: string; id: string }[];
 
 export const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

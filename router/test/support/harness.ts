@@ -32,7 +32,8 @@ export const testPrefix = () => `test:rc:${randomBytes(6).toString('hex')}:`;
 const run = randomBytes(3).toString('hex');
 export const productId = (n: number) => `p${run}-${n}`;
 
-export const ENTITIES = 'query Listing__pricing__1($representations:[_Any!]!){_entities(representations:$representations){...on Product{price}}}';
+export const ENTITIES =
+  'query Listing__pricing__1($representations:[_Any!]!){_entities(representations:$representations){...on Product{price}}}';
 export const product = (n: number) => ({ __typename: 'Product', id: productId(n) });
 
 /** Sum of a counter's series, optionally only those whose labels match. */
@@ -93,7 +94,13 @@ export async function deleteKeys(redisUrl: string, prefix: string): Promise<void
 export function dataSourceFor(url: string, metrics: RouterMetrics, cache: RouterCache | undefined, subgraph = 'pricing') {
   const { fetcher, close } = createFetcher({ timeoutMs: 5_000, maxResponseBytes: 16 * 1024 ** 2 });
   const identity = viewer({ config: { routerSecret: undefined } } as RouterParts).fetch!;
-  const stages = [identity, cacheControl().fetch!, namedFetchErrors, ...(cache ? [entityCacheFetch(cache), sharedFetches(metrics)] : []), measuredFetches(metrics)];
+  const stages = [
+    identity,
+    cacheControl().fetch!,
+    namedFetchErrors,
+    ...(cache ? [entityCacheFetch(cache), sharedFetches(metrics)] : []),
+    measuredFetches(metrics),
+  ];
   const source = new SubgraphDataSource({ subgraph, url, fetcher, stages });
   return {
     source,

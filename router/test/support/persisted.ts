@@ -16,7 +16,8 @@ import { buildTinyRouter } from './tiny-router.ts';
 export const MANIFESTS = fileURLToPath(new URL('../fixtures/manifests', import.meta.url));
 
 export const LISTING =
-  'query Listing($first: Int) {\n  products(first: $first) {\n    ...ProductCard\n  }\n}\n\nfragment ProductCard on Product {\n  id\n  name\n  price\n}';
+  'query Listing($first: Int) {\n  products(first: $first) {\n    ...ProductCard\n  }\n}\n\n' +
+  'fragment ProductCard on Product {\n  id\n  name\n  price\n}';
 export const SET_PRICE = 'mutation SetPrice($id: ID!, $price: Int!) {\n  setPrice(id: $id, price: $price) {\n    id\n    price\n  }\n}';
 export const NAMES = 'query Names {\n  products(first: 2) {\n    id\n    name\n  }\n}';
 export { sha256 };
@@ -31,7 +32,10 @@ function productsSubgraph(request: ReceivedRequest) {
 
 function pricingSubgraph(request: ReceivedRequest) {
   if (request.query.startsWith('mutation')) {
-    return { body: { data: { setPrice: { __typename: 'Product', id: request.variables.id ?? 'p1', price: request.variables.price ?? 5 } } }, cacheControl: 'no-store' };
+    return {
+      body: { data: { setPrice: { __typename: 'Product', id: request.variables.id ?? 'p1', price: request.variables.price ?? 5 } } },
+      cacheControl: 'no-store',
+    };
   }
   const _entities = representationsOf(request).map((r) => ({ price: Number(r.id.slice(1)) * 100 }));
   return { body: { data: { _entities } }, cacheControl: 'public, max-age=60' };
@@ -71,13 +75,24 @@ export async function startRouter(env: Record<string, string> = {}): Promise<Tes
     products,
     pricing,
     async post(payload, client) {
-      const headers: Record<string, string> = { 'content-type': 'application/json', ...(client ? { 'apollographql-client-name': client } : {}) };
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        ...(client ? { 'apollographql-client-name': client } : {}),
+      };
       return reply(await router.app.inject({ method: 'POST', url: '/graphql', payload, headers }));
     },
     async get(payload, client, headers = {}) {
-      const query = Object.fromEntries(Object.entries(payload).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]));
+      const query = Object.fromEntries(
+        Object.entries(payload).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]),
+      );
       const url = `/graphql?${new URLSearchParams(query)}`;
-      return reply(await router.app.inject({ method: 'GET', url, headers: { ...(client ? { 'apollographql-client-name': client } : {}), ...headers } }));
+      return reply(
+        await router.app.inject({
+          method: 'GET',
+          url,
+          headers: { ...(client ? { 'apollographql-client-name': client } : {}), ...headers },
+        }),
+      );
     },
     outcomes: (labels) => total(router.metrics.persistedQueryRequests, labels),
     async close() {
@@ -96,6 +111,10 @@ export async function copyManifests(): Promise<{ dir: string; remove(): Promise<
 }
 
 export const manifestOf = (operations: { name: string; type: string; body: string }[]) =>
-  JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: operations.map((op) => ({ id: sha256(op.body), ...op })) });
+  JSON.stringify({
+    format: 'apollo-persisted-query-manifest',
+    version: 1,
+    operations: operations.map((op) => ({ id: sha256(op.body), ...op })),
+  });
 
 export const codes = (reply: Reply) => reply.body.errors?.map((error) => error.extensions?.code);

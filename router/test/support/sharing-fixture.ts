@@ -26,12 +26,22 @@ export function sharingFixture(baseEnv: Record<string, string>) {
       await (productsGate ?? delay(150));
       if (/\bme\b/.test(query)) return { body: { data: { me: headers['x-user-id'] ?? 'anonymous' } }, cacheControl: 'private, max-age=30' };
       const first = Number(variables.first ?? /first:\s*(\d+)/.exec(query)?.[1] ?? 2);
-      return { body: { data: { products: Array.from({ length: first }, (_, i) => ({ __typename: 'Product', id: `p${i + 1}`, name: `Product ${i + 1}` })) } }, cacheControl: 'public, max-age=60' };
+      return {
+        body: {
+          data: {
+            products: Array.from({ length: first }, (_, i) => ({ __typename: 'Product', id: `p${i + 1}`, name: `Product ${i + 1}` })),
+          },
+        },
+        cacheControl: 'public, max-age=60',
+      };
     });
     pricing = await startFakeSubgraph(async (request) => {
       if (request.query.startsWith('mutation')) return { body: { data: { setPrice: { __typename: 'Product', id: 'p1', price: 5 } } } };
       await delay(150);
-      return { body: { data: { _entities: representationsOf(request).map((r) => ({ price: Number(r.id.slice(1)) * 100 })) } }, cacheControl: 'public, max-age=60' };
+      return {
+        body: { data: { _entities: representationsOf(request).map((r) => ({ price: Number(r.id.slice(1)) * 100 })) } },
+        cacheControl: 'public, max-age=60',
+      };
     });
   });
   afterEach(async () => {
@@ -65,7 +75,12 @@ export function sharingFixture(baseEnv: Record<string, string>) {
 }
 
 export const post = (target: Router, body: object, headers: Record<string, string> = {}) =>
-  target.app.inject({ method: 'POST', url: '/graphql', headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(body) });
+  target.app.inject({
+    method: 'POST',
+    url: '/graphql',
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: JSON.stringify(body),
+  });
 
 /** One series of a router metric (first line starting with `name` and containing every label). */
 export async function metric(target: Router, name: string, labels = ''): Promise<number> {
@@ -74,4 +89,11 @@ export async function metric(target: Router, name: string, labels = ''): Promise
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
-export const EXPECTED_LISTING = { data: { products: [{ id: 'p1', name: 'Product 1', price: 100 }, { id: 'p2', name: 'Product 2', price: 200 }] } };
+export const EXPECTED_LISTING = {
+  data: {
+    products: [
+      { id: 'p1', name: 'Product 1', price: 100 },
+      { id: 'p2', name: 'Product 2', price: 200 },
+    ],
+  },
+};
