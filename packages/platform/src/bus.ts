@@ -34,7 +34,12 @@ export const INVALIDATION_CHANNEL = invalidationChannel(DEFAULT_CACHE_KEY_PREFIX
 
 const processHandlers = new Map<string, Set<InvalidationHandler>>();
 
-export function createInvalidationBus({ redisUrl, logger, channel = INVALIDATION_CHANNEL, onPublishError }: {
+export function createInvalidationBus({
+  redisUrl,
+  logger,
+  channel = INVALIDATION_CHANNEL,
+  onPublishError,
+}: {
   redisUrl?: string | undefined;
   logger: Logger;
   channel?: string;

@@ -1,6 +1,14 @@
 import {
-  getNamedType, isCompositeType, Kind, TypeInfo, visit, visitWithTypeInfo,
-  type DirectiveNode, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode,
+  getNamedType,
+  isCompositeType,
+  Kind,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  type DirectiveNode,
+  type DocumentNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
 } from 'graphql';
 
 /**
@@ -36,9 +44,12 @@ export function readCacheHints(typeDefs: DocumentNode): CacheHints {
   const fields = new Map<string, CacheHint>();
   for (const definition of typeDefs.definitions) {
     if (
-      definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.OBJECT_TYPE_EXTENSION &&
-      definition.kind !== Kind.INTERFACE_TYPE_DEFINITION && definition.kind !== Kind.UNION_TYPE_DEFINITION
-    ) continue;
+      definition.kind !== Kind.OBJECT_TYPE_DEFINITION &&
+      definition.kind !== Kind.OBJECT_TYPE_EXTENSION &&
+      definition.kind !== Kind.INTERFACE_TYPE_DEFINITION &&
+      definition.kind !== Kind.UNION_TYPE_DEFINITION
+    )
+      continue;
     const typeHint = hintOf(definition.directives);
     if (typeHint) types.set(definition.name.value, typeHint);
     if ('fields' in definition) {
@@ -58,7 +69,8 @@ function hintOf(directives: readonly DirectiveNode[] | undefined): CacheHint | u
   let scope: CacheScope = 'PUBLIC';
   for (const argument of directive.arguments ?? []) {
     if (argument.name.value === 'maxAge' && argument.value.kind === Kind.INT) maxAge = Number(argument.value.value);
-    if (argument.name.value === 'scope' && argument.value.kind === Kind.ENUM) scope = argument.value.value === 'PRIVATE' ? 'PRIVATE' : 'PUBLIC';
+    if (argument.name.value === 'scope' && argument.value.kind === Kind.ENUM)
+      scope = argument.value.value === 'PRIVATE' ? 'PRIVATE' : 'PUBLIC';
   }
   return { maxAge, scope };
 }
@@ -71,11 +83,16 @@ export function fieldHint(hints: CacheHints, parentType: string, fieldName: stri
 export type OperationPolicy = { cacheable: false } | { cacheable: true; maxAge: number; scope: CacheScope };
 
 /** The policy of one operation against a schema, by static analysis of its selection. */
-export function operationPolicy(schema: GraphQLSchema, document: DocumentNode, hints: CacheHints, operationName?: string | null): OperationPolicy {
+export function operationPolicy(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  hints: CacheHints,
+  operationName?: string | null,
+): OperationPolicy {
   const operation = document.definitions.find(
     (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName),
   );
-  if (!operation || operation.operation !== 'query') return { cacheable: false };
+  if (operation?.operation !== 'query') return { cacheable: false };
   let maxAge = Number.POSITIVE_INFINITY;
   let scope: CacheScope = 'PUBLIC';
   const apply = (hint: CacheHint) => {

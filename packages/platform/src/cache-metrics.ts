@@ -22,6 +22,11 @@ export function createCacheMetrics(registry: Registry): CacheMetrics {
     misses: counter('cache_misses_total', 'Cache lookups that had to be resolved'),
     errors: counter('cache_errors_total', 'Cache operations that failed open (answered without the cache)'),
     invalidations: counter('cache_invalidations_total', 'Invalidation tags received, by tag type'),
-    skipped: new Counter({ name: 'cache_entries_skipped_total', help: 'Values the cache did not store, by field and reason', labelNames: ['layer', 'type', 'reason'], registers: [registry] }),
+    skipped: new Counter({
+      name: 'cache_entries_skipped_total',
+      help: 'Values the cache did not store, by field and reason',
+      labelNames: ['layer', 'type', 'reason'],
+      registers: [registry],
+    }),
   };
 }

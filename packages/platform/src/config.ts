@@ -74,7 +74,11 @@ export interface ListenerTimeouts {
   keepAliveTimeoutMs: number;
 }
 
-export const DEFAULT_LISTENER_TIMEOUTS: ListenerTimeouts = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000 };
+export const DEFAULT_LISTENER_TIMEOUTS: ListenerTimeouts = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 72_000,
+};
 
 export function readListenerTimeouts(env: Env): ListenerTimeouts {
   const timeouts = {
@@ -84,7 +88,9 @@ export function readListenerTimeouts(env: Env): ListenerTimeouts {
   };
   // Node refuses a headers timeout longer than the request timeout; say which variables clash.
   if (timeouts.headersTimeoutMs > timeouts.requestTimeoutMs) {
-    throw new ConfigError(`HEADERS_TIMEOUT_MS (${timeouts.headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${timeouts.requestTimeoutMs})`);
+    throw new ConfigError(
+      `HEADERS_TIMEOUT_MS (${timeouts.headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${timeouts.requestTimeoutMs})`,
+    );
   }
   return timeouts;
 }

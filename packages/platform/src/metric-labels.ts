@@ -92,7 +92,11 @@ export function operationClientLabels({
   operations = MAX_OPERATION_LABELS,
   clients = MAX_CLIENT_LABELS,
   pairs = MAX_OPERATION_CLIENT_PAIRS,
-}: { operations?: number; clients?: number; pairs?: number } = {}): OperationClientLabels {
+}: {
+  operations?: number;
+  clients?: number;
+  pairs?: number;
+} = {}): OperationClientLabels {
   const operation = operationLabel(operations);
   const client = clientLabel(clients);
   const seen = new Set<string>();

@@ -142,7 +142,11 @@ export function httpOutcome(port: number, path: string, body?: string, agent: Ag
       },
     );
     req.on('error', (error: NodeJS.ErrnoException) =>
-      resolve(error.code === 'ECONNREFUSED' ? { kind: 'refused', at: Date.now() } : { kind: 'dropped', error: `${error.code}: ${error.message}`, at: Date.now() }),
+      resolve(
+        error.code === 'ECONNREFUSED'
+          ? { kind: 'refused', at: Date.now() }
+          : { kind: 'dropped', error: `${error.code}: ${error.message}`, at: Date.now() },
+      ),
     );
     req.end(body);
   });

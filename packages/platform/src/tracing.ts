@@ -108,9 +108,7 @@ export async function setupTracing({ serviceName, config, exporter, global = fal
       resource: resourceFromAttributes({ 'service.name': name }),
       sampler: new sdk.ParentBasedSampler({ root: ratio >= 1 ? new sdk.AlwaysOnSampler() : new sdk.TraceIdRatioBasedSampler(ratio) }),
       spanProcessors: [
-        exporter
-          ? new sdk.SimpleSpanProcessor(exporter)
-          : new sdk.BatchSpanProcessor(await otlpExporter(config!.otlpTracesUrl!)),
+        exporter ? new sdk.SimpleSpanProcessor(exporter) : new sdk.BatchSpanProcessor(await otlpExporter(config!.otlpTracesUrl!)),
       ],
     });
     shared = { provider, holders: 0, key };
@@ -173,7 +171,9 @@ const recordSetter: TextMapSetter<Record<string, string>> = {
 /** A syntactically valid W3C `traceparent` (version 00), to pass on untouched when tracing is off. */
 export function validTraceparent(value: string | string[] | undefined): string | undefined {
   const given = Array.isArray(value) ? value[0] : value;
-  return given && /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/.test(given) && !/^[\da-f]{2}-0{32}-|-0{16}-/.test(given) ? given : undefined;
+  return given && /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/.test(given) && !/^[\da-f]{2}-0{32}-|-0{16}-/.test(given)
+    ? given
+    : undefined;
 }
 
 /**

@@ -18,9 +18,10 @@ export async function closeBuses() {
 }
 
 /** Resolves with the next tags a bus delivers to a new subscriber. */
-export const nextTags = (b: InvalidationBus) => new Promise<string[]>((resolve) => {
-  const stop = b.subscribe((tags) => {
-    stop();
-    resolve(tags);
+export const nextTags = (b: InvalidationBus) =>
+  new Promise<string[]>((resolve) => {
+    const stop = b.subscribe((tags) => {
+      stop();
+      resolve(tags);
+    });
   });
-});

@@ -16,7 +16,9 @@ describe('invalidation bus over Redis', () => {
   async function subscribed(name: string, count: number) {
     const redis = new Redis(REDIS_URL!);
     try {
-      await expect.poll(async () => Number(((await redis.pubsub('NUMSUB', name)) as [string, number])[1]), { timeout: 5_000 }).toBeGreaterThanOrEqual(count);
+      await expect
+        .poll(async () => Number(((await redis.pubsub('NUMSUB', name)) as [string, number])[1]), { timeout: 5_000 })
+        .toBeGreaterThanOrEqual(count);
     } finally {
       redis.disconnect();
     }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { clientLabel, MAX_CLIENT_LABELS, MAX_OPERATION_LABELS, OTHER_LABEL, operationClientLabels, operationLabel } from '../src/metric-labels.ts';
+import {
+  clientLabel,
+  MAX_CLIENT_LABELS,
+  MAX_OPERATION_LABELS,
+  OTHER_LABEL,
+  operationClientLabels,
+  operationLabel,
+} from '../src/metric-labels.ts';
 
 describe('operationLabel', () => {
   it('keeps valid names, reads absent ones as anonymous and anything else as __invalid', () => {

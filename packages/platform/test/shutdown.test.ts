@@ -60,7 +60,14 @@ describe('handleShutdownSignals', () => {
     await vi.advanceTimersByTimeAsync(500);
     finishClose();
     expect(await exited).toBe(0);
-    expect(calls).toEqual(['beginShutdown', 'log.info shutting down: not ready', 'close', 'closed', 'log.info shutdown complete', 'exit 0']);
+    expect(calls).toEqual([
+      'beginShutdown',
+      'log.info shutting down: not ready',
+      'close',
+      'closed',
+      'log.info shutdown complete',
+      'exit 0',
+    ]);
 
     await vi.advanceTimersByTimeAsync(10_000);
     expect(exit).toHaveBeenCalledTimes(1);
@@ -83,7 +90,11 @@ describe('handleShutdownSignals', () => {
     expect(exit).not.toHaveBeenCalled();
     await vi.advanceTimersByTimeAsync(1);
     expect(await exited).toBe(1);
-    expect(calls.slice(-3)).toEqual(['log.error drain timeout: closing remaining connections and exiting', 'closeAllConnections', 'exit 1']);
+    expect(calls.slice(-3)).toEqual([
+      'log.error drain timeout: closing remaining connections and exiting',
+      'closeAllConnections',
+      'exit 1',
+    ]);
 
     // A close that finishes after all changes nothing: exit happens once.
     finishClose();

@@ -4,7 +4,13 @@ import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import {
-  ConfigError, forwardedHeaders, memorySpanExporter, readTracingConfig, setupTracing, traceRequests, validTraceparent,
+  ConfigError,
+  forwardedHeaders,
+  memorySpanExporter,
+  readTracingConfig,
+  setupTracing,
+  traceRequests,
+  validTraceparent,
 } from '../src/index.ts';
 
 describe('readTracingConfig', () => {
@@ -12,9 +18,14 @@ describe('readTracingConfig', () => {
     expect(readTracingConfig({})).toEqual({ otlpTracesUrl: undefined, serviceName: undefined, sampleRatio: 1 });
   });
   it('appends /v1/traces to OTEL_EXPORTER_OTLP_ENDPOINT; takes the traces endpoint as given', () => {
-    expect(readTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).otlpTracesUrl).toBe('http://collector:4318/v1/traces');
+    expect(readTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).otlpTracesUrl).toBe(
+      'http://collector:4318/v1/traces',
+    );
     expect(
-      readTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://other:9000/traces' }).otlpTracesUrl,
+      readTracingConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://other:9000/traces',
+      }).otlpTracesUrl,
     ).toBe('http://other:9000/traces');
   });
   it('honours OTEL_SDK_DISABLED, OTEL_SERVICE_NAME and OTEL_TRACES_SAMPLER_ARG', () => {
@@ -28,7 +39,9 @@ describe('readTracingConfig', () => {
 
 describe('validTraceparent', () => {
   it('accepts W3C trace context and refuses anything else', () => {
-    expect(validTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')).toBe('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
+    expect(validTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')).toBe(
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    );
     expect(validTraceparent('00-00000000000000000000000000000000-00f067aa0ba902b7-01')).toBeUndefined();
     expect(validTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01')).toBeUndefined();
     expect(validTraceparent('00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01')).toBeUndefined();
@@ -77,7 +90,10 @@ describe('setupTracing', () => {
   });
 
   it('shutdown does not fail when the collector is down', async () => {
-    const tracing = await setupTracing({ serviceName: 'down', config: readTracingConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:9/v1/traces' }) });
+    const tracing = await setupTracing({
+      serviceName: 'down',
+      config: readTracingConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:9/v1/traces' }),
+    });
     await expect(tracing.shutdown()).resolves.toBeUndefined(); // nothing buffered: nothing to send
   });
 
@@ -95,7 +111,9 @@ describe('setupTracing', () => {
     });
     app.get('/health', async () => ({ active: trace.getActiveSpan() !== undefined }));
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    const body = (await app.inject({ method: 'POST', url: '/graphql', payload: { operationName: 'Stock' }, headers: { traceparent } })).json();
+    const body = (
+      await app.inject({ method: 'POST', url: '/graphql', payload: { operationName: 'Stock' }, headers: { traceparent } })
+    ).json();
     expect((await app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ active: false });
 
     const [child, span, ...rest] = exporter.getFinishedSpans();
@@ -108,7 +126,10 @@ describe('setupTracing', () => {
     expect(span!.attributes).toMatchObject({ 'graphql.operation.name': 'Stock', 'http.request.id': 'req-7', 'service.name': 'inventory' });
     // The context active in the handler holds the server span itself: the caller's trace, this span's id.
     expect(body.active).toMatchObject({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: span!.spanContext().spanId });
-    expect(body.forwarded).toEqual({ traceparent: `00-4bf92f3577b34da6a3ce929d0e0e4736-${span!.spanContext().spanId}-01`, 'x-request-id': 'req-7' });
+    expect(body.forwarded).toEqual({
+      traceparent: `00-4bf92f3577b34da6a3ce929d0e0e4736-${span!.spanContext().spanId}-01`,
+      'x-request-id': 'req-7',
+    });
     expect(propagation.fields()).toContain('traceparent');
     // The span started in the handler is the server span's child, in the caller's trace.
     expect(child!.spanContext().traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
