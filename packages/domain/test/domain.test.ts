@@ -28,7 +28,9 @@ describe('money in cents', () => {
 describe('regions', () => {
   it('give each region one currency', () => {
     expect(REGIONS.map((region) => CURRENCY[region])).toEqual(['INR', 'SGD', 'AED', 'USD']);
-    expect(currencyCaseSql('r.region')).toBe("CASE r.region WHEN 'IN' THEN 'INR' WHEN 'SEA' THEN 'SGD' WHEN 'ME' THEN 'AED' WHEN 'US' THEN 'USD' END");
+    expect(currencyCaseSql('r.region')).toBe(
+      "CASE r.region WHEN 'IN' THEN 'INR' WHEN 'SEA' THEN 'SGD' WHEN 'ME' THEN 'AED' WHEN 'US' THEN 'USD' END",
+    );
   });
 });
 
