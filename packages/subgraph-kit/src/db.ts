@@ -76,10 +76,12 @@ function withClientTextErrors(database: Database): Database {
     }
     throw error;
   };
-  const wrap = (queryable: Queryable): Queryable => ({ query: <R,>(text: string, params?: readonly unknown[]) => queryable.query<R>(text, params).catch(rethrow) });
+  const wrap = (queryable: Queryable): Queryable => ({
+    query: <R>(text: string, params?: readonly unknown[]) => queryable.query<R>(text, params).catch(rethrow),
+  });
   return {
     ...database,
-    query: <R,>(text: string, params?: readonly unknown[]) => database.query<R>(text, params).catch(rethrow),
+    query: <R>(text: string, params?: readonly unknown[]) => database.query<R>(text, params).catch(rethrow),
     transaction: (fn) => database.transaction((tx) => fn(wrap(tx))).catch(rethrow),
   };
 }
@@ -166,16 +168,18 @@ function createPgliteDatabase(instance: PGlite, count: () => void, owned: boolea
     },
     transaction(fn) {
       count(); // BEGIN
-      return tracked(() => instance.transaction(async (tx) => {
-        const result = await fn({
-          async query(text, params) {
-            count();
-            return (await tx.query(text, params as unknown[] | undefined)).rows as never[];
-          },
-        });
-        count(); // COMMIT
-        return result;
-      }));
+      return tracked(() =>
+        instance.transaction(async (tx) => {
+          const result = await fn({
+            async query(text, params) {
+              count();
+              return (await tx.query(text, params as unknown[] | undefined)).rows as never[];
+            },
+          });
+          count(); // COMMIT
+          return result;
+        }),
+      );
     },
     async exec(script) {
       count();

@@ -11,12 +11,7 @@ import type { Database, Queryable } from './db.ts';
  * test files) starting on the same empty database take turns, and the later ones find the work
  * done. A failure rolls everything back, so no half-migrated or half-seeded database survives.
  */
-export async function prepareStorage(
-  db: Database,
-  schema: string,
-  dir: URL,
-  seed?: (db: Database) => Promise<unknown>,
-): Promise<string[]> {
+export async function prepareStorage(db: Database, schema: string, dir: URL, seed?: (db: Database) => Promise<unknown>): Promise<string[]> {
   if (!/^[a-z_]+$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`shop.prepare.${schema}`]);

@@ -50,7 +50,13 @@ export interface Connection<T> {
 }
 
 /** Builds a connection from `rows` fetched with LIMIT first + 1 (the extra row proves a next page). */
-export function toConnection<T>(rows: T[], first: number, cursorOf: (row: T) => string, totalCount: number, hasPrevious: boolean): Connection<T> {
+export function toConnection<T>(
+  rows: T[],
+  first: number,
+  cursorOf: (row: T) => string,
+  totalCount: number,
+  hasPrevious: boolean,
+): Connection<T> {
   const page = rows.slice(0, first);
   const edges = page.map((node) => ({ cursor: cursorOf(node), node }));
   return {

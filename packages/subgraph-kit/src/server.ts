@@ -84,7 +84,9 @@ export async function createSubgraphServer<C extends object>(options: SubgraphSe
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) request.log.error({ err: error }, 'request failed');
     const message = status === 500 ? 'Internal server error' : clientMessage(error);
-    void reply.status(status).send({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
+    void reply
+      .status(status)
+      .send({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
   });
 
   await app.register(mercurius, {
@@ -129,11 +131,18 @@ export async function createSubgraphServer<C extends object>(options: SubgraphSe
   });
   // The router's supergraph is static, so in production nothing legitimate asks a subgraph for
   // its schema; only callers with the router secret may.
-  if (options.production) guardSchemaIntrospection(app, options.schema, (request) => isTrustedCaller(request.headers, options.routerSecret));
+  if (options.production)
+    guardSchemaIntrospection(app, options.schema, (request) => isTrustedCaller(request.headers, options.routerSecret));
 
   sendCacheControl(app, options.cacheHints);
   if (options.cache) {
-    await registerSubgraphCache(app, { ...options.cache, schema: options.schema, hints: options.cacheHints, metrics: metrics.cache, logger });
+    await registerSubgraphCache(app, {
+      ...options.cache,
+      schema: options.schema,
+      hints: options.cacheHints,
+      metrics: metrics.cache,
+      logger,
+    });
   }
 
   // Operation names are the caller's (the router sends `<client>__<subgraph>__N`): bounded labels.
@@ -195,7 +204,8 @@ function expand(error: Error): Error[] {
 
 function clientMessage(error: Error & { code?: string }): string {
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'Request body is too large';
-  if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return 'Request body is not valid JSON';
+  if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY')
+    return 'Request body is not valid JSON';
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'Unsupported content type; send application/json';
   return 'Bad request';
 }

@@ -2,8 +2,16 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import {
-  getNamedType, getNullableType, isAbstractType, isCompositeType, isListType, isObjectType, isUnionType,
-  type GraphQLOutputType, type GraphQLResolveInfo, type GraphQLSchema,
+  getNamedType,
+  getNullableType,
+  isAbstractType,
+  isCompositeType,
+  isListType,
+  isObjectType,
+  isUnionType,
+  type GraphQLOutputType,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
 } from 'graphql';
 import mercuriusCache from 'mercurius-cache';
 import {
@@ -131,28 +139,28 @@ export async function registerSubgraphCache(app: FastifyInstance, options: Subgr
   const sharedSuspect = () => unapplied.size > 0 || performance.now() < bypassSharedUntil;
 
   const redis = options.redisUrl
-    // The client's own timeout is only a backstop for writes: reads are bounded by the fail-open
-    // client, which tells a stalled event loop from a slow Redis (ioredis's timer cannot).
-    ? createRedis(options.redisUrl, { logger, commandTimeoutMs: Math.max(1_000, 10 * options.timeoutMs), keyPrefix: options.keyPrefix })
+    ? // The client's own timeout is only a backstop for writes: reads are bounded by the fail-open
+      // client, which tells a stalled event loop from a slow Redis (ioredis's timer cannot).
+      createRedis(options.redisUrl, { logger, commandTimeoutMs: Math.max(1_000, 10 * options.timeoutMs), keyPrefix: options.keyPrefix })
     : undefined;
   // The storage logs every failed command as an error; during an outage that is every request.
   // The Redis client logs the outage once, and the failures are counted.
   const quietLog = { fatal: noop, error: noop, warn: noop, info: noop, debug: noop, trace: noop };
   const rootStorage = redis
     ? {
-      type: 'redis' as const,
-      options: {
-        client: failOpenCacheClient(redis, {
-          timeoutMs: options.timeoutMs,
-          onError: (key) => {
-            redisFailures++;
-            countError(typeOfKey(key));
-          },
-        }),
-        invalidation: true,
-        log: quietLog,
-      },
-    }
+        type: 'redis' as const,
+        options: {
+          client: failOpenCacheClient(redis, {
+            timeoutMs: options.timeoutMs,
+            onError: (key) => {
+              redisFailures++;
+              countError(typeOfKey(key));
+            },
+          }),
+          invalidation: true,
+          log: quietLog,
+        },
+      }
     : { type: 'memory' as const, options: { size: ROOT_ENTRIES, invalidation: true, log: quietLog } };
 
   // Evicting by bytes drops the entry through its own reference (see ByteBudget).
@@ -227,7 +235,7 @@ export async function registerSubgraphCache(app: FastifyInstance, options: Subgr
   };
   /** Drops the tags' entries from the Redis store; false when Redis failed on the way. */
   const applyShared = async (tags: string[]): Promise<boolean> => {
-    if (!redis || redis.status !== 'ready') return false;
+    if (redis?.status !== 'ready') return false;
     const failuresBefore = redisFailures;
     await invalidate('_default', tags);
     // The storage swallows Redis errors; the client counted them.
@@ -244,16 +252,16 @@ export async function registerSubgraphCache(app: FastifyInstance, options: Subgr
   let retrying = false;
   const retry = redis
     ? setInterval(() => {
-      if (!unapplied.size || retrying) return;
-      retrying = true;
-      const tags = [...unapplied];
-      // Kept in the set until applied, so Query fields keep bypassing Redis until then.
-      void applyShared(tags)
-        .then((applied) => {
-          if (applied) for (const tag of tags) unapplied.delete(tag);
-        })
-        .finally(() => (retrying = false));
-    }, RETRY_INVALIDATION_MS).unref()
+        if (!unapplied.size || retrying) return;
+        retrying = true;
+        const tags = [...unapplied];
+        // Kept in the set until applied, so Query fields keep bypassing Redis until then.
+        void applyShared(tags)
+          .then((applied) => {
+            if (applied) for (const tag of tags) unapplied.delete(tag);
+          })
+          .finally(() => (retrying = false));
+      }, RETRY_INVALIDATION_MS).unref()
     : undefined;
 
   const unsubscribe = bus.subscribe(async (tags) => {

@@ -75,7 +75,10 @@ export function readSubgraphBaseConfig(env: Env, name: string, defaultPort: numb
     subgraphCache: boolVar(env, 'SUBGRAPH_CACHE', true),
     cacheTimeoutMs: intVar(env, 'CACHE_TIMEOUT_MS', 100, { min: 1, max: 5_000 }),
     cacheMaxBytes: intVar(env, 'SUBGRAPH_CACHE_MAX_BYTES', DEFAULT_SUBGRAPH_CACHE_BOUNDS.maxBytes, { min: 1_024, max: 16 * 1024 ** 3 }),
-    cacheMaxEntryBytes: intVar(env, 'SUBGRAPH_CACHE_MAX_ENTRY_BYTES', DEFAULT_SUBGRAPH_CACHE_BOUNDS.maxEntryBytes, { min: 1_024, max: 512 * 1024 ** 2 }),
+    cacheMaxEntryBytes: intVar(env, 'SUBGRAPH_CACHE_MAX_ENTRY_BYTES', DEFAULT_SUBGRAPH_CACHE_BOUNDS.maxEntryBytes, {
+      min: 1_024,
+      max: 512 * 1024 ** 2,
+    }),
     cacheKeyPrefix: stringVar(env, 'CACHE_KEY_PREFIX', DEFAULT_CACHE_KEY_PREFIX),
     shutdownDelayMs: intVar(env, 'SHUTDOWN_DELAY_MS', 0, { min: 0, max: 60_000 }),
     drainTimeoutMs: intVar(env, 'DRAIN_TIMEOUT_MS', 10_000, { min: 0, max: 120_000 }),
@@ -83,4 +86,3 @@ export function readSubgraphBaseConfig(env: Env, name: string, defaultPort: numb
     listener: readListenerTimeouts(env),
   };
 }
-

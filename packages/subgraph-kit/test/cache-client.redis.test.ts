@@ -16,14 +16,20 @@ afterEach(async () => {
   await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
 });
 
-const ready = (redis: Redis) => new Promise<void>((resolve) => (redis.status === 'ready' ? resolve() : redis.once('ready', () => resolve())));
+const ready = (redis: Redis) =>
+  new Promise<void>((resolve) => (redis.status === 'ready' ? resolve() : redis.once('ready', () => resolve())));
 
 describe('fail-open cache client', () => {
   it('reads back what it wrote, under its key prefix', async () => {
     const { redis, cache, errors } = client(REDIS_URL);
     await ready(redis);
     await cache.set('Query.warehouses~{}', '"w1"', 'EX', 60);
-    await cache.pipeline([['sadd', 'r:Warehouse:w1', 'Query.warehouses~{}'], ['expire', 'r:Warehouse:w1', 60]]).exec();
+    await cache
+      .pipeline([
+        ['sadd', 'r:Warehouse:w1', 'Query.warehouses~{}'],
+        ['expire', 'r:Warehouse:w1', 60],
+      ])
+      .exec();
     // Writes are not waited for, but run in order on the one connection, before this read.
     expect(await cache.get('Query.warehouses~{}')).toBe('"w1"');
     const [[, members]] = (await cache.pipeline([['smembers', 'r:Warehouse:w1']]).exec()) as [[null, string[]]];
@@ -52,6 +58,15 @@ describe('fail-open cache client', () => {
 
     // Redis answers again: after the cool-down the next read goes through by itself.
     proxy.resume();
-    await expect.poll(async () => cache.get('Query.me~{}').then(() => 'ok', () => 'failed'), { timeout: 5_000, interval: 100 }).toBe('ok');
+    await expect
+      .poll(
+        async () =>
+          cache.get('Query.me~{}').then(
+            () => 'ok',
+            () => 'failed',
+          ),
+        { timeout: 5_000, interval: 100 },
+      )
+      .toBe('ok');
   });
 });

@@ -119,20 +119,31 @@ describe('subgraph cache policies generated from the hints', () => {
     ]);
   });
 
-  it("tags an entry with its parent entity and the entities in its value, and a Query list with the collection", () => {
+  it('tags an entry with its parent entity and the entities in its value, and a Query list with the collection', () => {
     const type = (name: string) => schema.getType(name) as GraphQLObjectType;
     const entityTypes = new Set(['Product', 'Account', 'Order']);
     const products = type('Query').getFields().products!;
-    const listing = tagsOf(schema, entityTypes, { parentType: type('Query'), returnType: products.type }, undefined,
-      [{ id: 'p1', reviews: [{ id: 'r1' }] }, { id: 'p2' }], { collections: true });
+    const listing = tagsOf(
+      schema,
+      entityTypes,
+      { parentType: type('Query'), returnType: products.type },
+      undefined,
+      [{ id: 'p1', reviews: [{ id: 'r1' }] }, { id: 'p2' }],
+      { collections: true },
+    );
     expect(listing.sort()).toEqual(['Product', 'Product:p1', 'Product:p2']);
 
     const orders = type('Account').getFields().orders!;
-    const page = tagsOf(schema, entityTypes, { parentType: type('Account'), returnType: orders.type }, { id: 'a1' }, [{ id: 'o1' }, { id: 'o2' }]);
+    const page = tagsOf(schema, entityTypes, { parentType: type('Account'), returnType: orders.type }, { id: 'a1' }, [
+      { id: 'o1' },
+      { id: 'o2' },
+    ]);
     expect(page.sort()).toEqual(['Account:a1', 'Order:o1', 'Order:o2']);
 
     const price = type('Product').getFields().price!;
-    expect(tagsOf(schema, entityTypes, { parentType: type('Product'), returnType: price.type }, { id: 'p42' }, 1299)).toEqual(['Product:p42']);
+    expect(tagsOf(schema, entityTypes, { parentType: type('Product'), returnType: price.type }, { id: 'p42' }, 1299)).toEqual([
+      'Product:p42',
+    ]);
   });
 
   it('remembers recent invalidations, so an entry read before one is not stored after it', () => {

@@ -22,25 +22,28 @@ describe('identity headers', () => {
     expect(viewerFromHeaders({ ...headers, 'x-router-secret': '' }, '')).toBeNull();
   });
 
-  it.each([false, true])('a subgraph started without ROUTER_SECRET treats identity headers as anonymous (production: %s)', async (production) => {
-    const app = await tinySubgraph({ production, routerSecret: undefined });
-    try {
-      for (const sent of [{ 'x-user-id': 'u0', 'x-user-scopes': 'admin' }, asUser('u0', ['admin']), asUser('u0', ['admin'], null)]) {
-        const res = await gql(app, '{ me }', {}, sent);
-        expect(res.data?.me ?? null).toBeNull();
-        expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  it.each([false, true])(
+    'a subgraph started without ROUTER_SECRET treats identity headers as anonymous (production: %s)',
+    async (production) => {
+      const app = await tinySubgraph({ production, routerSecret: undefined });
+      try {
+        for (const sent of [{ 'x-user-id': 'u0', 'x-user-scopes': 'admin' }, asUser('u0', ['admin']), asUser('u0', ['admin'], null)]) {
+          const res = await gql(app, '{ me }', {}, sent);
+          expect(res.data?.me ?? null).toBeNull();
+          expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+        }
+      } finally {
+        await app.close();
       }
-    } finally {
-      await app.close();
-    }
-    // With the secret configured, the router's headers are believed (what the test helpers send).
-    const trusting = await tinySubgraph({ production, routerSecret: TEST_ROUTER_SECRET });
-    try {
-      expect((await gql(trusting, '{ me }', {}, asUser('u7'))).data?.me).toBe('u7');
-    } finally {
-      await trusting.close();
-    }
-  });
+      // With the secret configured, the router's headers are believed (what the test helpers send).
+      const trusting = await tinySubgraph({ production, routerSecret: TEST_ROUTER_SECRET });
+      try {
+        expect((await gql(trusting, '{ me }', {}, asUser('u7'))).data?.me).toBe('u7');
+      } finally {
+        await trusting.close();
+      }
+    },
+  );
 
   it('believes the forwarded client IP only from the router', () => {
     const forwarded = { 'x-client-ip': '203.0.113.9' };
@@ -53,7 +56,9 @@ describe('identity headers', () => {
 
   it('keys an IPv6 client by its /64, so rotating addresses inside it is still one client', () => {
     const keys = new Set(
-      Array.from({ length: 100 }, (_, i) => clientIpOf({ 'x-client-ip': `2001:db8:1:2:${i.toString(16)}::${i + 1}`, 'x-router-secret': 's3cret' }, '10.0.0.1', 's3cret')),
+      Array.from({ length: 100 }, (_, i) =>
+        clientIpOf({ 'x-client-ip': `2001:db8:1:2:${i.toString(16)}::${i + 1}`, 'x-router-secret': 's3cret' }, '10.0.0.1', 's3cret'),
+      ),
     );
     expect([...keys]).toEqual(['2001:db8:1:2::/64']);
     expect(clientIpOf({}, '2001:0db8:0001:0002:0:0:0:7', undefined)).toBe('2001:db8:1:2::/64');
@@ -64,7 +69,9 @@ describe('identity headers', () => {
 
   it('lets only the owner or an admin through', () => {
     expect(() => assertOwnerOrAdmin(null, 'u1')).toThrow(expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } }));
-    expect(() => assertOwnerOrAdmin({ userId: 'u2', scopes: [] }, 'u1')).toThrow(expect.objectContaining({ extensions: { code: 'FORBIDDEN' } }));
+    expect(() => assertOwnerOrAdmin({ userId: 'u2', scopes: [] }, 'u1')).toThrow(
+      expect.objectContaining({ extensions: { code: 'FORBIDDEN' } }),
+    );
     expect(assertOwnerOrAdmin({ userId: 'u1', scopes: [] }, 'u1').userId).toBe('u1');
     expect(assertOwnerOrAdmin({ userId: 'u0', scopes: ['admin'] }, 'u1').userId).toBe('u0');
   });

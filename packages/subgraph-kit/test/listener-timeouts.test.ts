@@ -13,7 +13,11 @@ describe('listener timeouts (F9)', () => {
 
   beforeAll(async () => {
     // Tiny bounds so the test is quick; the defaults are seconds (DEFAULT_LISTENER_TIMEOUTS).
-    app = await tinySubgraph({ production: true, routerSecret: 's', listener: { headersTimeoutMs: 300, requestTimeoutMs: 600, keepAliveTimeoutMs: 300 } });
+    app = await tinySubgraph({
+      production: true,
+      routerSecret: 's',
+      listener: { headersTimeoutMs: 300, requestTimeoutMs: 600, keepAliveTimeoutMs: 300 },
+    });
     await app.listen({ port: 0, host: '127.0.0.1' });
     port = (app.server.address() as AddressInfo).port;
   });
@@ -23,7 +27,11 @@ describe('listener timeouts (F9)', () => {
   });
 
   it('cuts a client that promises a 100 kB body and trickles it one byte at a time', async () => {
-    const answer = await clients.slow('POST /graphql HTTP/1.1\r\nHost: tiny\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{', ' ', 100);
+    const answer = await clients.slow(
+      'POST /graphql HTTP/1.1\r\nHost: tiny\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{',
+      ' ',
+      100,
+    );
     expect(answer).toMatch(/^HTTP\/1\.1 408|^$/);
   });
 
@@ -53,12 +61,18 @@ describe('listener timeout configuration', () => {
   it('has bounded defaults and reads HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS', () => {
     expect(readListenerTimeouts({})).toEqual(DEFAULT_LISTENER_TIMEOUTS);
     expect(DEFAULT_LISTENER_TIMEOUTS.headersTimeoutMs).toBeGreaterThan(0);
-    expect(readSubgraphBaseConfig({ HEADERS_TIMEOUT_MS: '2000', REQUEST_TIMEOUT_MS: '5000', KEEP_ALIVE_TIMEOUT_MS: '6000' }, 'tiny', 1).listener)
-      .toEqual({ headersTimeoutMs: 2000, requestTimeoutMs: 5000, keepAliveTimeoutMs: 6000 });
+    expect(
+      readSubgraphBaseConfig({ HEADERS_TIMEOUT_MS: '2000', REQUEST_TIMEOUT_MS: '5000', KEEP_ALIVE_TIMEOUT_MS: '6000' }, 'tiny', 1).listener,
+    ).toEqual({ headersTimeoutMs: 2000, requestTimeoutMs: 5000, keepAliveTimeoutMs: 6000 });
   });
 
   it('refuses zero (no bound), non-numbers and a headers timeout above the request timeout', () => {
-    for (const env of [{ REQUEST_TIMEOUT_MS: '0' }, { HEADERS_TIMEOUT_MS: 'soon' }, { KEEP_ALIVE_TIMEOUT_MS: '-1' }, { HEADERS_TIMEOUT_MS: '9000', REQUEST_TIMEOUT_MS: '8000' }]) {
+    for (const env of [
+      { REQUEST_TIMEOUT_MS: '0' },
+      { HEADERS_TIMEOUT_MS: 'soon' },
+      { KEEP_ALIVE_TIMEOUT_MS: '-1' },
+      { HEADERS_TIMEOUT_MS: '9000', REQUEST_TIMEOUT_MS: '8000' },
+    ]) {
       expect(() => readListenerTimeouts(env)).toThrow(ConfigError);
     }
   });

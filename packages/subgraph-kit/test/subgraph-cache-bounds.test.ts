@@ -46,7 +46,14 @@ beforeAll(async () => {
     context: (viewer) => ({ viewer }),
     cacheHints: readCacheHints(typeDefs),
     // 100 KB for every memory store together; a value over 30 KB (15,000 characters) is not kept.
-    cache: { bus: createInvalidationBus({ logger }), redisUrl: undefined, timeoutMs: 100, keyPrefix: 'bounds:', maxBytes: 100_000, maxEntryBytes: 30_000 },
+    cache: {
+      bus: createInvalidationBus({ logger }),
+      redisUrl: undefined,
+      timeoutMs: 100,
+      keyPrefix: 'bounds:',
+      maxBytes: 100_000,
+      maxEntryBytes: 30_000,
+    },
   });
 });
 afterAll(() => app?.close());
@@ -59,7 +66,8 @@ async function blob(size: number, tag = ''): Promise<{ resolved: boolean }> {
   return { resolved: calls > before };
 }
 
-const skipped = async () => (await metrics.cache.skipped.get()).values.filter((v) => v.labels.reason === 'too_large').reduce((sum, v) => sum + v.value, 0);
+const skipped = async () =>
+  (await metrics.cache.skipped.get()).values.filter((v) => v.labels.reason === 'too_large').reduce((sum, v) => sum + v.value, 0);
 
 describe('subgraph cache byte bounds', () => {
   it('does not store a value over the per-entry maximum, and counts it', async () => {

@@ -9,7 +9,11 @@ describe('subgraph request metrics', () => {
       // The router names fetches `<client>__<subgraph>__N`; a caller can send any name.
       for (let i = 0; i < 1_000; i++) {
         const operationName = i % 2 ? `N${i}${'x'.repeat(2_000)}` : `${i === 0 ? `L${'x'.repeat(63)}` : `Op${i}`}__tiny__${i}`;
-        const response = await app.inject({ method: 'POST', url: '/graphql', payload: { query: `query ${operationName} { hello }`, operationName } });
+        const response = await app.inject({
+          method: 'POST',
+          url: '/graphql',
+          payload: { query: `query ${operationName} { hello }`, operationName },
+        });
         expect(response.statusCode).toBeLessThan(500);
       }
       const metrics = await app.inject({ method: 'GET', url: '/metrics' });
@@ -26,4 +30,3 @@ describe('subgraph request metrics', () => {
     }
   });
 });
-

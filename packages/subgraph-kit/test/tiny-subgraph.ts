@@ -14,7 +14,11 @@ const typeDefs = parse(`
 `);
 
 /** A storage-free subgraph on the real server shell: `me` answers the believed viewer's id. */
-export function tinySubgraph(options: { routerSecret?: string | undefined; production?: boolean; listener?: ListenerTimeouts }): Promise<FastifyInstance> {
+export function tinySubgraph(options: {
+  routerSecret?: string | undefined;
+  production?: boolean;
+  listener?: ListenerTimeouts;
+}): Promise<FastifyInstance> {
   const schema = buildSubgraphSchema({
     typeDefs,
     resolvers: {
