@@ -11,7 +11,10 @@ const cache = testCache();
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  app = await buildServer({ config: readConfig({ PRODUCTS_DATABASE_URL: process.env.PRODUCTS_DATABASE_URL, ...cache.env }), seedSize: SMALL_SEED });
+  app = await buildServer({
+    config: readConfig({ PRODUCTS_DATABASE_URL: process.env.PRODUCTS_DATABASE_URL, ...cache.env }),
+    seedSize: SMALL_SEED,
+  });
 });
 afterAll(async () => {
   await app?.close();
@@ -20,7 +23,11 @@ afterAll(async () => {
 
 async function post(query: string, variables: Record<string, unknown> = {}) {
   const response = await app.inject({ method: 'POST', url: '/graphql', payload: { query, variables } });
-  return { status: response.statusCode, cacheControl: response.headers['cache-control'], ...(response.json() as { data?: any; errors?: any[] }) };
+  return {
+    status: response.statusCode,
+    cacheControl: response.headers['cache-control'],
+    ...(response.json() as { data?: any; errors?: any[] }),
+  };
 }
 async function statements(call: () => Promise<unknown>) {
   const before = await metricValue(app, 'db_queries_total');
@@ -31,8 +38,11 @@ async function statements(call: () => Promise<unknown>) {
 /** Subgraph cache lookups of one field (`Query.searchProducts`), from /metrics. */
 async function lookups(field: string) {
   const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-  const sum = (name: string) => text.split('\n').filter((line) => line.startsWith(`${name}{`) && line.includes(`type="${field}"`))
-    .reduce((total, line) => total + Number(line.split(' ').at(-1)), 0);
+  const sum = (name: string) =>
+    text
+      .split('\n')
+      .filter((line) => line.startsWith(`${name}{`) && line.includes(`type="${field}"`))
+      .reduce((total, line) => total + Number(line.split(' ').at(-1)), 0);
   return { hits: sum('cache_hits_total'), misses: sum('cache_misses_total') };
 }
 

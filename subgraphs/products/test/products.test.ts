@@ -11,7 +11,10 @@ let app: FastifyInstance;
 /** Memory, or Redis under a prefix of this file's own when the run sets REDIS_URL. */
 const cache = testCache();
 beforeAll(async () => {
-  app = await buildServer({ config: readConfig({ PRODUCTS_DATABASE_URL: process.env.PRODUCTS_DATABASE_URL, ...cache.env }), seedSize: SMALL_SEED });
+  app = await buildServer({
+    config: readConfig({ PRODUCTS_DATABASE_URL: process.env.PRODUCTS_DATABASE_URL, ...cache.env }),
+    seedSize: SMALL_SEED,
+  });
 });
 afterAll(async () => {
   await app?.close();
@@ -63,8 +66,12 @@ describe('products subgraph', () => {
     const cats = await gql(app, '{ categories { id slug } }');
     expect(cats.data!.categories.length).toBeGreaterThanOrEqual(50);
     const slug = cats.data!.categories.find((c: any) => c.id === 'c2').slug;
-    const res = await gql(app, `query($slug: String!) { category(slug: $slug) { products(first: 2) { totalCount edges { node { id category { id } } } } }
-      products(filter: { categorySlug: $slug }, first: 2) { edges { node { id } } } }`, { slug });
+    const res = await gql(
+      app,
+      `query($slug: String!) { category(slug: $slug) { products(first: 2) { totalCount edges { node { id category { id } } } } }
+      products(filter: { categorySlug: $slug }, first: 2) { edges { node { id } } } }`,
+      { slug },
+    );
     expect(res.data!.category.products.edges.map((e: any) => e.node.id)).toEqual(['p2', 'p62']);
     expect(res.data!.products.edges.map((e: any) => e.node.id)).toEqual(['p2', 'p62']);
   });
@@ -93,7 +100,12 @@ describe('products subgraph', () => {
   });
 
   it('answers an unparsable body with 400 in GraphQL shape', async () => {
-    const res = await app.inject({ method: 'POST', url: '/graphql', payload: '{"query": ', headers: { 'content-type': 'application/json' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/graphql',
+      payload: '{"query": ',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().errors[0].extensions.code).toBe('BAD_REQUEST');
   });

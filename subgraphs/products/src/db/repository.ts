@@ -30,7 +30,7 @@ export function createProductRepository(db: Queryable) {
     /** One keyset page (`limit` rows after product number `afterN`) and the filter's total. */
     async pageProducts(filter: ProductFilter, limit: number, afterN: number) {
       const rows = await db.query<ProductModel>(
-          `SELECT ${PRODUCT_COLUMNS} FROM products.product
+        `SELECT ${PRODUCT_COLUMNS} FROM products.product
            WHERE ($1::text IS NULL OR category_id = $1) AND ($2::text IS NULL OR brand = $2) AND n > $3
            ORDER BY n LIMIT $4`,
         [filter.categoryId ?? null, filter.brand ?? null, afterN, limit],

@@ -1,11 +1,90 @@
 import { progress, type Database, type SeedSize } from '@shop/subgraph-kit';
 
-const DEPARTMENTS = ['Electronics', 'Home', 'Kitchen', 'Garden', 'Sports', 'Toys', 'Books', 'Beauty', 'Fashion', 'Grocery', 'Automotive', 'Office', 'Music', 'Pets', 'Health'];
+const DEPARTMENTS = [
+  'Electronics',
+  'Home',
+  'Kitchen',
+  'Garden',
+  'Sports',
+  'Toys',
+  'Books',
+  'Beauty',
+  'Fashion',
+  'Grocery',
+  'Automotive',
+  'Office',
+  'Music',
+  'Pets',
+  'Health',
+];
 const LINES = ['Essentials', 'Pro', 'Outdoor', 'Kids', 'Premium', 'Travel', 'Classic', 'Smart'];
-const BRANDS = ['Acme', 'Northwind', 'Contoso', 'Globex', 'Initech', 'Umbrella', 'Stark', 'Wayne', 'Tyrell', 'Cyberdyne', 'Hooli', 'Vandelay', 'Soylent', 'Wonka', 'Gringotts', 'Oscorp', 'Monarch', 'Aperture', 'Massive', 'Pied Piper', 'Dunder', 'Sterling', 'Prestige', 'Zorg', 'Bluth'];
-const ADJECTIVES = ['Compact', 'Deluxe', 'Rugged', 'Slim', 'Ergonomic', 'Wireless', 'Portable', 'Classic', 'Modern', 'Vintage', 'Heavy-duty', 'Lightweight', 'Organic', 'Insulated', 'Foldable'];
+const BRANDS = [
+  'Acme',
+  'Northwind',
+  'Contoso',
+  'Globex',
+  'Initech',
+  'Umbrella',
+  'Stark',
+  'Wayne',
+  'Tyrell',
+  'Cyberdyne',
+  'Hooli',
+  'Vandelay',
+  'Soylent',
+  'Wonka',
+  'Gringotts',
+  'Oscorp',
+  'Monarch',
+  'Aperture',
+  'Massive',
+  'Pied Piper',
+  'Dunder',
+  'Sterling',
+  'Prestige',
+  'Zorg',
+  'Bluth',
+];
+const ADJECTIVES = [
+  'Compact',
+  'Deluxe',
+  'Rugged',
+  'Slim',
+  'Ergonomic',
+  'Wireless',
+  'Portable',
+  'Classic',
+  'Modern',
+  'Vintage',
+  'Heavy-duty',
+  'Lightweight',
+  'Organic',
+  'Insulated',
+  'Foldable',
+];
 const MATERIALS = ['steel', 'bamboo', 'cotton', 'ceramic', 'leather', 'aluminium', 'oak', 'glass', 'silicone', 'wool', 'carbon', 'linen'];
-const NOUNS = ['chair', 'lamp', 'kettle', 'backpack', 'headphones', 'bottle', 'jacket', 'speaker', 'notebook', 'blender', 'tent', 'watch', 'mug', 'keyboard', 'pan', 'sneakers', 'desk', 'camera', 'scarf', 'drone'];
+const NOUNS = [
+  'chair',
+  'lamp',
+  'kettle',
+  'backpack',
+  'headphones',
+  'bottle',
+  'jacket',
+  'speaker',
+  'notebook',
+  'blender',
+  'tent',
+  'watch',
+  'mug',
+  'keyboard',
+  'pan',
+  'sneakers',
+  'desk',
+  'camera',
+  'scarf',
+  'drone',
+];
 
 const sqlArray = (values: string[]) => `ARRAY[${values.map((v) => `'${v.replace(/'/g, "''")}'`).join(',')}]`;
 
