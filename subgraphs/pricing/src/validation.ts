@@ -17,7 +17,8 @@ const MAX_AMOUNT_CENTS = 999_999_999_999n;
  */
 export function parseAmount(amount: string): string {
   const cents = parseCents(amount);
-  if (cents === undefined) throw badInput('Amount must be a decimal string with at most two places, e.g. "1299.00"', { argument: 'amount' });
+  if (cents === undefined)
+    throw badInput('Amount must be a decimal string with at most two places, e.g. "1299.00"', { argument: 'amount' });
   if (cents <= 0n) throw badInput('Amount must be greater than zero', { argument: 'amount' });
   if (cents > MAX_AMOUNT_CENTS) throw badInput('Amount must be at most 9999999999.99', { argument: 'amount' });
   return formatCents(cents);

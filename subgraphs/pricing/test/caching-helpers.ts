@@ -26,7 +26,11 @@ export async function startReplicas() {
   const pglite: PGlite | undefined = process.env.PRICING_DATABASE_URL ? undefined : await openPglite();
   // Quiet: one test provokes an internal error on purpose (to see its response is not cacheable).
   const env = (more: Env = {}): Env => ({
-    PRICING_DATABASE_URL: process.env.PRICING_DATABASE_URL, ROUTER_SECRET: SECRET, LOG_LEVEL: 'fatal', ...cache.env, ...more,
+    PRICING_DATABASE_URL: process.env.PRICING_DATABASE_URL,
+    ROUTER_SECRET: SECRET,
+    LOG_LEVEL: 'fatal',
+    ...cache.env,
+    ...more,
   });
   const build = (more: Env = {}) => buildServer({ config: readConfig(env(more)), pglite, seedSize: SMALL_SEED });
 
@@ -47,9 +51,18 @@ export async function startReplicas() {
   return { cache, app, replica, build, close };
 }
 
-export async function post(server: FastifyInstance, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+export async function post(
+  server: FastifyInstance,
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) {
   const response = await server.inject({ method: 'POST', url: '/graphql', payload: { query, variables }, headers });
-  return { status: response.statusCode, cacheControl: response.headers['cache-control'], ...(response.json() as { data?: any; errors?: any[] }) };
+  return {
+    status: response.statusCode,
+    cacheControl: response.headers['cache-control'],
+    ...(response.json() as { data?: any; errors?: any[] }),
+  };
 }
 
 /** SQL statements a call costs on a server. */

@@ -22,10 +22,13 @@ let build: Replicas['build'];
  * nothing): until a listing it read, in a region no test here uses, is in Redis.
  */
 async function connected(server: FastifyInstance, region: string) {
-  await vi.waitFor(async () => {
-    await post(server, PROMOTIONS(region));
-    if ((await cache.keys(`pricing:Query.promotions~*${region}*`)).length === 0) throw new Error(`no ${region} listing in Redis yet`);
-  }, { timeout: 10_000, interval: 100 });
+  await vi.waitFor(
+    async () => {
+      await post(server, PROMOTIONS(region));
+      if ((await cache.keys(`pricing:Query.promotions~*${region}*`)).length === 0) throw new Error(`no ${region} listing in Redis yet`);
+    },
+    { timeout: 10_000, interval: 100 },
+  );
 }
 
 beforeAll(async () => {
@@ -58,16 +61,32 @@ describe('subgraph cache', () => {
         return (res.data.promotions as { id: string }[]).map((p) => p.id);
       };
       // Read until the list is in Redis (the client may still be connecting; fills are not waited for).
-      await expect.poll(async () => {
-        await listed();
-        return (await own.keys('pricing:Query.promotions~*SEA*')).length;
-      }, { timeout: 5_000 }).toBe(1);
+      await expect
+        .poll(
+          async () => {
+            await listed();
+            return (await own.keys('pricing:Query.promotions~*SEA*')).length;
+          },
+          { timeout: 5_000 },
+        )
+        .toBe(1);
 
       // Redis stops answering; a promotion starts. Its invalidation cannot reach Redis.
       proxy.pause();
-      const created = await post(server, 'mutation($input: CreatePromotionInput!) { createPromotion(input: $input) { id } }', {
-        input: { name: `Caching test paused ${Date.now()}`, region: 'SEA', discountPercent: 5, endsAt: new Date(Date.now() + 86_400_000).toISOString(), productIds: [newProductId()] },
-      }, ADMIN);
+      const created = await post(
+        server,
+        'mutation($input: CreatePromotionInput!) { createPromotion(input: $input) { id } }',
+        {
+          input: {
+            name: `Caching test paused ${Date.now()}`,
+            region: 'SEA',
+            discountPercent: 5,
+            endsAt: new Date(Date.now() + 86_400_000).toISOString(),
+            productIds: [newProductId()],
+          },
+        },
+        ADMIN,
+      );
       expect(created.errors).toBeUndefined();
       const id = created.data.createPromotion.id as string;
       // Meanwhile Query fields bypass Redis (it may hold what the tag should have dropped).

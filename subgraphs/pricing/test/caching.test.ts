@@ -31,7 +31,9 @@ afterAll(async () => {
 /** A cache counter for one `type` label (`Query.promotions`, `Product`). */
 async function counter(server: FastifyInstance, name: string, type: string) {
   const text = (await server.inject({ method: 'GET', url: '/metrics' })).body;
-  return text.split('\n').filter((line) => line.startsWith(`${name}{`) && line.includes(`type="${type}"`))
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) && line.includes(`type="${type}"`))
     .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
 }
 
@@ -53,7 +55,9 @@ describe('Cache-Control on pricing responses', () => {
   it('is public with the lowest maxAge of the selected fields', async () => {
     expect((await post(app, PROMOTIONS('IN'))).cacheControl).toBe('public, max-age=60');
     expect((await post(app, PRICE, products('p1', 'p2'))).cacheControl).toBe('public, max-age=60');
-    const promotion = await post(app, ENTITIES_QUERY('... on Promotion { id name }'), { representations: [{ __typename: 'Promotion', id: 'promo1' }] });
+    const promotion = await post(app, ENTITIES_QUERY('... on Promotion { id name }'), {
+      representations: [{ __typename: 'Promotion', id: 'promo1' }],
+    });
     expect(promotion.cacheControl).toBe('public, max-age=300');
   });
 
@@ -67,7 +71,12 @@ describe('Cache-Control on pricing responses', () => {
     expect(quote.cacheControl).toBe('no-store');
 
     // An execution error in an otherwise cacheable operation: a representation of no known type.
-    const failed = await post(app, PRICE, { representations: [{ __typename: 'Product', id: 'p1' }, { __typename: 'Nothing', id: 'x' }] });
+    const failed = await post(app, PRICE, {
+      representations: [
+        { __typename: 'Product', id: 'p1' },
+        { __typename: 'Nothing', id: 'x' },
+      ],
+    });
     expect(failed.status).toBe(200);
     expect(failed.errors?.length).toBeGreaterThan(0);
     expect(failed.cacheControl).toBe('no-store');
@@ -127,9 +136,20 @@ describe('subgraph cache', () => {
     expect(await priceOf(app, product)).toBe('80.00');
     const before = (await post(app, PROMOTIONS('SEA'))).data.promotions;
 
-    const created = await post(app, `mutation($input: CreatePromotionInput!) { createPromotion(input: $input) { id } }`, {
-      input: { name: `Caching test ${Date.now()}`, region: 'SEA', discountPercent: 25, endsAt: new Date(Date.now() + 86_400_000).toISOString(), productIds: [product] },
-    }, ADMIN);
+    const created = await post(
+      app,
+      `mutation($input: CreatePromotionInput!) { createPromotion(input: $input) { id } }`,
+      {
+        input: {
+          name: `Caching test ${Date.now()}`,
+          region: 'SEA',
+          discountPercent: 25,
+          endsAt: new Date(Date.now() + 86_400_000).toISOString(),
+          productIds: [product],
+        },
+      },
+      ADMIN,
+    );
     expect(created.errors).toBeUndefined();
     const id = created.data.createPromotion.id as string;
     expect(await priceOf(app, product)).toBe('60.00');

@@ -42,7 +42,8 @@ const SET_LIST_PRICE = `mutation($id: ID!, $region: Region!, $amount: String!) {
 const PROMOTION_FIELDS = 'id name region discountPercent startsAt endsAt active';
 const CREATE_PROMOTION = `mutation($input: CreatePromotionInput!) { createPromotion(input: $input) { ${PROMOTION_FIELDS} } }`;
 const END_PROMOTION = `mutation($id: ID!) { endPromotion(id: $id) { ${PROMOTION_FIELDS} } }`;
-const PRICES = (region: string) => ENTITIES_QUERY(`... on Product { id price(region: ${region}) { amount currency }
+const PRICES = (region: string) =>
+  ENTITIES_QUERY(`... on Product { id price(region: ${region}) { amount currency }
   listPrice(region: ${region}) { amount currency } activePromotion(region: ${region}) { id discountPercent } }`);
 
 const codeOf = (res: { errors?: { extensions?: { code?: string } }[] }) => res.errors?.[0]?.extensions?.code;
@@ -95,7 +96,12 @@ afterAll(async () => {
 describe('quote (internal, for checkout)', () => {
   it('answers what Product.price and listPrice say, once per distinct id, in request order', async () => {
     // PROMOTED is on the file's own 25% promotion; the others on none; UNSOLD is not sold anywhere.
-    for (const [id, amount] of [[PROMOTED, '80.00'], [product(2), '20.00'], [product(1), '10.00'], [product(5), '50.00']]) {
+    for (const [id, amount] of [
+      [PROMOTED, '80.00'],
+      [product(2), '20.00'],
+      [product(1), '10.00'],
+      [product(5), '50.00'],
+    ]) {
       await setListPrice(id!, 'ME', amount!);
     }
     const ids = [PROMOTED, product(2), UNSOLD, product(1), PROMOTED, product(5)];
@@ -180,7 +186,14 @@ describe('setListPrice (admin)', () => {
 
   it('normalizes amounts to two places and accepts the largest one', async () => {
     // A product of the file's own has no promotion: price is the list price.
-    for (const [amount, stored] of [['5', '5.00'], ['0.5', '0.50'], ['7.1', '7.10'], ['0012.30', '12.30'], ['0.01', '0.01'], ['9999999999.99', '9999999999.99']]) {
+    for (const [amount, stored] of [
+      ['5', '5.00'],
+      ['0.5', '0.50'],
+      ['7.1', '7.10'],
+      ['0012.30', '12.30'],
+      ['0.01', '0.01'],
+      ['9999999999.99', '9999999999.99'],
+    ]) {
       const priced = await setListPrice(product(11), 'US', amount!);
       expect(priced.listPrice).toEqual({ amount: stored, currency: 'USD' });
       expect(priced.price).toEqual({ amount: stored, currency: 'USD' });
@@ -195,12 +208,19 @@ describe('setListPrice (admin)', () => {
   });
 
   it('returns fresh prices for each of several writes in one operation', async () => {
-    const res = await gql(app, `mutation($id: ID!) {
+    const res = await gql(
+      app,
+      `mutation($id: ID!) {
       a: setListPrice(productId: $id, region: ME, amount: "100.00") { listPrice(region: ME) { amount } }
       b: setListPrice(productId: $id, region: ME, amount: "200.50") { listPrice(region: ME) { amount } price(region: ME) { amount } } }`,
-    { id: product(16) }, ADMIN);
+      { id: product(16) },
+      ADMIN,
+    );
     expect(res.errors).toBeUndefined();
-    expect(res.data).toEqual({ a: { listPrice: { amount: '100.00' } }, b: { listPrice: { amount: '200.50' }, price: { amount: '200.50' } } });
+    expect(res.data).toEqual({
+      a: { listPrice: { amount: '100.00' } },
+      b: { listPrice: { amount: '200.50' }, price: { amount: '200.50' } },
+    });
   });
 
   it('is for admins only', async () => {
@@ -242,7 +262,11 @@ describe('createPromotion and endPromotion (admin)', () => {
 
     const name = uniqueName('80 off');
     const promotion = await createPromotion({
-      name, region: 'ME', discountPercent: 80, endsAt: IN_TEN_YEARS, productIds: [product(30), DOUBLY_PROMOTED, product(31), product(30)],
+      name,
+      region: 'ME',
+      discountPercent: 80,
+      endsAt: IN_TEN_YEARS,
+      productIds: [product(30), DOUBLY_PROMOTED, product(31), product(30)],
     });
     expect(promotion).toMatchObject({ name, region: 'ME', discountPercent: 80, active: true, endsAt: IN_TEN_YEARS });
     expect(promotion.id).toMatch(/^promo\d+$/);
@@ -260,12 +284,17 @@ describe('createPromotion and endPromotion (admin)', () => {
       expect(during[id].listPrice).toEqual(before[id].listPrice);
     }
     const quote = await gql(app, QUOTE, { region: 'ME', ids: [product(30), DOUBLY_PROMOTED] }, TRUSTED);
-    expect(quote.data!.quote.map((q: any) => [q.unitPrice.amount, q.promotionId])).toEqual([['40.00', promotion.id], ['20.00', promotion.id]]);
+    expect(quote.data!.quote.map((q: any) => [q.unitPrice.amount, q.promotionId])).toEqual([
+      ['40.00', promotion.id],
+      ['20.00', promotion.id],
+    ]);
     // It only applies in its own region.
     expect((await prices('SEA', [product(30)]))[product(30)].activePromotion?.id).not.toBe(promotion.id);
     const listed = await gql(app, '{ promotions(region: ME) { id name active } }');
     expect(listed.data!.promotions).toContainEqual({ id: promotion.id, name, active: true });
-    const entity = await gql(app, ENTITIES_QUERY(`... on Promotion { ${PROMOTION_FIELDS} }`), { representations: [{ __typename: 'Promotion', id: promotion.id }] });
+    const entity = await gql(app, ENTITIES_QUERY(`... on Promotion { ${PROMOTION_FIELDS} }`), {
+      representations: [{ __typename: 'Promotion', id: promotion.id }],
+    });
     expect(entity.data!._entities[0]).toEqual({ __typename: 'Promotion', ...promotion });
 
     const ended = await gql(app, END_PROMOTION, { id: promotion.id }, ADMIN);
@@ -288,7 +317,14 @@ describe('createPromotion and endPromotion (admin)', () => {
     await setListPrice(product(37), 'ME', '50.00');
     const startsAt = new Date(Date.now() + 86_400_000).toISOString();
     const endsAt = new Date(Date.now() + 2 * 86_400_000).toISOString();
-    const promotion = await createPromotion({ name: uniqueName('scheduled'), region: 'ME', discountPercent: 90, startsAt, endsAt, productIds: [product(37)] });
+    const promotion = await createPromotion({
+      name: uniqueName('scheduled'),
+      region: 'ME',
+      discountPercent: 90,
+      startsAt,
+      endsAt,
+      productIds: [product(37)],
+    });
     expect(promotion).toMatchObject({ startsAt, endsAt, active: false });
     expect((await prices('ME', [product(37)]))[product(37)].price.amount).toBe('50.00');
 
@@ -301,8 +337,12 @@ describe('createPromotion and endPromotion (admin)', () => {
 
   it('accepts timestamps with an offset and without seconds', async () => {
     const promotion = await createPromotion({
-      name: uniqueName('offset'), region: 'ME', discountPercent: 1,
-      startsAt: '2020-01-01T05:30+05:30', endsAt: '2020-01-02T00:00:00.000Z', productIds: [product(33)],
+      name: uniqueName('offset'),
+      region: 'ME',
+      discountPercent: 1,
+      startsAt: '2020-01-01T05:30+05:30',
+      endsAt: '2020-01-02T00:00:00.000Z',
+      productIds: [product(33)],
     });
     expect(promotion).toMatchObject({ startsAt: '2020-01-01T00:00:00.000Z', endsAt: '2020-01-02T00:00:00.000Z', active: false });
   });
@@ -320,7 +360,9 @@ describe('createPromotion and endPromotion (admin)', () => {
     expect(codeOf(await gql(app, END_PROMOTION, { id: 'promo1' }, {}))).toBe('UNAUTHENTICATED');
     const listed = await gql(app, '{ promotions(region: ME) { name } }');
     expect(listed.data!.promotions.map((p: any) => p.name)).not.toContain(input.name);
-    const seeded = await gql(app, ENTITIES_QUERY('... on Promotion { id active }'), { representations: [{ __typename: 'Promotion', id: 'promo1' }] });
+    const seeded = await gql(app, ENTITIES_QUERY('... on Promotion { id active }'), {
+      representations: [{ __typename: 'Promotion', id: 'promo1' }],
+    });
     expect(seeded.data!._entities[0]).toEqual({ __typename: 'Promotion', id: 'promo1', active: true });
   });
 

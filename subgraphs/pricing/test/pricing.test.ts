@@ -12,7 +12,10 @@ let app: FastifyInstance;
 /** Memory, or Redis under a prefix of this file's own when the run sets REDIS_URL. */
 const cache = testCache();
 beforeAll(async () => {
-  app = await buildServer({ config: readConfig({ PRICING_DATABASE_URL: process.env.PRICING_DATABASE_URL, ...cache.env }), seedSize: SMALL_SEED });
+  app = await buildServer({
+    config: readConfig({ PRICING_DATABASE_URL: process.env.PRICING_DATABASE_URL, ...cache.env }),
+    seedSize: SMALL_SEED,
+  });
 });
 afterAll(async () => {
   await app?.close();
@@ -82,7 +85,11 @@ describe('pricing subgraph', () => {
   });
 
   it('applies the best active promotion to every product, rounding half up, in every region', async () => {
-    const selection = REGIONS.map((r) => `${r}: price(region: ${r}) { amount currency } ${r}_list: listPrice(region: ${r}) { amount currency } ${r}_promo: activePromotion(region: ${r}) { discountPercent active region }`).join(' ');
+    const selection = REGIONS.map(
+      (r) =>
+        `${r}: price(region: ${r}) { amount currency } ${r}_list: listPrice(region: ${r}) { amount currency } ` +
+        `${r}_promo: activePromotion(region: ${r}) { discountPercent active region }`,
+    ).join(' ');
     const representations = Array.from({ length: 100 }, (_, i) => ({ __typename: 'Product', id: `p${i + 1}` }));
     const res = await gql(app, ENTITIES_QUERY(`... on Product { id ${selection} }`), { representations });
     expect(res.errors).toBeUndefined();
@@ -121,7 +128,14 @@ describe('pricing subgraph', () => {
     });
     expect(res.errors).toBeUndefined();
     const [active, expired, missing] = res.data!._entities;
-    expect(active).toMatchObject({ __typename: 'Promotion', id: 'promo1', name: 'Everyday Savings India', region: 'IN', discountPercent: 10, active: true });
+    expect(active).toMatchObject({
+      __typename: 'Promotion',
+      id: 'promo1',
+      name: 'Everyday Savings India',
+      region: 'IN',
+      discountPercent: 10,
+      active: true,
+    });
     expect(expired).toMatchObject({ id: 'promo4', name: 'Diwali Sale', region: 'IN', discountPercent: 50, active: false });
     expect(Date.parse(expired.endsAt)).toBeLessThan(Date.now());
     expect(Date.parse(expired.startsAt)).toBeLessThan(Date.parse(expired.endsAt));
@@ -136,8 +150,12 @@ describe('pricing subgraph', () => {
         ...Array.from({ length: n }, (_, i) => ({ __typename: 'Product', id: `p${from + i}` })),
         ...Array.from({ length: n }, (_, i) => ({ __typename: 'Promotion', id: `promo${(i % 24) + 1}` })),
       ];
-      const res = await gql(app, ENTITIES_QUERY(`... on Product { id ${PRICE_FIELDS('IN', 'in_')} ${PRICE_FIELDS('US', 'us_')} }
-        ... on Promotion { id name active }`), { representations });
+      const res = await gql(
+        app,
+        ENTITIES_QUERY(`... on Product { id ${PRICE_FIELDS('IN', 'in_')} ${PRICE_FIELDS('US', 'us_')} }
+        ... on Promotion { id name active }`),
+        { representations },
+      );
       expect(res.errors).toBeUndefined();
       expect(res.data!._entities).toHaveLength(2 * n);
       expect(res.data!._entities[n - 1].in_price.currency).toBe('INR');
@@ -153,8 +171,10 @@ describe('pricing subgraph', () => {
     expect(await run(201, 100)).toBe(1);
   });
 
-  it('lists a region\'s promotions, active first and newest first, expired ones only on request', async () => {
-    const query = 'query($region: Region!, $all: Boolean) { promotions(region: $region, includeExpired: $all) { id name region discountPercent startsAt endsAt active } }';
+  it("lists a region's promotions, active first and newest first, expired ones only on request", async () => {
+    const query =
+      'query($region: Region!, $all: Boolean) { ' +
+      'promotions(region: $region, includeExpired: $all) { id name region discountPercent startsAt endsAt active } }';
     // checkout.test.ts creates and ends promotions named so, possibly between the two reads below
     // when both files share a Postgres database; the counts here are about the seeded ones.
     const seeded = (list: any[]) => list.filter((p) => !p.name.startsWith('Checkout test'));
@@ -187,8 +207,16 @@ describe('pricing subgraph', () => {
     ['an unknown region literal', '{ promotions(region: MARS) { id } }', {}],
     ['a region given as a string literal', '{ promotions(region: "IN") { id } }', {}],
     ['an unknown region variable', 'query($r: Region!) { promotions(region: $r) { id } }', { r: 'MARS' }],
-    ['a missing region on a price', `{ _entities(representations: [{ __typename: "Product", id: "p1" }]) { ... on Product { price { amount } } } }`, {}],
-    ['an unknown region on a price', `{ _entities(representations: [{ __typename: "Product", id: "p1" }]) { ... on Product { price(region: EU) { amount } } } }`, {}],
+    [
+      'a missing region on a price',
+      `{ _entities(representations: [{ __typename: "Product", id: "p1" }]) { ... on Product { price { amount } } } }`,
+      {},
+    ],
+    [
+      'an unknown region on a price',
+      `{ _entities(representations: [{ __typename: "Product", id: "p1" }]) { ... on Product { price(region: EU) { amount } } } }`,
+      {},
+    ],
   ])('rejects %s as a GraphQL validation error, not a 500', async (_name, query, variables) => {
     const res = await gql(app, query, variables);
     expect(res.status).toBe(400);

@@ -90,13 +90,19 @@ export function createPricingWrites(tx: Queryable) {
          FROM (SELECT coalesce($4::timestamptz, now()) AS starts_at) s
          WHERE $5::timestamptz > s.starts_at
          RETURNING ${PROMOTION_COLUMNS}`,
-        [promotion.name, promotion.region, promotion.discountPercent, promotion.startsAt?.toISOString() ?? null, promotion.endsAt.toISOString()],
+        [
+          promotion.name,
+          promotion.region,
+          promotion.discountPercent,
+          promotion.startsAt?.toISOString() ?? null,
+          promotion.endsAt.toISOString(),
+        ],
       );
       if (!row) return null;
-      await tx.query(
-        `INSERT INTO pricing.promotion_product (promotion_id, product_id) SELECT $1, unnest($2::text[])`,
-        [row.id, promotion.productIds],
-      );
+      await tx.query(`INSERT INTO pricing.promotion_product (promotion_id, product_id) SELECT $1, unnest($2::text[])`, [
+        row.id,
+        promotion.productIds,
+      ]);
       return row;
     },
 

@@ -20,32 +20,50 @@ const TEMPLATES: PromotionTemplate[] = [
   {
     name: { IN: 'Everyday Savings India', SEA: 'Everyday Savings SEA', ME: 'Everyday Savings Gulf', US: 'Everyday Savings US' },
     discount: { IN: 10, SEA: 12, ME: 15, US: 8 },
-    every: 7, offset: 0, startDay: -30, endDay: 3650,
+    every: 7,
+    offset: 0,
+    startDay: -30,
+    endDay: 3650,
   },
   {
     name: { IN: 'Monsoon Deals', SEA: 'Great Singapore Sale', ME: 'Dubai Shopping Festival', US: 'Summer Deals' },
     discount: { IN: 25, SEA: 20, ME: 30, US: 18 },
-    every: 11, offset: 3, startDay: -20, endDay: 3650,
+    every: 11,
+    offset: 3,
+    startDay: -20,
+    endDay: 3650,
   },
   {
     name: { IN: 'Clearance India', SEA: 'Clearance SEA', ME: 'Clearance Gulf', US: 'Clearance US' },
     discount: { IN: 40, SEA: 35, ME: 45, US: 33 },
-    every: 17, offset: 5, startDay: -10, endDay: 3650,
+    every: 17,
+    offset: 5,
+    startDay: -10,
+    endDay: 3650,
   },
   {
     name: { IN: 'Diwali Sale', SEA: 'Lunar New Year Sale', ME: 'Ramadan Offers', US: 'Black Friday' },
     discount: { IN: 50, SEA: 45, ME: 55, US: 60 },
-    every: 5, offset: 0, startDay: -400, endDay: -370,
+    every: 5,
+    offset: 0,
+    startDay: -400,
+    endDay: -370,
   },
   {
     name: { IN: 'Flash Sale India', SEA: 'Flash Sale SEA', ME: 'Flash Sale Gulf', US: 'Flash Sale US' },
     discount: { IN: 70, SEA: 65, ME: 60, US: 75 },
-    every: 9, offset: 0, startDay: -60, endDay: -2,
+    every: 9,
+    offset: 0,
+    startDay: -60,
+    endDay: -2,
   },
   {
     name: { IN: 'Anniversary Sale India', SEA: 'Anniversary Sale SEA', ME: 'Anniversary Sale Gulf', US: 'Anniversary Sale US' },
     discount: { IN: 60, SEA: 60, ME: 60, US: 60 },
-    every: 4, offset: 1, startDay: 3000, endDay: 3100,
+    every: 4,
+    offset: 1,
+    startDay: 3000,
+    endDay: 3100,
   },
 ];
 
@@ -58,7 +76,7 @@ export const SEED_PROMOTIONS = REGIONS.flatMap((region, r) =>
     discountPercent: t.discount[region],
     every: t.every,
     // Shift coverage per region; product numbers start at 1, so a residue of 0 means `every`.
-    first: ((t.offset + r) % t.every) || t.every,
+    first: (t.offset + r) % t.every || t.every,
     startDay: t.startDay,
     endDay: t.endDay,
   })),
@@ -73,7 +91,11 @@ export const SEED_PROMOTIONS = REGIONS.flatMap((region, r) =>
 export async function seed(db: Database, size: SeedSize): Promise<boolean> {
   const [existing] = await db.query<{ count: number }>('SELECT count(*)::int AS count FROM pricing.list_price');
   if ((existing?.count ?? 0) > 0) return false;
-  progress('pricing', `seeding prices for ${size.products.toLocaleString('en')} products in ${REGIONS.length} regions and ${SEED_PROMOTIONS.length} promotions`);
+  progress(
+    'pricing',
+    `seeding prices for ${size.products.toLocaleString('en')} products in ${REGIONS.length} regions ` +
+      `and ${SEED_PROMOTIONS.length} promotions`,
+  );
   const seeded = await db.transaction(async (tx) => {
     // Two servers starting on one empty database (parallel test files) would both see no prices:
     // the lock makes the second wait for the first's commit, then find the prices and stop.
@@ -103,8 +125,14 @@ export async function seed(db: Database, size: SeedSize): Promise<boolean> {
               date_trunc('day', now()) + make_interval(days => end_day)
        FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[])
          AS t(id, name, region, discount, start_day, end_day)`,
-      [p.map((x) => x.id), p.map((x) => x.name), p.map((x) => x.region), p.map((x) => x.discountPercent),
-        p.map((x) => x.startDay), p.map((x) => x.endDay)],
+      [
+        p.map((x) => x.id),
+        p.map((x) => x.name),
+        p.map((x) => x.region),
+        p.map((x) => x.discountPercent),
+        p.map((x) => x.startDay),
+        p.map((x) => x.endDay),
+      ],
     );
     await tx.query(
       `INSERT INTO pricing.promotion_product (promotion_id, product_id)
