@@ -9,7 +9,8 @@ const cursorAfter = (n: number) => Buffer.from(`product:${n}`).toString('base64u
 /** One router cache series (`cache_hits_total`, layer router, type `Product` or `response`). */
 async function routerCacheCounter(name: 'cache_hits_total' | 'cache_misses_total', type: string): Promise<number> {
   const text = await (await fetch(metricsUrlOf(routerUrl()))).text();
-  return text.split('\n')
+  return text
+    .split('\n')
     .filter((line) => line.startsWith(`${name}{`) && line.includes('layer="router"') && line.includes(`type="${type}"`))
     .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
 }
@@ -100,7 +101,9 @@ describe('router entity cache', () => {
   });
 
   it('tells clients how long the whole response may be cached', async () => {
-    const listing = await query(`{ products(first: 2, after: "${cursorAfter(3100)}") { edges { node { name stock(region: IN) { available } } } } }`);
+    const listing = await query(
+      `{ products(first: 2, after: "${cursorAfter(3100)}") { edges { node { name stock(region: IN) { available } } } } }`,
+    );
     // The lowest maxAge among the fields: stock (30 s).
     expect(listing.headers.get('cache-control')).toMatch(/^public, max-age=([1-9]|[12]\d|30)$/);
     const catalogOnly = await query(`{ products(first: 2, after: "${cursorAfter(3200)}") { edges { node { name category { name } } } } }`);
@@ -122,7 +125,10 @@ describe('router entity cache', () => {
     // private entries), not by the whole-response cache.
     const mine = (round: number) => `query Mine${round} { me { id email orders(first: 3) { edges { node { id user { id } } } } } }`;
     for (let round = 0; round < 2; round++) {
-      for (const [who, email] of [[a, 'user31@example.com'], [b, 'user32@example.com']] as const) {
+      for (const [who, email] of [
+        [a, 'user31@example.com'],
+        [b, 'user32@example.com'],
+      ] as const) {
         const result = await query(mine(round), {}, { token: who.token });
         expect(result.errors).toBeUndefined();
         expect(result.data.me).toMatchObject({ id: who.userId, email });
@@ -210,7 +216,8 @@ describe('invalidation', () => {
   it("shows a new order in the buyer's history on the very next query", async () => {
     await setStock(admin, 'p3402', 5);
     const buyer = await logIn('user34@example.com', 'password');
-    const history = async () => (await query('{ me { orders(first: 1) { totalCount edges { node { id } } } } }', {}, { token: buyer.token })).data.me.orders;
+    const history = async () =>
+      (await query('{ me { orders(first: 1) { totalCount edges { node { id } } } } }', {}, { token: buyer.token })).data.me.orders;
     const before = await history();
     expect(await history()).toEqual(before);
     const placed = await placeOrder(buyer.token, uniqueKey('history'), [{ productId: 'p3402', quantity: 1 }]);
