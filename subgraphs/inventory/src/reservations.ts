@@ -52,7 +52,10 @@ export async function reserveStock(
     // A retry that found the reservation already made changed nothing.
     return { value: existing, tags: [] };
   }
-  const stock = await writes.lockRegionStock(lines.map((l) => l.productId), region);
+  const stock = await writes.lockRegionStock(
+    lines.map((l) => l.productId),
+    region,
+  );
   const { allocation, short } = allocate(lines, stock);
   if (short.length > 0) {
     throw codedError('OUT_OF_STOCK', `Not enough stock for ${short.join(', ')} in ${region}`, { productIds: short });

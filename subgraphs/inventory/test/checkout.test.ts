@@ -101,8 +101,24 @@ describe('reserveStock', () => {
     ['51 lines', 'ok', Array.from({ length: 51 }, (_, i) => ({ productId: `p${301 + i}`, quantity: 1 })), 'lines'],
     ['a zero quantity', 'ok', [{ productId: product(309), quantity: 0 }], 'lines.0.quantity'],
     ['a quantity of 100', 'ok', [{ productId: product(309), quantity: 100 }], 'lines.0.quantity'],
-    ['a malformed product id', 'ok', [{ productId: product(309), quantity: 1 }, { productId: 'x1', quantity: 1 }], 'lines.1.productId'],
-    ['a product twice', 'ok', [{ productId: product(309), quantity: 1 }, { productId: product(309), quantity: 2 }], 'lines.1.productId'],
+    [
+      'a malformed product id',
+      'ok',
+      [
+        { productId: product(309), quantity: 1 },
+        { productId: 'x1', quantity: 1 },
+      ],
+      'lines.1.productId',
+    ],
+    [
+      'a product twice',
+      'ok',
+      [
+        { productId: product(309), quantity: 1 },
+        { productId: product(309), quantity: 2 },
+      ],
+      'lines.1.productId',
+    ],
   ])('rejects %s with BAD_USER_INPUT', async (_name, id, lines, field) => {
     const res = await reserve(id === 'ok' ? rid('invalid') : id, lines);
     expect(codeOf(res)).toBe('BAD_USER_INPUT');
@@ -128,14 +144,17 @@ describe('reserveStock', () => {
     expect((await stockOf(product(302))).get('w1')!.available).toBe(2);
     // The reservation itself was rolled back too: the id is free, and works once stock is there.
     expect((await release(rid('all-or-none'))).data!.releaseStock).toBeNull();
-    const retry = await reserve(rid('all-or-none'), [{ productId: product(301), quantity: 3 }, { productId: product(302), quantity: 2 }]);
+    const retry = await reserve(rid('all-or-none'), [
+      { productId: product(301), quantity: 3 },
+      { productId: product(302), quantity: 2 },
+    ]);
     expect(retry.errors).toBeUndefined();
     expect(retry.data!.reserveStock.status).toBe('HELD');
     expect(await regionAvailable(product(301), 'IN')).toBe(2);
     expect(await regionAvailable(product(302), 'IN')).toBe(0);
   });
 
-  it('splits a line across the region\'s warehouses, fullest first, and stock shows it', async () => {
+  it("splits a line across the region's warehouses, fullest first, and stock shows it", async () => {
     await setAvailable(product(303), { w1: 3, w2: 5 });
     const before = await stockOf(product(303));
     expect(await regionAvailable(product(303), 'IN')).toBe(8);
@@ -159,7 +178,7 @@ describe('reserveStock', () => {
     for (const [warehouseId, row] of before) if (warehouseId !== 'w1' && warehouseId !== 'w2') expect(after.get(warehouseId)).toEqual(row);
   });
 
-  it('only uses the region\'s warehouses', async () => {
+  it("only uses the region's warehouses", async () => {
     await setAvailable(product(311), { w1: 0, w2: 0, w3: 50 });
     const res = await reserve(rid('other-region'), [{ productId: product(311), quantity: 1 }]);
     expect(codeOf(res)).toBe('OUT_OF_STOCK');

@@ -13,7 +13,10 @@ let app: FastifyInstance;
 /** Memory, or Redis under a prefix of this file's own when the run sets REDIS_URL. */
 const cache = testCache();
 beforeAll(async () => {
-  app = await buildServer({ config: readConfig({ INVENTORY_DATABASE_URL: process.env.INVENTORY_DATABASE_URL, ...cache.env }), seedSize: SMALL_SEED });
+  app = await buildServer({
+    config: readConfig({ INVENTORY_DATABASE_URL: process.env.INVENTORY_DATABASE_URL, ...cache.env }),
+    seedSize: SMALL_SEED,
+  });
 });
 afterAll(async () => {
   await app?.close();
@@ -25,9 +28,13 @@ const noInternals = (res: unknown) => expect(JSON.stringify(res)).not.toMatch(/S
 
 describe('inventory subgraph', () => {
   it('resolves Product.stock for a region and across all warehouses through _entities', async () => {
-    const res = await gql(app, ENTITIES_QUERY(`... on Product { id inIndia: stock(region: IN) { ${STOCK_FIELDS} } all: stock { ${STOCK_FIELDS} } }`), {
-      representations: [{ __typename: 'Product', id: 'p1' }],
-    });
+    const res = await gql(
+      app,
+      ENTITIES_QUERY(`... on Product { id inIndia: stock(region: IN) { ${STOCK_FIELDS} } all: stock { ${STOCK_FIELDS} } }`),
+      {
+        representations: [{ __typename: 'Product', id: 'p1' }],
+      },
+    );
     expect(res.errors).toBeUndefined();
     const [p1] = res.data!._entities;
     // Seed rule: p1 sits in Delhi (IN), Singapore (SEA), Riyadh and Dubai (ME) and Newark (US).
@@ -39,19 +46,27 @@ describe('inventory subgraph', () => {
     expect(p1.all.available).toBe(38 + 49 + 60 + 113 + 71);
     expect(p1.all.inStock).toBe(true);
     expect(p1.all.warehouses.map((w: any) => [w.warehouse.id, w.available])).toEqual([
-      ['w2', 38], ['w3', 49], ['w5', 113], ['w6', 60], ['w7', 71],
+      ['w2', 38],
+      ['w3', 49],
+      ['w5', 113],
+      ['w6', 60],
+      ['w7', 71],
     ]);
   });
 
   it('reports out-of-stock and unknown products as not in stock', async () => {
-    const res = await gql(app, ENTITIES_QUERY(`... on Product { id us: stock(region: US) { available inStock } stock { ${STOCK_FIELDS} } }`), {
-      representations: [
-        { __typename: 'Product', id: 'p97' }, // out of stock everywhere
-        { __typename: 'Product', id: 'p27' }, // out of stock in US only
-        { __typename: 'Product', id: 'p999999' }, // no stock rows at all
-        { __typename: 'Product', id: 'not-an-id' },
-      ],
-    });
+    const res = await gql(
+      app,
+      ENTITIES_QUERY(`... on Product { id us: stock(region: US) { available inStock } stock { ${STOCK_FIELDS} } }`),
+      {
+        representations: [
+          { __typename: 'Product', id: 'p97' }, // out of stock everywhere
+          { __typename: 'Product', id: 'p27' }, // out of stock in US only
+          { __typename: 'Product', id: 'p999999' }, // no stock rows at all
+          { __typename: 'Product', id: 'not-an-id' },
+        ],
+      },
+    );
     expect(res.errors).toBeUndefined();
     const [everywhere, usOnly, unknown, malformed] = res.data!._entities;
     expect(everywhere.stock.available).toBe(0);
@@ -60,7 +75,12 @@ describe('inventory subgraph', () => {
     for (const w of everywhere.stock.warehouses) expect(w.available).toBe(0);
     expect(usOnly.us).toEqual({ available: 0, inStock: false });
     expect(usOnly.stock.inStock).toBe(true);
-    expect(unknown).toEqual({ __typename: 'Product', id: 'p999999', us: { available: 0, inStock: false }, stock: { available: 0, inStock: false, warehouses: [] } });
+    expect(unknown).toEqual({
+      __typename: 'Product',
+      id: 'p999999',
+      us: { available: 0, inStock: false },
+      stock: { available: 0, inStock: false, warehouses: [] },
+    });
     expect(malformed).toBeNull();
   });
 
@@ -89,7 +109,12 @@ describe('inventory subgraph', () => {
     expect(res.errors).toBeUndefined();
     const [p1, p27, odd] = res.data!._entities;
     // 5.00 USD + 1.20 USD/kg × 1.5 kg, from the only US warehouse holding p1.
-    expect(p1.us).toEqual({ minDays: 2, maxDays: 4, cost: { amount: '6.80', currency: 'USD' }, fromWarehouse: { id: 'w7', city: 'Newark' } });
+    expect(p1.us).toEqual({
+      minDays: 2,
+      maxDays: 4,
+      cost: { amount: '6.80', currency: 'USD' },
+      fromWarehouse: { id: 'w7', city: 'Newark' },
+    });
     // In ME p1 is in Dubai (113 units) and Riyadh (60): the fuller warehouse wins.
     expect(p1.me).toEqual({ cost: { amount: '16.00', currency: 'AED' }, fromWarehouse: { id: 'w5' } });
     expect(p1.in.cost).toEqual({ amount: '79.00', currency: 'INR' });
@@ -107,13 +132,28 @@ describe('inventory subgraph', () => {
   });
 
   it('resolves Warehouse through _entities and lists warehouses by region', async () => {
-    const res = await gql(app, `${ENTITIES_QUERY('... on Warehouse { id code name city region }').replace(/}\s*$/, '')}
-      all: warehouses { id region } sea: warehouses(region: SEA) { city } }`, {
-      representations: [{ __typename: 'Warehouse', id: 'w1' }, { __typename: 'Warehouse', id: 'w8' }, { __typename: 'Warehouse', id: 'w999' }],
-    });
+    const res = await gql(
+      app,
+      `${ENTITIES_QUERY('... on Warehouse { id code name city region }').replace(/}\s*$/, '')}
+      all: warehouses { id region } sea: warehouses(region: SEA) { city } }`,
+      {
+        representations: [
+          { __typename: 'Warehouse', id: 'w1' },
+          { __typename: 'Warehouse', id: 'w8' },
+          { __typename: 'Warehouse', id: 'w999' },
+        ],
+      },
+    );
     expect(res.errors).toBeUndefined();
     const [mumbai, reno, missing] = res.data!._entities;
-    expect(mumbai).toEqual({ __typename: 'Warehouse', id: 'w1', code: 'BOM1', name: 'Mumbai Fulfilment Centre', city: 'Mumbai', region: 'IN' });
+    expect(mumbai).toEqual({
+      __typename: 'Warehouse',
+      id: 'w1',
+      code: 'BOM1',
+      name: 'Mumbai Fulfilment Centre',
+      city: 'Mumbai',
+      region: 'IN',
+    });
     expect(reno).toMatchObject({ id: 'w8', city: 'Reno', region: 'US' });
     expect(missing).toBeNull();
     expect(res.data!.all.length).toBeGreaterThanOrEqual(5);
@@ -146,9 +186,13 @@ describe('inventory subgraph', () => {
     ['a negative weightGrams', { __typename: 'Product', id: 'p1', weightGrams: -5 }],
     ['a fractional weightGrams', { __typename: 'Product', id: 'p1', weightGrams: 10.5 }],
   ])('rejects shippingEstimate with %s with BAD_USER_INPUT, keeping the other fields', async (_name, representation) => {
-    const res = await gql(app, ENTITIES_QUERY('... on Product { id stock(region: IN) { inStock } shippingEstimate(region: IN) { minDays } }'), {
-      representations: [representation],
-    });
+    const res = await gql(
+      app,
+      ENTITIES_QUERY('... on Product { id stock(region: IN) { inStock } shippingEstimate(region: IN) { minDays } }'),
+      {
+        representations: [representation],
+      },
+    );
     expect(res.status).toBe(200);
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     // String() because graphql-jit (Mercurius) reports list indices as strings.

@@ -82,10 +82,9 @@ export function createInventoryRepository(db: Queryable) {
       db.query<WarehouseModel>(`SELECT ${WAREHOUSE_COLUMNS} FROM inventory.warehouse WHERE id = ANY($1::text[])`, [ids]),
 
     warehouses: (region: RegionCode | null) =>
-      db.query<WarehouseModel>(
-        `SELECT ${WAREHOUSE_COLUMNS} FROM inventory.warehouse WHERE ($1::text IS NULL OR region = $1) ORDER BY n`,
-        [region],
-      ),
+      db.query<WarehouseModel>(`SELECT ${WAREHOUSE_COLUMNS} FROM inventory.warehouse WHERE ($1::text IS NULL OR region = $1) ORDER BY n`, [
+        region,
+      ]),
 
     /** Every stock row of the given products, warehouses joined in, in warehouse order. */
     async stockByProductIds(productIds: readonly string[]): Promise<StockRow[]> {

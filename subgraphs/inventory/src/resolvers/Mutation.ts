@@ -24,7 +24,9 @@ export const Mutation: MutationResolvers = {
     const level = await write(async (tx) => {
       const writes = createInventoryWrites(tx);
       const changed =
-        delta > 0 ? await writes.addStock(productId, warehouseId, delta, MAX_AVAILABLE) : await writes.removeStock(productId, warehouseId, -delta);
+        delta > 0
+          ? await writes.addStock(productId, warehouseId, delta, MAX_AVAILABLE)
+          : await writes.removeStock(productId, warehouseId, -delta);
       if (!changed) {
         throw delta > 0
           ? badInput(`Adding ${delta} would take available above ${MAX_AVAILABLE}`, { field: 'delta' })
