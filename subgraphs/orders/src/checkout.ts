@@ -55,7 +55,16 @@ const RELEASE = `mutation Release($reservationId: ID!) { releaseStock(reservatio
  * Once an order is written (or cancelled) its tags go on the invalidation bus: the order, and its
  * user, whose order list changed. Inventory publishes the stock it moved itself.
  */
-export function createCheckout({ db, pricing, inventory, logger, abandonedAfterMs, publish, limits = DEFAULT_CHECKOUT_LIMITS, concurrentWaitMs = DEFAULT_CONCURRENT_WAIT_MS }: {
+export function createCheckout({
+  db,
+  pricing,
+  inventory,
+  logger,
+  abandonedAfterMs,
+  publish,
+  limits = DEFAULT_CHECKOUT_LIMITS,
+  concurrentWaitMs = DEFAULT_CONCURRENT_WAIT_MS,
+}: {
   db: Database;
   pricing: ServiceClient;
   inventory: ServiceClient;
@@ -215,7 +224,8 @@ function validate(input: PlaceOrderInput, { maxQuantityPerProduct, maxUnitsPerOr
   if (idempotencyKey.length < 1 || idempotencyKey.length > MAX_KEY_LENGTH) {
     throw badInput(`"idempotencyKey" must be 1 to ${MAX_KEY_LENGTH} characters`, { argument: 'idempotencyKey' });
   }
-  if (lines.length < 1 || lines.length > MAX_ORDER_LINES) throw badInput(`An order has 1 to ${MAX_ORDER_LINES} lines`, { argument: 'lines' });
+  if (lines.length < 1 || lines.length > MAX_ORDER_LINES)
+    throw badInput(`An order has 1 to ${MAX_ORDER_LINES} lines`, { argument: 'lines' });
   const seen = new Set<string>();
   let units = 0;
   for (const { productId, quantity } of lines) {
@@ -223,12 +233,19 @@ function validate(input: PlaceOrderInput, { maxQuantityPerProduct, maxUnitsPerOr
     if (seen.has(productId)) throw badInput(`${productId} appears on more than one line; combine them`, { argument: 'lines' });
     seen.add(productId);
     if (!Number.isInteger(quantity) || quantity < 1 || quantity > maxQuantityPerProduct) {
-      throw badInput(`Quantity for ${productId} must be 1 to ${maxQuantityPerProduct}`, { argument: 'lines', productId, max: maxQuantityPerProduct });
+      throw badInput(`Quantity for ${productId} must be 1 to ${maxQuantityPerProduct}`, {
+        argument: 'lines',
+        productId,
+        max: maxQuantityPerProduct,
+      });
     }
     units += quantity;
   }
   if (units > maxUnitsPerOrder) {
-    throw badInput(`An order holds at most ${maxUnitsPerOrder} units in all; this one has ${units}`, { argument: 'lines', max: maxUnitsPerOrder });
+    throw badInput(`An order holds at most ${maxUnitsPerOrder} units in all; this one has ${units}`, {
+      argument: 'lines',
+      max: maxUnitsPerOrder,
+    });
   }
 }
 
@@ -238,7 +255,9 @@ const orderTags = (order: OrderModel) => [`Order:${order.id}`, `User:${order.use
 /** Same payload, same hash: line order does not matter, everything else does. */
 function hashRequest({ region, lines }: PlaceOrderInput): string {
   const canonical = [...lines].map((l) => [l.productId, l.quantity]).sort(([a], [b]) => String(a).localeCompare(String(b)));
-  return createHash('sha256').update(JSON.stringify({ region, lines: canonical })).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify({ region, lines: canonical }))
+    .digest('hex');
 }
 
 /** Sum of unit price × quantity in integer cents, formatted back to a decimal string. */

@@ -26,7 +26,10 @@ export function readConfig(env: Env): OrdersConfig {
     maxUnitsPerOrder: intVar(env, 'MAX_UNITS_PER_ORDER', DEFAULT_CHECKOUT_LIMITS.maxUnitsPerOrder, { min: 1, max: 500_000 }),
   };
   if (checkoutLimits.maxUnitsPerOrder < checkoutLimits.maxQuantityPerProduct) {
-    throw new ConfigError(`MAX_UNITS_PER_ORDER (${checkoutLimits.maxUnitsPerOrder}) must be at least MAX_QUANTITY_PER_PRODUCT (${checkoutLimits.maxQuantityPerProduct})`);
+    throw new ConfigError(
+      `MAX_UNITS_PER_ORDER (${checkoutLimits.maxUnitsPerOrder}) must be at least ` +
+        `MAX_QUANTITY_PER_PRODUCT (${checkoutLimits.maxQuantityPerProduct})`,
+    );
   }
   return {
     ...readSubgraphBaseConfig(env, 'orders', subgraph('orders').port),

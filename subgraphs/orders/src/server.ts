@@ -41,7 +41,9 @@ export async function buildServer(options: BuildOptions<OrdersConfig>) {
       },
       background: (db, bus) => {
         const timer = setInterval(() => {
-          checkoutFor(db, bus).sweepAbandoned().catch((error) => logger.error({ err: error }, 'checkout sweep failed'));
+          checkoutFor(db, bus)
+            .sweepAbandoned()
+            .catch((error) => logger.error({ err: error }, 'checkout sweep failed'));
         }, SWEEP_EVERY_MS);
         timer.unref();
         return () => clearInterval(timer);

@@ -46,11 +46,20 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => dependencies.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(dependencies.address() as AddressInfo).port}/graphql`;
   app = await buildServer({
-    config: readConfig({ ROUTER_SECRET: TEST_ROUTER_SECRET, ORDERS_DATABASE_URL: process.env.ORDERS_DATABASE_URL, PRICING_URL: url, INVENTORY_URL: url, ...cache.env }),
+    config: readConfig({
+      ROUTER_SECRET: TEST_ROUTER_SECRET,
+      ORDERS_DATABASE_URL: process.env.ORDERS_DATABASE_URL,
+      PRICING_URL: url,
+      INVENTORY_URL: url,
+      ...cache.env,
+    }),
     seedSize: SMALL_SEED,
   });
   // Each customer starts with orders of their own: two for Alice, one for Bob.
-  for (const [headers, count] of [[ALICE, 2], [BOB, 1]] as const) {
+  for (const [headers, count] of [
+    [ALICE, 2],
+    [BOB, 1],
+  ] as const) {
     for (let i = 0; i < count; i++) expect((await placeOrder(headers)).errors).toBeUndefined();
   }
 });
@@ -62,7 +71,11 @@ afterAll(async () => {
 
 async function post(query: string, variables: Record<string, unknown>, headers: Record<string, string>) {
   const response = await app.inject({ method: 'POST', url: '/graphql', payload: { query, variables }, headers });
-  return { status: response.statusCode, cacheControl: response.headers['cache-control'], ...(response.json() as { data?: any; errors?: any[] }) };
+  return {
+    status: response.statusCode,
+    cacheControl: response.headers['cache-control'],
+    ...(response.json() as { data?: any; errors?: any[] }),
+  };
 }
 
 async function statements(call: () => Promise<unknown>) {
@@ -78,11 +91,12 @@ const ordersOf = async (userId: string, headers: Record<string, string>) => {
 };
 const ORDER = 'query($id: ID!) { order(id: $id) { id status createdAt total { amount currency } user { id } } }';
 let ordersPlaced = 0;
-const placeOrder = (headers: Record<string, string>) => post(
-  'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }',
-  { input: { idempotencyKey: `caching-${RUN_BASE}-${ordersPlaced++}`, region: 'IN', lines: [{ productId: 'p3', quantity: 1 }] } },
-  headers,
-);
+const placeOrder = (headers: Record<string, string>) =>
+  post(
+    'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }',
+    { input: { idempotencyKey: `caching-${RUN_BASE}-${ordersPlaced++}`, region: 'IN', lines: [{ productId: 'p3', quantity: 1 }] } },
+    headers,
+  );
 
 describe('PRIVATE data in the subgraph cache', () => {
   it('is cached per user: each sees only their own, from the cache the second time', async () => {

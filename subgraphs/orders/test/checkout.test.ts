@@ -57,7 +57,12 @@ const key = () => `unit-${Date.now()}-${n++}`;
 
 describe('checkout orchestration', () => {
   it('totals lines in integer cents', () => {
-    expect(sumCents([{ productId: 'p1', quantity: 3, unitPrice: '10.05' }, { productId: 'p2', quantity: 1, unitPrice: '0.10' }])).toBe('30.25');
+    expect(
+      sumCents([
+        { productId: 'p1', quantity: 3, unitPrice: '10.05' },
+        { productId: 'p2', quantity: 1, unitPrice: '0.10' },
+      ]),
+    ).toBe('30.25');
     expect(sumCents([{ productId: 'p1', quantity: 99, unitPrice: '99999.99' }])).toBe('9899999.01');
   });
 
@@ -79,12 +84,23 @@ describe('checkout orchestration', () => {
         return result;
       },
     };
-    const crashy = createCheckout({ db, pricing: wrongCurrency, inventory: reserveThenDown, logger, abandonedAfterMs: 60_000, publish: bus.publish });
-    await expect(crashy.placeOrder(viewer, { idempotencyKey: k, region: 'IN', lines: [{ productId: 'p5', quantity: 1 }] })).rejects.toThrow(/pricing quoted USD/);
+    const crashy = createCheckout({
+      db,
+      pricing: wrongCurrency,
+      inventory: reserveThenDown,
+      logger,
+      abandonedAfterMs: 60_000,
+      publish: bus.publish,
+    });
+    await expect(crashy.placeOrder(viewer, { idempotencyKey: k, region: 'IN', lines: [{ productId: 'p5', quantity: 1 }] })).rejects.toThrow(
+      /pricing quoted USD/,
+    );
     expect([...inventory.held.values()]).toEqual(['HELD']);
 
     // A retry with the same key cannot release either while inventory is down: fails fast, holds nothing new.
-    await expect(checkout.placeOrder(viewer, { idempotencyKey: k, region: 'IN', lines: [{ productId: 'p5', quantity: 1 }] })).rejects.toMatchObject({
+    await expect(
+      checkout.placeOrder(viewer, { idempotencyKey: k, region: 'IN', lines: [{ productId: 'p5', quantity: 1 }] }),
+    ).rejects.toMatchObject({
       extensions: { code: 'DEPENDENCY_UNAVAILABLE' },
     });
     expect(inventory.held.size).toBe(1);
@@ -117,65 +133,128 @@ describe('checkout orchestration', () => {
     const inventory = fakeInventory();
     const checkout = createCheckout({ db, pricing, inventory: inventory.client, logger, abandonedAfterMs: 60_000, publish: quiet });
     const k = key();
-    const a = await checkout.placeOrder(viewer, { idempotencyKey: k, region: 'IN', lines: [{ productId: 'p1', quantity: 1 }, { productId: 'p2', quantity: 2 }] });
-    const b = await checkout.placeOrder(viewer, { idempotencyKey: k, region: 'IN', lines: [{ productId: 'p2', quantity: 2 }, { productId: 'p1', quantity: 1 }] });
+    const a = await checkout.placeOrder(viewer, {
+      idempotencyKey: k,
+      region: 'IN',
+      lines: [
+        { productId: 'p1', quantity: 1 },
+        { productId: 'p2', quantity: 2 },
+      ],
+    });
+    const b = await checkout.placeOrder(viewer, {
+      idempotencyKey: k,
+      region: 'IN',
+      lines: [
+        { productId: 'p2', quantity: 2 },
+        { productId: 'p1', quantity: 1 },
+      ],
+    });
     expect(b.id).toBe(a.id);
     expect(inventory.held.size).toBe(1);
-    await expect(checkout.placeOrder(viewer, { idempotencyKey: k, region: 'SEA', lines: [{ productId: 'p1', quantity: 1 }, { productId: 'p2', quantity: 2 }] })).rejects.toMatchObject({
+    await expect(
+      checkout.placeOrder(viewer, {
+        idempotencyKey: k,
+        region: 'SEA',
+        lines: [
+          { productId: 'p1', quantity: 1 },
+          { productId: 'p2', quantity: 2 },
+        ],
+      }),
+    ).rejects.toMatchObject({
       extensions: { code: 'IDEMPOTENCY_KEY_REUSED' },
     });
   });
 
-  it('a retry waits for a concurrent attempt with its key only briefly, then answers DEPENDENCY_UNAVAILABLE (the router never times out on it)', async () => {
-    expect(DEFAULT_CONCURRENT_WAIT_MS).toBeLessThan(10_000); // the router's default SUBGRAPH_TIMEOUT_MS
-    let unstall: () => void = () => {};
-    const stalled: ServiceClient = {
-      call: <T>(query: string, variables: Record<string, unknown>) =>
-        new Promise<T>((resolve) => (unstall = () => resolve(pricing.call<T>(query, variables)))),
-    };
-    const inventory = fakeInventory();
-    const checkout = createCheckout({ db, pricing: stalled, inventory: inventory.client, logger, abandonedAfterMs: 60_000, publish: quiet, concurrentWaitMs: 200 });
-    const input = { idempotencyKey: key(), region: 'IN' as const, lines: [{ productId: 'p4', quantity: 1 }] };
-    const first = checkout.placeOrder(viewer, input);
-    await expect(checkout.placeOrder(viewer, input)).rejects.toMatchObject({ extensions: { code: 'DEPENDENCY_UNAVAILABLE' } });
-    unstall();
-    const order = await first;
-    expect(await checkout.placeOrder(viewer, input)).toMatchObject({ id: order.id });
-  });
+  it(
+    'a retry waits for a concurrent attempt with its key only briefly, ' +
+      'then answers DEPENDENCY_UNAVAILABLE (the router never times out on it)',
+    async () => {
+      expect(DEFAULT_CONCURRENT_WAIT_MS).toBeLessThan(10_000); // the router's default SUBGRAPH_TIMEOUT_MS
+      let unstall: () => void = () => {};
+      const stalled: ServiceClient = {
+        call: <T>(query: string, variables: Record<string, unknown>) =>
+          new Promise<T>((resolve) => (unstall = () => resolve(pricing.call<T>(query, variables)))),
+      };
+      const inventory = fakeInventory();
+      const checkout = createCheckout({
+        db,
+        pricing: stalled,
+        inventory: inventory.client,
+        logger,
+        abandonedAfterMs: 60_000,
+        publish: quiet,
+        concurrentWaitMs: 200,
+      });
+      const input = { idempotencyKey: key(), region: 'IN' as const, lines: [{ productId: 'p4', quantity: 1 }] };
+      const first = checkout.placeOrder(viewer, input);
+      await expect(checkout.placeOrder(viewer, input)).rejects.toMatchObject({ extensions: { code: 'DEPENDENCY_UNAVAILABLE' } });
+      unstall();
+      const order = await first;
+      expect(await checkout.placeOrder(viewer, input)).toMatchObject({ id: order.id });
+    },
+  );
 });
 
 describe('checkout limits (F7)', () => {
   const lines = (count: number, quantity: number) => Array.from({ length: count }, (_, i) => ({ productId: `p${i + 1}`, quantity }));
 
-  it('refuses more than MAX_QUANTITY_PER_PRODUCT (10) of one product, and more than MAX_UNITS_PER_ORDER (100) in all, before reserving anything', async () => {
-    expect(readConfig({}).checkoutLimits).toEqual(DEFAULT_CHECKOUT_LIMITS);
-    expect(DEFAULT_CHECKOUT_LIMITS).toEqual({ maxQuantityPerProduct: 10, maxUnitsPerOrder: 100 });
-    const inventory = fakeInventory();
-    const checkout = createCheckout({ db, pricing, inventory: inventory.client, logger, abandonedAfterMs: 60_000, publish: quiet, limits: readConfig({}).checkoutLimits });
-    // What the attack sent: 50 lines, each a product's whole regional stock.
-    await expect(checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: lines(50, 72) })).rejects.toMatchObject({
-      message: 'Quantity for p1 must be 1 to 10',
-      extensions: { code: 'BAD_USER_INPUT', argument: 'lines', productId: 'p1', max: 10 },
-    });
-    await expect(checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: [{ productId: 'p9', quantity: 11 }] })).rejects.toMatchObject({
-      extensions: { code: 'BAD_USER_INPUT', argument: 'lines', productId: 'p9' },
-    });
-    // 11 lines of 10 each: every line is allowed, the order is not.
-    await expect(checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: lines(11, 10) })).rejects.toMatchObject({
-      message: 'An order holds at most 100 units in all; this one has 110',
-      extensions: { code: 'BAD_USER_INPUT', argument: 'lines', max: 100 },
-    });
-    expect(inventory.held.size).toBe(0);
-    // At the limits exactly: placed.
-    expect(await checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: lines(10, 10) })).toMatchObject({ status: 'PLACED' });
-    expect(await checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: lines(50, 2) })).toMatchObject({ status: 'PLACED' });
-  });
+  it(
+    'refuses more than MAX_QUANTITY_PER_PRODUCT (10) of one product, ' +
+      'and more than MAX_UNITS_PER_ORDER (100) in all, before reserving anything',
+    async () => {
+      expect(readConfig({}).checkoutLimits).toEqual(DEFAULT_CHECKOUT_LIMITS);
+      expect(DEFAULT_CHECKOUT_LIMITS).toEqual({ maxQuantityPerProduct: 10, maxUnitsPerOrder: 100 });
+      const inventory = fakeInventory();
+      const checkout = createCheckout({
+        db,
+        pricing,
+        inventory: inventory.client,
+        logger,
+        abandonedAfterMs: 60_000,
+        publish: quiet,
+        limits: readConfig({}).checkoutLimits,
+      });
+      // What the attack sent: 50 lines, each a product's whole regional stock.
+      await expect(checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: lines(50, 72) })).rejects.toMatchObject({
+        message: 'Quantity for p1 must be 1 to 10',
+        extensions: { code: 'BAD_USER_INPUT', argument: 'lines', productId: 'p1', max: 10 },
+      });
+      await expect(
+        checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: [{ productId: 'p9', quantity: 11 }] }),
+      ).rejects.toMatchObject({
+        extensions: { code: 'BAD_USER_INPUT', argument: 'lines', productId: 'p9' },
+      });
+      // 11 lines of 10 each: every line is allowed, the order is not.
+      await expect(checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: lines(11, 10) })).rejects.toMatchObject({
+        message: 'An order holds at most 100 units in all; this one has 110',
+        extensions: { code: 'BAD_USER_INPUT', argument: 'lines', max: 100 },
+      });
+      expect(inventory.held.size).toBe(0);
+      // At the limits exactly: placed.
+      expect(await checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: lines(10, 10) })).toMatchObject({
+        status: 'PLACED',
+      });
+      expect(await checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: lines(50, 2) })).toMatchObject({
+        status: 'PLACED',
+      });
+    },
+  );
 
   it('reads the limits from the environment and refuses contradictory ones', async () => {
     const limits = readConfig({ MAX_QUANTITY_PER_PRODUCT: '3', MAX_UNITS_PER_ORDER: '5' }).checkoutLimits;
     expect(limits).toEqual({ maxQuantityPerProduct: 3, maxUnitsPerOrder: 5 });
-    const checkout = createCheckout({ db, pricing, inventory: fakeInventory().client, logger, abandonedAfterMs: 60_000, publish: quiet, limits });
-    await expect(checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: [{ productId: 'p1', quantity: 4 }] })).rejects.toMatchObject({
+    const checkout = createCheckout({
+      db,
+      pricing,
+      inventory: fakeInventory().client,
+      logger,
+      abandonedAfterMs: 60_000,
+      publish: quiet,
+      limits,
+    });
+    await expect(
+      checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: [{ productId: 'p1', quantity: 4 }] }),
+    ).rejects.toMatchObject({
       extensions: { code: 'BAD_USER_INPUT', max: 3 },
     });
     const refused = [

@@ -45,7 +45,8 @@ function expectConsistentOrder(order: any) {
   expect(cents(order.total.amount)).toBe(sum);
 }
 
-const USER_ORDERS = (args: string) => ENTITIES_QUERY(`... on User { id orders${args} {
+const USER_ORDERS = (args: string) =>
+  ENTITIES_QUERY(`... on User { id orders${args} {
   totalCount edges { cursor node { id createdAt user { id } } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`);
 
 const ORDERS_PAGE = `query($representations: [_Any!]!, $first: Int, $after: String) {
@@ -59,7 +60,10 @@ function expectClean(res: unknown) {
 /** Memory, or Redis under a prefix of this file's own when the run sets REDIS_URL. */
 const cache = testCache();
 beforeAll(async () => {
-  app = await buildServer({ config: readConfig({ ROUTER_SECRET: TEST_ROUTER_SECRET, ORDERS_DATABASE_URL: process.env.ORDERS_DATABASE_URL, ...cache.env }), seedSize: SMALL_SEED });
+  app = await buildServer({
+    config: readConfig({ ROUTER_SECRET: TEST_ROUTER_SECRET, ORDERS_DATABASE_URL: process.env.ORDERS_DATABASE_URL, ...cache.env }),
+    seedSize: SMALL_SEED,
+  });
 });
 afterAll(async () => {
   await app?.close();
@@ -68,13 +72,18 @@ afterAll(async () => {
 
 describe('orders subgraph', () => {
   it('resolves Order through _entities for its owner, with consistent lines and totals', async () => {
-    const res = await gql(app, ENTITIES_QUERY(`... on Order { ${ORDER_FIELDS} }`), {
-      representations: [
-        { __typename: 'Order', id: 'o1' },
-        { __typename: 'Order', id: 'o999999' },
-        { __typename: 'Order', id: 'not-an-id' },
-      ],
-    }, U1);
+    const res = await gql(
+      app,
+      ENTITIES_QUERY(`... on Order { ${ORDER_FIELDS} }`),
+      {
+        representations: [
+          { __typename: 'Order', id: 'o1' },
+          { __typename: 'Order', id: 'o999999' },
+          { __typename: 'Order', id: 'not-an-id' },
+        ],
+      },
+      U1,
+    );
     expect(res.errors).toBeUndefined();
     const [order, missing, malformed] = res.data!._entities;
     expect(order).toMatchObject({ __typename: 'Order', id: 'o1', user: { id: 'u1' } });
@@ -84,7 +93,10 @@ describe('orders subgraph', () => {
   });
 
   it("refuses another user's Order entity with FORBIDDEN and an anonymous caller with UNAUTHENTICATED", async () => {
-    const representations = [{ __typename: 'Order', id: 'o1' }, { __typename: 'Order', id: 'o2' }];
+    const representations = [
+      { __typename: 'Order', id: 'o1' },
+      { __typename: 'Order', id: 'o2' },
+    ];
     const asOther = await gql(app, ENTITIES_QUERY('... on Order { id total { amount } }'), { representations }, U2);
     expect(asOther.data!._entities[0]).toBeNull();
     expect(asOther.data!._entities[1]).toMatchObject({ id: 'o2' });
@@ -100,15 +112,23 @@ describe('orders subgraph', () => {
   });
 
   it('lets an admin resolve any Order entity', async () => {
-    const res = await gql(app, ENTITIES_QUERY(`... on Order { ${ORDER_FIELDS} }`), {
-      representations: [{ __typename: 'Order', id: 'o1' }, { __typename: 'Order', id: 'o2' }],
-    }, ADMIN);
+    const res = await gql(
+      app,
+      ENTITIES_QUERY(`... on Order { ${ORDER_FIELDS} }`),
+      {
+        representations: [
+          { __typename: 'Order', id: 'o1' },
+          { __typename: 'Order', id: 'o2' },
+        ],
+      },
+      ADMIN,
+    );
     expect(res.errors).toBeUndefined();
     expect(res.data!._entities.map((o: any) => o.user.id)).toEqual(['u1', 'u2']);
     for (const order of res.data!._entities) expectConsistentOrder(order);
   });
 
-  it("resolves User.orders through _entities for the user themself, newest first", async () => {
+  it('resolves User.orders through _entities for the user themself, newest first', async () => {
     const res = await gql(app, USER_ORDERS('(first: 100)'), { representations: [{ __typename: 'User', id: 'u1' }] }, U1);
     expect(res.errors).toBeUndefined();
     const [user] = res.data!._entities;
@@ -133,7 +153,12 @@ describe('orders subgraph', () => {
     expect(anonymous.data!._entities).toEqual([null]);
     expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
 
-    const admin = await gql(app, USER_ORDERS('(first: 2)'), { representations: [...representations, { __typename: 'User', id: 'u2' }] }, ADMIN);
+    const admin = await gql(
+      app,
+      USER_ORDERS('(first: 2)'),
+      { representations: [...representations, { __typename: 'User', id: 'u2' }] },
+      ADMIN,
+    );
     expect(admin.errors).toBeUndefined();
     const [u1, u2] = admin.data!._entities;
     expect(u1.orders.edges).toHaveLength(2);
@@ -243,7 +268,12 @@ describe('orders subgraph', () => {
       const before = await metricValue(app, 'db_queries_total');
       const representations = Array.from({ length: n }, (_, i) => ({ __typename: 'User', id: `u${i + 1}` }));
       // first: 7 — a page size no other test asks for, so the subgraph cache starts cold for it.
-      const res = await gql(app, ENTITIES_QUERY('... on User { id orders(first: 7) { totalCount edges { node { id lines { quantity } total { amount } } } } }'), { representations }, ADMIN);
+      const res = await gql(
+        app,
+        ENTITIES_QUERY('... on User { id orders(first: 7) { totalCount edges { node { id lines { quantity } total { amount } } } } }'),
+        { representations },
+        ADMIN,
+      );
       expect(res.errors).toBeUndefined();
       expect(res.data!._entities).toHaveLength(n);
       for (const user of res.data!._entities) expect(user.orders.edges.length).toBeGreaterThan(0);
