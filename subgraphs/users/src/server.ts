@@ -62,7 +62,8 @@ export async function buildServer(options: BuildOptions<UsersConfig>) {
 function refusalCounter(metrics: ServiceMetrics) {
   return metrics.counter(
     'sign_in_refusals_total',
-    'Sign-ins and sign-ups refused with RATE_LIMITED before any hashing: busy (every hashing slot and the queue taken), client_busy (the address held its share), throttled (the account and address are backing off)',
+    'Sign-ins and sign-ups refused with RATE_LIMITED before any hashing: busy (every hashing slot and the queue taken), ' +
+      'client_busy (the address held its share), throttled (the account and address are backing off)',
     ['reason'],
   );
 }

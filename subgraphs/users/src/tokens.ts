@@ -1,7 +1,17 @@
 import { createPublicKey } from 'node:crypto';
 import {
-  calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair, importPKCS8, jwtVerify, SignJWT,
-  type CryptoKey, type JSONWebKeySet, type JWK, type JWTPayload, type JWTHeaderParameters,
+  calculateJwkThumbprint,
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  importPKCS8,
+  jwtVerify,
+  SignJWT,
+  type CryptoKey,
+  type JSONWebKeySet,
+  type JWK,
+  type JWTPayload,
+  type JWTHeaderParameters,
 } from 'jose';
 import { TOKEN_ALG, TOKEN_AUDIENCE, TOKEN_ISSUER, type Logger } from '@shop/platform';
 
@@ -58,7 +68,10 @@ export async function createTokenIssuer({ privateKeyPem, ttlSeconds, logger }: T
  * Checks a token the way the router does (signature against the JWKS, issuer, audience, expiry).
  * Used by tests; in production the router verifies.
  */
-export async function verifyToken(token: string, jwks: JSONWebKeySet): Promise<{ payload: JWTPayload & { scope?: string }; header: JWTHeaderParameters }> {
+export async function verifyToken(
+  token: string,
+  jwks: JSONWebKeySet,
+): Promise<{ payload: JWTPayload & { scope?: string }; header: JWTHeaderParameters }> {
   const { payload, protectedHeader } = await jwtVerify<{ scope?: string }>(token, createLocalJWKSet(jwks), {
     issuer: TOKEN_ISSUER,
     audience: TOKEN_AUDIENCE,

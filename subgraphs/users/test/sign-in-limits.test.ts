@@ -134,10 +134,20 @@ describe('users config for sign-in limits', () => {
     const config = readConfig({});
     expect(config.hashGate).toEqual(DEFAULT_HASH_GATE);
     expect(config.signInThrottle).toEqual(DEFAULT_SIGN_IN_THROTTLE);
-    expect(readConfig({ PASSWORD_HASH_CONCURRENCY: '4', PASSWORD_HASH_QUEUE: '0', PASSWORD_HASH_PER_CLIENT: '2' }).hashGate).toEqual({ concurrency: 4, queue: 0, perClient: 2 });
-    expect(readConfig({ SIGN_IN_FREE_ATTEMPTS: '3', SIGN_IN_MAX_BACKOFF_MS: '60000', SIGN_IN_THROTTLE_MAX_BYTES: '1048576' }).signInThrottle)
-      .toEqual({ freeAttempts: 3, maxBackoffMs: 60_000, maxBytes: 1_048_576 });
-    for (const env of [{ PASSWORD_HASH_CONCURRENCY: '0' }, { PASSWORD_HASH_PER_CLIENT: 'many' }, { SIGN_IN_FREE_ATTEMPTS: '0' }, { SIGN_IN_THROTTLE_MAX_BYTES: '10' }]) {
+    expect(readConfig({ PASSWORD_HASH_CONCURRENCY: '4', PASSWORD_HASH_QUEUE: '0', PASSWORD_HASH_PER_CLIENT: '2' }).hashGate).toEqual({
+      concurrency: 4,
+      queue: 0,
+      perClient: 2,
+    });
+    expect(
+      readConfig({ SIGN_IN_FREE_ATTEMPTS: '3', SIGN_IN_MAX_BACKOFF_MS: '60000', SIGN_IN_THROTTLE_MAX_BYTES: '1048576' }).signInThrottle,
+    ).toEqual({ freeAttempts: 3, maxBackoffMs: 60_000, maxBytes: 1_048_576 });
+    for (const env of [
+      { PASSWORD_HASH_CONCURRENCY: '0' },
+      { PASSWORD_HASH_PER_CLIENT: 'many' },
+      { SIGN_IN_FREE_ATTEMPTS: '0' },
+      { SIGN_IN_THROTTLE_MAX_BYTES: '10' },
+    ]) {
       expect(() => readConfig(env)).toThrow(ConfigError);
     }
   });

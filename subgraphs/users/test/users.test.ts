@@ -14,7 +14,11 @@ let app: FastifyInstance;
 /** Every response body this file receives, to prove no password hash ever leaves the service. */
 const bodies: string[] = [];
 
-async function call<T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<GraphQLResponse<T>> {
+async function call<T = Record<string, any>>(
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<T>> {
   const res = await gql<T>(app, query, variables, headers);
   bodies.push(JSON.stringify(res));
   return res;
@@ -29,13 +33,17 @@ async function jwks() {
 const uniqueEmail = (tag: string) => `${tag}-${Date.now()}-${randomUUID().slice(0, 8)}@Example.COM`;
 
 const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { token user { id email name region createdAt } } }`;
-const LOG_IN = `mutation($email: String!, $password: String!) { logIn(email: $email, password: $password) { token user { id email name region } } }`;
+const LOG_IN =
+  'mutation($email: String!, $password: String!) { logIn(email: $email, password: $password) { token user { id email name region } } }';
 const USER_FIELDS = '... on User { id email name region createdAt }';
 
 /** Memory, or Redis under a prefix of this file's own when the run sets REDIS_URL. */
 const cache = testCache();
 beforeAll(async () => {
-  app = await buildServer({ config: readConfig({ ROUTER_SECRET: TEST_ROUTER_SECRET, USERS_DATABASE_URL: process.env.USERS_DATABASE_URL, ...cache.env }), seedSize: SMALL_SEED });
+  app = await buildServer({
+    config: readConfig({ ROUTER_SECRET: TEST_ROUTER_SECRET, USERS_DATABASE_URL: process.env.USERS_DATABASE_URL, ...cache.env }),
+    seedSize: SMALL_SEED,
+  });
 });
 afterAll(async () => {
   await app?.close();
@@ -161,9 +169,17 @@ describe('users subgraph', () => {
     expect(self.errors).toBeUndefined();
     expect(self.data!._entities[0]).toMatchObject({ __typename: 'User', id: 'u4', email: 'user4@example.com', region: 'US' });
 
-    const admin = await call(ENTITIES_QUERY(USER_FIELDS), {
-      representations: [{ __typename: 'User', id: 'u4' }, { __typename: 'User', id: 'u0' }, { __typename: 'User', id: 'u999999999' }],
-    }, asUser('u0', ['admin']));
+    const admin = await call(
+      ENTITIES_QUERY(USER_FIELDS),
+      {
+        representations: [
+          { __typename: 'User', id: 'u4' },
+          { __typename: 'User', id: 'u0' },
+          { __typename: 'User', id: 'u999999999' },
+        ],
+      },
+      asUser('u0', ['admin']),
+    );
     expect(admin.errors).toBeUndefined();
     const [u4, u0, missing] = admin.data!._entities;
     expect(u4).toMatchObject({ id: 'u4', email: 'user4@example.com' });
@@ -185,13 +201,25 @@ describe('users subgraph', () => {
     // A mix: the viewer's own entities resolve, the other one is refused in place. Repeated because
     // Mercurius JIT-compiles a query after its first run, and the compiled form must agree.
     for (let run = 0; run < 3; run++) {
-      const mixed = await call(ENTITIES_QUERY(USER_FIELDS), {
-        representations: ['u6', 'u6', 'u5', 'u6', 'u5'].map((id) => ({ __typename: 'User', id })),
-      }, asUser('u6'));
+      const mixed = await call(
+        ENTITIES_QUERY(USER_FIELDS),
+        {
+          representations: ['u6', 'u6', 'u5', 'u6', 'u5'].map((id) => ({ __typename: 'User', id })),
+        },
+        asUser('u6'),
+      );
       expect(mixed.data!._entities).toHaveLength(5);
-      expect(mixed.data!._entities.map((u: any) => u?.email ?? null))
-        .toEqual(['user6@example.com', 'user6@example.com', null, 'user6@example.com', null]);
-      expect(mixed.errors?.map((e) => [e.extensions?.code, String(e.path?.[1])])).toEqual([['FORBIDDEN', '2'], ['FORBIDDEN', '4']]);
+      expect(mixed.data!._entities.map((u: any) => u?.email ?? null)).toEqual([
+        'user6@example.com',
+        'user6@example.com',
+        null,
+        'user6@example.com',
+        null,
+      ]);
+      expect(mixed.errors?.map((e) => [e.extensions?.code, String(e.path?.[1])])).toEqual([
+        ['FORBIDDEN', '2'],
+        ['FORBIDDEN', '4'],
+      ]);
     }
   });
 
@@ -204,7 +232,9 @@ describe('users subgraph', () => {
       expect(res.errors).toBeUndefined();
       expect(res.data!._entities).toHaveLength(n);
       expect(res.data!._entities[4]).toMatchObject({ id: 'u5', email: 'user5@example.com' });
-      expect(res.data!._entities[SMALL_SEED.users - 1]?.email ?? null).toBe(n >= SMALL_SEED.users ? `user${SMALL_SEED.users}@example.com` : null);
+      expect(res.data!._entities[SMALL_SEED.users - 1]?.email ?? null).toBe(
+        n >= SMALL_SEED.users ? `user${SMALL_SEED.users}@example.com` : null,
+      );
       counts.push((await metricValue(app, 'db_queries_total')) - before);
     }
     expect(counts[0]).toBe(1);
@@ -223,7 +253,12 @@ describe('users subgraph', () => {
   });
 
   it('answers an unparsable body with 400 in GraphQL shape', async () => {
-    const res = await app.inject({ method: 'POST', url: '/graphql', payload: '{"query": ', headers: { 'content-type': 'application/json' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/graphql',
+      payload: '{"query": ',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().errors[0].extensions.code).toBe('BAD_REQUEST');
   });
@@ -233,27 +268,32 @@ describe('sign-in limits through the server (F4)', () => {
   /** What the router sends: its secret and the client's address. */
   const from = (ip: string) => ({ 'x-router-secret': TEST_ROUTER_SECRET, 'x-client-ip': ip });
 
-  it('backs off an (account, address) pair after repeated failures, without touching the database, and never the owner elsewhere', async () => {
-    const attacker = from('198.51.100.66');
-    for (let i = 0; i < 6; i++) {
-      const wrong = await call(LOG_IN, { email: 'user7@example.com', password: `wrong-${i}` }, attacker);
-      expect(wrong.errors?.[0]?.extensions?.code).toBe('INVALID_CREDENTIALS');
-    }
-    const before = await metricValue(app, 'db_queries_total');
-    const refusedBefore = await metricValue(app, 'sign_in_refusals_total');
-    for (const password of ['wrong-again', 'password']) {
-      const throttled = await call(LOG_IN, { email: 'User7@Example.com', password }, attacker);
-      expect(throttled.data).toBeNull();
-      expect(throttled.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 1 });
-    }
-    expect(await metricValue(app, 'db_queries_total')).toBe(before); // no lookup, so no scrypt either
-    expect(await metricValue(app, 'sign_in_refusals_total')).toBe(refusedBefore + 2);
-    // The owner, from their own address, signs in; another address is not throttled either.
-    const owner = await call(LOG_IN, { email: 'user7@example.com', password: 'password' }, from('203.0.113.5'));
-    expect(owner.errors).toBeUndefined();
-    expect(owner.data!.logIn.user.id).toBe('u7');
-    expect((await call(LOG_IN, { email: 'user7@example.com', password: 'nope-nope' }, from('203.0.113.99'))).errors?.[0]?.extensions?.code).toBe('INVALID_CREDENTIALS');
-  });
+  it(
+    'backs off an (account, address) pair after repeated failures, ' + 'without touching the database, and never the owner elsewhere',
+    async () => {
+      const attacker = from('198.51.100.66');
+      for (let i = 0; i < 6; i++) {
+        const wrong = await call(LOG_IN, { email: 'user7@example.com', password: `wrong-${i}` }, attacker);
+        expect(wrong.errors?.[0]?.extensions?.code).toBe('INVALID_CREDENTIALS');
+      }
+      const before = await metricValue(app, 'db_queries_total');
+      const refusedBefore = await metricValue(app, 'sign_in_refusals_total');
+      for (const password of ['wrong-again', 'password']) {
+        const throttled = await call(LOG_IN, { email: 'User7@Example.com', password }, attacker);
+        expect(throttled.data).toBeNull();
+        expect(throttled.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 1 });
+      }
+      expect(await metricValue(app, 'db_queries_total')).toBe(before); // no lookup, so no scrypt either
+      expect(await metricValue(app, 'sign_in_refusals_total')).toBe(refusedBefore + 2);
+      // The owner, from their own address, signs in; another address is not throttled either.
+      const owner = await call(LOG_IN, { email: 'user7@example.com', password: 'password' }, from('203.0.113.5'));
+      expect(owner.errors).toBeUndefined();
+      expect(owner.data!.logIn.user.id).toBe('u7');
+      expect(
+        (await call(LOG_IN, { email: 'user7@example.com', password: 'nope-nope' }, from('203.0.113.99'))).errors?.[0]?.extensions?.code,
+      ).toBe('INVALID_CREDENTIALS');
+    },
+  );
 
   it('believes the client address only from the router: without the secret, the header is ignored', async () => {
     const spoofed = { 'x-client-ip': '198.51.100.66' }; // the throttled attacker's address, claimed by someone else
@@ -261,9 +301,11 @@ describe('sign-in limits through the server (F4)', () => {
     expect(res.errors).toBeUndefined();
   });
 
-  it('refuses, at once, hashing past one address\'s share while another address signs in', async () => {
+  it("refuses, at once, hashing past one address's share while another address signs in", async () => {
     const refusedBefore = await metricValue(app, 'sign_in_refusals_total');
-    const flood = Array.from({ length: 40 }, (_, i) => call(LOG_IN, { email: `flood-${i}@example.com`, password: 'wrong-pass-1' }, from('198.51.100.77')));
+    const flood = Array.from({ length: 40 }, (_, i) =>
+      call(LOG_IN, { email: `flood-${i}@example.com`, password: 'wrong-pass-1' }, from('198.51.100.77')),
+    );
     const victim = call(LOG_IN, { email: 'user8@example.com', password: 'password' }, from('203.0.113.8'));
     const codes = (await Promise.all(flood)).map((r) => r.errors?.[0]?.extensions?.code);
     // At most PASSWORD_HASH_PER_CLIENT (8) of them run at a time: most are refused rather than queued.

@@ -2,8 +2,58 @@ import { ADMIN_USER_ID, REGIONS } from '@shop/domain';
 import { progress, type Database, type SeedSize } from '@shop/subgraph-kit';
 import { hashPassword } from '../passwords.ts';
 
-const FIRST_NAMES = ['Aarav', 'Priya', 'Wei', 'Mei', 'Omar', 'Layla', 'James', 'Emma', 'Rohan', 'Ananya', 'Jun', 'Siti', 'Yusuf', 'Fatima', 'Noah', 'Olivia', 'Arjun', 'Kavya', 'Hao', 'Nur', 'Karim', 'Aisha', 'Liam', 'Ava'];
-const LAST_NAMES = ['Sharma', 'Patel', 'Tan', 'Lim', 'Haddad', 'Khan', 'Smith', 'Johnson', 'Iyer', 'Reddy', 'Wong', 'Rahman', 'Nasser', 'Ali', 'Brown', 'Garcia', 'Menon', 'Nair', 'Chen', 'Abdullah', 'Saleh', 'Farouk', 'Miller', 'Davis'];
+const FIRST_NAMES = [
+  'Aarav',
+  'Priya',
+  'Wei',
+  'Mei',
+  'Omar',
+  'Layla',
+  'James',
+  'Emma',
+  'Rohan',
+  'Ananya',
+  'Jun',
+  'Siti',
+  'Yusuf',
+  'Fatima',
+  'Noah',
+  'Olivia',
+  'Arjun',
+  'Kavya',
+  'Hao',
+  'Nur',
+  'Karim',
+  'Aisha',
+  'Liam',
+  'Ava',
+];
+const LAST_NAMES = [
+  'Sharma',
+  'Patel',
+  'Tan',
+  'Lim',
+  'Haddad',
+  'Khan',
+  'Smith',
+  'Johnson',
+  'Iyer',
+  'Reddy',
+  'Wong',
+  'Rahman',
+  'Nasser',
+  'Ali',
+  'Brown',
+  'Garcia',
+  'Menon',
+  'Nair',
+  'Chen',
+  'Abdullah',
+  'Saleh',
+  'Farouk',
+  'Miller',
+  'Davis',
+];
 
 const sqlArray = (values: readonly string[]) => `ARRAY[${values.map((v) => `'${v.replace(/'/g, "''")}'`).join(',')}]`;
 

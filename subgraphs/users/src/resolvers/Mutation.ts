@@ -15,7 +15,12 @@ export const Mutation: MutationResolvers = {
     const passwordHash = await hashing.run(clientIp, () => hashPassword(account.password));
     // A new account: nothing cached names it yet, so there is nothing to invalidate.
     const user = await write(async (tx) => {
-      const created = await createUserWrites(tx).insertAccount({ email: account.email, name: account.name, region: account.region, passwordHash });
+      const created = await createUserWrites(tx).insertAccount({
+        email: account.email,
+        name: account.name,
+        region: account.region,
+        passwordHash,
+      });
       if (!created) throw codedError('EMAIL_TAKEN', 'An account with this email already exists', { field: 'email' });
       return { value: created, tags: [] };
     });
@@ -30,7 +35,9 @@ export const Mutation: MutationResolvers = {
     if (waitMs > 0) {
       throttled();
       const seconds = Math.ceil(waitMs / 1000);
-      throw codedError('RATE_LIMITED', `Too many sign-in attempts for this account from your address; retry in ${seconds} s`, { retryAfterSeconds: seconds });
+      throw codedError('RATE_LIMITED', `Too many sign-in attempts for this account from your address; retry in ${seconds} s`, {
+        retryAfterSeconds: seconds,
+      });
     }
     // No account has an email or password this long (sign-up refuses them): no hash needed. In
     // UTF-16 units, which are at most two per character.
