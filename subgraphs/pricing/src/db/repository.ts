@@ -1,5 +1,5 @@
 import type { RegionCode } from '@shop/domain';
-import type { Queryable } from '@shop/subgraph-kit';
+import type { Queryable, WriteTransaction } from '@shop/subgraph-kit';
 import type { BestPromotionRow, ListPriceRow, NewPromotion, PromotionModel } from '../models.ts';
 
 /** `active` is decided by the database clock, the same one the best-promotion query uses. */
@@ -65,7 +65,7 @@ export type PricingRepository = ReturnType<typeof createPricingRepository>;
  * The pricing subgraph's writes, over the transaction of a `write` (see the kit's write.ts): the
  * only way to reach them, so every one commits before its tags are published.
  */
-export function createPricingWrites(tx: Queryable) {
+export function createPricingWrites(tx: WriteTransaction) {
   return {
     /** Creates or replaces the list price; `amount` is a normalized decimal string. */
     async upsertListPrice(productId: string, region: RegionCode, amount: string, currency: string): Promise<ListPriceRow> {
