@@ -9,17 +9,13 @@ import { subgraphsOf } from './supergraph.ts';
 import {
   boolVar,
   ConfigError,
-  DEFAULT_CACHE_KEY_PREFIX,
   intVar,
-  isProduction,
   optionalString,
-  readListenerTimeouts,
-  readTracingConfig,
+  readServiceBaseConfig,
   stringVar,
   urlVar,
   type Env,
-  type ListenerTimeouts,
-  type TracingConfig,
+  type ServiceBaseConfig,
 } from '@shop/platform';
 
 /** `<NAME>` of a subgraph's variables: its name upper-cased, anything not a letter or digit `_` (`my-shop` → `MY_SHOP`). */
@@ -29,7 +25,7 @@ export const subgraphEnvName = (subgraph: string): string => subgraph.toUpperCas
 const NOT_SUBGRAPH_URLS = /^(REDIS|JWKS|NATS|.*_DATABASE)_URL$/;
 const NOT_SUBGRAPH_TIMEOUTS = /^(SUBGRAPH|CACHE|DRAIN|HEADERS|REQUEST|KEEP_ALIVE)_TIMEOUT_MS$/;
 
-export interface RouterConfig {
+export interface RouterConfig extends ServiceBaseConfig {
   port: number;
   host: string;
   /**
@@ -45,7 +41,6 @@ export interface RouterConfig {
   subgraphOverrides: Readonly<Record<string, string>>;
   /** Where the users subgraph publishes the keys that sign JWTs. */
   jwksUrl: string;
-  routerSecret: string | undefined;
   supergraphPath: string;
   /** Upper bound for one subgraph fetch; a hung subgraph costs at most this. */
   subgraphTimeoutMs: number;
@@ -55,10 +50,8 @@ export interface RouterConfig {
   subgraphMaxResponseBytes: number;
   /** The circuit breaker in front of each subgraph (see breaker.ts). */
   breaker: BreakerConfig;
-  production: boolean;
   /** How much of a subgraph's error message reaches clients (see errors.ts): `all` in development, `public` in production. */
   subgraphErrorMessages: SubgraphErrorPolicy;
-  logLevel: string;
   /**
    * @apollo/gateway reports anonymous usage to Apollo and probes cloud metadata endpoints unless
    * told not to. A self-hosted router keeps that off unless its operator opts in.
@@ -70,8 +63,6 @@ export interface RouterConfig {
    * (see stages/cache-status.ts). Off, no response says anything about the caches.
    */
   cacheStatusHeader: boolean;
-  /** Shared cache and invalidation bus; without it the entity cache lives in memory and the bus in-process. */
-  redisUrl: string | undefined;
   /** The router's entity cache (ROUTER_CACHE=false: every fetch goes to its subgraph). */
   routerCache: boolean;
   /**
@@ -81,8 +72,6 @@ export interface RouterConfig {
   subgraphDedup: boolean;
   /** Identical client requests in flight at once run the pipeline once (request-dedup.ts; REQUEST_DEDUP=false runs each). */
   requestDedup: boolean;
-  /** The longest any cache call may hold a request; past it the cache counts as a miss. */
-  cacheTimeoutMs: number;
   /** Bound on the in-memory entity cache (least recently used entries go first). */
   cacheMaxEntries: number;
   /** Byte bound on the in-memory entity cache (ROUTER_CACHE_MAX_BYTES; strings counted at 2 bytes a character). */
@@ -95,8 +84,6 @@ export interface RouterConfig {
   responseCacheMaxEntries: number;
   /** Byte bound on the whole-response cache (RESPONSE_CACHE_MAX_BYTES). */
   responseCacheMaxBytes: number;
-  /** Prefix of every Redis key the router cache writes, so deployments (and test runs) sharing a Redis stay apart. */
-  cacheKeyPrefix: string;
   /** Folder holding `<app>/__generated__/persisted-query-manifest.json` for each client app. */
   persistedQueriesDir: string;
   /** Trusted-documents mode per client name (`apollographql-client-name`), `*` for the rest. */
@@ -118,17 +105,6 @@ export interface RouterConfig {
   operationLimits: OperationLimits;
   /** How deeply `variables` and `extensions` may nest (MAX_INPUT_DEPTH); deeper is 400 BAD_REQUEST (request-shape.ts). */
   maxInputDepth: number;
-  /**
-   * On SIGTERM/SIGINT: how long `/ready` answers 503 while the router still serves, before the
-   * listener closes (set it to the load balancer's probe interval so it stops sending first).
-   */
-  shutdownDelayMs: number;
-  /** After the listener closes, how long in-flight requests may take; past it they are cut and the process exits 1. */
-  drainTimeoutMs: number;
-  /** OpenTelemetry tracing, off unless OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set (see readTracingConfig). */
-  tracing: TracingConfig;
-  /** Header, body and keep-alive time bounds on the listener (HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS). */
-  listener: ListenerTimeouts;
   /** Per-client request limits on `/graphql` (see rate-limit.ts). */
   rateLimit: RateLimitConfig;
   /**
@@ -218,7 +194,8 @@ export const DEFAULT_BREAKER: BreakerConfig = { failureThreshold: 5, cooldownMs:
 
 /** The only place the router reads the environment. */
 export function readConfig(env: Env): RouterConfig {
-  const production = isProduction(env);
+  const base = readServiceBaseConfig(env);
+  const { production } = base;
   const subgraphTimeoutMs = intVar(env, 'SUBGRAPH_TIMEOUT_MS', 10_000, { min: 1, max: 300_000 });
   const overrides = subgraphOverrides(env);
   const subgraphUrl = (subgraph: string, supergraphUrl: string) => urlVar(overrides, `${subgraphEnvName(subgraph)}_URL`, supergraphUrl);
@@ -231,11 +208,8 @@ export function readConfig(env: Env): RouterConfig {
     subgraphUrl(name, url);
     subgraphTimeout(name);
   }
-  const routerSecret = optionalString(env, 'ROUTER_SECRET');
-  if (production && !routerSecret) {
-    throw new ConfigError('ROUTER_SECRET is required when NODE_ENV=production: subgraphs trust identity headers only with it');
-  }
   return {
+    ...base,
     port: intVar(env, 'PORT', 4000, { min: 0, max: 65535 }),
     host: stringVar(env, 'HOST', production ? '0.0.0.0' : '127.0.0.1'),
     subgraphUrl,
@@ -243,7 +217,6 @@ export function readConfig(env: Env): RouterConfig {
     // The users subgraph signs the JWTs: its override's origin, else its local port (the JWKS is
     // needed before any supergraph is loaded).
     jwksUrl: urlVar(env, 'JWKS_URL', new URL('/.well-known/jwks.json', subgraphUrl('users', DEFAULT_USERS_URL)).toString()),
-    routerSecret,
     supergraphPath,
     subgraphTimeoutMs,
     subgraphTimeout,
@@ -253,16 +226,12 @@ export function readConfig(env: Env): RouterConfig {
       cooldownMs: intVar(env, 'BREAKER_COOLDOWN_MS', DEFAULT_BREAKER.cooldownMs, { min: 1, max: 3_600_000 }),
       windowMs: intVar(env, 'BREAKER_WINDOW_MS', DEFAULT_BREAKER.windowMs, { min: 1, max: 3_600_000 }),
     },
-    production,
     subgraphErrorMessages: subgraphErrorPolicy(env, production),
-    logLevel: stringVar(env, 'LOG_LEVEL', production ? 'info' : 'warn'),
     apolloTelemetry: boolVar(env, 'APOLLO_TELEMETRY', false),
     cacheStatusHeader: boolVar(env, 'CACHE_STATUS_HEADER', !production),
-    redisUrl: urlVar(env, 'REDIS_URL'),
     routerCache: boolVar(env, 'ROUTER_CACHE', true),
     subgraphDedup: boolVar(env, 'SUBGRAPH_DEDUP', true),
     requestDedup: boolVar(env, 'REQUEST_DEDUP', true),
-    cacheTimeoutMs: intVar(env, 'CACHE_TIMEOUT_MS', 100, { min: 1, max: 10_000 }),
     // lru-cache allocates its entry slots up front (~40 bytes each): entry bounds stay at a million.
     cacheMaxEntries: intVar(env, 'ROUTER_CACHE_MAX_ENTRIES', 50_000, { min: 1, max: 1_000_000 }),
     cacheMaxBytes: intVar(env, 'ROUTER_CACHE_MAX_BYTES', DEFAULT_MEMORY_BOUNDS.cacheMaxBytes, { min: 1_024, max: 16 * 1024 ** 3 }),
@@ -276,7 +245,6 @@ export function readConfig(env: Env): RouterConfig {
       min: 1_024,
       max: 16 * 1024 ** 3,
     }),
-    cacheKeyPrefix: stringVar(env, 'CACHE_KEY_PREFIX', DEFAULT_CACHE_KEY_PREFIX),
     persistedQueriesDir: stringVar(env, 'PERSISTED_QUERIES_DIR', fileURLToPath(new URL('../../clients', import.meta.url))),
     safelistModes: safelistModes(env, production),
     apqMaxEntries: intVar(env, 'APQ_MAX_ENTRIES', 10_000, { min: 1, max: 1_000_000 }),
@@ -294,10 +262,6 @@ export function readConfig(env: Env): RouterConfig {
       costListSize: intVar(env, 'COST_LIST_SIZE', DEFAULT_OPERATION_LIMITS.costListSize, { min: 0, max: 10_000 }),
     },
     maxInputDepth: intVar(env, 'MAX_INPUT_DEPTH', DEFAULT_MAX_INPUT_DEPTH, { min: 1, max: 1_000 }),
-    shutdownDelayMs: intVar(env, 'SHUTDOWN_DELAY_MS', 0, { min: 0, max: 60_000 }),
-    drainTimeoutMs: intVar(env, 'DRAIN_TIMEOUT_MS', 10_000, { min: 0, max: 120_000 }),
-    tracing: readTracingConfig(env),
-    listener: readListenerTimeouts(env),
     rateLimit: rateLimitConfig(env),
     trustProxy: trustProxy(env),
   };

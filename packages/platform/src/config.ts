@@ -130,3 +130,56 @@ export function ratioVar(env: Env, name: string, fallback: number): number {
   if (!Number.isFinite(value) || value < 0 || value > 1) throw new ConfigError(`${name} must be a number between 0 and 1, got "${raw}"`);
   return value;
 }
+
+/**
+ * What the router and every subgraph read the same way from the same variables, so one service
+ * cannot drift from another in a default or a bound. Each service's config module adds its own.
+ */
+export interface ServiceBaseConfig {
+  /** NODE_ENV=production: no introspection, no stack traces, secrets required. */
+  production: boolean;
+  /** ROUTER_SECRET: makes identity headers believable between the router and subgraphs. Required in production. */
+  routerSecret: string | undefined;
+  logLevel: string;
+  /** REDIS_URL: shared caches and the invalidation bus; absent: in-process memory and an in-process bus. */
+  redisUrl: string | undefined;
+  /** CACHE_TIMEOUT_MS: the longest any cache call may hold a request; past it the cache counts as a miss. */
+  cacheTimeoutMs: number;
+  /**
+   * CACHE_KEY_PREFIX: prefix of every Redis key and of the invalidation channel, so deployments (or
+   * test runs) sharing one Redis never read each other's entries or hear each other's invalidations.
+   */
+  cacheKeyPrefix: string;
+  /**
+   * SHUTDOWN_DELAY_MS: on SIGTERM/SIGINT, how long `/ready` answers 503 while the service still
+   * serves, before the listener closes (the load balancer's probe interval, so it stops sending first).
+   */
+  shutdownDelayMs: number;
+  /** DRAIN_TIMEOUT_MS: after the listener closes, how long in-flight requests may take; past it they are cut and the process exits 1. */
+  drainTimeoutMs: number;
+  /** OpenTelemetry tracing, off unless OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set (see readTracingConfig). */
+  tracing: TracingConfig;
+  /** Header, body and keep-alive time bounds on the listener (HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS). */
+  listener: ListenerTimeouts;
+}
+
+/** Reads the settings every service shares; fails fast (ConfigError) on a bad value or a missing production secret. */
+export function readServiceBaseConfig(env: Env): ServiceBaseConfig {
+  const production = isProduction(env);
+  const routerSecret = optionalString(env, 'ROUTER_SECRET');
+  if (production && !routerSecret) {
+    throw new ConfigError('ROUTER_SECRET is required when NODE_ENV=production: subgraphs believe identity headers only with it');
+  }
+  return {
+    production,
+    routerSecret,
+    logLevel: stringVar(env, 'LOG_LEVEL', production ? 'info' : 'warn'),
+    redisUrl: urlVar(env, 'REDIS_URL'),
+    cacheTimeoutMs: intVar(env, 'CACHE_TIMEOUT_MS', 100, { min: 1, max: 10_000 }),
+    cacheKeyPrefix: stringVar(env, 'CACHE_KEY_PREFIX', DEFAULT_CACHE_KEY_PREFIX),
+    shutdownDelayMs: intVar(env, 'SHUTDOWN_DELAY_MS', 0, { min: 0, max: 60_000 }),
+    drainTimeoutMs: intVar(env, 'DRAIN_TIMEOUT_MS', 10_000, { min: 0, max: 120_000 }),
+    tracing: readTracingConfig(env),
+    listener: readListenerTimeouts(env),
+  };
+}
