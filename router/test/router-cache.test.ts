@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createInvalidationBus, invalidationChannel } from '@shop/platform';
-import { createRouterCache, type RouterCacheHandle } from '../src/cache/create.ts';
+import type { RouterCacheHandle } from '../src/cache/create.ts';
 import type { RouterMetrics } from '../src/metrics.ts';
+import { routerOn } from './support/cache-failure.ts';
 import {
   delay,
   representationsOf,
@@ -335,21 +336,10 @@ describe.each(storages)('two routers on %s', (_kind, redisUrl) => {
     const subgraph = await startFakeSubgraph(publicPrices());
     closers.push(() => subgraph.close());
     const routers = [0, 1].map(() => {
-      const metrics = createRouterMetrics();
-      const handle = createRouterCache({
-        redisUrl,
-        cacheTimeoutMs: 100,
-        cacheMaxEntries: 1_000,
-        cacheMaxBytes: 64 * 1024 * 1024,
-        cacheMaxEntryBytes: 1024 * 1024,
-        cacheKeyPrefix: prefix,
-        logger,
-        metrics,
-      });
-      handles.push(handle);
-      const source = dataSourceFor(subgraph.url, metrics, handle.cache);
-      closers.push(source.close);
-      return { metrics, handle, source };
+      const router = routerOn(subgraph, redisUrl, prefix);
+      handles.push(router.handle);
+      closers.push(router.source.close);
+      return router;
     });
     const [a, b] = routers as [(typeof routers)[0], (typeof routers)[0]];
     const representations = [product(1), product(2)];

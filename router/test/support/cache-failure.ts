@@ -4,7 +4,7 @@ import { representationsOf, startFakeSubgraph, type FakeSubgraph } from './fake-
 import { createRouterMetrics, dataSourceFor, ENTITIES, logger, product, testPrefix } from './harness.ts';
 
 /**
- * Shared by router-cache-failure.test.ts and router-cache-failure.redis.test.ts: a router cache
+ * Shared by router-cache.test.ts, router-cache-failure.test.ts and router-cache-failure.redis.test.ts: a router cache
  * in front of a fake subgraph, and the check that an answer came from it correctly and promptly.
  */
 const CACHE_TIMEOUT_MS = 100;
@@ -17,7 +17,7 @@ export const startPriceSubgraph = () =>
     cacheControl: 'public, max-age=60',
   }));
 
-export function routerOn(subgraph: FakeSubgraph, redisUrl: string, prefix = testPrefix()) {
+export function routerOn(subgraph: FakeSubgraph, redisUrl: string | undefined, prefix = testPrefix()) {
   const metrics = createRouterMetrics();
   const handle = createRouterCache({
     redisUrl,
