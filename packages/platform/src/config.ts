@@ -161,6 +161,35 @@ export interface ServiceBaseConfig {
   tracing: TracingConfig;
   /** Header, body and keep-alive time bounds on the listener (HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS). */
   listener: ListenerTimeouts;
+  /** The event stream (see readEventsConfig). */
+  events: EventsConfig;
+}
+
+/**
+ * NATS_URL: NATS with JetStream carries events between processes; absent: an in-process stream fed
+ * from the same outbox tables. NATS_STREAM (SHOP_EVENTS) and NATS_SUBJECT_PREFIX (shop) name the
+ * stream and its subjects (`shop.order.shipped`); a test run or a second deployment on one NATS
+ * takes names of its own so it never consumes another's events.
+ */
+export interface EventsConfig {
+  natsUrl: string | undefined;
+  stream: string;
+  subjectPrefix: string;
+}
+
+export const DEFAULT_EVENTS_STREAM = 'SHOP_EVENTS';
+export const DEFAULT_EVENTS_SUBJECT_PREFIX = 'shop';
+
+export function readEventsConfig(env: Env): EventsConfig {
+  const stream = stringVar(env, 'NATS_STREAM', DEFAULT_EVENTS_STREAM);
+  // JetStream names may not hold '.', '*', '>' or whitespace; subject tokens likewise.
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(stream))
+    throw new ConfigError(`NATS_STREAM must be 1 to 64 letters, digits, '_' or '-', got "${stream}"`);
+  const subjectPrefix = stringVar(env, 'NATS_SUBJECT_PREFIX', DEFAULT_EVENTS_SUBJECT_PREFIX);
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(subjectPrefix)) {
+    throw new ConfigError(`NATS_SUBJECT_PREFIX must be 1 to 64 letters, digits, '_' or '-', got "${subjectPrefix}"`);
+  }
+  return { natsUrl: urlVar(env, 'NATS_URL'), stream, subjectPrefix };
 }
 
 /** Reads the settings every service shares; fails fast (ConfigError) on a bad value or a missing production secret. */
@@ -181,5 +210,6 @@ export function readServiceBaseConfig(env: Env): ServiceBaseConfig {
     drainTimeoutMs: intVar(env, 'DRAIN_TIMEOUT_MS', 10_000, { min: 0, max: 120_000 }),
     tracing: readTracingConfig(env),
     listener: readListenerTimeouts(env),
+    events: readEventsConfig(env),
   };
 }

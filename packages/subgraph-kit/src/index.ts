@@ -5,6 +5,7 @@ export * from './introspection-guard.ts';
 export * from './loaders.ts';
 export * from './metrics.ts';
 export * from './migrate.ts';
+export * from './outbox.ts';
 export * from './pagination.ts';
 export * from './request-scope.ts';
 export * from './sdl.ts';

@@ -21,19 +21,28 @@ export async function prepareStorage(db: Database, schema: string, dir: URL, see
   });
 }
 
+/**
+ * The kit's own migrations (the outbox and processed_events tables every subgraph has), applied to
+ * each subgraph's schema before its own and recorded as `kit/NNN_name.sql`.
+ */
+const KIT_MIGRATIONS = new URL('./migrations/', import.meta.url);
+
 async function migrateIn(tx: Queryable, schema: string, dir: URL): Promise<string[]> {
   await tx.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   await tx.query(`CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (
       version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
   const done = new Set((await tx.query<{ version: string }>(`SELECT version FROM ${schema}.schema_migrations`)).map((r) => r.version));
-  const files = (await readdir(dir)).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
   const applied: string[] = [];
-  for (const file of files) {
-    if (done.has(file)) continue;
-    const sql = await readFile(new URL(file, dir), 'utf8');
-    for (const statement of splitStatements(sql)) await tx.query(statement);
-    await tx.query(`INSERT INTO ${schema}.schema_migrations (version) VALUES ($1)`, [file]);
-    applied.push(file);
+  for (const [prefix, folder] of [['kit/', KIT_MIGRATIONS] as const, ['', dir] as const]) {
+    const files = (await readdir(folder)).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
+    for (const file of files) {
+      const version = `${prefix}${file}`;
+      if (done.has(version)) continue;
+      const sql = (await readFile(new URL(file, folder), 'utf8')).replaceAll('{{schema}}', schema);
+      for (const statement of splitStatements(sql)) await tx.query(statement);
+      await tx.query(`INSERT INTO ${schema}.schema_migrations (version) VALUES ($1)`, [version]);
+      applied.push(version);
+    }
   }
   return applied;
 }

@@ -4,7 +4,15 @@ import type { PGlite } from '@electric-sql/pglite';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { DocumentNode } from 'graphql';
 import {
-  createInvalidationBus,
+  createEventMetrics,
+  type EventEnvelope,
+  type EventStream,
+  type EventType,
+  type AnyNewEvent,
+  openEventStream,
+  openInvalidationBus,
+} from '@shop/events';
+import {
   invalidationChannel,
   type InvalidationBus,
   readCacheHints,
@@ -18,8 +26,11 @@ import { createDatabase, type Database } from './db.ts';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.ts';
 import { prepareStorage } from './migrate.ts';
 import { FULL_SEED, type SeedSize } from './seed-plan.ts';
+import { startConsumers } from './consumers.ts';
+import { createOutboxRelay } from './outbox.ts';
 import { createSubgraphServer } from './server.ts';
 import type { SubgraphBaseConfig } from './subgraph-config.ts';
+import { createWrite, type Write, type WriteTransaction } from './write.ts';
 
 /** What each subgraph's `buildServer` accepts. */
 export interface BuildOptions<Config extends SubgraphBaseConfig> {
@@ -33,6 +44,36 @@ export interface BuildOptions<Config extends SubgraphBaseConfig> {
   spanExporter?: SpanExporter | undefined;
 }
 
+/** What the shell opens for a subgraph and hands to its context, consumers and background work. */
+export interface SubgraphServices {
+  db: Database;
+  /** This process's side of cache invalidation (the stream carries it to the others). */
+  bus: InvalidationBus;
+  stream: EventStream;
+  metrics: ServiceMetrics;
+  logger: Logger;
+  /**
+   * A `Write` (write.ts) into this subgraph's tables and outbox: for one request (pass its loaders,
+   * cleared after each commit) or for work outside a request (no loaders).
+   */
+  writeFor(loaders?: object): Write;
+}
+
+/**
+ * A durable, idempotent consumer of events from the stream. `handle` runs in one transaction with
+ * the `processed_events` row for the event id, so an event delivered twice has one effect; the
+ * events it returns go to this subgraph's outbox in that same transaction. When it throws, the
+ * event comes again after a backoff, and after `maxDeliver` attempts goes to the dead-letter subject.
+ */
+export interface EventConsumerDefinition {
+  /** Unique within the subgraph; the durable name on the stream is `<subgraph>-<name>`. */
+  name: string;
+  types: readonly EventType[];
+  handle(event: EventEnvelope, tx: WriteTransaction): Promise<readonly AnyNewEvent[] | undefined>;
+  maxDeliver?: number;
+  backoffMs?: readonly number[];
+}
+
 /** What makes one subgraph different from the others. */
 export interface SubgraphDefinition<C extends object> {
   name: string;
@@ -42,20 +83,18 @@ export interface SubgraphDefinition<C extends object> {
   migrations: URL;
   seed: (db: Database, size: SeedSize) => Promise<unknown>;
   /**
-   * Given the open database and the invalidation bus, returns the per-request context factory
-   * (fresh loaders each request). Writes go through `createWrite` (write.ts): it commits, then
-   * clears the request's loaders and publishes the `Type:id` tags of what changed on the bus. A
-   * subgraph registers its own metrics with `metrics.counter`.
+   * Given the services, returns the per-request context factory (fresh loaders each request).
+   * Writes go through `services.writeFor(loaders)` (write.ts): the change and its events commit in
+   * one transaction; then the request's loaders are cleared, this process's caches drop what
+   * changed, and the relay puts the events on the stream. A subgraph registers its own metrics
+   * with `metrics.counter`.
    */
-  context: (
-    db: Database,
-    bus: InvalidationBus,
-    metrics: ServiceMetrics,
-    logger: Logger,
-  ) => (viewer: Viewer | null, trusted: boolean, request: FastifyRequest) => C;
+  context: (services: SubgraphServices) => (viewer: Viewer | null, trusted: boolean, request: FastifyRequest) => C;
   routes?: (app: FastifyInstance) => void;
   /** Background work tied to the server's life (sweepers); returns what stops it on close. */
-  background?: (db: Database, bus: InvalidationBus) => () => void;
+  background?: (services: SubgraphServices) => () => void;
+  /** Durable consumers of the stream, started with the server and stopped on close. */
+  consumers?: readonly EventConsumerDefinition[];
 }
 
 /** Opens storage, migrates, seeds when asked, and serves the subgraph schema. */
@@ -81,16 +120,41 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
     await tracing.shutdown();
     throw error;
   }
-  const bus = createInvalidationBus({
+  const eventMetrics = createEventMetrics(metrics.registry);
+  let stream: EventStream;
+  try {
+    stream = await openEventStream({ ...config.events, logger: log, metrics: eventMetrics });
+  } catch (error) {
+    await db.close();
+    await tracing.shutdown();
+    throw error;
+  }
+  const bus = openInvalidationBus({
+    stream,
     redisUrl: config.redisUrl,
     logger: log,
     channel: invalidationChannel(config.cacheKeyPrefix),
+    metrics: eventMetrics,
     onPublishError: () => metrics.cache.errors.inc({ layer: 'subgraph', type: 'bus' }),
   });
-  const stopBackground = definition.background?.(db, bus);
+  const relay = createOutboxRelay({ db, schema: definition.name, stream, logger: log, metrics: eventMetrics });
+  const services: SubgraphServices = {
+    db,
+    bus,
+    stream,
+    metrics,
+    logger: log,
+    writeFor: (loaders) => createWrite({ db, schema: definition.name, bus, loaders, logger: log, onEvents: relay.kick }),
+  };
+  const stopBackground = definition.background?.(services);
+  const consumers = startConsumers(services, definition.name, definition.consumers ?? [], eventMetrics);
   const close = async () => {
     stopBackground?.();
+    await consumers.stop();
+    // What committed before close is still published, so a clean stop leaves nothing behind.
+    await relay.stop();
     await bus.close();
+    await stream.close();
     await db.close();
     await tracing.shutdown(); // flushes the spans still buffered
   };
@@ -107,7 +171,7 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
       logger: log,
       routerSecret: config.routerSecret,
       production: config.production,
-      context: definition.context(db, bus, metrics, log),
+      context: definition.context(services),
       cacheHints: readCacheHints(definition.typeDefs),
       cache: config.subgraphCache
         ? {
@@ -129,10 +193,19 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
     throw error;
   }
   databases.set(app, db);
+  relays.set(app, relay);
   return app;
 }
 
 const databases = new WeakMap<FastifyInstance, Database>();
+const relays = new WeakMap<FastifyInstance, ReturnType<typeof createOutboxRelay>>();
+
+/** The outbox relay of a built subgraph server: tests drain it to see every event on the stream. */
+export function relayOf(app: FastifyInstance): ReturnType<typeof createOutboxRelay> {
+  const relay = relays.get(app);
+  if (!relay) throw new Error('not a server built by buildSubgraphServer');
+  return relay;
+}
 
 /**
  * The database behind a built subgraph server. For tests that need to reach under the API, for

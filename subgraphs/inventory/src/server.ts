@@ -1,4 +1,4 @@
-import { buildSubgraphServer, createWrite, loadSdl, type BuildOptions } from '@shop/subgraph-kit';
+import { buildSubgraphServer, loadSdl, type BuildOptions } from '@shop/subgraph-kit';
 import type { InventoryConfig } from './config.ts';
 import { createInventoryRepository } from './db/repository.ts';
 import { seed } from './db/seed.ts';
@@ -16,11 +16,11 @@ export function buildServer(options: BuildOptions<InventoryConfig>) {
       resolvers,
       migrations: new URL('./db/migrations/', import.meta.url),
       seed,
-      context: (db, bus, _metrics, logger) => {
+      context: ({ db, writeFor }) => {
         const repo = createInventoryRepository(db);
         return (viewer, trusted) => {
           const loaders = createLoaders(repo);
-          return { viewer, trusted, repo, loaders, write: createWrite({ db, bus, loaders, logger }) };
+          return { viewer, trusted, repo, loaders, write: writeFor(loaders) };
         };
       },
     },

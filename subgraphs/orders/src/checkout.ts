@@ -10,7 +10,7 @@ import {
   type RegionCode,
 } from '@shop/domain';
 import { assertOwnerOrAdmin, badInput, codedError, notFound, type Logger, type Viewer } from '@shop/platform';
-import { createWrite, type Database } from '@shop/subgraph-kit';
+import type { Database, Write } from '@shop/subgraph-kit';
 import { createCheckoutClaims, createOrderRepository, createOrderWrites, type CheckoutClaim, type NewOrderLine } from './db/repository.ts';
 import { orderNumber } from './ids.ts';
 import type { OrderModel } from './models.ts';
@@ -61,7 +61,7 @@ export function createCheckout({
   inventory,
   logger,
   abandonedAfterMs,
-  publish,
+  write,
   limits = DEFAULT_CHECKOUT_LIMITS,
   concurrentWaitMs = DEFAULT_CONCURRENT_WAIT_MS,
 }: {
@@ -72,17 +72,13 @@ export function createCheckout({
   abandonedAfterMs: number;
   /** How long a retry waits for a concurrent attempt with its key (see DEFAULT_CONCURRENT_WAIT_MS). */
   concurrentWaitMs?: number;
-  /** Publishes invalidation tags after a write commits (InvalidationBus.publish); `createWrite` calls it. */
-  publish: (tags: readonly string[]) => Promise<void>;
+  /** The subgraph's write outside any request (`services.writeFor()`): checkout's writes clear no request's loaders. */
+  write: Write;
   limits?: CheckoutLimits;
 }) {
   const repo = createOrderRepository(db);
   // Claims commit on their own, outside any write: they change nothing a cache shows (see createCheckoutClaims).
   const claims = createCheckoutClaims(db);
-
-  // Checkout is shared by every request, so its writes clear no request's loaders: none of them has
-  // read what a checkout writes before it writes it.
-  const write = createWrite({ db, bus: { publish }, logger });
 
   async function release(reservationId: string): Promise<boolean> {
     try {

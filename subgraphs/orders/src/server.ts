@@ -1,5 +1,5 @@
-import { createLogger, type InvalidationBus } from '@shop/platform';
-import { buildSubgraphServer, loadSdl, type BuildOptions, type Database } from '@shop/subgraph-kit';
+import { createLogger } from '@shop/platform';
+import { buildSubgraphServer, loadSdl, type BuildOptions, type SubgraphServices } from '@shop/subgraph-kit';
 import { createCheckout, type Checkout } from './checkout.ts';
 import type { OrdersConfig } from './config.ts';
 import { createOrderRepository } from './db/repository.ts';
@@ -17,14 +17,14 @@ export async function buildServer(options: BuildOptions<OrdersConfig>) {
   const { config } = options;
   const logger = options.logger ?? createLogger('orders', config.logLevel);
   let checkout: Checkout | undefined;
-  const checkoutFor = (db: Database, bus: InvalidationBus) =>
+  const checkoutFor = ({ db, writeFor }: SubgraphServices) =>
     (checkout ??= createCheckout({
       db,
       pricing: createServiceClient('pricing', config.pricingUrl, config.routerSecret, config.dependencyTimeoutMs),
       inventory: createServiceClient('inventory', config.inventoryUrl, config.routerSecret, config.dependencyTimeoutMs),
       logger,
       abandonedAfterMs: config.abandonedCheckoutMs,
-      publish: (tags) => bus.publish(tags),
+      write: writeFor(),
       limits: config.checkoutLimits,
     }));
   return buildSubgraphServer(
@@ -34,14 +34,14 @@ export async function buildServer(options: BuildOptions<OrdersConfig>) {
       resolvers,
       migrations: new URL('./db/migrations/', import.meta.url),
       seed,
-      context: (db, bus) => {
-        const repo = createOrderRepository(db);
-        const service = checkoutFor(db, bus);
+      context: (services) => {
+        const repo = createOrderRepository(services.db);
+        const service = checkoutFor(services);
         return (viewer) => ({ viewer, repo, loaders: createLoaders(repo), checkout: service });
       },
-      background: (db, bus) => {
+      background: (services) => {
         const timer = setInterval(() => {
-          checkoutFor(db, bus)
+          checkoutFor(services)
             .sweepAbandoned()
             .catch((error) => logger.error({ err: error }, 'checkout sweep failed'));
         }, SWEEP_EVERY_MS);

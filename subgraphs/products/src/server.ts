@@ -16,7 +16,7 @@ export function buildServer(options: BuildOptions<ProductsConfig>) {
       resolvers,
       migrations: new URL('./db/migrations/', import.meta.url),
       seed,
-      context: (db) => {
+      context: ({ db }) => {
         const repo = createProductRepository(db);
         return (viewer) => ({ viewer, repo, loaders: createLoaders(repo) });
       },

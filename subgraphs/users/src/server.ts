@@ -1,5 +1,5 @@
 import { clientIpOf, createLogger } from '@shop/platform';
-import { buildSubgraphServer, createWrite, loadSdl, type BuildOptions, type ServiceMetrics } from '@shop/subgraph-kit';
+import { buildSubgraphServer, loadSdl, type BuildOptions, type ServiceMetrics } from '@shop/subgraph-kit';
 import type { UsersConfig } from './config.ts';
 import { createUserRepository } from './db/repository.ts';
 import { HashGate } from './hash-gate.ts';
@@ -25,7 +25,7 @@ export async function buildServer(options: BuildOptions<UsersConfig>) {
       resolvers,
       migrations: new URL('./db/migrations/', import.meta.url),
       seed,
-      context: (db, bus, metrics, logger) => {
+      context: ({ db, metrics, writeFor }) => {
         // Built once per server (this factory runs once), beside the metrics they count in.
         const refusals = refusalCounter(metrics);
         const hashing = new HashGate(config.hashGate, (reason) => refusals.inc({ reason }));
@@ -37,7 +37,7 @@ export async function buildServer(options: BuildOptions<UsersConfig>) {
             viewer,
             repo,
             loaders,
-            write: createWrite({ db, bus, loaders, logger }),
+            write: writeFor(loaders),
             tokens,
             clientIp: clientIpOf(request.headers, request.ip, config.routerSecret),
             hashing,

@@ -1,0 +1,63 @@
+import type { EventType } from './catalogue.ts';
+import type { EventEnvelope } from './envelope.ts';
+
+/**
+ * The stream port. Two implementations: NATS JetStream (`jetstream.ts`, when NATS_URL is set)
+ * and an in-process stream (`in-process.ts`, `npm start` with nothing installed). Both give:
+ *  - `publish`: stored once per event id (a re-publish of the same id is dropped);
+ *  - `consume`: a durable consumer — every event of its types reaches ONE process among those
+ *    that run a consumer of that name (replicas of a service share the work), again after a
+ *    restart from where the name left off; a handler that throws gets the event again after a
+ *    backoff, and after `maxDeliver` attempts the event goes to the dead-letter subject;
+ *  - `follow`: every event, to EVERY follower (each process's caches), from the moment it starts;
+ *    after a disconnect it resumes from its last position, and calls `gap` when events it missed
+ *    are no longer in the stream.
+ */
+export interface EventStream {
+  readonly kind: 'jetstream' | 'in-process';
+  /** Resolves when the stream has stored every event (or already had it); rejects when it could not. */
+  publish(events: readonly EventEnvelope[]): Promise<void>;
+  consume(spec: ConsumerSpec, handler: EventHandler): Consumer;
+  follow(handlers: FollowHandlers): Follower;
+  close(): Promise<void>;
+}
+
+export interface ConsumerSpec {
+  /** The durable name, unique per service and purpose (`inventory-order-shipped`). */
+  name: string;
+  types: readonly EventType[];
+  /** Attempts before the event goes to the dead-letter subject (default DEFAULT_MAX_DELIVER). */
+  maxDeliver?: number | undefined;
+  /** Wait before each retry, by attempt (the last repeats); default DEFAULT_BACKOFF_MS. */
+  backoffMs?: readonly number[] | undefined;
+}
+
+export const DEFAULT_MAX_DELIVER = 5;
+export const DEFAULT_BACKOFF_MS: readonly number[] = [250, 1_000, 5_000, 15_000];
+
+export interface Delivery {
+  /** 1 on first delivery, 2 on the first retry, … */
+  attempt: number;
+}
+
+export type EventHandler = (event: EventEnvelope, delivery: Delivery) => Promise<void>;
+
+export interface Consumer {
+  /** Stops taking events; resolves once the handler in flight (if any) has finished. */
+  stop(): Promise<void>;
+}
+
+export interface FollowHandlers {
+  event(event: EventEnvelope): void | Promise<void>;
+  /** Events this follower missed are gone from the stream: drop everything derived from them. */
+  gap?(): void;
+}
+
+export interface Follower {
+  stop(): Promise<void>;
+}
+
+/** The subject an event type travels on: `shop.order.shipped`. */
+export const subjectOf = (prefix: string, type: EventType | string): string => `${prefix}.${type}`;
+/** Where a consumer's failed event goes: `shop-dlq.inventory-order-shipped.order.shipped`. */
+export const deadLetterSubjectOf = (prefix: string, consumer: string, type: string): string => `${prefix}-dlq.${consumer}.${type}`;
