@@ -23,7 +23,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['{packages,subgraphs,router,schema}/**/test/**/*.test.ts'],
-          exclude: ['**/*.e2e.test.ts', '**/*.redis.test.ts', '**/node_modules/**'],
+          exclude: ['**/*.e2e.test.ts', '**/*.redis.test.ts', '**/*.nats.test.ts', '**/node_modules/**'],
           testTimeout: 30_000,
           hookTimeout: 120_000,
         },
@@ -39,6 +39,18 @@ export default defineConfig({
           testTimeout: 30_000,
           hookTimeout: 120_000,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Unit tests that need NATS with JetStream (NATS_URL, or the nats-server binary for a
+          // private server): real-services tier only, after the others.
+          name: 'unit-nats',
+          include: ['{packages,subgraphs,router,schema}/**/test/**/*.nats.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 2 },
         },
       },
       {
