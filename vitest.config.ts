@@ -58,7 +58,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['e2e/**/*.e2e.test.ts'],
-          exclude: ['e2e/**/*.redis.e2e.test.ts', '**/node_modules/**'],
+          exclude: ['e2e/**/*.redis.e2e.test.ts', 'e2e/**/*.nats.e2e.test.ts', '**/node_modules/**'],
           globalSetup: ['e2e/setup/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
@@ -73,6 +73,19 @@ export default defineConfig({
           name: 'e2e-redis',
           include: ['e2e/**/*.redis.e2e.test.ts'],
           testTimeout: 60_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Need nats-server (a private JetStream stopped and restarted under load, a router cut off
+          // from the stream) with real Postgres and Redis: real-services tier only. Each file starts
+          // its own processes on free ports.
+          name: 'e2e-nats',
+          include: ['e2e/**/*.nats.e2e.test.ts'],
+          testTimeout: 120_000,
           hookTimeout: 180_000,
           fileParallelism: false,
         },
