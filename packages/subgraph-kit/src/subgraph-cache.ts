@@ -14,6 +14,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import mercuriusCache from 'mercurius-cache';
+import { ALL_TAGS } from '@shop/events';
 import {
   type InvalidationBus,
   fieldHint,
@@ -265,6 +266,16 @@ export async function registerSubgraphCache(app: FastifyInstance, options: Subgr
     : undefined;
 
   const unsubscribe = bus.subscribe(async (tags) => {
+    if (tags.includes(ALL_TAGS)) {
+      // The stream lost events this process never heard: anything held may predate them. Memory
+      // entries all go (each carries its budget reference); the shared Redis store is bypassed until
+      // whatever it holds has expired, as when too many invalidations could not be applied to it.
+      invalidations.recordAll();
+      metrics.invalidations.inc({ layer: LAYER, type: ALL_TAGS });
+      budget.dropAll();
+      if (redis) bypassSharedUntil = performance.now() + longestRootTtlMs;
+      return;
+    }
     invalidations.record(tags);
     for (const tag of tags) metrics.invalidations.inc({ layer: LAYER, type: tag.split(':')[0] ?? tag });
     await Promise.all([...memoryStores.map((store) => invalidate(store, tags)), invalidateShared(tags)]);
@@ -317,6 +328,14 @@ export class ByteBudget {
       if (entry.expiresAt > now) this.evict(entry.store, oldest);
     }
     return reference;
+  }
+
+  /** Drops every entry still held (an invalidation of everything); each goes from its store by its reference. */
+  dropAll(): void {
+    const now = performance.now();
+    for (const [reference, entry] of this.entries) if (entry.expiresAt > now) this.evict(entry.store, reference);
+    this.entries.clear();
+    this.total = 0;
   }
 
   /** Accounted bytes of what may still be held. */
