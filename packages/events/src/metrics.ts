@@ -30,9 +30,13 @@ export interface EventMetrics {
 export function createEventMetrics(registry: Registry): EventMetrics {
   const collectors: (() => Promise<void>)[] = [];
   const registers = [registry];
-  const collectAll = async () => {
-    await Promise.allSettled(collectors.map((c) => c()));
-  };
+  // Both gauges read at scrape time await the same round of collectors: prom-client asks every
+  // metric at once, so a gauge without its own `collect` would be serialised before the round ended.
+  let round: Promise<void> | undefined;
+  const collectAll = (): Promise<void> =>
+    (round ??= Promise.allSettled(collectors.map((c) => c())).then(() => {
+      round = undefined;
+    }));
   return {
     published: new Counter({ name: 'events_published_total', help: 'Events the outbox relay got the stream to store', registers }),
     publishLag: new Histogram({
@@ -71,6 +75,7 @@ export function createEventMetrics(registry: Registry): EventMetrics {
       help: 'Events of a consumer’s types stored on the stream and not yet acknowledged',
       labelNames: ['consumer'],
       registers,
+      collect: collectAll,
     }),
     followed: new Counter({ name: 'events_followed_total', help: "Events this process's caches heard from the stream", registers }),
     followGaps: new Counter({
