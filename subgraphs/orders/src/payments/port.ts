@@ -8,14 +8,25 @@
  */
 export interface PaymentProvider {
   /** Holds `amount` on the card behind `token`. Declines are results, not errors. */
-  authorize(request: AuthorizeRequest): Promise<Authorization>;
+  authorize(request: AuthorizeRequest, options?: CallOptions): Promise<Authorization>;
   /** Charges an authorisation (when the order ships). */
-  capture(request: { key: string; paymentId: string }): Promise<PaymentState>;
+  capture(request: { key: string; paymentId: string }, options?: CallOptions): Promise<PaymentState>;
   /** Releases an authorisation without charging (cancelled order, abandoned checkout). */
-  void(request: { key: string; paymentId: string }): Promise<PaymentState>;
+  void(request: { key: string; paymentId: string }, options?: CallOptions): Promise<PaymentState>;
   /** The authorisation made with `key`, if the provider has one (after a timeout: did it charge?). */
-  find(key: string): Promise<Authorization | undefined>;
+  find(key: string, options?: CallOptions): Promise<Authorization | undefined>;
 }
+
+/**
+ * Optional on every call: `signal` aborts the call (resilient.ts passes its timeout's), so a call
+ * given up on does not keep its connection busy. A provider may ignore it; the caller stops waiting anyway.
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/** The four operations, as `withResilience` names them in its callbacks (the `operation` metric label). */
+export type PaymentOperation = 'authorize' | 'capture' | 'void' | 'find';
 
 export interface AuthorizeRequest {
   key: string;
