@@ -9,6 +9,8 @@ export interface ProductModel {
   categoryId: string;
   weightGrams: number;
   imageUrl: string;
+  /** When an admin discontinued it; null while it is on sale. */
+  discontinuedAt: Date | null;
 }
 
 export interface CategoryModel {
@@ -16,3 +18,27 @@ export interface CategoryModel {
   slug: string;
   name: string;
 }
+
+/** A validated product to create (validation.ts). */
+export interface NewProduct {
+  sku: string;
+  name: string;
+  description: string;
+  brand: string;
+  categoryId: string;
+  weightGrams: number;
+  imageUrl: string;
+}
+
+/** The fields an edit may set; absent ones keep their value. */
+export type ProductChanges = Partial<Omit<NewProduct, 'sku'>>;
+
+/** The editable fields, in the order the `changed` list of product.updated names them. */
+export const EDITABLE_FIELDS = [
+  'name',
+  'description',
+  'brand',
+  'categoryId',
+  'imageUrl',
+  'weightGrams',
+] as const satisfies readonly (keyof ProductChanges)[];

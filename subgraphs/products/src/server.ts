@@ -16,9 +16,12 @@ export function buildServer(options: BuildOptions<ProductsConfig>) {
       resolvers,
       migrations: new URL('./db/migrations/', import.meta.url),
       seed,
-      context: ({ db }) => {
+      context: ({ db, writeFor }) => {
         const repo = createProductRepository(db);
-        return (viewer) => ({ viewer, repo, loaders: createLoaders(repo) });
+        return (viewer) => {
+          const loaders = createLoaders(repo);
+          return { viewer, repo, loaders, write: writeFor(loaders) };
+        };
       },
     },
     options,

@@ -27,7 +27,7 @@ export type Category = {
   __typename?: 'Category';
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
-  /** Products in this category, oldest first. `first` defaults to 20, at most 100. */
+  /** Products on sale in this category (discontinued ones left out), oldest first. `first` defaults to 20, at most 100. */
   products: ProductConnection;
   slug: Scalars['String']['output'];
 };
@@ -36,6 +36,72 @@ export type Category = {
 export type CategoryProductsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/**
+ * A new product. Text is trimmed; lengths count characters. It is on sale at once, but has a price
+ * and stock only once pricing and inventory are given them.
+ */
+export type CreateProductInput = {
+  /** 1–100 characters. */
+  brand: Scalars['String']['input'];
+  /** The category's `id` ("c12"), as `Category.id` and `categories` give it. */
+  categoryId: Scalars['ID']['input'];
+  /** At most 5000 characters; line breaks allowed. Empty when left out. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** An absolute https:// URL of at most 2048 characters. */
+  imageUrl: Scalars['String']['input'];
+  /** 1–200 characters. */
+  name: Scalars['String']['input'];
+  /** Unique; 3–40 upper-case letters and digits in groups joined by single hyphens ("ACME-KETTLE-2"). */
+  sku: Scalars['String']['input'];
+  /** 1 to 1000000. */
+  weightGrams: Scalars['Int']['input'];
+};
+
+/**
+ * Catalogue edits, for admins (scope `admin`): UNAUTHENTICATED when signed out, FORBIDDEN otherwise.
+ * Bad input answers BAD_USER_INPUT naming the field (`extensions.field`).
+ */
+export type Mutation = {
+  __typename?: 'Mutation';
+  /** Admin: adds a product to the catalogue. A SKU already in use answers BAD_USER_INPUT (field `sku`). */
+  createProduct: Product;
+  /**
+   * Admin: withdraws a product from sale, for good: see Product. Discontinuing a discontinued
+   * product returns it unchanged. Unknown id: NOT_FOUND.
+   */
+  discontinueProduct: Product;
+  /** Admin: edits a product (a discontinued one too). Unknown id: NOT_FOUND. Setting what it already has changes nothing. */
+  updateProduct: Product;
+};
+
+
+/**
+ * Catalogue edits, for admins (scope `admin`): UNAUTHENTICATED when signed out, FORBIDDEN otherwise.
+ * Bad input answers BAD_USER_INPUT naming the field (`extensions.field`).
+ */
+export type MutationCreateProductArgs = {
+  input: CreateProductInput;
+};
+
+
+/**
+ * Catalogue edits, for admins (scope `admin`): UNAUTHENTICATED when signed out, FORBIDDEN otherwise.
+ * Bad input answers BAD_USER_INPUT naming the field (`extensions.field`).
+ */
+export type MutationDiscontinueProductArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Catalogue edits, for admins (scope `admin`): UNAUTHENTICATED when signed out, FORBIDDEN otherwise.
+ * Bad input answers BAD_USER_INPUT naming the field (`extensions.field`).
+ */
+export type MutationUpdateProductArgs = {
+  id: Scalars['ID']['input'];
+  input: UpdateProductInput;
 };
 
 export type PageInfo = {
@@ -49,12 +115,20 @@ export type PageInfo = {
 /**
  * Something the shop sells. Owned by the products subgraph; other subgraphs add price, stock and
  * shipping to it. Addressable by `id` or by `sku`.
+ *
+ * A discontinued product is no longer sold: it leaves `products`, `Category.products` and
+ * `searchProducts` (and their counts), and checkout refuses it, but it still resolves by id, by sku
+ * and as an entity, so past orders go on showing it.
  */
 export type Product = {
   __typename?: 'Product';
   brand: Scalars['String']['output'];
   category: Category;
   description: Scalars['String']['output'];
+  /** True once an admin discontinued it (see above): never sold again. */
+  discontinued: Scalars['Boolean']['output'];
+  /** When it was discontinued (ISO-8601); null while it is on sale. */
+  discontinuedAt?: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
   imageUrl: Scalars['String']['output'];
   name: Scalars['String']['output'];
@@ -88,8 +162,9 @@ export type Query = {
   category?: Maybe<Category>;
   /** One product by `id` or by `sku` (exactly one of them). */
   product?: Maybe<Product>;
+  /** Products on sale (discontinued ones left out), oldest first. `first` defaults to 20, at most 100. */
   products: ProductConnection;
-  /** Full-text search over name, brand and description. */
+  /** Full-text search over name, brand and description of the products on sale; an edit shows on the next query. */
   searchProducts: ProductConnection;
 };
 
@@ -116,6 +191,20 @@ export type QuerySearchProductsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   query: Scalars['String']['input'];
+};
+
+/**
+ * An edit of a product: only the fields given change (at least one; none can be set to null). The
+ * same rules as CreateProductInput. The SKU cannot change: labels and orders carry it.
+ */
+export type UpdateProductInput = {
+  brand?: InputMaybe<Scalars['String']['input']>;
+  /** The category's `id` ("c12"). */
+  categoryId?: InputMaybe<Scalars['ID']['input']>;
+  description?: InputMaybe<Scalars['String']['input']>;
+  imageUrl?: InputMaybe<Scalars['String']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  weightGrams?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type Link__Purpose =
@@ -225,12 +314,15 @@ export type ResolversTypes = ResolversObject<{
   CacheControlScope: CacheControlScope;
   Category: ResolverTypeWrapper<CategoryModel>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  CreateProductInput: CreateProductInput;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Product: ResolverTypeWrapper<ProductModel>;
   ProductConnection: ResolverTypeWrapper<Omit<ProductConnection, 'edges'> & { edges: Array<ResolversTypes['ProductEdge']> }>;
   ProductEdge: ResolverTypeWrapper<Omit<ProductEdge, 'node'> & { node: ResolversTypes['Product'] }>;
   ProductFilter: ProductFilter;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  UpdateProductInput: UpdateProductInput;
   federation__FieldSet: ResolverTypeWrapper<Scalars['federation__FieldSet']['output']>;
   link__Import: ResolverTypeWrapper<Scalars['link__Import']['output']>;
   link__Purpose: Link__Purpose;
@@ -243,12 +335,15 @@ export type ResolversTypes = ResolversObject<{
 export type ResolversParentTypes = ResolversObject<{
   Category: CategoryModel;
   ID: Scalars['ID']['output'];
+  CreateProductInput: CreateProductInput;
+  Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Product: ProductModel;
   ProductConnection: Omit<ProductConnection, 'edges'> & { edges: Array<ResolversParentTypes['ProductEdge']> };
   ProductEdge: Omit<ProductEdge, 'node'> & { node: ResolversParentTypes['Product'] };
   ProductFilter: ProductFilter;
   Query: Record<PropertyKey, never>;
+  UpdateProductInput: UpdateProductInput;
   federation__FieldSet: Scalars['federation__FieldSet']['output'];
   link__Import: Scalars['link__Import']['output'];
   Boolean: Scalars['Boolean']['output'];
@@ -316,6 +411,12 @@ export type CategoryResolvers<ContextType = Context, ParentType extends Resolver
   slug?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  createProduct?: Resolver<ResolversTypes['Product'], ParentType, ContextType, RequireFields<MutationCreateProductArgs, 'input'>>;
+  discontinueProduct?: Resolver<ResolversTypes['Product'], ParentType, ContextType, RequireFields<MutationDiscontinueProductArgs, 'id'>>;
+  updateProduct?: Resolver<ResolversTypes['Product'], ParentType, ContextType, RequireFields<MutationUpdateProductArgs, 'id' | 'input'>>;
+}>;
+
 export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
   endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -328,6 +429,8 @@ export type ProductResolvers<ContextType = Context, ParentType extends Resolvers
   brand?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   category?: Resolver<ResolversTypes['Category'], ParentType, ContextType>;
   description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  discontinued?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  discontinuedAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   imageUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -364,6 +467,7 @@ export interface Link__ImportScalarConfig extends GraphQLScalarTypeConfig<Resolv
 
 export type Resolvers<ContextType = Context> = ResolversObject<{
   Category?: CategoryResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
   ProductConnection?: ProductConnectionResolvers<ContextType>;

@@ -1,8 +1,8 @@
-import type { Queryable } from '@shop/subgraph-kit';
-import type { CategoryModel, ProductModel } from '../models.ts';
+import type { Queryable, WriteTransaction } from '@shop/subgraph-kit';
+import { type CategoryModel, EDITABLE_FIELDS, type NewProduct, type ProductChanges, type ProductModel } from '../models.ts';
 
 const PRODUCT_COLUMNS = `n, id, sku, name, description, brand, category_id AS "categoryId",
-  weight_grams AS "weightGrams", image_url AS "imageUrl"`;
+  weight_grams AS "weightGrams", image_url AS "imageUrl", discontinued_at AS "discontinuedAt"`;
 const CATEGORY_COLUMNS = 'id, slug, name';
 
 export interface ProductFilter {
@@ -10,7 +10,11 @@ export interface ProductFilter {
   brand?: string | undefined;
 }
 
-/** All SQL the products subgraph runs. Batch functions take many keys and run one statement. */
+/**
+ * The products subgraph's reads. Batch functions take many keys and run one statement. Lookups by
+ * id and sku find every product; listings, counts and search only those on sale (not discontinued),
+ * which is what their partial indexes hold.
+ */
 export function createProductRepository(db: Queryable) {
   return {
     productsByIds: (ids: readonly string[]) =>
@@ -31,13 +35,13 @@ export function createProductRepository(db: Queryable) {
     async pageProducts(filter: ProductFilter, limit: number, afterN: number) {
       const rows = await db.query<ProductModel>(
         `SELECT ${PRODUCT_COLUMNS} FROM products.product
-           WHERE ($1::text IS NULL OR category_id = $1) AND ($2::text IS NULL OR brand = $2) AND n > $3
+           WHERE discontinued_at IS NULL AND ($1::text IS NULL OR category_id = $1) AND ($2::text IS NULL OR brand = $2) AND n > $3
            ORDER BY n LIMIT $4`,
         [filter.categoryId ?? null, filter.brand ?? null, afterN, limit],
       );
       const [count] = await db.query<{ total: number }>(
         `SELECT count(*)::int AS total FROM products.product
-         WHERE ($1::text IS NULL OR category_id = $1) AND ($2::text IS NULL OR brand = $2)`,
+         WHERE discontinued_at IS NULL AND ($1::text IS NULL OR category_id = $1) AND ($2::text IS NULL OR brand = $2)`,
         [filter.categoryId ?? null, filter.brand ?? null],
       );
       return { rows, total: count?.total ?? 0 };
@@ -53,7 +57,7 @@ export function createProductRepository(db: Queryable) {
          FROM unnest($1::text[], $2::int[], $3::int[]) WITH ORDINALITY AS k(category_id, after_n, lim, ord)
          CROSS JOIN LATERAL (
            SELECT ${PRODUCT_COLUMNS} FROM products.product
-           WHERE category_id = k.category_id AND n > k.after_n ORDER BY n LIMIT k.lim
+           WHERE category_id = k.category_id AND discontinued_at IS NULL AND n > k.after_n ORDER BY n LIMIT k.lim
          ) AS p`,
         [keys.map((k) => k.categoryId), keys.map((k) => k.afterN), keys.map((k) => k.limit)],
       ),
@@ -61,7 +65,7 @@ export function createProductRepository(db: Queryable) {
     categoryCounts: (ids: readonly string[]) =>
       db.query<{ categoryId: string; total: number }>(
         `SELECT category_id AS "categoryId", count(*)::int AS total FROM products.product
-         WHERE category_id = ANY($1::text[]) GROUP BY category_id`,
+         WHERE category_id = ANY($1::text[]) AND discontinued_at IS NULL GROUP BY category_id`,
         [ids],
       ),
 
@@ -70,13 +74,14 @@ export function createProductRepository(db: Queryable) {
       const rows = await db.query<ProductModel>(
         `WITH q AS (SELECT websearch_to_tsquery('english', $1) AS tsq)
          SELECT ${PRODUCT_COLUMNS} FROM products.product, q
-         WHERE search @@ q.tsq
+         WHERE search @@ q.tsq AND discontinued_at IS NULL
          ORDER BY ts_rank(search, q.tsq) DESC, n
          LIMIT $2 OFFSET $3`,
         [query, limit, offset],
       );
       const [count] = await db.query<{ total: number }>(
-        `SELECT count(*)::int AS total FROM products.product WHERE search @@ websearch_to_tsquery('english', $1)`,
+        `SELECT count(*)::int AS total FROM products.product
+         WHERE search @@ websearch_to_tsquery('english', $1) AND discontinued_at IS NULL`,
         [query],
       );
       return { rows, total: count?.total ?? 0 };
@@ -85,3 +90,68 @@ export function createProductRepository(db: Queryable) {
 }
 
 export type ProductRepository = ReturnType<typeof createProductRepository>;
+
+/** Column of each editable field. */
+const COLUMN: Readonly<Record<(typeof EDITABLE_FIELDS)[number], string>> = {
+  name: 'name',
+  description: 'description',
+  brand: 'brand',
+  categoryId: 'category_id',
+  imageUrl: 'image_url',
+  weightGrams: 'weight_grams',
+};
+
+/**
+ * The products subgraph's writes, over the transaction of a `write` (the kit's write.ts): the only
+ * way to reach them, so none commits without its events. The search vector is a generated column,
+ * recomputed by the very statement that writes name, brand or description.
+ */
+export function createProductWrites(tx: WriteTransaction) {
+  return {
+    async categoryExists(id: string): Promise<boolean> {
+      return (await tx.query('SELECT 1 FROM products.category WHERE id = $1', [id])).length > 0;
+    },
+
+    /**
+     * Inserts a product numbered from the API's sequence (`p<n>`, the seed's scheme). Null when
+     * the SKU is taken: the unique constraint decides, so two concurrent creates cannot both have it.
+     */
+    async insertProduct(product: NewProduct): Promise<ProductModel | null> {
+      const [row] = await tx.query<ProductModel>(
+        `INSERT INTO products.product (n, id, sku, name, description, brand, category_id, weight_grams, image_url)
+         SELECT s.n, 'p' || s.n, $1, $2, $3, $4, $5, $6, $7 FROM (SELECT nextval('products.product_n_seq')::int AS n) AS s
+         ON CONFLICT (sku) DO NOTHING
+         RETURNING ${PRODUCT_COLUMNS}`,
+        [product.sku, product.name, product.description, product.brand, product.categoryId, product.weightGrams, product.imageUrl],
+      );
+      return row ?? null;
+    },
+
+    /** The product, locked until the write commits, so concurrent edits of it apply one after the other. */
+    async lockProduct(id: string): Promise<ProductModel | undefined> {
+      const [row] = await tx.query<ProductModel>(`SELECT ${PRODUCT_COLUMNS} FROM products.product WHERE id = $1 FOR UPDATE`, [id]);
+      return row;
+    },
+
+    /** Sets the given fields (at least one). */
+    async updateProduct(id: string, changes: ProductChanges): Promise<ProductModel> {
+      const fields = EDITABLE_FIELDS.filter((field) => changes[field] !== undefined);
+      const sets = fields.map((field, i) => `${COLUMN[field]} = $${i + 2}`);
+      const [row] = await tx.query<ProductModel>(
+        `UPDATE products.product SET ${sets.join(', ')} WHERE id = $1 RETURNING ${PRODUCT_COLUMNS}`,
+        [id, ...fields.map((field) => changes[field])],
+      );
+      if (!row) throw new Error(`product ${id} vanished inside its own locked write`);
+      return row;
+    },
+
+    /** Marks the product discontinued now; null when it is unknown or already discontinued. */
+    async discontinueProduct(id: string): Promise<ProductModel | null> {
+      const [row] = await tx.query<ProductModel>(
+        `UPDATE products.product SET discontinued_at = now() WHERE id = $1 AND discontinued_at IS NULL RETURNING ${PRODUCT_COLUMNS}`,
+        [id],
+      );
+      return row ?? null;
+    },
+  };
+}

@@ -11,6 +11,10 @@ export const Product: ProductResolvers = {
     return null;
   },
 
+  discontinued: (product) => product.discontinuedAt !== null,
+
+  discontinuedAt: (product) => (product.discontinuedAt === null ? null : new Date(product.discontinuedAt).toISOString()),
+
   async category(product, _args, { loaders }) {
     const category = await loaders.categoryById.load(product.categoryId);
     if (!category) throw new Error(`product ${product.id} points at missing category ${product.categoryId}`);

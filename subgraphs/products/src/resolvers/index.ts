@@ -1,6 +1,7 @@
 import type { Resolvers } from '../__generated__/resolvers-types.ts';
 import { Category } from './Category.ts';
+import { Mutation } from './Mutation.ts';
 import { Product } from './Product.ts';
 import { Query } from './Query.ts';
 
-export const resolvers: Resolvers = { Query, Product, Category };
+export const resolvers: Resolvers = { Query, Mutation, Product, Category };
