@@ -36,7 +36,14 @@ function capturingStream(): { stream: EventStream; deliver: (event: EventEnvelop
   let handler: EventHandler | undefined;
   const { stream } = privateStream();
   return {
-    stream: { ...stream, kind: stream.kind, consume: (_spec, h) => ((handler = h), { stop: async () => {} }) },
+    stream: {
+      ...stream,
+      kind: stream.kind,
+      consume: (_spec, h) => {
+        handler = h;
+        return { stop: async () => {} };
+      },
+    },
     deliver: (e, attempt = 1) => handler!(e, { attempt }),
   };
 }
