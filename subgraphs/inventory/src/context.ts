@@ -10,6 +10,6 @@ export interface Context {
   /** Reads; the writes (createInventoryWrites) take a write's transaction, so they run only through `write`. */
   repo: InventoryRepository;
   loaders: Loaders;
-  /** Every write runs through this: one transaction, then the request's loaders cleared and the tags published. */
+  /** Every write runs through this: one transaction with its events, then the request's loaders cleared and the caches dropped. */
   write: Write;
 }

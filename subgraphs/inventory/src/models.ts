@@ -31,11 +31,14 @@ export interface StockInfoModel {
   warehouses: WarehouseStockModel[];
 }
 
-/** A reservation already in its GraphQL shape (no mapper: the repository builds it). */
+/**
+ * A reservation already in its GraphQL shape (no mapper: the repository builds it). HELD until
+ * it is RELEASED (checkout failed, order cancelled) or SHIPPED (order.shipped); both are final.
+ */
 export interface ReservationModel {
   id: string;
   region: RegionCode;
-  status: 'HELD' | 'RELEASED';
+  status: 'HELD' | 'RELEASED' | 'SHIPPED';
   lines: ReservationLineModel[];
 }
 

@@ -3,6 +3,7 @@ import { codedError } from '@shop/platform';
 import type { WriteTransaction, Written } from '@shop/subgraph-kit';
 import { createInventoryRepository, createInventoryWrites, sortLines, type LockedStockRow } from './db/repository.ts';
 import type { ReservationLineModel, ReservationModel } from './models.ts';
+import { stockChanged } from './stock.ts';
 
 export interface ReserveRequest {
   reservationId: string;
@@ -38,8 +39,9 @@ export function allocate(request: ReserveRequest['lines'], stock: readonly Locke
 /**
  * Reserves every line or none, in the write's transaction. Idempotent per reservation id: an
  * existing reservation is returned as it is, whatever its status. The stock rows are locked before
- * they are read and the updates are conditional, so concurrent checkouts can never oversell. The
- * tags name the products whose stock this call took (none when it returned an existing reservation).
+ * they are read and the updates are conditional, so concurrent checkouts can never oversell. One
+ * stock.changed event (reason `reserved`) per product this call took stock of; none when it
+ * returned an existing reservation.
  */
 export async function reserveStock(
   tx: WriteTransaction,
@@ -50,7 +52,7 @@ export async function reserveStock(
     const existing = await createInventoryRepository(tx).reservation(reservationId);
     if (!existing) throw new Error(`reservation ${reservationId} conflicted but cannot be read`);
     // A retry that found the reservation already made changed nothing.
-    return { value: existing, tags: [] };
+    return { value: existing, events: [] };
   }
   const stock = await writes.lockRegionStock(
     lines.map((l) => l.productId),
@@ -63,25 +65,38 @@ export async function reserveStock(
   // The rows are locked, so this cannot miss; if it ever does, throwing rolls everything back.
   if ((await writes.takeStock(allocation)) !== allocation.length) throw new Error('stock changed under a row lock');
   await writes.insertReservationLines(reservationId, allocation);
-  return { value: { id: reservationId, region, status: 'HELD', lines: sortLines(allocation) }, tags: productTags(allocation) };
+  return {
+    value: { id: reservationId, region, status: 'HELD', lines: sortLines(allocation) },
+    events: await stockChanged(
+      writes,
+      allocation.map((line) => line.productId),
+      'reserved',
+    ),
+  };
 }
 
 /**
  * Gives a HELD reservation's stock back and marks it RELEASED; null when unknown. Releasing twice
- * releases once; the tags name the products whose stock came back when this call was the one that did.
+ * releases once: one stock.changed event (reason `released`) per product whose stock came back,
+ * from the call that did. A SHIPPED reservation is returned as it is and nothing moves: its units
+ * have left the warehouse, so a late cancel or a checkout's clean-up must not put them back.
  */
 export async function releaseStock(tx: WriteTransaction, reservationId: string): Promise<Written<ReservationModel | null>> {
   const writes = createInventoryWrites(tx);
   // The row lock makes concurrent releases of one reservation take turns: only one sees HELD.
   const reservation = await writes.lockReservation(reservationId);
-  if (!reservation || reservation.status === 'RELEASED') return { value: reservation, tags: [] };
+  if (reservation?.status !== 'HELD') return { value: reservation, events: [] };
   await writes.lockStockRows(reservation.lines);
   if ((await writes.returnStock(reservation.lines)) !== reservation.lines.length) {
     throw new Error(`reservation ${reservationId} holds more than its stock rows have reserved`);
   }
   if (!(await writes.markReleased(reservationId))) throw new Error(`reservation ${reservationId} changed under a row lock`);
-  return { value: { ...reservation, status: 'RELEASED' }, tags: productTags(reservation.lines) };
+  return {
+    value: { ...reservation, status: 'RELEASED' },
+    events: await stockChanged(
+      writes,
+      reservation.lines.map((line) => line.productId),
+      'released',
+    ),
+  };
 }
-
-/** Stock changed for these products (a line per product and warehouse: each product once). */
-export const productTags = (lines: readonly { productId: string }[]) => [...new Set(lines.map((line) => `Product:${line.productId}`))];

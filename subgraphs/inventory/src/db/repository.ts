@@ -108,8 +108,9 @@ export type InventoryRepository = ReturnType<typeof createInventoryRepository>;
 
 /**
  * The inventory subgraph's writes and the row locks they take, over the transaction of a `write`
- * (see the kit's write.ts): the only way to reach them, so every one commits before its tags are
- * published. Stock rows feed the cached `Product.stock`; their callers tag each product they move.
+ * (see the kit's write.ts): the only way to reach them, so every one commits with its events.
+ * Stock rows feed the cached `Product.stock`; their callers emit a stock.changed event (tagged
+ * `Product:<id>`) for each product they move (stock-events.ts).
  */
 export function createInventoryWrites(tx: WriteTransaction) {
   return {
@@ -190,6 +191,52 @@ export function createInventoryWrites(tx: WriteTransaction) {
          SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[])`,
         [reservationId, ...changeColumns(lines)],
       );
+    },
+
+    /**
+     * The reverse of half of takeStock: the units leave the warehouse, so only `reserved` goes down
+     * (`available` went down when they were reserved), only where that much is reserved. Returns
+     * how many rows changed: fewer than the lines means the caller must roll back.
+     */
+    async shipStock(lines: readonly ReservationLineModel[]): Promise<number> {
+      const rows = await tx.query(
+        `UPDATE inventory.stock s
+         SET reserved = s.reserved - c.quantity
+         FROM unnest($1::text[], $2::text[], $3::int[]) AS c(product_id, warehouse_id, quantity)
+         WHERE s.product_id = c.product_id AND s.warehouse_id = c.warehouse_id AND s.reserved >= c.quantity
+         RETURNING s.product_id`,
+        changeColumns(lines),
+      );
+      return rows.length;
+    },
+
+    /**
+     * Each product's available and reserved units over all warehouses, as this transaction sees
+     * them (its own changes included): what a stock.changed event reports. Products without a
+     * stock row are absent.
+     */
+    async stockTotals(productIds: readonly string[]): Promise<Map<string, StockLevel>> {
+      // A sum over warehouses can pass the `integer` range (each row holds up to MAX_AVAILABLE), and
+      // pg and PGlite return `bigint` differently: text reads the same from both, exact below 2^53.
+      const rows = await tx.query<{ productId: string; available: string; reserved: string }>(
+        `SELECT product_id AS "productId", sum(available)::text AS available, sum(reserved)::text AS reserved
+         FROM inventory.stock WHERE product_id = ANY($1::text[])
+         GROUP BY product_id`,
+        [productIds],
+      );
+      return new Map(
+        rows.map(({ productId, available, reserved }) => [productId, { available: Number(available), reserved: Number(reserved) }]),
+      );
+    },
+
+    /** HELD → SHIPPED; false when it was not HELD (the second guard against shipping twice). */
+    async markShipped(id: string): Promise<boolean> {
+      const rows = await tx.query(
+        `UPDATE inventory.reservation SET status = 'SHIPPED', shipped_at = now()
+         WHERE id = $1 AND status = 'HELD' RETURNING id`,
+        [id],
+      );
+      return rows.length === 1;
     },
 
     /** HELD → RELEASED; false when it was not HELD. */

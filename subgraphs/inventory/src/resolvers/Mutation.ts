@@ -1,8 +1,8 @@
-import { badInput, notFound, requireAdmin, requireTrustedCaller } from '@shop/platform';
+import { notFound, requireAdmin, requireTrustedCaller } from '@shop/platform';
 import type { MutationResolvers } from '../__generated__/resolvers-types.ts';
-import { createInventoryWrites } from '../db/repository.ts';
 import { releaseStock, reserveStock } from '../reservations.ts';
-import { MAX_AVAILABLE, validateAdjustment, validateReservation } from '../validation.ts';
+import { adjustStock } from '../stock.ts';
+import { validateAdjustment, validateReservation } from '../validation.ts';
 
 export const Mutation: MutationResolvers = {
   async reserveStock(_parent, { reservationId, region, lines }, { trusted, write }) {
@@ -21,19 +21,7 @@ export const Mutation: MutationResolvers = {
     validateAdjustment(productId, delta);
     const warehouse = await loaders.warehouseById.load(warehouseId);
     if (!warehouse) throw notFound(`No warehouse ${warehouseId}`);
-    const level = await write(async (tx) => {
-      const writes = createInventoryWrites(tx);
-      const changed =
-        delta > 0
-          ? await writes.addStock(productId, warehouseId, delta, MAX_AVAILABLE)
-          : await writes.removeStock(productId, warehouseId, -delta);
-      if (!changed) {
-        throw delta > 0
-          ? badInput(`Adding ${delta} would take available above ${MAX_AVAILABLE}`, { field: 'delta' })
-          : badInput(`Removing ${-delta} would take available below zero`, { field: 'delta' });
-      }
-      return { value: changed, tags: [`Product:${productId}`] };
-    });
+    const level = await write((tx) => adjustStock(tx, { productId, warehouseId, delta }));
     return { warehouse, ...level };
   },
 };
