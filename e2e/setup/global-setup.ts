@@ -22,6 +22,7 @@ export default async function setup(project: TestProject) {
   project.provide('routerUrl', stack.routerUrl);
   project.provide('subgraphUrls', stack.subgraphUrls);
   project.provide('routerSecret', routerSecret);
+  project.provide('paymentProviderUrl', stack.paymentProviderUrl);
   return () => stack.close();
 }
 
@@ -30,5 +31,7 @@ declare module 'vitest' {
     routerUrl: string;
     subgraphUrls: Record<SubgraphName, string>;
     routerSecret: string;
+    /** The payment sandbox the stack started (its /_sandbox/faults and /_sandbox/ledger are for tests). */
+    paymentProviderUrl: string;
   }
 }

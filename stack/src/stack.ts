@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
 import type { FastifyInstance } from 'fastify';
 import { callsOf, databaseUrlVar, subgraph, SUBGRAPH_NAMES, SUBGRAPHS, urlVar, type SubgraphName } from '@shop/registry';
+import { buildServer as buildPaymentSandbox, readConfig as readSandboxConfig } from '@shop/payment-sandbox';
 import { buildRouter, type Router } from '@shop/router';
 import { readConfig as readRouterConfig } from '@shop/router/config';
 import type { Env } from '@shop/platform';
@@ -22,6 +23,10 @@ export interface StackOptions {
 export interface Stack {
   routerUrl: string;
   subgraphUrls: Record<SubgraphName, string>;
+  /** The payment provider orders uses: the sandbox this stack started, or PAYMENT_PROVIDER_URL as given. */
+  paymentProviderUrl: string;
+  /** The payment sandbox, when this stack started it (PAYMENT_PROVIDER_URL unset). */
+  paymentSandbox: FastifyInstance | undefined;
   router: Router;
   subgraphs: Record<SubgraphName, FastifyInstance>;
   /** Stops one subgraph (its port refuses connections) — for fault tests. */
@@ -94,12 +99,24 @@ export async function startStack({
   const subgraphUrls = {} as Record<SubgraphName, string>;
   const subgraphEnvs = {} as Record<SubgraphName, Env>;
   const stopped = new Set<SubgraphName>();
+  let paymentSandbox: FastifyInstance | undefined;
   try {
+    // A real provider when PAYMENT_PROVIDER_URL names one; otherwise the sandbox (port 4010), so
+    // checkout works with nothing installed.
+    let paymentProviderUrl = env.PAYMENT_PROVIDER_URL;
+    if (!paymentProviderUrl) {
+      const sandboxConfig = readSandboxConfig({ ...env, PORT: freePorts ? '0' : env.PAYMENT_SANDBOX_PORT });
+      paymentSandbox = await buildPaymentSandbox({ config: sandboxConfig });
+      await paymentSandbox.listen({ port: sandboxConfig.port, host: '127.0.0.1' });
+      paymentProviderUrl = `http://127.0.0.1:${(paymentSandbox.server.address() as AddressInfo).port}`;
+      onProgress(`payment sandbox at ${paymentProviderUrl}`);
+    }
     for (const { name, port: defaultPort } of SUBGRAPHS) {
       const subgraphEnv: Env = {
         ...env,
         PORT: String(freePorts ? 0 : defaultPort),
         ROUTER_SECRET: routerSecret,
+        PAYMENT_PROVIDER_URL: paymentProviderUrl,
         // The siblings it calls directly (orders: pricing and inventory at checkout) come earlier
         // in the registry, so they already listen here.
         ...Object.fromEntries(callsOf(name).map((sibling) => [urlVar(sibling), subgraphUrls[sibling]])),
@@ -126,6 +143,8 @@ export async function startStack({
     return {
       routerUrl,
       subgraphUrls,
+      paymentProviderUrl,
+      paymentSandbox,
       router,
       subgraphs,
       async stop(name) {
@@ -153,11 +172,13 @@ export async function startStack({
       async close() {
         await router.close();
         for (const name of [...SUBGRAPH_NAMES].reverse()) if (!stopped.has(name)) await subgraphs[name].close();
+        await paymentSandbox?.close();
         await pglite?.close();
       },
     };
   } catch (error) {
     for (const app of Object.values(subgraphs)) await app.close().catch(() => {});
+    await paymentSandbox?.close().catch(() => {});
     await pglite?.close().catch(() => {});
     throw error;
   }
