@@ -178,7 +178,8 @@ describe('withResilience over the sandbox', () => {
       // One charge in all: the retry made no authorisation under another key either.
       expect(after.counts.authorizations).toBe(kept + 1);
       expect(after.counts.replayed).toBeGreaterThanOrEqual(1);
-      expect(calls[0]).toEqual({ operation: 'authorize', outcome: 'authorised', attempts: 2 });
+      expect(calls[0]).toMatchObject({ operation: 'authorize', outcome: 'authorised' });
+      expect(calls[0]?.attempts).toBeGreaterThanOrEqual(2);
     } finally {
       await sandbox.close();
     }

@@ -66,7 +66,10 @@ export function createSandboxProvider({ url, timeoutMs = 5_000 }: { url: string;
 
   function authorised(json: Record<string, unknown>): Authorization {
     const { paymentId, status } = state(json);
-    return { outcome: 'authorised', paymentId, status, amount: String(json.amount), currency: String(json.currency) };
+    const { amount, currency } = json;
+    if (typeof amount !== 'string' || typeof currency !== 'string')
+      throw new PaymentUnavailable('payment provider answered without an amount');
+    return { outcome: 'authorised', paymentId, status, amount, currency };
   }
 
   async function transition(action: 'capture' | 'void', key: string, paymentId: string, options?: CallOptions) {
