@@ -1,3 +1,4 @@
+import { createEventMetrics } from '@shop/events';
 import { operationClientLabels } from '@shop/platform';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -140,6 +141,9 @@ export function createRouterMetrics() {
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
+    // The event stream's metrics (packages/events/src/metrics.ts); the router's caches follow the
+    // stream, so events_followed_total and events_follow_gaps_total are the ones it moves.
+    events: createEventMetrics(registry),
   };
 }
 

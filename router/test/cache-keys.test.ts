@@ -52,3 +52,40 @@ describe('tagsOf', () => {
     expect([...tagsOf(nested(100_000, 'array', { __typename: 'Product', id: 'p8' }))]).toEqual(['Product:p8']);
   });
 });
+
+describe('tagsOf with collections', () => {
+  const page = {
+    products: [
+      { __typename: 'Product', id: 'p1', brand: { __typename: 'Brand', id: 'b1' } },
+      { __typename: 'Product', id: 'p2', brand: null },
+    ],
+    featured: { __typename: 'Promotion', id: 'promo1' },
+  };
+
+  it('adds the bare type of every entity inside a list, at any depth below it, and not of one outside a list', () => {
+    expect([...tagsOf(page, new Set(), { collections: true })].sort()).toEqual([
+      'Brand',
+      'Brand:b1',
+      'Product',
+      'Product:p1',
+      'Product:p2',
+      'Promotion:promo1',
+    ]);
+    // A single entity (a root field returning one product) names only itself.
+    expect([...tagsOf({ product: { __typename: 'Product', id: 'p1' } }, new Set(), { collections: true })]).toEqual(['Product:p1']);
+    // Nested lists count, and an object without an id adds no bare type.
+    expect(
+      [...tagsOf({ rows: [[{ __typename: 'Review', id: 'r1' }], [{ __typename: 'Review' }]] }, new Set(), { collections: true })].sort(),
+    ).toEqual(['Review', 'Review:r1']);
+  });
+
+  it('adds no bare types without collections (what `_entities` answers are tagged with)', () => {
+    expect([...tagsOf(page)].sort()).toEqual(['Brand:b1', 'Product:p1', 'Product:p2', 'Promotion:promo1']);
+    expect([...tagsOf({ _entities: [{ __typename: 'Product', id: 'p1', price: 1 }] })]).toEqual(['Product:p1']);
+  });
+
+  it('does not overflow the stack on deep lists', () => {
+    const deep = nested(100_000, 'array', { __typename: 'Product', id: 'p7' });
+    expect([...tagsOf(deep, new Set(), { collections: true })].sort()).toEqual(['Product', 'Product:p7']);
+  });
+});

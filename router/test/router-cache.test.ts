@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ALL_TAGS } from '@shop/events';
 import { createInvalidationBus, invalidationChannel } from '@shop/platform';
 import type { RouterCacheHandle } from '../src/cache/create.ts';
 import type { RouterMetrics } from '../src/metrics.ts';
@@ -247,6 +248,65 @@ describe.each(storages)('router entity cache on %s', (_kind, redisUrl) => {
     expect(subgraph.requests).toHaveLength(4);
   });
 
+  it('tags a root-field list with its entities’ bare type, and `_entities` answers only with Type:id', async () => {
+    await source.run(ENTITIES, { representations: [product(1), product(2)] });
+    subgraph.handle(rootProducts);
+    await source.run(ROOT, { first: 2 });
+    const SINGLE = 'query Detail__pricing__0($id:ID!){product(id:$id){__typename id name}}';
+    subgraph.handle((request) => ({
+      body: { data: { product: { __typename: 'Product', id: request.variables.id, name: 'One' } } },
+      cacheControl: 'public, max-age=600',
+    }));
+    await source.run(SINGLE, { id: productId(1) });
+    await cache.idle();
+    expect(subgraph.requests).toHaveLength(3);
+
+    // A product created or discontinued: its event carries the bare type.
+    await cache.invalidate(['Product']);
+    subgraph.handle(rootProducts);
+    await source.run(ROOT, { first: 2 }); // the listing showed which products exist: dropped
+    expect(subgraph.requests).toHaveLength(4);
+    subgraph.handle(publicPrices());
+    await source.run(ENTITIES, { representations: [product(1), product(2)] }); // each product's own entry stays
+    subgraph.handle(() => ({ body: { data: { product: null } }, cacheControl: 'public, max-age=600' }));
+    const single = await source.run(SINGLE, { id: productId(1) }); // one product is no listing: stays
+    expect(single.response.data?.product).toEqual({ __typename: 'Product', id: productId(1), name: 'One' });
+    expect(subgraph.requests).toHaveLength(4);
+  });
+
+  it('drops everything on ALL_TAGS (the stream lost events), and stores nothing fetched before it', async () => {
+    await source.run(ENTITIES, { representations: [product(1), product(2)] });
+    subgraph.handle(rootProducts);
+    await source.run(ROOT, { first: 2 });
+    await cache.idle();
+    expect(subgraph.requests).toHaveLength(2);
+
+    subgraph.handle(async (request) => {
+      await delay(150);
+      return publicPrices()(request);
+    });
+    const slow = source.run(ENTITIES, { representations: [product(3)] });
+    await delay(50);
+    await cache.invalidate([ALL_TAGS]);
+    expect(await total(metrics.cacheInvalidations, { layer: 'router', type: ALL_TAGS })).toBe(1);
+    await slow;
+    await cache.idle();
+
+    subgraph.handle(publicPrices());
+    subgraph.requests.length = 0;
+    await source.run(ENTITIES, { representations: [product(1), product(2), product(3)] });
+    expect(subgraph.requests).toHaveLength(1);
+    expect(representationsOf(subgraph.requests[0]!)).toEqual([product(1), product(2), product(3)]);
+    subgraph.handle(rootProducts);
+    await source.run(ROOT, { first: 2 });
+    expect(subgraph.requests).toHaveLength(2);
+    await cache.idle();
+    // What was fetched after it is stored again as usual.
+    await source.run(ROOT, { first: 2 });
+    await source.run(ENTITIES, { representations: [product(1), product(2), product(3)] });
+    expect(subgraph.requests).toHaveLength(2);
+  });
+
   it('does not store what was fetched before an invalidation of it arrived', async () => {
     subgraph.handle(async (request) => {
       await delay(150);
@@ -330,7 +390,8 @@ describe.each(storages)('two routers on %s', (_kind, redisUrl) => {
     for (const handle of handles.splice(0)) await handle.close();
   });
 
-  it('drops entries on both when a tag is published on the bus', async () => {
+  /** Two routers on one prefix over one subgraph, both serving p1 and p2 from their caches. */
+  async function twoRouters() {
     const prefix = testPrefix();
     prefixes.push(prefix);
     const subgraph = await startFakeSubgraph(publicPrices());
@@ -370,9 +431,14 @@ describe.each(storages)('two routers on %s', (_kind, redisUrl) => {
       await fetch(b);
     }
     const fetchesBefore = subgraph.requests.length;
+    await fetch(a);
     await fetch(b);
     expect(subgraph.requests.length).toBe(fetchesBefore);
+    return { prefix, subgraph, a, b, fetch };
+  }
 
+  it('drops entries on both when a tag is published on the bus', async () => {
+    const { prefix, a, b, fetch } = await twoRouters();
     const publisher = createInvalidationBus({ redisUrl, logger, channel: invalidationChannel(prefix) });
     closers.push(() => publisher.close());
     priceOffset = 3;
@@ -386,6 +452,25 @@ describe.each(storages)('two routers on %s', (_kind, redisUrl) => {
       { timeout: 5_000 },
     );
     expect(await fetch(b)).toEqual([{ price: 103 }, { price: 200 }]);
+    priceOffset = 0;
+  });
+
+  it('on ALL_TAGS one replica drops everything it would serve, even what the shared store still holds for the others', async () => {
+    const { subgraph, a, b, fetch } = await twoRouters();
+    await a.handle.cache.invalidate([ALL_TAGS]);
+    // Entries written in the millisecond of the gap are disowned too (they may hold data from before it).
+    await delay(2);
+    priceOffset = 5;
+    const before = subgraph.requests.length;
+    // B heard no gap: it still serves what it (or, on Redis, A) stored.
+    expect(await fetch(b)).toEqual([{ price: 100 }, { price: 200 }]);
+    expect(subgraph.requests.length).toBe(before);
+    // A serves nothing stored before: on Redis the entries are still there, written before the gap.
+    expect(await fetch(a)).toEqual([{ price: 105 }, { price: 205 }]);
+    expect(subgraph.requests.length).toBe(before + 1);
+    // What A fetched since is stored and served again.
+    expect(await fetch(a)).toEqual([{ price: 105 }, { price: 205 }]);
+    expect(subgraph.requests.length).toBe(before + 1);
     priceOffset = 0;
   });
 });

@@ -1,4 +1,5 @@
-import { createInvalidationBus, createRedis, invalidationChannel, type Logger } from '@shop/platform';
+import { type EventStream, openInvalidationBus } from '@shop/events';
+import { createInvalidationBus, createRedis, type InvalidationBus, invalidationChannel, type Logger } from '@shop/platform';
 import type { RouterMetrics } from '../metrics.ts';
 import { MemoryStorage } from './memory-storage.ts';
 import { RedisStorage } from './redis-storage.ts';
@@ -18,6 +19,12 @@ export interface RouterCacheSettings {
   cacheKeyPrefix: string;
   logger: Logger;
   metrics: RouterMetrics;
+  /**
+   * The event stream the router opened (stages/entity-cache.ts): on JetStream the caches follow it,
+   * so a replica that was disconnected catches up from its last position; otherwise (the in-process
+   * stream) the Redis or in-process bus as before. Unset (tests of the cache alone): that bus.
+   */
+  stream?: EventStream | undefined;
   /** Whatever else drops what the bus names (the whole-response cache, fetch sharing); awaited with the cache. */
   onInvalidate?: ((tags: readonly string[]) => Promise<unknown>) | undefined;
 }
@@ -28,7 +35,7 @@ export interface RouterCacheHandle {
   close(): Promise<void>;
 }
 
-/** The router cache on its storage, subscribed to the invalidation bus. */
+/** The router cache on its storage, subscribed to the invalidation bus (over the event stream on JetStream). */
 export function createRouterCache(settings: RouterCacheSettings): RouterCacheHandle {
   const { redisUrl, cacheTimeoutMs, logger, metrics } = settings;
   const onSkip = (reason: SkipReason) => metrics.cacheSkips.inc({ layer: 'router', type: 'entity', reason });
@@ -50,7 +57,13 @@ export function createRouterCache(settings: RouterCacheSettings): RouterCacheHan
   const cache = new RouterCache({ storage, metrics });
   // The same channel the subgraphs publish on; returning the promise lets an in-process publish
   // wait until this cache has dropped the entries (read-your-writes under `npm start`).
-  const bus = createInvalidationBus({ redisUrl, logger, channel: invalidationChannel(settings.cacheKeyPrefix) });
+  const channel = invalidationChannel(settings.cacheKeyPrefix);
+  const bus: InvalidationBus = settings.stream
+    ? openInvalidationBus({ stream: settings.stream, redisUrl, channel, logger, metrics: metrics.events })
+    : createInvalidationBus({ redisUrl, logger, channel });
+  // ALL_TAGS (['*']: the follower found events missing that the stream no longer holds) reaches
+  // every layer as it is: each drops everything (RouterCache.invalidate, ResponseCache.invalidate;
+  // fetch sharing forgets every fetch in flight on any invalidation).
   const unsubscribe = bus.subscribe(async (tags) => {
     await Promise.all([cache.invalidate(tags), settings.onInvalidate?.(tags)]);
   });

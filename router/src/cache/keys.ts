@@ -54,22 +54,41 @@ export function digest(material: string): string {
 /**
  * Invalidation tags (`Type:id`) for every object in a value that has a `__typename` and an `id`:
  * an entry is dropped when anything it shows changes, not only its own entity.
+ *
+ * With `collections`, an entity found inside a list (at any depth below it: a page's items, their
+ * brands) also gives its bare type (`Product`): a listing or a search shows which entities exist,
+ * so creating or discontinuing one (events tag those with the bare type) must drop it, though no
+ * `Type:id` it carries changed. As in the subgraph cache (subgraph-kit's tagsOf), only root-field
+ * fetches and whole responses take them; `_entities` answers are many per type, and one tag shared
+ * by all of them would make every such event drop the lot.
  */
-export function tagsOf(value: unknown, into: Set<string> = new Set()): Set<string> {
+export function tagsOf(value: unknown, into: Set<string> = new Set(), { collections = false } = {}): Set<string> {
   // A stack of its own rather than recursion: the data is a subgraph's answer shaped by a
-  // client's operation (and representations the client's operation chose).
+  // client's operation (and representations the client's operation chose). Each value goes with
+  // whether a list holds it (or one of its ancestors).
   const pending: unknown[] = [value];
+  const inList: boolean[] = [false];
   while (pending.length) {
     const next = pending.pop();
+    const listed = inList.pop()!;
     if (Array.isArray(next)) {
-      for (const item of next) if (item !== null && typeof item === 'object') pending.push(item);
+      for (const item of next) {
+        if (item === null || typeof item !== 'object') continue;
+        pending.push(item);
+        inList.push(collections);
+      }
     } else if (next !== null && typeof next === 'object') {
       const object = next as Record<string, unknown>;
       const { __typename: typename, id } = object;
-      if (typeof typename === 'string' && (typeof id === 'string' || typeof id === 'number')) into.add(`${typename}:${id}`);
+      if (typeof typename === 'string' && (typeof id === 'string' || typeof id === 'number')) {
+        into.add(`${typename}:${id}`);
+        if (listed) into.add(typename);
+      }
       for (const key in object) {
         const child = object[key];
-        if (child !== null && typeof child === 'object') pending.push(child);
+        if (child === null || typeof child !== 'object') continue;
+        pending.push(child);
+        inList.push(listed);
       }
     }
   }

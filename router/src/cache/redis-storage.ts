@@ -96,6 +96,9 @@ export class RedisStorage implements CacheStorage {
     await within(dropped, timeoutMs, undefined, (error) => onError('invalidate', error));
   }
 
+  /** Nothing: the entries are every replica's, and the router cache disowns those written before (see RouterCache). */
+  async clear(): Promise<void> {}
+
   async close(): Promise<void> {
     this.redis.disconnect();
   }

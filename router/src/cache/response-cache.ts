@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { FastifyReply } from 'fastify';
 import type { OperationDefinitionNode } from 'graphql';
+import { ALL_TAGS } from '@shop/events';
 import { cacheControlHeader, InvalidationLog, type Viewer } from '@shop/platform';
 import type { RouterContext } from '../context.ts';
 import type { RouterMetrics } from '../metrics.ts';
@@ -21,8 +22,9 @@ import type { ByteBounds } from './sizes.ts';
  * entry carries the `Type:id` tags of every object the subgraphs returned for it (plus the user's
  * `User:<id>` when PRIVATE) and is dropped by the same invalidation bus messages as the entity
  * cache. An answer whose fetches started before an invalidation of one of its tags arrived is not
- * stored. Like the entity cache's root lists, a list only carries the tags of what it showed: an
- * item created later appears when the entry expires.
+ * stored. Like the entity cache's root lists, an entity a root-field fetch returned in a list also
+ * tags the entry with its bare type (`Product`), which the events of a product created or
+ * discontinued carry: listings and searches are dropped then, not when they expire.
  *
  * Memory of one router process only, bounded in entries and in bytes (least recently used go
  * first), an answer over the per-entry maximum not stored; every replica hears the bus. A hit is
@@ -105,8 +107,17 @@ export class ResponseCache {
     this.storage.clear();
   }
 
-  /** Drops every response that showed one of the tags (called for each message on the bus). */
+  /**
+   * Drops every response that showed one of the tags (called for each message on the bus); ALL_TAGS
+   * among them drops everything (the stream lost events this replica never heard).
+   */
   async invalidate(tags: readonly string[]): Promise<void> {
+    if (tags.includes(ALL_TAGS)) {
+      // A new generation: requests in flight store nothing either (see ResponseCacheState).
+      this.invalidations.recordAll();
+      this.clear();
+      return;
+    }
     this.invalidations.record(tags);
     await this.storage.invalidate(tags);
   }

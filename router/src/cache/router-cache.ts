@@ -1,4 +1,5 @@
 import type { DocumentNode, GraphQLFormattedError } from 'graphql';
+import { ALL_TAGS } from '@shop/events';
 import { InvalidationLog, parseCacheControl, type OperationPolicy, type Viewer } from '@shop/platform';
 import type { GatewayGraphQLRequest, GatewayGraphQLResponse } from '../gateway-types.ts';
 import type { RouterMetrics } from '../metrics.ts';
@@ -62,10 +63,14 @@ export interface CacheOutcome {
   lookups?: { hits: number; misses: number } | undefined;
 }
 
-/** What the storage holds per key. `x`: expiry (epoch ms), for the remaining TTL of a hit. */
+/**
+ * What the storage holds per key. `x`: expiry (epoch ms), for the remaining TTL of a hit; `w`: when
+ * it was written (epoch ms), so an invalidation of everything can disown what Redis still holds.
+ */
 interface StoredEntry {
   v: unknown;
   x: number;
+  w?: number;
   p?: 1;
 }
 
@@ -83,6 +88,13 @@ export class RouterCache {
   /** Stops writes of data fetched before an invalidation of it arrived. */
   private readonly invalidations = new InvalidationLog();
   private readonly pendingWrites = new Set<Promise<void>>();
+  /**
+   * The last invalidation of everything (epoch ms): entries written before it are misses. Memory is
+   * emptied at once, but Redis is shared by every replica and cannot be emptied in one step; the
+   * entries there written before it are ignored by this replica (and overwritten as it refetches).
+   * Compared with the writer's clock: replicas' clocks must agree to well within a TTL.
+   */
+  private clearedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: RouterCacheOptions) {}
 
@@ -101,12 +113,24 @@ export class RouterCache {
     return this.resolveRoot(call, shape.selectionHash);
   }
 
-  /** Drops every entry carrying one of the tags (called for each message on the bus). */
+  /**
+   * Drops every entry carrying one of the tags (called for each message on the bus); ALL_TAGS among
+   * them drops everything (the stream lost events this replica never heard).
+   */
   async invalidate(tags: readonly string[]): Promise<void> {
     if (!tags.length) return;
+    if (tags.includes(ALL_TAGS)) return this.invalidateAll();
     for (const tag of tags) this.options.metrics.cacheInvalidations.inc({ layer: LAYER, type: tag.split(':', 1)[0]! });
     this.invalidations.record(tags);
     await this.options.storage.invalidate(tags);
+  }
+
+  /** Drops everything: what memory holds, what Redis holds (for this replica), and what is being fetched. */
+  async invalidateAll(): Promise<void> {
+    this.options.metrics.cacheInvalidations.inc({ layer: LAYER, type: ALL_TAGS });
+    this.invalidations.recordAll();
+    this.clearedAt = Date.now();
+    await this.options.storage.clear();
   }
 
   /** Resolves once every write started so far has settled (writes do not hold up responses). */
@@ -126,7 +150,7 @@ export class RouterCache {
     const privateKey = viewer ? `${publicKey}:${digest(viewer.userId)}` : undefined;
     const [publicValue, privateValue] = await this.options.storage.getMany(privateKey ? [publicKey, privateKey] : [publicKey]);
     const now = Date.now();
-    const hit = decode(privateValue, now) ?? decode(publicValue, now);
+    const hit = this.decode(privateValue, now) ?? this.decode(publicValue, now);
     if (hit) {
       this.count('cacheHits', type);
       return { response: { data: hit.v as Record<string, unknown> }, policy: remainingPolicy(hit, now), lookups: { hits: 1, misses: 0 } };
@@ -138,7 +162,8 @@ export class RouterCache {
     const data = response.data;
     if (sent && isStorable(response, policy, viewer) && data) {
       const key = policy.scope === 'PRIVATE' ? privateKey! : publicKey;
-      this.write(started, [this.entry(key, data, policy, tagsOf(data), viewer)]);
+      // A root field's list (a page, search results) also carries its entities' bare types: see tagsOf.
+      this.write(started, [this.entry(key, data, policy, tagsOf(data, new Set(), { collections: true }), viewer)]);
     }
     return { response, policy, lookups: { hits: 0, misses: 1 } };
   }
@@ -164,7 +189,7 @@ export class RouterCache {
     const misses: number[] = [];
     let cachedPolicy: OperationPolicy | undefined;
     for (let i = 0; i < count; i++) {
-      const hit = decode(viewer ? values[count + i] : undefined, now) ?? decode(values[i], now);
+      const hit = this.decode(viewer ? values[count + i] : undefined, now) ?? this.decode(values[i], now);
       if (hit) {
         entities[i] = hit.v;
         const remaining = remainingPolicy(hit, now);
@@ -236,7 +261,8 @@ export class RouterCache {
   ): CacheWrite {
     if (policy.scope === 'PRIVATE' && viewer) tags.add(`User:${viewer.userId}`);
     const ttlMs = policy.maxAge * 1_000;
-    const stored: StoredEntry = { v: value, x: Date.now() + ttlMs, ...(policy.scope === 'PRIVATE' ? { p: 1 as const } : {}) };
+    const now = Date.now();
+    const stored: StoredEntry = { v: value, x: now + ttlMs, w: now, ...(policy.scope === 'PRIVATE' ? { p: 1 as const } : {}) };
     return { key, value: JSON.stringify(stored), ttlMs, tags: [...tags] };
   }
 
@@ -252,6 +278,14 @@ export class RouterCache {
       .catch(() => this.options.metrics.cacheErrors.inc({ layer: LAYER, type: 'write' }))
       .finally(() => this.pendingWrites.delete(pending));
     this.pendingWrites.add(pending);
+  }
+
+  /** A stored value, unless it expired or was written before the last invalidation of everything. */
+  private decode(value: string | undefined, now: number): StoredEntry | undefined {
+    const entry = decode(value, now);
+    if (!entry || this.clearedAt === Number.NEGATIVE_INFINITY) return entry;
+    // Strictly after: one written in the same millisecond may hold data from before.
+    return (entry.w ?? Number.NEGATIVE_INFINITY) > this.clearedAt ? entry : undefined;
   }
 
   private count(counter: 'cacheHits' | 'cacheMisses' | 'cacheDedupes', type: string): void {

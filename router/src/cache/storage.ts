@@ -20,6 +20,12 @@ export interface CacheStorage {
   setMany(entries: readonly CacheWrite[]): Promise<void>;
   /** Drops every entry carrying any of the tags. */
   invalidate(tags: readonly string[]): Promise<void>;
+  /**
+   * Drops what it can of every entry (an invalidation of everything): all of a process's memory;
+   * nothing in Redis, which every replica shares and which cannot be emptied in one step (the
+   * router cache ignores entries written before it instead).
+   */
+  clear(): void | Promise<void>;
   close(): Promise<void>;
 }
 

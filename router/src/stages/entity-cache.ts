@@ -1,3 +1,4 @@
+import { openEventStream } from '@shop/events';
 import { createRouterCache } from '../cache/create.ts';
 import type { RouterCache } from '../cache/router-cache.ts';
 import type { FetchStage, RouterParts, Stage } from './stage.ts';
@@ -5,12 +6,19 @@ import type { FetchStage, RouterParts, Stage } from './stage.ts';
 /**
  * The entity cache (cache/router-cache.ts; ROUTER_CACHE): each query fetch is answered per entity
  * from memory or Redis where it can, and only the misses are fetched. It subscribes to the
- * invalidation bus and passes every message on (signals.invalidated) to the other layers.
+ * invalidation bus (the event stream when it is JetStream) and passes every message on
+ * (signals.invalidated) to the other layers, ALL_TAGS included.
  */
-export function entityCache(parts: RouterParts): Stage | undefined {
+export async function entityCache(parts: RouterParts): Promise<Stage | undefined> {
   const { config, log, metrics, signals } = parts;
   if (!config.routerCache) return undefined;
+  // The caches' invalidations ride the event stream (NATS_URL: JetStream; otherwise in-process, and
+  // the bus stays Redis pub/sub or in-process). Opened here, at build time: a configured NATS that
+  // cannot be reached fails the start, as Postgres does for a subgraph. Nothing else in the router
+  // uses the stream, so without the cache it is not opened.
+  const stream = await openEventStream({ ...config.events, logger: log, metrics: metrics.events });
   const handle = createRouterCache({
+    stream,
     redisUrl: config.redisUrl,
     cacheTimeoutMs: config.cacheTimeoutMs,
     cacheMaxEntries: config.cacheMaxEntries,
@@ -22,7 +30,14 @@ export function entityCache(parts: RouterParts): Stage | undefined {
     onInvalidate: (tags) => signals.invalidated.emit(tags),
   });
   parts.entityCache = handle.cache;
-  return { name: 'entity-cache', fetch: entityCacheFetch(handle.cache), close: () => handle.close() };
+  return {
+    name: 'entity-cache',
+    fetch: entityCacheFetch(handle.cache),
+    async close() {
+      await handle.close(); // stops following first
+      await stream.close();
+    },
+  };
 }
 
 /** The entity cache's part in a fetch: client queries resolved through `cache`, lookups counted for Cache-Status. */

@@ -67,8 +67,11 @@ export function responseCache({ config, metrics, viewerOf, signals }: RouterPart
         const result = await next(call);
         const tags = call.context?.responseCache?.tags;
         if (tags) {
-          tagsOf(call.request.variables?.representations, tags);
-          tagsOf(result.response.data, tags);
+          const representations = call.request.variables?.representations;
+          tagsOf(representations, tags);
+          // Lists from root-field fetches also tag the response with their entities' bare types (a
+          // product created or discontinued drops the listings and searches); `_entities` answers do not.
+          tagsOf(result.response.data, tags, { collections: !Array.isArray(representations) });
         }
         return result;
       },

@@ -56,6 +56,9 @@ export class CountingStorage implements CacheStorage {
   invalidate(tags: readonly string[]) {
     return this.inner.invalidate(tags);
   }
+  clear() {
+    return this.inner.clear();
+  }
   close() {
     return this.inner.close();
   }

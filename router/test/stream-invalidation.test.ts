@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ALL_TAGS } from '@shop/events';
+import { createInvalidationBus, createLogger, invalidationChannel } from '@shop/platform';
+import type { Router } from '../src/server.ts';
+import { delay, representationsOf, startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';
+import { buildTinyRouter } from './support/tiny-router.ts';
+
+/**
+ * The router's caches as the event stream drives them, on the embedded tier: the in-process stream
+ * leaves the router on the in-process bus (only JetStream is followed; see
+ * stream-invalidation.nats.test.ts), so the bus carries what a follower would hand the caches:
+ * an event's tags (a product created or discontinued carries the bare `Product`), or ALL_TAGS
+ * when the follower found events missing that the stream no longer held.
+ */
+let products: FakeSubgraph;
+let pricing: FakeSubgraph;
+let priceOffset = 0;
+/** Held in flight by the products fake while set (fetch-sharing case). */
+let productsDelayMs = 0;
+
+beforeAll(async () => {
+  products = await startFakeSubgraph(async ({ query, variables }) => {
+    if (productsDelayMs) await delay(productsDelayMs);
+    if (/\bproduct\(/.test(query)) {
+      return { body: { data: { product: { __typename: 'Product', id: variables.id, name: 'One' } } }, cacheControl: 'public, max-age=600' };
+    }
+    const first = Number(/first:\s*(\d+)/.exec(query)?.[1] ?? variables.first ?? 2);
+    const list = Array.from({ length: first }, (_, i) => ({ __typename: 'Product', id: `p${i + 1}`, name: `Product ${i + 1}` }));
+    return { body: { data: { products: list } }, cacheControl: 'public, max-age=600' };
+  });
+  pricing = await startFakeSubgraph((request) => ({
+    body: { data: { _entities: representationsOf(request).map((r) => ({ price: Number(r.id.slice(1)) * 100 + priceOffset })) } },
+    cacheControl: 'public, max-age=60',
+  }));
+});
+afterAll(async () => {
+  await products?.close();
+  await pricing?.close();
+});
+
+const LISTING = 'query Listing($first: Int) { products(first: $first) { id name price } }';
+const DETAIL = 'query Detail($id: ID!) { product(id: $id) { id name price } }';
+const logger = createLogger('test', 'silent');
+
+const opened: Router[] = [];
+afterEach(async () => {
+  priceOffset = 0;
+  productsDelayMs = 0;
+  for (const router of opened.splice(0)) await router.close();
+});
+
+async function routerWith(env: Record<string, string> = {}) {
+  const prefix = `stream-inv-${randomUUID()}:`;
+  const router = await buildTinyRouter(
+    { products, pricing },
+    { ROUTER_CACHE: 'true', CACHE_KEY_PREFIX: prefix, RATE_LIMIT: 'false', ...env },
+  );
+  opened.push(router);
+  const bus = createInvalidationBus({ redisUrl: undefined, logger, channel: invalidationChannel(prefix) });
+  /** What the router's bus hands its caches when the follower delivers an event or finds a gap. */
+  const deliver = async (tags: string[]) => {
+    await bus.publish(tags);
+  };
+  return { router, deliver };
+}
+
+async function post(router: Router, query: string, variables: Record<string, unknown>) {
+  const response = await router.app.inject({
+    method: 'POST',
+    url: '/graphql',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify({ query, variables }),
+  });
+  expect(response.statusCode).toBe(200);
+  return response;
+}
+
+/** One series of the router's Prometheus text (0 when absent). */
+async function series(router: Router, name: string, labels = ''): Promise<number | undefined> {
+  const text = (await router.app.inject({ method: 'GET', url: '/metrics' })).body;
+  const line = text
+    .split('\n')
+    .find((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && labels.split(',').every((label) => l.includes(label)));
+  return line === undefined ? undefined : Number(line.split(' ').at(-1));
+}
+
+const counts = () => ({ products: products.requests.length, pricing: pricing.requests.length });
+
+describe('collection tags at the router', () => {
+  it('a bare `Product` (a product created or discontinued) drops cached listings in both layers, not each product’s own entries', async () => {
+    for (const responseCache of ['true', 'false']) {
+      const { router, deliver } = await routerWith({ RESPONSE_CACHE: responseCache });
+      await post(router, LISTING, { first: 2 });
+      await post(router, DETAIL, { id: 'p1' });
+      await router.cache!.idle();
+      const warm = counts();
+      await post(router, LISTING, { first: 2 });
+      await post(router, DETAIL, { id: 'p1' });
+      expect(counts(), `cached, RESPONSE_CACHE=${responseCache}`).toEqual(warm);
+
+      await deliver(['Product']);
+      const listing = await post(router, LISTING, { first: 2 });
+      expect(listing.json().data.products.map((p: { id: string }) => p.id)).toEqual(['p1', 'p2']);
+      // The listing was fetched again; the prices (`_entities`, tagged only Product:<id>) were not.
+      expect(counts(), `after Product, RESPONSE_CACHE=${responseCache}`).toEqual({ products: warm.products + 1, pricing: warm.pricing });
+      // One product is no listing: its root fetch stays.
+      await post(router, DETAIL, { id: 'p1' });
+      expect(counts().products).toBe(warm.products + 1);
+    }
+  });
+});
+
+describe('ALL_TAGS at the router', () => {
+  it('drops every entry of the entity cache and of the response cache', async () => {
+    const { router, deliver } = await routerWith();
+    await post(router, LISTING, { first: 2 });
+    await post(router, DETAIL, { id: 'p1' });
+    await router.cache!.idle();
+    const warm = counts();
+    const responseHits = (await series(router, 'cache_hits_total', 'type="response"')) ?? 0;
+    expect((await post(router, LISTING, { first: 2 })).headers['cache-status']).toMatch(/router-response; hit/);
+    expect(await series(router, 'cache_hits_total', 'type="response"')).toBe(responseHits + 1);
+
+    priceOffset = 9;
+    await deliver([ALL_TAGS]);
+    const listing = await post(router, LISTING, { first: 2 });
+    expect(listing.headers['cache-status']).toMatch(/router-response; fwd=miss/);
+    expect(listing.json().data.products.map((p: { price: number }) => p.price)).toEqual([109, 209]);
+    await router.cache!.idle();
+    // The detail's own root fetch goes again too; its price is what the listing just stored.
+    const detail = await post(router, DETAIL, { id: 'p1' });
+    expect(detail.json().data.product.price).toBe(109);
+    expect(counts()).toEqual({ products: warm.products + 2, pricing: warm.pricing + 1 });
+    expect(await series(router, 'cache_invalidations_total', 'layer="router",type="*"')).toBe(1);
+  });
+
+  it('stops later requests joining a fetch in flight that started before it', async () => {
+    const { router, deliver } = await routerWith({ RESPONSE_CACHE: 'false', REQUEST_DEDUP: 'false' });
+    productsDelayMs = 200;
+    const before = products.requests.length;
+    const first = post(router, LISTING, { first: 3 });
+    await vi.waitFor(() => expect(products.requests.length).toBe(before + 1));
+    await deliver([ALL_TAGS]);
+    const second = post(router, LISTING, { first: 3 });
+    await Promise.all([first, second]);
+    // Without the invalidation the second would have joined the first's fetch (and been counted a dedupe).
+    expect(products.requests.length).toBe(before + 2);
+    expect((await series(router, 'subgraph_fetch_dedupes_total', 'subgraph="products"')) ?? 0).toBe(0);
+  });
+});
+
+describe('event metrics on the router', () => {
+  it('shows events_followed_total and events_follow_gaps_total on /metrics', async () => {
+    const { router } = await routerWith();
+    expect(await series(router, 'events_followed_total')).toBe(0);
+    expect(await series(router, 'events_follow_gaps_total')).toBe(0);
+  });
+});
