@@ -15,6 +15,12 @@ export interface OrderModel {
   total: string;
   /** Millisecond precision (timestamptz(3)), so it round-trips through cursors exactly. */
   createdAt: Date;
+  /** The provider's authorisation id; null for seeded orders, which predate payments. */
+  paymentId: string | null;
+  /** Dates from the database; ISO strings when the order came back from a shared (Redis) cache. */
+  shippedAt: Date | string | null;
+  deliveredAt: Date | string | null;
+  cancelledAt: Date | string | null;
 }
 
 export interface OrderLineModel {

@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CHECKOUT_LIMITS, MAX_LINE_QUANTITY } from '@shop/domain';
-import { createLogger, ConfigError } from '@shop/platform';
+import { ConfigError } from '@shop/platform';
 import { createDatabase, prepareStorage, SMALL_SEED, type Database } from '@shop/subgraph-kit';
 import { createCheckout, DEFAULT_CONCURRENT_WAIT_MS, sumCents } from '../src/checkout.ts';
 import { readConfig } from '../src/config.ts';
 import { seed } from '../src/db/seed.ts';
+import { createLifecycle } from '../src/lifecycle.ts';
 import { DependencyUnavailable, type ServiceClient } from '../src/services.ts';
+import { CARDS, fakePayments } from './fake-payments.ts';
+import { logger, recorder, writeTo } from './support.ts';
 
 /**
  * The checkout orchestration on a real database, with pricing and inventory played by scripted
@@ -43,15 +46,11 @@ const pricing: ServiceClient = {
   },
 };
 
-/** Stands in for the invalidation bus: what checkout published, in order. */
-function recorder() {
-  const published: string[][] = [];
-  return { published, publish: async (tags: readonly string[]) => void published.push([...tags]) };
-}
-const quiet = recorder().publish;
+const quiet = recorder();
+/** What every checkout here shares: a provider that authorises, and the sweeper's default age. */
+const base = () => ({ payments: fakePayments().provider, paymentSweepAfterMs: 600_000 });
 
 const viewer = { userId: 'u7', scopes: [] };
-const logger = createLogger('orders-test', 'silent');
 let n = 0;
 const key = () => `unit-${Date.now()}-${n++}`;
 
@@ -69,7 +68,15 @@ describe('checkout orchestration', () => {
   it('keeps a failed attempt whose release could not reach inventory, and the sweeper releases it later', async () => {
     const inventory = fakeInventory();
     const bus = recorder();
-    const checkout = createCheckout({ db, pricing, inventory: inventory.client, logger, abandonedAfterMs: 60_000, publish: bus.publish });
+    const checkout = createCheckout({
+      ...base(),
+      db,
+      pricing,
+      inventory: inventory.client,
+      logger,
+      abandonedAfterMs: 60_000,
+      write: writeTo(db, bus),
+    });
     const k = key();
     // Pricing quotes the wrong currency, so the attempt fails after inventory has reserved.
     const wrongCurrency: ServiceClient = {
@@ -85,21 +92,22 @@ describe('checkout orchestration', () => {
       },
     };
     const crashy = createCheckout({
+      ...base(),
       db,
       pricing: wrongCurrency,
       inventory: reserveThenDown,
       logger,
       abandonedAfterMs: 60_000,
-      publish: bus.publish,
+      write: writeTo(db, bus),
     });
-    await expect(crashy.placeOrder(viewer, { idempotencyKey: k, region: 'IN', lines: [{ productId: 'p5', quantity: 1 }] })).rejects.toThrow(
-      /pricing quoted USD/,
-    );
+    await expect(
+      crashy.placeOrder(viewer, { idempotencyKey: k, region: 'IN', paymentMethod: CARDS.ok, lines: [{ productId: 'p5', quantity: 1 }] }),
+    ).rejects.toThrow(/pricing quoted USD/);
     expect([...inventory.held.values()]).toEqual(['HELD']);
 
     // A retry with the same key cannot release either while inventory is down: fails fast, holds nothing new.
     await expect(
-      checkout.placeOrder(viewer, { idempotencyKey: k, region: 'IN', lines: [{ productId: 'p5', quantity: 1 }] }),
+      checkout.placeOrder(viewer, { idempotencyKey: k, region: 'IN', paymentMethod: CARDS.ok, lines: [{ productId: 'p5', quantity: 1 }] }),
     ).rejects.toMatchObject({
       extensions: { code: 'DEPENDENCY_UNAVAILABLE' },
     });
@@ -111,7 +119,12 @@ describe('checkout orchestration', () => {
     expect([...inventory.held.values()]).toEqual(['RELEASED']);
     // Failed attempts wrote no order, so they announced nothing; the order that was written did.
     expect(bus.published).toEqual([]);
-    const order = await checkout.placeOrder(viewer, { idempotencyKey: k, region: 'IN', lines: [{ productId: 'p5', quantity: 2 }] });
+    const order = await checkout.placeOrder(viewer, {
+      idempotencyKey: k,
+      region: 'IN',
+      paymentMethod: CARDS.ok,
+      lines: [{ productId: 'p5', quantity: 2 }],
+    });
     expect(order).toMatchObject({ status: 'PLACED', total: '20.10', currency: 'INR' });
     expect(bus.published).toEqual([[`Order:${order.id}`, 'User:u7']]);
   });
@@ -119,23 +132,42 @@ describe('checkout orchestration', () => {
   it('announces a cancellation once, and not a replayed order', async () => {
     const inventory = fakeInventory();
     const bus = recorder();
-    const checkout = createCheckout({ db, pricing, inventory: inventory.client, logger, abandonedAfterMs: 60_000, publish: bus.publish });
-    const input = { idempotencyKey: key(), region: 'IN' as const, lines: [{ productId: 'p3', quantity: 1 }] };
+    const shared = base();
+    const checkout = createCheckout({
+      ...shared,
+      db,
+      pricing,
+      inventory: inventory.client,
+      logger,
+      abandonedAfterMs: 60_000,
+      write: writeTo(db, bus),
+    });
+    const input = { idempotencyKey: key(), region: 'IN' as const, paymentMethod: CARDS.ok, lines: [{ productId: 'p3', quantity: 1 }] };
     const order = await checkout.placeOrder(viewer, input);
     expect((await checkout.placeOrder(viewer, input)).id).toBe(order.id);
-    expect(await checkout.cancelOrder(viewer, order.id)).toMatchObject({ status: 'CANCELLED' });
-    expect(await checkout.cancelOrder(viewer, order.id)).toMatchObject({ status: 'CANCELLED' });
+    const lifecycle = createLifecycle({ db, inventory: inventory.client, payments: shared.payments, write: writeTo(db, bus), logger });
+    expect(await lifecycle.cancelOrder(viewer, order.id)).toMatchObject({ status: 'CANCELLED' });
+    expect(await lifecycle.cancelOrder(viewer, order.id)).toMatchObject({ status: 'CANCELLED' });
     const tags = [`Order:${order.id}`, 'User:u7'];
     expect(bus.published).toEqual([tags, tags]); // placed, cancelled: the replay and the second cancel changed nothing
   });
 
   it('treats the same lines in another order as the same request', async () => {
     const inventory = fakeInventory();
-    const checkout = createCheckout({ db, pricing, inventory: inventory.client, logger, abandonedAfterMs: 60_000, publish: quiet });
+    const checkout = createCheckout({
+      ...base(),
+      db,
+      pricing,
+      inventory: inventory.client,
+      logger,
+      abandonedAfterMs: 60_000,
+      write: writeTo(db, quiet),
+    });
     const k = key();
     const a = await checkout.placeOrder(viewer, {
       idempotencyKey: k,
       region: 'IN',
+      paymentMethod: CARDS.ok,
       lines: [
         { productId: 'p1', quantity: 1 },
         { productId: 'p2', quantity: 2 },
@@ -144,6 +176,7 @@ describe('checkout orchestration', () => {
     const b = await checkout.placeOrder(viewer, {
       idempotencyKey: k,
       region: 'IN',
+      paymentMethod: CARDS.ok,
       lines: [
         { productId: 'p2', quantity: 2 },
         { productId: 'p1', quantity: 1 },
@@ -155,6 +188,7 @@ describe('checkout orchestration', () => {
       checkout.placeOrder(viewer, {
         idempotencyKey: k,
         region: 'SEA',
+        paymentMethod: CARDS.ok,
         lines: [
           { productId: 'p1', quantity: 1 },
           { productId: 'p2', quantity: 2 },
@@ -177,15 +211,16 @@ describe('checkout orchestration', () => {
       };
       const inventory = fakeInventory();
       const checkout = createCheckout({
+        ...base(),
         db,
         pricing: stalled,
         inventory: inventory.client,
         logger,
         abandonedAfterMs: 60_000,
-        publish: quiet,
+        write: writeTo(db, quiet),
         concurrentWaitMs: 200,
       });
-      const input = { idempotencyKey: key(), region: 'IN' as const, lines: [{ productId: 'p4', quantity: 1 }] };
+      const input = { idempotencyKey: key(), region: 'IN' as const, paymentMethod: CARDS.ok, lines: [{ productId: 'p4', quantity: 1 }] };
       const first = checkout.placeOrder(viewer, input);
       await expect(checkout.placeOrder(viewer, input)).rejects.toMatchObject({ extensions: { code: 'DEPENDENCY_UNAVAILABLE' } });
       unstall();
@@ -206,35 +241,49 @@ describe('checkout limits (F7)', () => {
       expect(DEFAULT_CHECKOUT_LIMITS).toEqual({ maxQuantityPerProduct: 10, maxUnitsPerOrder: 100 });
       const inventory = fakeInventory();
       const checkout = createCheckout({
+        ...base(),
         db,
         pricing,
         inventory: inventory.client,
         logger,
         abandonedAfterMs: 60_000,
-        publish: quiet,
+        write: writeTo(db, quiet),
         limits: readConfig({}).checkoutLimits,
       });
       // What the attack sent: 50 lines, each a product's whole regional stock.
-      await expect(checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: lines(50, 72) })).rejects.toMatchObject({
+      await expect(
+        checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', paymentMethod: CARDS.ok, lines: lines(50, 72) }),
+      ).rejects.toMatchObject({
         message: 'Quantity for p1 must be 1 to 10',
         extensions: { code: 'BAD_USER_INPUT', argument: 'lines', productId: 'p1', max: 10 },
       });
       await expect(
-        checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: [{ productId: 'p9', quantity: 11 }] }),
+        checkout.placeOrder(viewer, {
+          idempotencyKey: key(),
+          region: 'IN',
+          paymentMethod: CARDS.ok,
+          lines: [{ productId: 'p9', quantity: 11 }],
+        }),
       ).rejects.toMatchObject({
         extensions: { code: 'BAD_USER_INPUT', argument: 'lines', productId: 'p9' },
       });
       // 11 lines of 10 each: every line is allowed, the order is not.
-      await expect(checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: lines(11, 10) })).rejects.toMatchObject({
+      await expect(
+        checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', paymentMethod: CARDS.ok, lines: lines(11, 10) }),
+      ).rejects.toMatchObject({
         message: 'An order holds at most 100 units in all; this one has 110',
         extensions: { code: 'BAD_USER_INPUT', argument: 'lines', max: 100 },
       });
       expect(inventory.held.size).toBe(0);
       // At the limits exactly: placed.
-      expect(await checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: lines(10, 10) })).toMatchObject({
+      expect(
+        await checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', paymentMethod: CARDS.ok, lines: lines(10, 10) }),
+      ).toMatchObject({
         status: 'PLACED',
       });
-      expect(await checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: lines(50, 2) })).toMatchObject({
+      expect(
+        await checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', paymentMethod: CARDS.ok, lines: lines(50, 2) }),
+      ).toMatchObject({
         status: 'PLACED',
       });
     },
@@ -244,16 +293,22 @@ describe('checkout limits (F7)', () => {
     const limits = readConfig({ MAX_QUANTITY_PER_PRODUCT: '3', MAX_UNITS_PER_ORDER: '5' }).checkoutLimits;
     expect(limits).toEqual({ maxQuantityPerProduct: 3, maxUnitsPerOrder: 5 });
     const checkout = createCheckout({
+      ...base(),
       db,
       pricing,
       inventory: fakeInventory().client,
       logger,
       abandonedAfterMs: 60_000,
-      publish: quiet,
+      write: writeTo(db, quiet),
       limits,
     });
     await expect(
-      checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', lines: [{ productId: 'p1', quantity: 4 }] }),
+      checkout.placeOrder(viewer, {
+        idempotencyKey: key(),
+        region: 'IN',
+        paymentMethod: CARDS.ok,
+        lines: [{ productId: 'p1', quantity: 4 }],
+      }),
     ).rejects.toMatchObject({
       extensions: { code: 'BAD_USER_INPUT', max: 3 },
     });

@@ -32,14 +32,29 @@ export type Money = {
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** Cancels a placed order and gives its stock back. Owner or admin. Cancelling twice returns the cancelled order. */
-  cancelOrder: Order;
   /**
-   * Places an order: prices every line, reserves stock for all lines or none, and records the
-   * order. Errors: UNAUTHENTICATED, BAD_USER_INPUT, OUT_OF_STOCK, IDEMPOTENCY_KEY_REUSED,
-   * DEPENDENCY_UNAVAILABLE.
+   * Cancels a placed order: voids its payment and gives its stock back. Owner or admin. Cancelling
+   * twice returns the cancelled order; a shipped or delivered order answers BAD_USER_INPUT with
+   * extensions.currentStatus. PAYMENT_UNAVAILABLE when the provider cannot void: the order stays PLACED.
+   */
+  cancelOrder: Order;
+  /** Admin: the order reached its customer, SHIPPED → DELIVERED. Any other status answers BAD_USER_INPUT with extensions.currentStatus. */
+  deliverOrder: Order;
+  /**
+   * Places an order: prices every line, reserves stock for all lines or none, authorises the total
+   * on the payment method, and records the order. Errors: UNAUTHENTICATED, BAD_USER_INPUT,
+   * OUT_OF_STOCK, IDEMPOTENCY_KEY_REUSED, DEPENDENCY_UNAVAILABLE, PAYMENT_DECLINED (no order, try
+   * another payment method with a new key), PAYMENT_UNAVAILABLE (no order; retry with the same key:
+   * the customer is charged at most once), IDEMPOTENCY_KEY_EXPIRED (an earlier attempt with this key
+   * was abandoned and its payment released; use a new key).
    */
   placeOrder: Order;
+  /**
+   * Admin: the order left the warehouse. Captures its payment, then PLACED → SHIPPED. Any other
+   * status (shipping twice included) answers BAD_USER_INPUT with extensions.currentStatus.
+   * PAYMENT_UNAVAILABLE when the provider cannot capture: the order stays PLACED, retry later.
+   */
+  shipOrder: Order;
 };
 
 
@@ -48,17 +63,34 @@ export type MutationCancelOrderArgs = {
 };
 
 
+export type MutationDeliverOrderArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationPlaceOrderArgs = {
   input: PlaceOrderInput;
 };
 
+
+export type MutationShipOrderArgs = {
+  id: Scalars['ID']['input'];
+};
+
 export type Order = {
   __typename?: 'Order';
+  /** ISO-8601 timestamp; null unless the order was cancelled. */
+  cancelledAt?: Maybe<Scalars['String']['output']>;
   /** ISO-8601 timestamp. */
   createdAt: Scalars['String']['output'];
+  /** ISO-8601 timestamp; null until the order is delivered. */
+  deliveredAt?: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
   lines: Array<OrderLine>;
+  paymentStatus: PaymentStatus;
   region: Region;
+  /** ISO-8601 timestamp; null until the order ships. */
+  shippedAt?: Maybe<Scalars['String']['output']>;
   status: OrderStatus;
   /** Sum of the line totals, in the region's currency. */
   total: Money;
@@ -93,6 +125,7 @@ export type OrderLineInput = {
   quantity: Scalars['Int']['input'];
 };
 
+/** PLACED → SHIPPED → DELIVERED, or PLACED → CANCELLED; no other move is allowed. */
 export type OrderStatus =
   | 'CANCELLED'
   | 'DELIVERED'
@@ -107,11 +140,25 @@ export type PageInfo = {
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
+/** Where the order's payment stands at the provider. It moves with the order: PLACED is AUTHORISED, SHIPPED and DELIVERED are CAPTURED, CANCELLED is VOIDED. */
+export type PaymentStatus =
+  /** The amount is held on the card; nothing is charged yet. */
+  | 'AUTHORISED'
+  /** The customer is charged (the order shipped). */
+  | 'CAPTURED'
+  /** The hold was released without charging (the order was cancelled). */
+  | 'VOIDED';
+
 export type PlaceOrderInput = {
   /** Unique per user and checkout attempt (1–255 characters). Retrying with the same key and the same payload returns the same order. */
   idempotencyKey: Scalars['String']['input'];
   /** 1–50 lines, each product once. */
   lines: Array<OrderLineInput>;
+  /**
+   * The payment method: a token from the payment provider's own SDK (1–255 characters, e.g. "tok_visa").
+   * Part of the request: the same idempotency key with another payment method is IDEMPOTENCY_KEY_REUSED.
+   */
+  paymentMethod: Scalars['String']['input'];
   region: Region;
 };
 
@@ -265,6 +312,7 @@ export type ResolversTypes = ResolversObject<{
   OrderLineInput: OrderLineInput;
   OrderStatus: OrderStatus;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  PaymentStatus: PaymentStatus;
   PlaceOrderInput: PlaceOrderInput;
   Product: ResolverTypeWrapper<ProductRef>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -359,15 +407,21 @@ export type MoneyResolvers<ContextType = Context, ParentType extends ResolversPa
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   cancelOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationCancelOrderArgs, 'id'>>;
+  deliverOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationDeliverOrderArgs, 'id'>>;
   placeOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationPlaceOrderArgs, 'input'>>;
+  shipOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationShipOrderArgs, 'id'>>;
 }>;
 
 export type OrderResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Order'] = ResolversParentTypes['Order'], FederationReferenceType extends FederationReferenceTypes['Order'] = FederationReferenceTypes['Order']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Order']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  cancelledAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  deliveredAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lines?: Resolver<Array<ResolversTypes['OrderLine']>, ParentType, ContextType>;
+  paymentStatus?: Resolver<ResolversTypes['PaymentStatus'], ParentType, ContextType>;
   region?: Resolver<ResolversTypes['Region'], ParentType, ContextType>;
+  shippedAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['OrderStatus'], ParentType, ContextType>;
   total?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;

@@ -1,9 +1,10 @@
 import type { Queryable, WriteTransaction } from '@shop/subgraph-kit';
-import type { OrderLineModel, OrderModel } from '../models.ts';
+import type { OrderLineModel, OrderModel, OrderStatusCode } from '../models.ts';
 
 // bigint comes back from pg as a string; n stays far below 2^53 so ::float8 is exact.
 const ORDER_COLUMNS = `n::float8 AS n, id, user_id AS "userId", status, region, currency, total::text AS total,
-  created_at AS "createdAt"`;
+  created_at AS "createdAt", payment_id AS "paymentId", shipped_at AS "shippedAt", delivered_at AS "deliveredAt",
+  cancelled_at AS "cancelledAt"`;
 
 /** Where a User.orders page starts: after the order (createdAt, n), newest first; null for the first page. */
 export interface OrderPosition {
@@ -35,7 +36,25 @@ export interface NewOrder {
   total: string;
   idempotencyKey: string;
   reservationId: string;
+  paymentId: string;
 }
+
+/** A checkout's payment (orders.payments; see 003_lifecycle.sql for the statuses). */
+export interface PaymentRecord {
+  key: string;
+  userId: string;
+  idempotencyKey: string;
+  requestHash: string;
+  paymentId: string | null;
+  status: 'pending' | 'authorised' | 'declined' | 'captured' | 'voided' | 'abandoned';
+  amount: string;
+  currency: string;
+  orderId: string | null;
+  sweptAt: Date | null;
+}
+
+const PAYMENT_COLUMNS = `key, user_id AS "userId", idempotency_key AS "idempotencyKey", request_hash AS "requestHash",
+  payment_id AS "paymentId", status, amount::text AS amount, currency, order_id AS "orderId", swept_at AS "sweptAt"`;
 
 export interface NewOrderLine {
   productId: string;
@@ -67,6 +86,12 @@ export function createOrderRepository(db: Queryable) {
          ORDER BY created_at LIMIT 100`,
         [olderThanMs],
       ),
+
+    paymentByKey: async (key: string) =>
+      (await db.query<PaymentRecord>(`SELECT ${PAYMENT_COLUMNS} FROM orders.payments WHERE key = $1`, [key]))[0],
+
+    paymentOfOrder: async (orderId: string) =>
+      (await db.query<PaymentRecord>(`SELECT ${PAYMENT_COLUMNS} FROM orders.payments WHERE order_id = $1`, [orderId]))[0],
 
     /** Reads an order and its reservation, bypassing request loaders (used by writes). */
     orderForUpdate: async (id: string) =>
@@ -154,6 +179,59 @@ export function createCheckoutClaims(db: Queryable) {
 }
 
 /**
+ * Payment bookkeeping that commits on its own, before or between provider calls (no field shows a
+ * pending payment, so no event and no cache tag): the pending row must be on record before the
+ * provider is asked, so that a charge made while the call timed out can always be found by key.
+ */
+export function createPaymentRecords(db: Queryable) {
+  return {
+    /** Records (or touches, on a retry) the pending payment of a checkout attempt. */
+    recordPending: (p: Pick<PaymentRecord, 'key' | 'userId' | 'idempotencyKey' | 'requestHash' | 'amount' | 'currency'>) =>
+      db.query(
+        `INSERT INTO orders.payments (key, user_id, idempotency_key, request_hash, status, amount, currency)
+         VALUES ($1, $2, $3, $4, 'pending', $5::numeric, $6)
+         ON CONFLICT (key) DO UPDATE SET updated_at = now() WHERE orders.payments.status = 'pending'`,
+        [p.key, p.userId, p.idempotencyKey, p.requestHash, p.amount, p.currency],
+      ),
+
+    /**
+     * Payments no order took, untouched for `olderThanMs`, whose checkout holds no claim (no attempt
+     * in progress), plus those a sweep already took and could not finish.
+     */
+    unclaimedPayments: (olderThanMs: number) =>
+      db.query<PaymentRecord>(
+        `SELECT ${PAYMENT_COLUMNS} FROM orders.payments p
+         WHERE order_id IS NULL AND status IN ('pending', 'authorised')
+           AND (swept_at IS NOT NULL OR updated_at < now() - make_interval(secs => $1::float8 / 1000))
+           AND NOT EXISTS (SELECT 1 FROM orders.checkout c
+                           WHERE c.user_id = p.user_id AND c.idempotency_key = p.idempotency_key AND c.order_id IS NULL)
+         ORDER BY updated_at LIMIT 100`,
+        [olderThanMs],
+      ),
+
+    /**
+     * The sweeper takes a payment: from here on no checkout can write an order with it (see
+     * takePayment). False when an attempt claimed the key meanwhile or an order took it.
+     */
+    sweep: async (key: string) =>
+      (
+        await db.query(
+          `UPDATE orders.payments p SET swept_at = coalesce(swept_at, now()), updated_at = now()
+           WHERE key = $1 AND order_id IS NULL AND status IN ('pending', 'authorised')
+             AND NOT EXISTS (SELECT 1 FROM orders.checkout c
+                             WHERE c.user_id = p.user_id AND c.idempotency_key = p.idempotency_key AND c.order_id IS NULL)
+           RETURNING key`,
+          [key],
+        )
+      ).length > 0,
+
+    /** The provider had nothing (or only a decline) for a swept key. */
+    markSwept: (key: string, status: 'abandoned' | 'declined') =>
+      db.query(`UPDATE orders.payments SET status = $2, updated_at = now() WHERE key = $1 AND order_id IS NULL`, [key, status]),
+  };
+}
+
+/**
  * The orders subgraph's writes, over the transaction of a `write` (see the kit's write.ts): the only
  * way to reach them, so every one commits before its tags are published. Their callers tag the order
  * and its user (whose order list changed). completeClaim is bookkeeping, but it commits with the
@@ -164,10 +242,10 @@ export function createOrderWrites(tx: WriteTransaction) {
     insertOrder: async (order: NewOrder) =>
       (
         await tx.query<OrderModel>(
-          `INSERT INTO orders.orders (user_id, status, region, currency, total, idempotency_key, reservation_id)
-           VALUES ($1, 'PLACED', $2, $3, $4::numeric, $5, $6)
+          `INSERT INTO orders.orders (user_id, status, region, currency, total, idempotency_key, reservation_id, payment_id)
+           VALUES ($1, 'PLACED', $2, $3, $4::numeric, $5, $6, $7)
            RETURNING ${ORDER_COLUMNS}`,
-          [order.userId, order.region, order.currency, order.total, order.idempotencyKey, order.reservationId],
+          [order.userId, order.region, order.currency, order.total, order.idempotencyKey, order.reservationId, order.paymentId],
         )
       )[0]!,
 
@@ -182,12 +260,45 @@ export function createOrderWrites(tx: WriteTransaction) {
     completeClaim: (reservationId: string, orderId: string) =>
       tx.query(`UPDATE orders.checkout SET order_id = $2 WHERE reservation_id = $1`, [reservationId, orderId]),
 
-    /** PLACED → CANCELLED; undefined when the order was not PLACED (already cancelled, shipped…). */
-    cancelPlaced: async (id: string) =>
+    /**
+     * Gives a pending (or already authorised, by an attempt whose write failed) payment to its
+     * order. False when the sweeper took the payment first: then no order may be written with it.
+     */
+    takePayment: async (key: string, paymentId: string, orderId: string) =>
+      (
+        await tx.query(
+          `UPDATE orders.payments SET status = 'authorised', payment_id = $2, order_id = $3, updated_at = now()
+           WHERE key = $1 AND status IN ('pending', 'authorised') AND order_id IS NULL AND swept_at IS NULL
+           RETURNING key`,
+          [key, paymentId, orderId],
+        )
+      ).length > 0,
+
+    /** A payment's outcome with no order (declined, voided by the sweeper). */
+    settlePayment: (key: string, status: 'declined' | 'voided', paymentId: string | null) =>
+      tx.query(
+        `UPDATE orders.payments SET status = $2, payment_id = coalesce($3, payment_id), updated_at = now()
+         WHERE key = $1 AND order_id IS NULL`,
+        [key, status, paymentId],
+      ),
+
+    /** The payment of an order moved with it (captured when shipped, voided when cancelled). */
+    settleOrderPayment: (orderId: string, status: 'captured' | 'voided') =>
+      tx.query(`UPDATE orders.payments SET status = $2, updated_at = now() WHERE order_id = $1`, [orderId, status]),
+
+    /**
+     * One lifecycle move, only from the status it starts at, so that of two concurrent moves one
+     * writes and the other finds nothing (undefined) — the caller then reports the current status.
+     */
+    transition: async (id: string, from: OrderStatusCode, to: OrderStatusCode) =>
       (
         await tx.query<OrderModel>(
-          `UPDATE orders.orders SET status = 'CANCELLED' WHERE id = $1 AND status = 'PLACED' RETURNING ${ORDER_COLUMNS}`,
-          [id],
+          `UPDATE orders.orders SET status = $3::text,
+             shipped_at = CASE WHEN $3::text = 'SHIPPED' THEN now() ELSE shipped_at END,
+             delivered_at = CASE WHEN $3::text = 'DELIVERED' THEN now() ELSE delivered_at END,
+             cancelled_at = CASE WHEN $3::text = 'CANCELLED' THEN now() ELSE cancelled_at END
+           WHERE id = $1 AND status = $2 RETURNING ${ORDER_COLUMNS}`,
+          [id, from, to],
         )
       )[0],
   };

@@ -48,6 +48,13 @@ export async function seed(db: Database, size: SeedSize): Promise<boolean> {
        FROM (SELECT order_id, sum(line_total) AS total FROM orders.order_line GROUP BY order_id) AS s
        WHERE s.order_id = o.id`,
     );
+    // History consistent with each status (seeded orders predate payments: no payment_id).
+    await tx.query(
+      `UPDATE orders.orders SET
+         shipped_at = CASE WHEN status IN ('SHIPPED', 'DELIVERED') THEN LEAST(created_at + interval '1 day', now()) END,
+         delivered_at = CASE WHEN status = 'DELIVERED' THEN LEAST(created_at + interval '4 days', now()) END,
+         cancelled_at = CASE WHEN status = 'CANCELLED' THEN LEAST(created_at + interval '2 hours', now()) END`,
+    );
     // Orders placed later continue the numbering after the seeded ones.
     await tx.query(`SELECT setval(pg_get_serial_sequence('orders.orders', 'n'), (SELECT max(n) FROM orders.orders))`);
   });

@@ -18,4 +18,13 @@ export const Order: OrderResolvers = {
   total: (order) => ({ amount: order.total, currency: order.currency }),
   // A Date from the database; an ISO string when the order came back from a shared (Redis) cache.
   createdAt: (order) => new Date(order.createdAt).toISOString(),
+  // The payment moves with the order in one transaction (lifecycle.ts), so the status says where it is.
+  paymentStatus: (order) => PAYMENT_STATUS[order.status],
+  shippedAt: (order) => isoOrNull(order.shippedAt),
+  deliveredAt: (order) => isoOrNull(order.deliveredAt),
+  cancelledAt: (order) => isoOrNull(order.cancelledAt),
 };
+
+const PAYMENT_STATUS = { PLACED: 'AUTHORISED', SHIPPED: 'CAPTURED', DELIVERED: 'CAPTURED', CANCELLED: 'VOIDED' } as const;
+
+const isoOrNull = (value: Date | string | null | undefined) => (value == null ? null : new Date(value).toISOString());
