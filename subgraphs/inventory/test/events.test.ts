@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { createEnvelope, type EventEnvelope, type EventStream, event, openEventStream } from '@shop/events';
+import { type EventEnvelope, type EventStream, openEventStream } from '@shop/events';
 import { createLogger } from '@shop/platform';
 import { testCache } from '@shop/platform/testing';
-import { databaseOf, openPglite, SMALL_SEED } from '@shop/subgraph-kit';
+import { openPglite, SMALL_SEED } from '@shop/subgraph-kit';
 import { asUser, gql } from '@shop/subgraph-kit/testing';
 import { readConfig } from '../src/config.ts';
 import { buildServer } from '../src/server.ts';
+import { CONSUMER, counter, probe, shipped, stockChanged, until } from './events-support.ts';
 
 /**
  * Inventory's events: what each write puts in its outbox (stock.changed per product it moved), and
@@ -25,7 +26,6 @@ const rid = (name: string) => `${RUN}-${name}`;
 const RUN_BASE = 100_000_000 + Math.floor(Math.random() * 800_000_000);
 let made = 0;
 const newProduct = () => `p${RUN_BASE + made++}`;
-const CONSUMER = 'inventory-order-shipped';
 
 const cache = testCache();
 const env = (stream: string) => ({
@@ -64,76 +64,14 @@ type Line = { productId: string; quantity: number };
 const reserve = (id: string, lines: Line[], region = 'IN') => gql(app, RESERVE, { id, region, lines }, INTERNAL);
 const release = (id: string) => gql(app, RELEASE, { id }, INTERNAL);
 const adjust = (p: string, w: string, d: number) => gql(app, ADJUST, { p, w, d }, ADMIN);
-const db = () => databaseOf(app);
 
-interface OutboxEvent {
-  type: string;
-  data: Record<string, unknown>;
-  tags: string[];
-}
-const json = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
-
-/** The events inventory's writes queued about these products, oldest first. */
-async function outboxOf(...productIds: string[]): Promise<OutboxEvent[]> {
-  const rows = await db().query<{ type: string; data: unknown; tags: unknown }>(
-    'SELECT type, data, tags FROM inventory.outbox WHERE aggregate_id = ANY($1::text[]) ORDER BY position',
-    [productIds],
-  );
-  return rows.map((r) => ({ type: r.type, data: json(r.data), tags: json(r.tags) }));
-}
-
-/** Per warehouse that has a row: available and reserved units of the product, read from the table. */
-async function stockOf(productId: string): Promise<Record<string, { available: number; reserved: number }>> {
-  const rows = await db().query<{ warehouseId: string; available: number; reserved: number }>(
-    'SELECT warehouse_id AS "warehouseId", available, reserved FROM inventory.stock WHERE product_id = $1 ORDER BY warehouse_id',
-    [productId],
-  );
-  return Object.fromEntries(rows.map((r) => [r.warehouseId, { available: r.available, reserved: r.reserved }]));
-}
-
-async function statusOf(reservationId: string): Promise<string | undefined> {
-  const [row] = await db().query<{ status: string }>('SELECT status FROM inventory.reservation WHERE id = $1', [reservationId]);
-  return row?.status;
-}
-
-async function processed(eventId: string): Promise<boolean> {
-  const rows = await db().query('SELECT 1 FROM inventory.processed_events WHERE consumer = $1 AND event_id = $2', [CONSUMER, eventId]);
-  return rows.length === 1;
-}
-
-/** A counter of a server's /metrics with these labels (0 when it has no such series yet). */
-async function counter(server: FastifyInstance, name: string, labels: Record<string, string>): Promise<number> {
-  const text = (await server.inject({ method: 'GET', url: '/metrics' })).body;
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) && wanted.every((label) => line.includes(label)))
-    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
-}
-
-/** Polls until `check` holds; a bound on the wait, not a timing assertion (the stream delivers on later turns). */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const shipped = (reservationId: string | null, orderId = `o-${RUN}-${Math.random().toString(36).slice(2, 8)}`) =>
-  createEnvelope(event('order.shipped', orderId, { orderId, userId: 'u1', reservationId }, [`Order:${orderId}`]));
+const { outboxOf, stockOf, statusOf, processed, failShipmentOf } = probe(() => app);
 
 /** Publishes order.shipped events to the server's stream and waits until its consumer has applied each. */
 async function deliver(...envelopes: EventEnvelope[]): Promise<void> {
   await stream.publish(envelopes);
   for (const e of envelopes) await until(`event ${e.id} processed`, () => processed(e.id));
 }
-
-const stockChanged = (productId: string, reason: string, available: number, reserved: number): OutboxEvent => ({
-  type: 'stock.changed',
-  data: { productId, reason, available, reserved },
-  tags: [`Product:${productId}`],
-});
 
 describe('stock.changed in the outbox', () => {
   it('adjustStock: one event per adjustment with the totals over all warehouses; none when refused', async () => {
@@ -266,14 +204,7 @@ describe('the order-shipped consumer', () => {
 
   it('retries a handler that failed, with nothing of the failed attempt left behind', async () => {
     const { p, q, reservationId, events } = await heldOrder('fails');
-    // The shipment's last statement (HELD -> SHIPPED) fails until the trigger goes: the stock
-    // updates before it in the same transaction must not survive.
-    const fn = `inventory.fail_${RUN.replace(/\W/g, '_')}`;
-    await db().query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$`);
-    await db().query(
-      `CREATE TRIGGER fail_shipment BEFORE UPDATE ON inventory.reservation FOR EACH ROW
-       WHEN (NEW.status = 'SHIPPED' AND NEW.id = '${reservationId}') EXECUTE FUNCTION ${fn}()`,
-    );
+    const restore = await failShipmentOf(reservationId, RUN);
     const envelope = shipped(reservationId);
     try {
       const failedBefore = await counter(app, 'events_consumed_total', { consumer: CONSUMER, outcome: 'failed' });
@@ -287,8 +218,7 @@ describe('the order-shipped consumer', () => {
       expect(await processed(envelope.id)).toBe(false);
       expect(await outboxOf(p, q)).toHaveLength(events);
     } finally {
-      await db().query('DROP TRIGGER IF EXISTS fail_shipment ON inventory.reservation');
-      await db().query(`DROP FUNCTION IF EXISTS ${fn}()`);
+      await restore();
     }
     await until(`event ${envelope.id} processed on a retry`, () => processed(envelope.id));
     expect(await counter(app, 'events_redelivered_total', { consumer: CONSUMER })).toBeGreaterThan(0);
