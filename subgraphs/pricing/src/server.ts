@@ -1,8 +1,10 @@
 import { buildSubgraphServer, loadSdl, type BuildOptions } from '@shop/subgraph-kit';
 import type { PricingConfig } from './config.ts';
+import { discontinuedProducts } from './consumers.ts';
 import { createPricingRepository } from './db/repository.ts';
 import { seed } from './db/seed.ts';
 import { createLoaders } from './loaders.ts';
+import { startPromotionTicker } from './promotion-ticker.ts';
 import { resolvers } from './resolvers/index.ts';
 
 export const { sdl, typeDefs } = loadSdl(new URL('./schema.graphql', import.meta.url));
@@ -23,6 +25,9 @@ export function buildServer(options: BuildOptions<PricingConfig>) {
           return { viewer, trusted, repo, loaders, write: writeFor(loaders) };
         };
       },
+      // Promotions start and end by the clock: the ticker announces it (see promotion-ticker.ts).
+      background: ({ writeFor, logger }) => startPromotionTicker({ write: writeFor(), intervalMs: options.config.promotionTickMs, logger }),
+      consumers: [discontinuedProducts],
     },
     options,
   );

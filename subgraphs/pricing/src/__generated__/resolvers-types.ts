@@ -70,7 +70,7 @@ export type MutationSetListPriceArgs = {
   region: Region;
 };
 
-/** Internal: what one unit of a product costs right now, for checkout. Null unitPrice: not sold. */
+/** Internal: what one unit of a product costs right now, for checkout. Null unitPrice: not sold (no list price, or discontinued). */
 export type PriceQuote = {
   __typename?: 'PriceQuote';
   listPrice?: Maybe<Money>;
@@ -81,12 +81,16 @@ export type PriceQuote = {
 
 export type Product = {
   __typename?: 'Product';
-  /** The promotion that sets `price` right now, if any. */
+  /** The promotion that sets `price` right now, if any (none for a discontinued product). */
   activePromotion?: Maybe<Promotion>;
   id: Scalars['ID']['output'];
-  /** The regular price in the region, before promotions. */
+  /** The regular price in the region, before promotions; kept after the product is discontinued, for the record. */
   listPrice?: Maybe<Money>;
-  /** What the customer pays in the region: the list price with the best active promotion applied. */
+  /**
+   * What the customer pays in the region: the list price with the best active promotion applied.
+   * Null when it is not sold there: no list price in the region, or the product is discontinued
+   * (checkout refuses it, so no price is shown for it).
+   */
   price?: Maybe<Money>;
 };
 

@@ -11,16 +11,22 @@ type BestPromotionSqlRow = PromotionModel & { productId: string; amount: string;
 /** The pricing subgraph's reads. Batch functions take many keys and run one statement. */
 export function createPricingRepository(db: Queryable) {
   return {
-    /** Every region's list price of each product; amounts leave SQL as text, never as floats. */
+    /**
+     * Every region's list price of each product; amounts leave SQL as text, never as floats. Each
+     * row says whether the catalogue discontinued the product (checked here rather than by a
+     * loader of its own, so pricing a batch costs no extra statement).
+     */
     listPrices: (productIds: readonly string[]) =>
-      db.query<ListPriceRow>(
-        `SELECT product_id AS "productId", region, amount::text AS amount, currency
-         FROM pricing.list_price WHERE product_id = ANY($1::text[])`,
+      db.query<ListPriceRow & { discontinued: boolean }>(
+        `SELECT lp.product_id AS "productId", lp.region, lp.amount::text AS amount, lp.currency,
+                EXISTS (SELECT 1 FROM pricing.discontinued_product d WHERE d.product_id = lp.product_id) AS discontinued
+         FROM pricing.list_price lp WHERE lp.product_id = ANY($1::text[])`,
         [productIds],
       ),
 
     /**
      * For each (product, region) of the batch, the active promotion with the highest discount
+     * (none for a discontinued product: it has no price to discount)
      * (ties: the newest, then the lowest id) and the price it sets, computed in SQL numeric:
      * `round` on a positive numeric rounds half up.
      */
@@ -33,6 +39,7 @@ export function createPricingRepository(db: Queryable) {
          JOIN pricing.promotion p ON p.id = pp.promotion_id
          JOIN pricing.list_price lp ON lp.product_id = pp.product_id AND lp.region = p.region
          WHERE pp.product_id = ANY($1::text[]) AND p.starts_at <= now() AND p.ends_at > now()
+           AND NOT EXISTS (SELECT 1 FROM pricing.discontinued_product d WHERE d.product_id = pp.product_id)
          ORDER BY pp.product_id, p.region, p.discount_percent DESC, p.starts_at DESC, p.id`,
         [productIds],
       );
@@ -63,30 +70,38 @@ export type PricingRepository = ReturnType<typeof createPricingRepository>;
 
 /**
  * The pricing subgraph's writes, over the transaction of a `write` (see the kit's write.ts): the
- * only way to reach them, so every one commits before its tags are published.
+ * only way to reach them, so none commits without its events.
  */
 export function createPricingWrites(tx: WriteTransaction) {
   return {
-    /** Creates or replaces the list price; `amount` is a normalized decimal string. */
-    async upsertListPrice(productId: string, region: RegionCode, amount: string, currency: string): Promise<ListPriceRow> {
+    /**
+     * Creates or replaces the list price; `amount` is a normalized decimal string. Null when the
+     * product already has exactly this price there: nothing changed, so there is nothing to announce.
+     */
+    async upsertListPrice(productId: string, region: RegionCode, amount: string, currency: string): Promise<ListPriceRow | null> {
       const [row] = await tx.query<ListPriceRow>(
-        `INSERT INTO pricing.list_price (product_id, region, amount, currency) VALUES ($1, $2, $3::numeric, $4)
+        `INSERT INTO pricing.list_price AS lp (product_id, region, amount, currency) VALUES ($1, $2, $3::numeric, $4)
          ON CONFLICT (product_id, region) DO UPDATE SET amount = EXCLUDED.amount, currency = EXCLUDED.currency
+           WHERE (lp.amount, lp.currency) IS DISTINCT FROM (EXCLUDED.amount, EXCLUDED.currency)
          RETURNING product_id AS "productId", region, amount::text AS amount, currency`,
         [productId, region, amount, currency],
       );
-      return row!;
+      return row ?? null;
     },
 
     /**
      * Inserts a promotion and the products it covers (one transaction: the write's). A missing start is the
      * database's now(), the clock `active` is judged by; null when the end is not after the start
-     * by that clock (the caller's check ran on its own clock a moment earlier).
+     * by that clock (the caller's check ran on its own clock a moment earlier). A start already
+     * reached is marked announced (the caller queues promotion.started for an active one); so is an
+     * end already reached: a promotion created over never applied to a price, so it has no events.
      */
     async createPromotion(promotion: NewPromotion): Promise<PromotionModel | null> {
       const [row] = await tx.query<PromotionModel>(
-        `INSERT INTO pricing.promotion AS p (name, region, discount_percent, starts_at, ends_at)
-         SELECT $1, $2, $3, s.starts_at, $5::timestamptz
+        `INSERT INTO pricing.promotion AS p (name, region, discount_percent, starts_at, ends_at, started_event_at, ended_event_at)
+         SELECT $1, $2, $3, s.starts_at, $5::timestamptz,
+                CASE WHEN s.starts_at <= now() THEN now() END,
+                CASE WHEN $5::timestamptz <= now() THEN now() END
          FROM (SELECT coalesce($4::timestamptz, now()) AS starts_at) s
          WHERE $5::timestamptz > s.starts_at
          RETURNING ${PROMOTION_COLUMNS}`,
@@ -114,22 +129,85 @@ export function createPricingWrites(tx: WriteTransaction) {
      * products whose prices this changed: the ones it covers when it ended it, none otherwise.
      */
     async endPromotion(id: string): Promise<{ promotion: PromotionModel; productIds: string[] } | null> {
+      // Announced as ended in this write (the caller queues promotion.started's counterpart); a
+      // scheduled one that never started is marked started too, so the ticker never starts it.
       const [ended] = await tx.query<PromotionModel>(
         `UPDATE pricing.promotion AS p
-         SET ends_at = now(), starts_at = least(p.starts_at, now() - interval '1 millisecond')
+         SET ends_at = now(), starts_at = least(p.starts_at, now() - interval '1 millisecond'),
+             started_event_at = coalesce(p.started_event_at, now()), ended_event_at = now()
          WHERE p.id = $1 AND p.ends_at > now()
          RETURNING ${PROMOTION_COLUMNS}`,
         [id],
       );
       if (ended) {
-        const covered = await tx.query<{ productId: string }>(
-          `SELECT product_id AS "productId" FROM pricing.promotion_product WHERE promotion_id = $1`,
-          [id],
-        );
-        return { promotion: ended, productIds: covered.map((row) => row.productId) };
+        const covered = await productsOf(tx, [id]);
+        return { promotion: ended, productIds: covered.get(id) ?? [] };
       }
       const [unchanged] = await tx.query<PromotionModel>(`SELECT ${PROMOTION_COLUMNS} FROM pricing.promotion p WHERE p.id = $1`, [id]);
       return unchanged ? { promotion: unchanged, productIds: [] } : null;
     },
+
+    /**
+     * Claims up to `limit` promotions whose start time has passed and whose start was not announced,
+     * marking them announced; the caller queues their promotion.started in the same write. SKIP
+     * LOCKED lets the tickers of several replicas share the work without waiting on each other, and
+     * the row lock plus the mark make each start claimed once.
+     */
+    claimDueStarts: (limit: number) => claim(tx, 'started_event_at', 'starts_at', '', limit),
+
+    /**
+     * The same for ends: promotions whose end time has passed, whose start was announced (a start
+     * claimed earlier in the same write counts) and whose end was not.
+     */
+    claimDueEnds: (limit: number) => claim(tx, 'ended_event_at', 'ends_at', 'AND started_event_at IS NOT NULL', limit),
+
+    /** The products of each promotion. */
+    productsOf: (promotionIds: readonly string[]) => productsOf(tx, promotionIds),
+
+    /**
+     * Records that the catalogue discontinued a product; false when it was recorded already (by an
+     * earlier event about it: the consumer's processed_events row guards against the same event twice).
+     */
+    async markDiscontinued(productId: string, discontinuedAt: string, eventId: string): Promise<boolean> {
+      const rows = await tx.query(
+        `INSERT INTO pricing.discontinued_product (product_id, discontinued_at, event_id) VALUES ($1, $2::timestamptz, $3::uuid)
+         ON CONFLICT (product_id) DO NOTHING RETURNING product_id`,
+        [productId, discontinuedAt, eventId],
+      );
+      return rows.length > 0;
+    },
   };
+}
+
+async function claim(
+  tx: WriteTransaction,
+  mark: 'started_event_at' | 'ended_event_at',
+  due: 'starts_at' | 'ends_at',
+  also: string,
+  limit: number,
+): Promise<PromotionModel[]> {
+  return tx.query<PromotionModel>(
+    `UPDATE pricing.promotion AS p SET ${mark} = now()
+     WHERE p.id IN (
+       SELECT id FROM pricing.promotion
+       WHERE ${mark} IS NULL AND ${due} <= now() ${also}
+       ORDER BY ${due}, id LIMIT $1 FOR UPDATE SKIP LOCKED)
+     RETURNING ${PROMOTION_COLUMNS}`,
+    [limit],
+  );
+}
+
+async function productsOf(tx: Queryable, promotionIds: readonly string[]): Promise<Map<string, string[]>> {
+  const rows = await tx.query<{ promotionId: string; productId: string }>(
+    `SELECT promotion_id AS "promotionId", product_id AS "productId" FROM pricing.promotion_product
+     WHERE promotion_id = ANY($1::text[]) ORDER BY promotion_id, product_id`,
+    [promotionIds],
+  );
+  const byPromotion = new Map<string, string[]>();
+  for (const { promotionId, productId } of rows) {
+    const products = byPromotion.get(promotionId);
+    if (products) products.push(productId);
+    else byPromotion.set(promotionId, [productId]);
+  }
+  return byPromotion;
 }

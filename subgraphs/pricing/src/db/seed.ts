@@ -119,12 +119,16 @@ export async function seed(db: Database, size: SeedSize): Promise<boolean> {
     );
     const p = SEED_PROMOTIONS;
     await tx.query(
-      `INSERT INTO pricing.promotion (id, name, region, discount_percent, starts_at, ends_at)
-       SELECT id, name, region, discount,
-              date_trunc('day', now()) + make_interval(days => start_day),
-              date_trunc('day', now()) + make_interval(days => end_day)
+      // A start or end already behind the seed is where the shop begins, not news: marked announced,
+      // so the ticker announces only what happens after (the scheduled promotions' starts, later ends).
+      `INSERT INTO pricing.promotion (id, name, region, discount_percent, starts_at, ends_at, started_event_at, ended_event_at)
+       SELECT id, name, region, discount, s.starts_at, s.ends_at,
+              CASE WHEN s.starts_at <= now() THEN now() END,
+              CASE WHEN s.ends_at <= now() THEN now() END
        FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[])
-         AS t(id, name, region, discount, start_day, end_day)`,
+         AS t(id, name, region, discount, start_day, end_day)
+       CROSS JOIN LATERAL (SELECT date_trunc('day', now()) + make_interval(days => start_day) AS starts_at,
+                                  date_trunc('day', now()) + make_interval(days => end_day) AS ends_at) AS s`,
       [
         p.map((x) => x.id),
         p.map((x) => x.name),

@@ -2,6 +2,7 @@ import { CURRENCY } from '@shop/domain';
 import { badInput, notFound, requireAdmin as requireAdminScope, type Viewer } from '@shop/platform';
 import type { MutationResolvers } from '../__generated__/resolvers-types.ts';
 import { createPricingWrites } from '../db/repository.ts';
+import { priceChanged, promotionEnded, promotionStarted } from '../events.ts';
 import { parseAmount, requireProductId, validatePromotion } from '../validation.ts';
 
 const requireAdmin = (viewer: Viewer | null) => requireAdminScope(viewer, 'Only an admin can change prices and promotions');
@@ -14,8 +15,9 @@ export const Mutation: MutationResolvers = {
     // The router resolves price and listPrice on the returned product next, in this request: the
     // write clears the loaders before that.
     return write(async (tx) => {
-      await createPricingWrites(tx).upsertListPrice(id, region, normalized, CURRENCY[region]);
-      return { value: { id }, tags: [`Product:${id}`] };
+      const changed = await createPricingWrites(tx).upsertListPrice(id, region, normalized, CURRENCY[region]);
+      // Setting the price it already has changes nothing: no event.
+      return { value: { id }, events: changed ? [priceChanged(changed)] : [] };
     });
   },
 
@@ -25,8 +27,8 @@ export const Mutation: MutationResolvers = {
     const promotion = await write(async (tx) => {
       const created = await createPricingWrites(tx).createPromotion(valid);
       if (!created) throw badInput('endsAt must be after startsAt', { field: 'endsAt' });
-      // `Promotion`: promotion lists cached before it existed do not name it.
-      return { value: created, tags: ['Promotion', ...promotionTags(created.id, valid.productIds)] };
+      // Active now: it starts now. A scheduled one starts when the ticker sees its time pass.
+      return { value: created, events: created.active ? [promotionStarted(created, valid.productIds)] : [] };
     });
     // Any product's best promotion may have changed (the write cleared them all); this one is known.
     loaders.promotionById.prime(promotion.id, promotion);
@@ -39,16 +41,10 @@ export const Mutation: MutationResolvers = {
       const ended = await createPricingWrites(tx).endPromotion(id);
       if (!ended) throw notFound(`No promotion "${id}"`);
       const { promotion, productIds } = ended;
-      // Ending an ended promotion changes nothing, so there is nothing to invalidate.
-      return { value: promotion, tags: productIds.length ? promotionTags(id, productIds) : [] };
+      // Ending an ended promotion changes nothing: no event (one whose time ran out is the ticker's).
+      return { value: promotion, events: productIds.length ? [promotionEnded(promotion, productIds)] : [] };
     });
     loaders.promotionById.prime(id, promotion);
     return promotion;
   },
 };
-
-/** A promotion changes the promotion itself and the price of every product it covers. */
-const promotionTags = (promotionId: string, productIds: readonly string[]) => [
-  `Promotion:${promotionId}`,
-  ...new Set(productIds.map((id) => `Product:${id}`)),
-];

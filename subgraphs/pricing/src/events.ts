@@ -1,0 +1,43 @@
+import { event, type NewEvent } from '@shop/events';
+import type { ListPriceRow, PromotionModel } from './models.ts';
+
+/**
+ * The events pricing publishes, with the cache tags each makes stale. A price belongs to its
+ * product (`Product:<id>`); a promotion changes itself (`Promotion:<id>`), the lists of promotions
+ * (`Promotion`: they gain or lose it) and the price of every product it covers.
+ */
+export function priceChanged(row: ListPriceRow): NewEvent<'price.changed'> {
+  const { productId, region, currency, amount } = row;
+  return event('price.changed', productId, { productId, region, currency, amount }, [`Product:${productId}`]);
+}
+
+export function promotionStarted(promotion: PromotionModel, productIds: readonly string[]): NewEvent<'promotion.started'> {
+  return event(
+    'promotion.started',
+    promotion.id,
+    {
+      promotionId: promotion.id,
+      region: promotion.region,
+      discountPercent: promotion.discountPercent,
+      productIds: [...productIds],
+      startsAt: new Date(promotion.startsAt).toISOString(),
+      endsAt: new Date(promotion.endsAt).toISOString(),
+    },
+    promotionTags(promotion.id, productIds),
+  );
+}
+
+export function promotionEnded(promotion: PromotionModel, productIds: readonly string[]): NewEvent<'promotion.ended'> {
+  return event(
+    'promotion.ended',
+    promotion.id,
+    { promotionId: promotion.id, region: promotion.region, productIds: [...productIds], endedAt: new Date(promotion.endsAt).toISOString() },
+    promotionTags(promotion.id, productIds),
+  );
+}
+
+const promotionTags = (promotionId: string, productIds: readonly string[]) => [
+  'Promotion',
+  `Promotion:${promotionId}`,
+  ...new Set(productIds.map((id) => `Product:${id}`)),
+];
