@@ -2,6 +2,7 @@ import type { Logger } from '@shop/platform';
 import type { EventEnvelope } from './envelope.ts';
 import type { EventMetrics } from './metrics.ts';
 import {
+  assertConsumerSpec,
   type Consumer,
   type ConsumerSpec,
   DEFAULT_BACKOFF_MS,
@@ -34,6 +35,8 @@ export interface InProcessEventStream extends EventStream {
 
 interface Member {
   handler: EventHandler;
+  /** Its handle's logger and metrics: what it handles is counted on its service's registry. */
+  reporter: Reporter;
   stopped: boolean;
   inFlight: Promise<void> | undefined;
 }
@@ -66,8 +69,8 @@ interface Group {
   waiting: Set<Retry>;
   timers: Set<ReturnType<typeof setTimeout>>;
   running: boolean;
-  /** What handles the dead letters and the redelivery metric: the last member's stream. */
-  reporter: Reporter;
+  /** The delivery in flight (it counts in the lag until its handler has finished). */
+  current: Retry | undefined;
 }
 
 interface Reporter {
@@ -143,7 +146,7 @@ export function createInProcessStream({
   }
 
   function lagOf(group: Group): number {
-    let lag = group.ready.length + group.waiting.size;
+    let lag = group.ready.length + group.waiting.size + (group.current ? 1 : 0);
     for (const [seq, event] of shared.log) if (seq >= group.nextSeq && group.types.has(event.type)) lag++;
     return lag;
   }
@@ -184,6 +187,7 @@ export function createInProcessStream({
 
     consume(spec, handler): Consumer {
       if (closed) throw new Error('the event stream is closed');
+      assertConsumerSpec(spec);
       let group = shared.groups.get(spec.name);
       if (!group) {
         group = {
@@ -200,22 +204,21 @@ export function createInProcessStream({
           waiting: new Set(),
           timers: new Set(),
           running: false,
-          reporter,
+          current: undefined,
         };
         shared.groups.set(spec.name, group);
-        metrics?.onCollect(async () => {
-          if (!closed && group) metrics.consumerLag.set({ consumer: spec.name }, lagOf(group));
-        });
       }
       // The latest registration sets the filter and the retry policy, as a create-or-update of a JetStream consumer does.
       applySpec(group, spec);
-      group.reporter = reporter;
-      const member: Member = { handler, stopped: false, inFlight: undefined };
+      const member: Member = { handler, reporter, stopped: false, inFlight: undefined };
+      const g = group;
+      metrics?.onCollect(async () => {
+        if (!member.stopped) metrics.consumerLag.set({ consumer: spec.name }, lagOf(g));
+      });
       group.members.push(member);
       const entry = { group, member };
       ownConsumers.add(entry);
       schedule(group);
-      const g = group;
       return {
         async stop() {
           member.stopped = true;
@@ -295,7 +298,12 @@ async function runGroup(group: Group): Promise<void> {
       const delivery = nextDelivery(group.scope, group);
       if (!delivery) return;
       const member = members[group.turn++ % members.length] as Member;
-      await deliver(group, member, delivery);
+      group.current = delivery;
+      try {
+        await deliver(group, member, delivery);
+      } finally {
+        group.current = undefined;
+      }
     }
   } finally {
     group.running = false;
@@ -303,7 +311,7 @@ async function runGroup(group: Group): Promise<void> {
 }
 
 async function deliver(group: Group, member: Member, { event, attempt }: Retry): Promise<void> {
-  const { logger, metrics } = group.reporter;
+  const { logger, metrics } = member.reporter;
   if (attempt > 1) metrics?.redelivered.inc({ consumer: group.name });
   let failure: unknown;
   let failed = false;
@@ -320,7 +328,7 @@ async function deliver(group: Group, member: Member, { event, attempt }: Retry):
   if (member.inFlight === run) member.inFlight = undefined;
   if (!failed) return;
   if (attempt >= group.maxDeliver) {
-    deadLetter(group, event, attempt, failure);
+    deadLetter(group, member.reporter, event, attempt, failure);
     return;
   }
   const backoff = group.backoffMs[Math.min(attempt - 1, group.backoffMs.length - 1)] ?? 0;
@@ -341,13 +349,13 @@ async function deliver(group: Group, member: Member, { event, attempt }: Retry):
   logger.debug({ consumer: group.name, eventId: event.id, attempt, backoff }, 'an event will be delivered again');
 }
 
-function deadLetter(group: Group, event: EventEnvelope, attempts: number, error: unknown) {
+function deadLetter(group: Group, { logger, metrics }: Reporter, event: EventEnvelope, attempts: number, error: unknown) {
   const { scope } = group;
   const message = error instanceof Error ? error.message : String(error);
   scope.deadLetters.push({ consumer: group.name, event, attempts, error: message, at: new Date().toISOString() });
   if (scope.deadLetters.length > MAX_DEAD_LETTERS) scope.deadLetters.splice(0, scope.deadLetters.length - MAX_DEAD_LETTERS);
-  group.reporter.metrics?.deadLettered.inc({ consumer: group.name });
-  group.reporter.logger.error(
+  metrics?.deadLettered.inc({ consumer: group.name });
+  logger.error(
     { consumer: group.name, eventId: event.id, type: event.type, attempts, err: error },
     'an event consumer gave up on an event; it is dead-lettered',
   );

@@ -15,6 +15,7 @@ import type { Logger } from '@shop/platform';
 import type { EventEnvelope } from './envelope.ts';
 import type { EventMetrics } from './metrics.ts';
 import {
+  assertConsumerSpec,
   type Consumer,
   type ConsumerSpec,
   DEFAULT_BACKOFF_MS,
@@ -189,6 +190,7 @@ export async function connectJetStream({
 
   function consume(spec: ConsumerSpec, handler: EventHandler): Consumer {
     if (closed) throw new Error('the event stream is closed');
+    assertConsumerSpec(spec);
     const consumer = startDurable({ spec, handler, js, jsm, stream, prefix, multipleFilters, logger, metrics });
     const entry = {
       stop: async () => {

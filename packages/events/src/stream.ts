@@ -1,4 +1,4 @@
-import type { EventType } from './catalogue.ts';
+import { EVENT_TYPES, type EventType } from './catalogue.ts';
 import type { EventEnvelope } from './envelope.ts';
 
 /**
@@ -61,3 +61,22 @@ export interface Follower {
 export const subjectOf = (prefix: string, type: EventType | string): string => `${prefix}.${type}`;
 /** Where a consumer's failed event goes: `shop-dlq.inventory-order-shipped.order.shipped`. */
 export const deadLetterSubjectOf = (prefix: string, consumer: string, type: string): string => `${prefix}-dlq.${consumer}.${type}`;
+
+/**
+ * Throws on a spec neither stream could run: a durable name JetStream would refuse (both streams
+ * check it, so `npm start` fails the same way a deployment would), or a type not in the catalogue.
+ */
+export function assertConsumerSpec(spec: ConsumerSpec): void {
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(spec.name)) {
+    throw new Error(`consumer name "${spec.name}" must be 1 to 128 letters, digits, '_' or '-'`);
+  }
+  for (const type of spec.types) {
+    if (!Object.hasOwn(EVENT_TYPES, type)) throw new Error(`consumer ${spec.name}: "${type}" is not an event type of the catalogue`);
+  }
+  if (spec.maxDeliver !== undefined && !(Number.isInteger(spec.maxDeliver) && spec.maxDeliver >= 1)) {
+    throw new Error(`consumer ${spec.name}: maxDeliver must be a whole number of at least 1`);
+  }
+  if (spec.backoffMs?.some((ms) => !(Number.isFinite(ms) && ms >= 0))) {
+    throw new Error(`consumer ${spec.name}: backoffMs must be durations of at least 0 ms`);
+  }
+}

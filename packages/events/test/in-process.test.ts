@@ -212,10 +212,19 @@ describe('in-process stream: durable consumers', () => {
     await stream.publish([stock('p1'), stock('p2'), shipped('o1'), stock('p3')]);
     await waitFor(() => seen.length === 1);
     // The one in flight and the two behind it; the order.shipped is not its type.
-    expect(await counterValue(registry, 'events_consumer_lag', 'slow')).toBe(2);
+    expect(await counterValue(registry, 'events_consumer_lag', 'slow')).toBe(3);
     release();
     await waitFor(() => seen.length === 3);
     await waitFor(async () => (await counterValue(registry, 'events_consumer_lag', 'slow')) === 0);
+  });
+
+  it('refuses a spec JetStream could not run: a bad durable name, an unknown type, a bad retry policy', () => {
+    const stream = track(createInProcessStream({ scope: scope(), logger }));
+    const handler = async () => {};
+    expect(() => stream.consume({ name: 'has.dot', types: ['stock.changed'] }, handler)).toThrow(/consumer name/);
+    expect(() => stream.consume({ name: 'ok', types: ['stock.nope' as 'stock.changed'] }, handler)).toThrow(/not an event type/);
+    expect(() => stream.consume({ name: 'ok', types: ['stock.changed'], maxDeliver: 0 }, handler)).toThrow(/maxDeliver/);
+    expect(() => stream.consume({ name: 'ok', types: ['stock.changed'], backoffMs: [-1] }, handler)).toThrow(/backoffMs/);
   });
 
   it('stop() waits for the handler in flight, and close() stops only this handle', async () => {
