@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, TOKEN_AUDIENCE, TOKEN_ISSUER } from '@shop/platform';
 import { testCache } from '@shop/platform/testing';
-import { SMALL_SEED } from '@shop/subgraph-kit';
+import { databaseOf, SMALL_SEED } from '@shop/subgraph-kit';
 import { asUser, ENTITIES_QUERY, gql, metricValue, TEST_ROUTER_SECRET, type GraphQLResponse } from '@shop/subgraph-kit/testing';
 import { readConfig } from '../src/config.ts';
 import { hashPassword, verifyPassword } from '../src/passwords.ts';
@@ -36,6 +36,21 @@ const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { token 
 const LOG_IN =
   'mutation($email: String!, $password: String!) { logIn(email: $email, password: $password) { token user { id email name region } } }';
 const USER_FIELDS = '... on User { id email name region createdAt }';
+
+/** What the users subgraph queued in its outbox about one aggregate, oldest first. */
+const eventsOf = (id: string) =>
+  databaseOf(app).query<{ type: string; data: unknown; tags: unknown }>(
+    'SELECT type, data, tags FROM users.outbox WHERE aggregate_id = $1 ORDER BY position',
+    [id],
+  );
+/** user.created events whose account does not exist (a write that queued an event and then rolled back would leave one). */
+const orphanEvents = async () =>
+  (
+    await databaseOf(app).query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM users.outbox o
+       WHERE o.type = 'user.created' AND NOT EXISTS (SELECT 1 FROM users.account a WHERE a.id = o.aggregate_id)`,
+    )
+  )[0]!.n;
 
 /** Memory, or Redis under a prefix of this file's own when the run sets REDIS_URL. */
 const cache = testCache();
@@ -78,6 +93,9 @@ describe('users subgraph', () => {
     expect(payload.exp! - payload.iat!).toBe(3600);
     expect(header.kid).toBe((await jwks()).keys[0].kid);
 
+    // Every change is an event: user.created, in the outbox with the account, no cache tags.
+    expect(await eventsOf(user.id)).toEqual([{ type: 'user.created', data: { userId: user.id, region: 'SEA' }, tags: [] }]);
+
     // The new account can log in with its password, whatever case the email is typed in.
     const login = await call(LOG_IN, { email: email.toUpperCase(), password: 'correct horse 9' });
     expect(login.errors).toBeUndefined();
@@ -94,6 +112,8 @@ describe('users subgraph', () => {
     // Also for seeded accounts.
     const seeded = await call(SIGN_UP, { input: { ...input, email: 'user1@example.com' } });
     expect(seeded.errors?.[0]?.extensions?.code).toBe('EMAIL_TAKEN');
+    // A refused sign-up rolled its event back with it: every user.created names an account that exists.
+    expect(await orphanEvents()).toBe(0);
   });
 
   it('lets only one of two concurrent sign-ups with one email through', async () => {
@@ -102,6 +122,9 @@ describe('users subgraph', () => {
     const results = await Promise.all([call(SIGN_UP, input('A')), call(SIGN_UP, input('B'))]);
     const codes = results.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK').sort();
     expect(codes).toEqual(['EMAIL_TAKEN', 'OK']);
+    const winner = results.find((r) => !r.errors)!.data!.signUp.user;
+    expect(await eventsOf(winner.id)).toEqual([{ type: 'user.created', data: { userId: winner.id, region: 'ME' }, tags: [] }]);
+    expect(await orphanEvents()).toBe(0);
   });
 
   it.each([

@@ -32,8 +32,7 @@ export function createUserRepository(db: Queryable) {
 
 /**
  * The users subgraph's writes, over the transaction of a `write` (see the kit's write.ts): the only
- * way to reach them, so every one commits before its tags are published. A new account has no tags:
- * nothing cached names it yet.
+ * way to reach them, so none commits without its events (user.created for a new account).
  */
 export function createUserWrites(tx: WriteTransaction) {
   return {

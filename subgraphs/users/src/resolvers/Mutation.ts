@@ -1,3 +1,4 @@
+import { event } from '@shop/events';
 import { codedError } from '@shop/platform';
 import type { MutationResolvers } from '../__generated__/resolvers-types.ts';
 import { createUserWrites } from '../db/repository.ts';
@@ -13,7 +14,7 @@ export const Mutation: MutationResolvers = {
   async signUp(_parent, { input }, { loaders, tokens, hashing, clientIp, write }) {
     const account = validateSignUp(input);
     const passwordHash = await hashing.run(clientIp, () => hashPassword(account.password));
-    // A new account: nothing cached names it yet, so there is nothing to invalidate.
+    // A new account: nothing cached names it yet, so its event carries no cache tags.
     const user = await write(async (tx) => {
       const created = await createUserWrites(tx).insertAccount({
         email: account.email,
@@ -22,7 +23,7 @@ export const Mutation: MutationResolvers = {
         passwordHash,
       });
       if (!created) throw codedError('EMAIL_TAKEN', 'An account with this email already exists', { field: 'email' });
-      return { value: created, tags: [] };
+      return { value: created, events: [event('user.created', created.id, { userId: created.id, region: created.region }, [])] };
     });
     loaders.userById.prime(user.id, user);
     return { token: await tokens.issue(user), user };
