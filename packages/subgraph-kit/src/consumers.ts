@@ -1,4 +1,5 @@
 import type { Consumer, EventMetrics } from '@shop/events';
+import { inBackground } from './background.ts';
 import type { EventConsumerDefinition, SubgraphServices } from './subgraph.ts';
 
 /**
@@ -19,27 +20,28 @@ export function startConsumers(
     const consumer = `${schema}-${definition.name}`;
     return services.stream.consume(
       { name: consumer, types: definition.types, maxDeliver: definition.maxDeliver, backoffMs: definition.backoffMs },
-      async (event) => {
-        try {
-          const outcome = await write(async (tx) => {
-            const fresh = await tx.query(
-              `INSERT INTO ${schema}.processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id`,
-              [consumer, event.id],
+      (event) =>
+        inBackground(async () => {
+          try {
+            const outcome = await write(async (tx) => {
+              const fresh = await tx.query(
+                `INSERT INTO ${schema}.processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id`,
+                [consumer, event.id],
+              );
+              if (!fresh.length) return { value: 'duplicate' as const };
+              const events = (await definition.handle(event, tx)) ?? [];
+              return { value: 'processed' as const, events };
+            });
+            metrics.consumed.inc({ consumer, outcome });
+          } catch (error) {
+            metrics.consumed.inc({ consumer, outcome: 'failed' });
+            services.logger.warn(
+              { err: error, consumer, eventId: event.id, type: event.type },
+              'an event consumer failed; the event comes again',
             );
-            if (!fresh.length) return { value: 'duplicate' as const };
-            const events = (await definition.handle(event, tx)) ?? [];
-            return { value: 'processed' as const, events };
-          });
-          metrics.consumed.inc({ consumer, outcome });
-        } catch (error) {
-          metrics.consumed.inc({ consumer, outcome: 'failed' });
-          services.logger.warn(
-            { err: error, consumer, eventId: event.id, type: event.type },
-            'an event consumer failed; the event comes again',
-          );
-          throw error;
-        }
-      },
+            throw error;
+          }
+        }),
     );
   });
   return {

@@ -1,3 +1,4 @@
+export * from './background.ts';
 export * from './cache-client.ts';
 export * from './cache-headers.ts';
 export * from './db.ts';

@@ -9,6 +9,8 @@ import type { PoolStats } from './db.ts';
 export interface ServiceMetrics {
   registry: Registry;
   dbQueries: Counter;
+  /** Statements of the service's own background work (relay, gauges, consumers): see background.ts. */
+  dbBackgroundQueries: Counter;
   requests: Counter<'operation' | 'status'>;
   requestDuration: Histogram<'operation'>;
   cache: CacheMetrics;
@@ -43,6 +45,11 @@ export function createServiceMetrics(service: string, { defaults = true } = {}):
   return {
     registry,
     dbQueries: new Counter({ name: 'db_queries_total', help: 'SQL statements sent to the database', registers: [registry] }),
+    dbBackgroundQueries: new Counter({
+      name: 'db_background_queries_total',
+      help: 'SQL statements of background work (outbox relay, event consumers, scrape-time gauges), not in db_queries_total',
+      registers: [registry],
+    }),
     counter: (name, help, labelNames) => new Counter({ name, help, labelNames, registers: [registry] }),
     requests: new Counter({
       name: 'graphql_requests_total',

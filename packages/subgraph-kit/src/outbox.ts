@@ -1,6 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import { type AnyNewEvent, createEnvelope, type EventEnvelope, type EventMetrics, type EventStream } from '@shop/events';
 import type { Logger } from '@shop/platform';
+import { inBackground } from './background.ts';
 import type { Database, Queryable } from './db.ts';
 
 /** The W3C `traceparent` of the active span, when the write runs inside a traced request. */
@@ -126,10 +127,12 @@ export function createOutboxRelay({
   let retryAt = 0;
   let lastWarning = 0;
 
-  metrics.onCollect(async () => {
-    const [row] = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.outbox WHERE published_at IS NULL`);
-    metrics.outboxPending.set({ schema }, Number(row?.n ?? 0));
-  });
+  metrics.onCollect(() =>
+    inBackground(async () => {
+      const [row] = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.outbox WHERE published_at IS NULL`);
+      metrics.outboxPending.set({ schema }, Number(row?.n ?? 0));
+    }),
+  );
 
   const select = `SELECT position, id, type, aggregate, aggregate_id, version, occurred_at, data, tags, traceparent
     FROM ${schema}.outbox WHERE published_at IS NULL ORDER BY position LIMIT $1`;
@@ -161,7 +164,7 @@ export function createOutboxRelay({
       again = true;
       return running;
     }
-    running = (async () => {
+    running = inBackground(async () => {
       let total = 0;
       try {
         do {
@@ -183,7 +186,7 @@ export function createOutboxRelay({
       } finally {
         running = undefined;
       }
-    })();
+    });
     return running;
   }
 
@@ -210,7 +213,7 @@ export function createOutboxRelay({
       logger.warn({ err: error, schema }, 'outbox housekeeping failed; it runs again later');
     }
   }
-  const keeper = setInterval(() => void housekeeping(), HOUSEKEEPING_EVERY_MS);
+  const keeper = setInterval(() => void inBackground(housekeeping), HOUSEKEEPING_EVERY_MS);
   keeper.unref();
 
   return {

@@ -26,6 +26,7 @@ import { createDatabase, type Database } from './db.ts';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.ts';
 import { prepareStorage } from './migrate.ts';
 import { FULL_SEED, type SeedSize } from './seed-plan.ts';
+import { isBackground } from './background.ts';
 import { startConsumers } from './consumers.ts';
 import { createOutboxRelay } from './outbox.ts';
 import { createSubgraphServer } from './server.ts';
@@ -109,7 +110,7 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
     url: config.databaseUrl,
     pglite,
     pgliteDataDir: config.pgliteDataDir,
-    onStatement: () => metrics.dbQueries.inc(),
+    onStatement: () => (isBackground() ? metrics.dbBackgroundQueries : metrics.dbQueries).inc(),
     tracer: tracing.enabled ? tracing.tracer : undefined,
   });
   if (db.poolStats) metrics.watchPool(db.poolStats);
