@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 
 /**
- * The router needs only @shop/platform: loading it must not load a subgraph's storage or server
- * shell (pg, PGlite, Mercurius, DataLoader), which the old service-kit barrel pulled in.
+ * The router needs only @shop/platform and @shop/events (its caches follow the event stream):
+ * loading it must not load a subgraph's storage or server shell (pg, PGlite, Mercurius,
+ * DataLoader), which the old service-kit barrel pulled in.
  */
 describe('the router import graph', () => {
   it('loads no database driver, embedded Postgres or subgraph server', async () => {

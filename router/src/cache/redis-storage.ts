@@ -6,9 +6,19 @@ import type { CacheStorage, CacheWrite, StorageErrorHandler } from './storage.ts
  * Adds members to a tag's key set and makes the set live at least as long as its longest-lived
  * member (PTTL is -1 for a new set, so the first member always sets it). One script, so a set is
  * never left without an expiry.
+ *
+ * A set that keeps being written never expires, and members whose entry expired would stay in it
+ * until the tag is invalidated: a bare type tag (`Product`, on every listing and search) would grow
+ * by one member per distinct search a client sends. So each add also checks twice as many members
+ * as it added, at random, and removes those whose entry is gone: a set holds about twice its live
+ * members at most. (The entries are written earlier in the same pipeline, so new members exist.)
  */
 const TAG_ADD = `
 redis.call('SADD', KEYS[1], unpack(ARGV, 2))
+local sample = redis.call('SRANDMEMBER', KEYS[1], math.min(2 * (#ARGV - 1), 64))
+for _, member in ipairs(sample) do
+  if redis.call('EXISTS', member) == 0 then redis.call('SREM', KEYS[1], member) end
+end
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return 1`;
 
