@@ -4,6 +4,7 @@ import {
   DEFAULT_CHECKOUT_LIMITS,
   formatCents,
   MAX_ORDER_LINES,
+  parseCents,
   productNumber,
   toCents,
   type CheckoutLimits,
@@ -169,7 +170,11 @@ export function createCheckout({
       await paymentFailed(key, userId, 'declined');
       throw paymentError('PAYMENT_DECLINED', 'The payment was declined; nothing was ordered', { reason: authorization.reason });
     }
-    if (authorization.status !== 'authorised' || authorization.amount !== request.amount || authorization.currency !== request.currency) {
+    if (
+      authorization.status !== 'authorised' ||
+      !sameAmount(authorization.amount, request.amount) ||
+      authorization.currency !== request.currency
+    ) {
       // The key's first result is not this order's (released by the sweeper, or another amount):
       // the payment stays pending and the sweeper releases whatever the provider holds.
       throw keyExpired('The payment made with this idempotency key can no longer be used');
@@ -439,6 +444,12 @@ export function paymentKey(userId: string, idempotencyKey: string): string {
 /** Sum of unit price × quantity in integer cents, formatted back to a decimal string. */
 export function sumCents(lines: readonly NewOrderLine[]): string {
   return formatCents(lines.reduce((sum, { unitPrice, quantity }) => sum + toCents(unitPrice) * BigInt(quantity), 0n));
+}
+
+/** Equal amounts however the provider writes them ("37.5" and "37.50"); never equal when either is not an amount. */
+function sameAmount(a: string, b: string): boolean {
+  const [x, y] = [parseCents(a), parseCents(b)];
+  return x !== undefined && x === y;
 }
 
 function isCode(error: unknown, code: string): boolean {

@@ -8,12 +8,12 @@ import {
   type PaymentStatus,
 } from '../src/payments/port.ts';
 
-/** Tokens the double understands, like a card provider's test cards. */
+/** Tokens the double understands: the payment sandbox's test tokens (payment-sandbox/src/server.ts). */
 export const CARDS = {
   ok: 'tok_visa',
-  declined: 'tok_chargeDeclined',
+  declined: 'tok_declined',
   /** Charges, then the answer is lost (PaymentUnavailable) — the first time only. */
-  chargeThenTimeout: 'tok_timeoutAfterCharge',
+  chargeThenTimeout: 'tok_timeout_after_charge',
 } as const;
 
 interface Held {
