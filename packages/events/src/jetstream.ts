@@ -298,11 +298,12 @@ function startDurable({ spec, handler, js, jsm, stream, prefix, multipleFilters,
   }
 
   const subjects = [...types].map((t) => subjectOf(prefix, t));
+  // The other field is cleared explicitly: an update merges into the stored config, and a consumer may not have both.
   const filter: Partial<ConsumerConfig> = multipleFilters
     ? subjects.length === 1
-      ? { filter_subject: subjects[0] as string }
-      : { filter_subjects: subjects }
-    : { filter_subject: coveringSubject(prefix, [...types]) };
+      ? { filter_subject: subjects[0] as string, filter_subjects: undefined }
+      : { filter_subjects: subjects, filter_subject: undefined }
+    : { filter_subject: coveringSubject(prefix, [...types]), filter_subjects: undefined };
   const config: Partial<ConsumerConfig> = {
     durable_name: name,
     ack_policy: AckPolicy.Explicit,

@@ -22,6 +22,10 @@ const logger = createLogger('events-nats-test', process.env.TEST_LOG_LEVEL ?? 's
 const stock = (productId: string, tags: string[] = [`Product:${productId}`]) =>
   createEnvelope(event('stock.changed', productId, { productId, reason: 'adjusted', available: 1, reserved: 0 }, tags));
 const shipped = (orderId: string) => createEnvelope(event('order.shipped', orderId, { orderId, userId: 'u1', reservationId: null }, []));
+const price = (productId: string) =>
+  createEnvelope(
+    event('price.changed', productId, { productId, region: 'EU', currency: 'EUR', amount: '10.00' }, [`Product:${productId}`]),
+  );
 const ids = (events: readonly EventEnvelope[]) => events.map((e) => e.id);
 const counterValue = async (registry: Registry, name: string, consumer?: string) => {
   const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
@@ -108,6 +112,27 @@ describe('JetStream stream', () => {
     expect(byA).toEqual(wanted.filter((id) => byA.includes(id)));
     expect(byB).toEqual(wanted.filter((id) => byB.includes(id)));
     await Promise.all([ca.stop(), cb.stop()]);
+  });
+
+  it('a consumer of several types gets just those, and a changed spec under the same name takes effect', async () => {
+    const n = names();
+    const stream = await connectTo(n);
+    const seen: string[] = [];
+    const first = stream.consume({ name: 'multi', types: ['stock.changed', 'order.shipped'] }, async (e) => void seen.push(e.id));
+    const events = [stock('p1'), price('p1'), shipped('o1'), stock('p2')];
+    await stream.publish(events);
+    await waitFor(() => seen.length >= 3);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(seen).toEqual(ids(events.filter((e) => e.type !== 'price.changed')));
+    await first.stop();
+    // The next deployment's consumer of that name takes prices only (create-or-update of the durable).
+    const later: string[] = [];
+    stream.consume({ name: 'multi', types: ['price.changed'] }, async (e) => void later.push(e.id));
+    const next = [stock('p3'), price('p3')];
+    await stream.publish(next);
+    await waitFor(() => later.length >= 1, { timeoutMs: 20_000 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(later).toEqual([next[1]?.id]);
   });
 
   it('retries a failing event with backoff, then dead-letters it with the consumer and error in headers', async () => {
