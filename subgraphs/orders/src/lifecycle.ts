@@ -27,8 +27,9 @@ const RELEASE = `mutation Release($reservationId: ID!) { releaseStock(reservatio
  * has, and a customer's retry of a cancel should not look like a failure).
  *
  * Orders does not call inventory at ship time: inventory consumes order.shipped and turns the
- * reservation into a shipment itself. Seeded orders predate payments (no paymentId): their moves
- * change no money and carry no payment event.
+ * reservation into a shipment itself. Orders placed before payments existed (no paymentId; the
+ * seed's, or PLACED ones left in a database from before migration 003) are never shipped unpaid:
+ * shipOrder refuses them (BAD_USER_INPUT), and cancelling one moves no money.
  */
 export function createLifecycle({
   db,
@@ -85,8 +86,10 @@ export function createLifecycle({
       const order = await load(id);
       if (order.status !== 'PLACED') throw forbiddenTransition(order, 'shipped');
       const { paymentId } = order;
-      const payment = paymentId ? await repo.paymentOfOrder(id) : undefined;
-      if (paymentId) await moveMoney(order, 'capture', () => payments.capture({ key: `capture:${id}`, paymentId }));
+      if (!paymentId)
+        throw badInput(`Order ${id} has no payment on record and cannot be shipped; cancel it`, { currentStatus: order.status });
+      const payment = await repo.paymentOfOrder(id);
+      await moveMoney(order, 'capture', () => payments.capture({ key: `capture:${id}`, paymentId }));
       const shipped = await write(async (tx) => {
         const writes = createOrderWrites(tx);
         const row = await writes.transition(id, 'PLACED', 'SHIPPED');
@@ -94,12 +97,10 @@ export function createLifecycle({
         const events: AnyNewEvent[] = [
           event('order.shipped', id, { orderId: id, userId: row.userId, reservationId: order.reservationId }, orderTags(row)),
         ];
-        if (paymentId) {
-          await writes.settleOrderPayment(id, 'captured');
-          events.push(
-            event('payment.captured', payment?.key ?? paymentId, { paymentId, orderId: id, amount: row.total, currency: row.currency }, []),
-          );
-        }
+        await writes.settleOrderPayment(id, 'captured');
+        events.push(
+          event('payment.captured', payment?.key ?? paymentId, { paymentId, orderId: id, amount: row.total, currency: row.currency }, []),
+        );
         return { value: row, events };
       });
       return shipped ?? lostRace(id, 'shipped');

@@ -311,6 +311,24 @@ describe('order lifecycle', () => {
     expect(payments.heldFor(key).map((p) => p.status)).toEqual(['captured']);
   });
 
+  it('never ships an order with no payment on record (from before payments); cancelling one moves no money', async () => {
+    const user = freshUser();
+    const db = databaseOf(app);
+    const [legacy] = await db.query<{ id: string }>(
+      `INSERT INTO orders.orders (user_id, status, region, currency, total) VALUES ($1, 'PLACED', 'IN', 'INR', 10) RETURNING id`,
+      [user.userId],
+    );
+    const id = legacy!.id;
+    const ship = await gql(app, SHIP, { id }, ADMIN);
+    expect(ship.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', currentStatus: 'PLACED' });
+    expect(await statusOf(id)).toBe('PLACED');
+    const movesBefore = payments.calls.length;
+    const cancel = await gql(app, CANCEL, { id }, asUser(user.userId));
+    expect(cancel.data!.cancelOrder).toMatchObject({ status: 'CANCELLED', paymentStatus: 'VOIDED' });
+    expect(payments.calls.length).toBe(movesBefore);
+    expect((await events(user.userId)).map((e) => e.type)).toEqual(['order.cancelled']);
+  });
+
   it('two ships that both passed the status check (both captured) still write once: the move is conditional', async () => {
     const { order, user } = await placed();
     // Each capture waits until both have been asked for, so both ships are past their status check.
