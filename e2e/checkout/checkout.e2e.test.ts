@@ -129,7 +129,7 @@ describe('placeOrder', () => {
     const long = await placeOrder(alice.token, 'k'.repeat(256), [{ productId: 'p39030', quantity: 1 }]);
     expect(long.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const anonymous = await query(
-      'mutation { placeOrder(input: { idempotencyKey: "x", region: IN, lines: [{ productId: "p1", quantity: 1 }] }) { id } }',
+      'mutation { placeOrder(input: { idempotencyKey: "x", region: IN, paymentMethod: "tok_visa", lines: [{ productId: "p1", quantity: 1 }] }) { id } }',
     );
     expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });

@@ -13,8 +13,15 @@ export interface Line {
   quantity: number;
 }
 
-export function placeOrder(token: string, idempotencyKey: string, lines: Line[], region = 'IN', send: Send = query): Promise<Result> {
-  return send(PLACE_ORDER, { input: { idempotencyKey, region, lines } }, { token });
+export function placeOrder(
+  token: string,
+  idempotencyKey: string,
+  lines: Line[],
+  region = 'IN',
+  send: Send = query,
+  paymentMethod = 'tok_visa',
+): Promise<Result> {
+  return send(PLACE_ORDER, { input: { idempotencyKey, region, paymentMethod, lines } }, { token });
 }
 
 export async function stockOf(productId: string, region = 'IN', send: Send = query) {

@@ -152,9 +152,11 @@ describe('the shop supergraph', () => {
     expect(cost('mutation { logIn(email: "a", password: "b") { token user { id } } }')).toBe(10 + 1000 + 1);
     // 50 for placeOrder (in place of its Order's 1), 1 for total, 1 for the input object and 1 per line.
     const lines = Array.from({ length: 3 }, (_, i) => `{ productId: "p${i}", quantity: 1 }`).join(', ');
-    expect(cost(`mutation { placeOrder(input: { idempotencyKey: "k", region: IN, lines: [${lines}] }) { id total { amount } } }`)).toBe(
-      10 + 50 + 1 + 1 + 3,
-    );
+    expect(
+      cost(
+        `mutation { placeOrder(input: { idempotencyKey: "k", region: IN, paymentMethod: "tok_visa", lines: [${lines}] }) { id total { amount } } }`,
+      ),
+    ).toBe(10 + 50 + 1 + 1 + 3);
   });
 
   it('counts response fields: every field, leaves and __typename included, times the list sizes above it', () => {

@@ -84,7 +84,10 @@ export function generator(scenario: Scenario, fixtures: Fixtures, size: SeedSize
       random() < 0.5 ? [pool[first]!] : [pool[first]!, pool[(first + 1 + Math.floor(random() * (pool.length - 1))) % pool.length]!];
     const lines = ids.sort().map((productId) => ({ productId, quantity: 1 }));
     return {
-      body: JSON.stringify({ query: PLACE_ORDER, variables: { input: { idempotencyKey: `bench-${randomUUID()}`, region: 'IN', lines } } }),
+      body: JSON.stringify({
+        query: PLACE_ORDER,
+        variables: { input: { idempotencyKey: `bench-${randomUUID()}`, region: 'IN', paymentMethod: 'tok_visa', lines } },
+      }),
       token: user.token,
       check: (data) => typeof data?.placeOrder?.id === 'string' && data.placeOrder.lines?.length === lines.length,
     };

@@ -191,7 +191,13 @@ function mixActions(ctx: FindingContext): [string, number, Action][] {
       'F7',
       router,
       source,
-      graphqlPost({ query: PLACE_ORDER, variables: { input: { idempotencyKey: `f7-${ctx.runId}-${i}`, region: 'IN', lines } } }, auth),
+      graphqlPost(
+        {
+          query: PLACE_ORDER,
+          variables: { input: { idempotencyKey: `f7-${ctx.runId}-${i}`, region: 'IN', paymentMethod: 'tok_visa', lines } },
+        },
+        auth,
+      ),
       (_o, body) => !body?.data?.placeOrder,
       `order of ${lines.length} lines, ${lines.reduce((n, l) => n + l.quantity, 0)} units`,
     );

@@ -10,6 +10,7 @@ export type OrderLineInput = {
   quantity: number;
 };
 
+/** PLACED → SHIPPED → DELIVERED, or PLACED → CANCELLED; no other move is allowed. */
 export type OrderStatus =
   | 'CANCELLED'
   | 'DELIVERED'
@@ -21,6 +22,11 @@ export type PlaceOrderInput = {
   idempotencyKey: string;
   /** 1–50 lines, each product once. */
   lines: Array<OrderLineInput>;
+  /**
+   * The payment method: a token from the payment provider's own SDK (1–255 characters, e.g. "tok_visa").
+   * Part of the request: the same idempotency key with another payment method is IDEMPOTENCY_KEY_REUSED.
+   */
+  paymentMethod: string;
   region: Region;
 };
 

@@ -59,7 +59,7 @@ export function readConfig(env: Env): OrdersConfig {
     checkoutLimits,
     payments: {
       providerUrl: urlVar(env, 'PAYMENT_PROVIDER_URL', 'http://localhost:4010'),
-      timeoutMs: intVar(env, 'PAYMENT_TIMEOUT_MS', 3_000, { min: 1, max: 60_000 }),
+      timeoutMs: intVar(env, 'PAYMENT_TIMEOUT_MS', 2_000, { min: 1, max: 60_000 }),
       retries: intVar(env, 'PAYMENT_RETRIES', 2, { min: 0, max: 10 }),
       breakerThreshold: intVar(env, 'PAYMENT_BREAKER_THRESHOLD', 5, { min: 1, max: 1_000 }),
       breakerHalfOpenMs: intVar(env, 'PAYMENT_BREAKER_HALF_OPEN_MS', 10_000, { min: 1, max: 3_600_000 }),

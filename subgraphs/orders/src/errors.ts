@@ -1,10 +1,10 @@
-import { GraphQLError } from 'graphql';
-import { badInput } from '@shop/platform';
+import type { GraphQLError } from 'graphql';
+import { badInput, codedError } from '@shop/platform';
 import type { OrderModel } from './models.ts';
 
 /**
- * The payment outcomes a client acts on. They are not in @shop/platform's ErrorCode list (yet), so
- * they are built here with the same shape as codedError's errors.
+ * The payment outcomes a client acts on (public codes in @shop/platform's ErrorCode list, so their
+ * messages reach clients in production too).
  *  - PAYMENT_DECLINED: the card was refused; no order. Try another payment method, with a new key.
  *  - PAYMENT_UNAVAILABLE: the provider could not be reached in time; no order (or no move, for a
  *    ship or cancel). Retry with the same key: whatever the provider did the first time is reused.
@@ -15,7 +15,7 @@ import type { OrderModel } from './models.ts';
 export type PaymentErrorCode = 'PAYMENT_DECLINED' | 'PAYMENT_UNAVAILABLE' | 'IDEMPOTENCY_KEY_EXPIRED';
 
 export function paymentError(code: PaymentErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
-  return new GraphQLError(message, { extensions: { code, ...extra } });
+  return codedError(code, message, extra);
 }
 
 export const keyExpired = (why: string) =>

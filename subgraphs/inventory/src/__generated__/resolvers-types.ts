@@ -34,7 +34,10 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** Admin: adds (or removes, with a negative delta) available units in one warehouse; never below zero. */
   adjustStock: WarehouseStock;
-  /** Internal: gives a reservation's stock back. Idempotent: releasing twice releases once. Null when unknown. */
+  /**
+   * Internal: gives a reservation's stock back. Idempotent: releasing twice releases once. A shipped
+   * reservation is returned as it is and nothing moves. Null when unknown.
+   */
   releaseStock?: Maybe<Reservation>;
   /**
    * Internal (orders → inventory, service secret required). Reserves every line in the region's
@@ -70,8 +73,8 @@ export type Product = {
   shippingEstimate?: Maybe<ShippingEstimate>;
   /**
    * Stock in the region's warehouses; across all warehouses when no region is given.
-   * Cached briefly: every change made through the supergraph (orders, cancellations, adjustStock)
-   * invalidates it at once, so the TTL only bounds changes made outside it. Checkout always
+   * Cached briefly: every change made through the supergraph (orders, cancellations, shipments,
+   * adjustStock) is a stock.changed event that invalidates it at once on every replica, so the TTL only bounds changes made outside it. Checkout always
    * reserves against the real stock, so a cached figure can never oversell.
    */
   stock?: Maybe<StockInfo>;
@@ -111,7 +114,7 @@ export type Reservation = {
   id: Scalars['ID']['output'];
   lines: Array<ReservationLine>;
   region: Region;
-  /** HELD or RELEASED. */
+  /** HELD, RELEASED, or SHIPPED (the order shipped: its units left the warehouse). */
   status: Scalars['String']['output'];
 };
 
