@@ -150,12 +150,7 @@ export async function connectJetStream({
   try {
     jsm = await jetstreamManager(nc, { timeout: PUBLISH_TIMEOUT_MS });
     js = jetstream(nc, { timeout: PUBLISH_TIMEOUT_MS });
-    await ensureStream(jsm, {
-      name: stream,
-      subjects: [`${prefix}.>`],
-      maxAgeMs: STREAM_MAX_AGE_MS,
-    });
-    await ensureStream(jsm, { name: deadLetterStream, subjects: [`${prefix}-dlq.>`], maxAgeMs: DLQ_MAX_AGE_MS });
+    await ensureStreams(jsm, stream, prefix);
   } catch (error) {
     await nc.close().catch(() => {});
     throw new Error(`NATS at NATS_URL ${where} has no usable JetStream stream ${stream}: ${errorText(error)}`);
@@ -166,8 +161,13 @@ export async function connectJetStream({
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect') logger.warn({ server: redact(status.server) }, 'lost the connection to NATS; reconnecting');
-      else if (status.type === 'reconnect') logger.info({ server: redact(status.server) }, 'reconnected to NATS');
-      else if (status.type === 'error') logger.warn({ err: status.error }, 'NATS reported an error');
+      else if (status.type === 'reconnect') {
+        logger.info({ server: redact(status.server) }, 'reconnected to NATS');
+        // A server that came back without its store (or another server of the URL list) may lack the streams.
+        ensureStreams(jsm, stream, prefix).catch((error: unknown) =>
+          logger.warn({ err: error, stream }, 'could not make sure the event streams exist after reconnecting'),
+        );
+      } else if (status.type === 'error') logger.warn({ err: status.error }, 'NATS reported an error');
     }
   })().catch(() => {});
 
@@ -235,6 +235,11 @@ export async function connectJetStream({
       }
     },
   };
+}
+
+async function ensureStreams(jsm: JetStreamManager, stream: string, prefix: string) {
+  await ensureStream(jsm, { name: stream, subjects: [`${prefix}.>`], maxAgeMs: STREAM_MAX_AGE_MS });
+  await ensureStream(jsm, { name: `${stream}_DLQ`, subjects: [`${prefix}-dlq.>`], maxAgeMs: DLQ_MAX_AGE_MS });
 }
 
 async function ensureStream(jsm: JetStreamManager, { name, subjects, maxAgeMs }: { name: string; subjects: string[]; maxAgeMs: number }) {
@@ -412,10 +417,10 @@ function startDurable({ spec, handler, js, jsm, stream, prefix, multipleFilters,
         messages = current;
         // close() settles only once the iterator is read to its end: close, then read on (the loop below ends at once).
         if (stopped) void current.close().catch(() => {});
-        // The consumer deleted under us: end this iterator and create it again.
+        // The consumer (or the stream: NATS came back without its store) gone: end this iterator and create it again.
         void (async () => {
           for await (const status of current.status()) {
-            if (status.type === 'consumer_deleted' || status.type === 'consumer_not_found') {
+            if (status.type === 'consumer_deleted' || status.type === 'consumer_not_found' || status.type === 'stream_not_found') {
               ensured = false;
               await current.close();
               return;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { createLogger } from '@shop/platform';
@@ -315,5 +316,41 @@ describe('JetStream across a NATS restart', () => {
     await other.publish(fresh);
     await waitFor(() => fresh.every((e) => followed.includes(e.id)), { timeoutMs: 30_000 });
     expect(followed.slice(-2)).toEqual(ids(fresh));
+  });
+
+  it('after NATS comes back without its store, the streams are made again: publish, consume and follow go on', async () => {
+    const n = names();
+    const stream = await connectTo(n);
+    const consumed: string[] = [];
+    const followed: string[] = [];
+    let gaps = 0;
+    stream.consume({ name: 'phoenix', types: ['stock.changed'], backoffMs: [50] }, async (e) => void consumed.push(e.id));
+    const follower = stream.follow({ event: (e) => void followed.push(e.id), gap: () => void gaps++ });
+    await follower.ready;
+    const before = [stock('p1')];
+    await stream.publish(before);
+    await waitFor(() => consumed.length === 1 && followed.length === 1);
+
+    await server.stop();
+    rmSync(server.storeDir, { recursive: true, force: true });
+    await server.start();
+
+    const after = [stock('p2'), stock('p3')];
+    await waitFor(
+      async () =>
+        stream.publish(after).then(
+          () => true,
+          () => false,
+        ),
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    // The durable was lost with the store and is made again; it gets what the new stream holds.
+    await waitFor(() => consumed.length >= 3, { timeoutMs: 30_000 });
+    expect(consumed).toEqual(ids([...before, ...after]));
+    // The follower finds the stream went back: its caches drop everything, then it hears what comes next.
+    await waitFor(() => gaps > 0, { timeoutMs: 30_000 });
+    const next = stock('p4');
+    await stream.publish([next]);
+    await waitFor(() => followed.includes(next.id), { timeoutMs: 30_000 });
   });
 });
