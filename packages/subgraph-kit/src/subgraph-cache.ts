@@ -397,6 +397,9 @@ export function tagsOf(
     if (collections && inList) tags.add(typeName);
   };
   add(info.parentType.name, self, false);
+  // By the schema, not the data: an EMPTY page has no entity to find, yet a new or edited entity
+  // may belong on it, so the page must carry the bare type of everything it could list.
+  if (collections) for (const typeName of listedEntityTypes(schema, entityTypes, info.returnType)) tags.add(typeName);
   const walk = (type: GraphQLOutputType, current: unknown, depth: number, inList: boolean): void => {
     if (current === null || current === undefined || typeof current !== 'object' || depth > MAX_DEPTH || tags.size > MAX_TAGS) return;
     const nullable = getNullableType(type);
@@ -419,6 +422,59 @@ export function tagsOf(
   };
   walk(info.returnType, value, 0, false);
   return [...tags];
+}
+
+const listedTypes = new WeakMap<GraphQLSchema, Map<string, readonly string[]>>();
+
+/**
+ * The entity types that can appear inside a list somewhere under `returnType` (a connection's
+ * `edges[].node`, a plain list), walked by the schema to MAX_DEPTH, breadth first (no recursion).
+ * Memoized per schema and type: the set is a property of the schema alone.
+ */
+export function listedEntityTypes(
+  schema: GraphQLSchema,
+  entityTypes: ReadonlySet<string>,
+  returnType: GraphQLOutputType,
+): readonly string[] {
+  let bySchema = listedTypes.get(schema);
+  if (!bySchema) listedTypes.set(schema, (bySchema = new Map()));
+  const key = String(returnType);
+  const known = bySchema.get(key);
+  if (known) return known;
+  const found = new Set<string>();
+  const seen = new Set<string>();
+  let frontier: { type: GraphQLOutputType; inList: boolean }[] = [{ type: returnType, inList: false }];
+  for (let depth = 0; depth <= MAX_DEPTH && frontier.length; depth++) {
+    const next: typeof frontier = [];
+    for (const { type, inList: above } of frontier) {
+      let inList = above;
+      let current: GraphQLOutputType = type;
+      for (;;) {
+        const nullable = getNullableType(current);
+        if (!isListType(nullable)) {
+          current = nullable;
+          break;
+        }
+        inList = true;
+        current = nullable.ofType;
+      }
+      const named = getNamedType(current);
+      const concrete = isAbstractType(named) ? schema.getPossibleTypes(named) : isObjectType(named) ? [named] : [];
+      for (const object of concrete) {
+        if (inList && entityTypes.has(object.name)) found.add(object.name);
+        const visit = `${object.name}|${inList}`;
+        if (seen.has(visit)) continue;
+        seen.add(visit);
+        for (const field of Object.values(object.getFields())) {
+          if (isCompositeType(getNamedType(field.type))) next.push({ type: field.type, inList });
+        }
+      }
+    }
+    frontier = next;
+  }
+  const result = [...found];
+  bySchema.set(key, result);
+  return result;
 }
 
 /** The "fetched before an invalidation" rule, shared with the router's caches (in @shop/platform). */

@@ -195,6 +195,14 @@ describe('admin only', () => {
 });
 
 describe('updateProduct', () => {
+  it('finds the edited product with a search that found nothing before the edit', async () => {
+    const product = await create();
+    expect(await searchIds(word('later'))).toEqual([]);
+    expect(await searchIds(word('later'))).toEqual([]);
+    await gql(app, UPDATE, { id: product.id, input: { name: `Mug ${word('later')}` } }, ADMIN);
+    expect(await searchIds(word('later'))).toEqual([product.id]);
+  });
+
   it('changes the given fields; search reflects the edit on the next query, through the cache', async () => {
     const product = await create({ name: `Lamp ${word('before')}` });
     // Cached now: the repeat below must not be served from it.
