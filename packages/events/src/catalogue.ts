@@ -23,6 +23,15 @@ export interface EventData {
     endsAt: string;
   };
   'promotion.ended': { promotionId: string; region: string; productIds: string[]; endedAt: string };
+  /** A promotion created to start later (or already over): lists of promotions show it; no price moves yet. */
+  'promotion.scheduled': {
+    promotionId: string;
+    region: string;
+    discountPercent: number;
+    productIds: string[];
+    startsAt: string;
+    endsAt: string;
+  };
   /**
    * Stock of one product moved. `reason`: `adjusted` (an admin), `reserved` (a checkout),
    * `released` (a failed or cancelled checkout), `shipped` (a reservation left the warehouse).
@@ -66,6 +75,7 @@ export const EVENT_TYPES: Readonly<Record<EventType, string>> = {
   'price.changed': "an admin set a product's list price in a region",
   'promotion.started': 'a promotion began (created active, or its start time passed)',
   'promotion.ended': 'a promotion stopped (ended by an admin, or its end time passed)',
+  'promotion.scheduled': 'an admin created a promotion that starts later (or is already over): no price moves yet',
   'stock.changed': "a product's stock moved (adjusted, reserved, released or shipped)",
   'order.placed': 'a checkout succeeded: payment authorised, stock reserved',
   'order.cancelled': 'an order was cancelled: authorisation voided, stock released',

@@ -282,9 +282,12 @@ interface DurableOptions {
 /**
  * A durable pull consumer: ack explicit, one event handled at a time per process. A failure is
  * nak'ed with the backoff of its attempt; on the `maxDeliver`-th failure the event goes to the
- * dead-letter subject and is terminated. (The server's own max_deliver is one more, a backstop for
- * a process that dies mid-handler over and over.) Consuming restarts, with backoff, whenever the
- * client's iterator ends: NATS away at start, the consumer deleted, a permissions error.
+ * dead-letter subject and is terminated. The server's own max_deliver is unlimited: deliveries
+ * that never reached a handler's verdict (a replica stopping, one that died mid-handler) count
+ * as deliveries too, and a server-side limit would drop such an event silently, without a dead
+ * letter. `attempt` is therefore the delivery count, which such deliveries also raise. Consuming
+ * restarts, with backoff, whenever the client's iterator ends: NATS away at start, the consumer or
+ * the stream deleted, a permissions error.
  */
 function startDurable({ spec, handler, js, jsm, stream, prefix, multipleFilters, logger, metrics }: DurableOptions): Consumer {
   const name = spec.name;
@@ -315,7 +318,7 @@ function startDurable({ spec, handler, js, jsm, stream, prefix, multipleFilters,
     // A new name gets every event the stream still holds; a known one resumes where it left off.
     deliver_policy: DeliverPolicy.All,
     ack_wait: nanos(ACK_WAIT_MS),
-    max_deliver: maxDeliver + 1,
+    max_deliver: -1,
     max_ack_pending: 1_000,
     ...filter,
   };
@@ -428,7 +431,12 @@ function startDurable({ spec, handler, js, jsm, stream, prefix, multipleFilters,
           }
         })().catch(() => {});
         for await (const m of current) {
-          if (stopped) break;
+          if (stopped) {
+            // Not ours to handle any more: another replica may take it now rather than after the ack wait.
+            // stop() has closed the iterator: it ends after the messages it still holds, each handed back here.
+            m.nak();
+            continue;
+          }
           failures = 0;
           inFlight = handle(m);
           await inFlight;

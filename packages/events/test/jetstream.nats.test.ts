@@ -115,6 +115,33 @@ describe('JetStream stream', () => {
     await Promise.all([ca.stop(), cb.stop()]);
   });
 
+  it('a consumer that stops hands the events it held back at once to the others of its name', async () => {
+    const n = names();
+    const a = await connectTo(n);
+    const b = await connectTo(n);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const byA: string[] = [];
+    const byB: string[] = [];
+    const ca = a.consume({ name: 'handoff', types: ['stock.changed'] }, async (e) => {
+      byA.push(e.id);
+      await gate;
+    });
+    const events = Array.from({ length: 6 }, (_, i) => stock(`p${i}`));
+    await a.publish(events);
+    await waitFor(() => byA.length === 1);
+    // Only now does the second replica ask: the first holds what it fetched.
+    b.consume({ name: 'handoff', types: ['stock.changed'] }, async (e) => void byB.push(e.id));
+    const stopping = ca.stop();
+    release();
+    await stopping;
+    // Well before the 60 s ack wait would hand them over.
+    await waitFor(() => byA.length + byB.length >= events.length, { timeoutMs: 20_000 });
+    expect([...new Set([...byA, ...byB])].sort()).toEqual(ids(events).sort());
+  });
+
   it('a consumer of several types gets just those, and a changed spec under the same name takes effect', async () => {
     const n = names();
     const stream = await connectTo(n);
