@@ -27,6 +27,23 @@ export function promotionStarted(promotion: PromotionModel, productIds: readonly
   );
 }
 
+/** A promotion that is not active at creation: the lists of promotions change, no price does. */
+export function promotionScheduled(promotion: PromotionModel, productIds: readonly string[]): NewEvent<'promotion.scheduled'> {
+  return event(
+    'promotion.scheduled',
+    promotion.id,
+    {
+      promotionId: promotion.id,
+      region: promotion.region,
+      discountPercent: promotion.discountPercent,
+      productIds: [...productIds],
+      startsAt: new Date(promotion.startsAt).toISOString(),
+      endsAt: new Date(promotion.endsAt).toISOString(),
+    },
+    ['Promotion', `Promotion:${promotion.id}`],
+  );
+}
+
 export function promotionEnded(promotion: PromotionModel, productIds: readonly string[]): NewEvent<'promotion.ended'> {
   return event(
     'promotion.ended',

@@ -188,14 +188,18 @@ describe('promotion.started and promotion.ended', () => {
     const promotion = await createPromotion([p], { startsAt: TOMORROW(), endsAt: new Date(Date.now() + 2 * 86_400_000).toISOString() });
     expect(promotion.active).toBe(false);
     await tickPromotions(write);
-    expect(await outboxOf(promotion.id)).toEqual([]);
+    // Announced as scheduled (lists of promotions change; no price does), not started.
+    const [scheduled] = await outboxOf(promotion.id);
+    expect(scheduled).toMatchObject({ type: 'promotion.scheduled', tags: ['Promotion', `Promotion:${promotion.id}`] });
+    expect(scheduled!.data).toMatchObject({ promotionId: promotion.id, productIds: [p] });
+    expect(await typesOf(promotion.id)).toEqual(['promotion.scheduled']);
 
     await startedAgo(promotion.id);
     await tickPromotions(write);
     await tickPromotions(write);
     // Another test file's server may have claimed it (a shared database): the event is there once either way.
-    await until('started', async () => (await typesOf(promotion.id)).length > 0);
-    const [started] = await outboxOf(promotion.id);
+    await until('started', async () => (await typesOf(promotion.id)).length > 1);
+    const [, started] = await outboxOf(promotion.id);
     expect(started!.type).toBe('promotion.started');
     expect(started!.data).toMatchObject({ promotionId: promotion.id, productIds: [p] });
     expect(started!.tags).toEqual(['Promotion', `Promotion:${promotion.id}`, `Product:${p}`]);
@@ -203,30 +207,30 @@ describe('promotion.started and promotion.ended', () => {
     await endedAgo(promotion.id);
     await tickPromotions(write);
     await tickPromotions(write);
-    await until('ended', async () => (await typesOf(promotion.id)).length > 1);
+    await until('ended', async () => (await typesOf(promotion.id)).length > 2);
     await tickPromotions(write);
-    expect(await typesOf(promotion.id)).toEqual(['promotion.started', 'promotion.ended']);
+    expect(await typesOf(promotion.id)).toEqual(['promotion.scheduled', 'promotion.started', 'promotion.ended']);
   });
 
   it('a whole window passed between two ticks is announced as started, then ended', async () => {
     const promotion = await createPromotion([newProduct()], { startsAt: TOMORROW() });
     await endedAgo(promotion.id);
     await tickPromotions(write);
-    await until('announced', async () => (await typesOf(promotion.id)).length > 1);
-    expect(await typesOf(promotion.id)).toEqual(['promotion.started', 'promotion.ended']);
+    await until('announced', async () => (await typesOf(promotion.id)).length > 2);
+    expect(await typesOf(promotion.id)).toEqual(['promotion.scheduled', 'promotion.started', 'promotion.ended']);
   });
 
-  it('a promotion created already over never applied to a price: no events, now or at a tick', async () => {
+  it('a promotion created already over never applied to a price: announced as scheduled only, nothing at a tick', async () => {
     const promotion = await createPromotion([newProduct()], { startsAt: '2020-01-01T00:00:00Z', endsAt: '2020-01-02T00:00:00Z' });
     await tickPromotions(write);
-    expect(await outboxOf(promotion.id)).toEqual([]);
+    expect(await typesOf(promotion.id)).toEqual(['promotion.scheduled']);
   });
 
   it('a scheduled promotion ended by an admin is announced ended, and never started by the ticker', async () => {
     const promotion = await createPromotion([newProduct()], { startsAt: TOMORROW() });
     expect((await gql(app, END_PROMOTION, { id: promotion.id }, ADMIN)).errors).toBeUndefined();
     await tickPromotions(write);
-    expect(await typesOf(promotion.id)).toEqual(['promotion.ended']);
+    expect(await typesOf(promotion.id)).toEqual(['promotion.scheduled', 'promotion.ended']);
   });
 
   it('queues nothing for a refused promotion', async () => {
@@ -246,8 +250,8 @@ describe('promotion.started and promotion.ended', () => {
     try {
       const promotion = await createPromotion([newProduct()], { startsAt: TOMORROW() });
       await startedAgo(promotion.id);
-      await until('the ticker announced the start', async () => (await typesOf(promotion.id)).length > 0);
-      expect(await typesOf(promotion.id)).toEqual(['promotion.started']);
+      await until('the ticker announced the start', async () => (await typesOf(promotion.id)).length > 1);
+      expect(await typesOf(promotion.id)).toEqual(['promotion.scheduled', 'promotion.started']);
     } finally {
       await replica.close();
     }

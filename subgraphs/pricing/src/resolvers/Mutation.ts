@@ -2,7 +2,7 @@ import { CURRENCY } from '@shop/domain';
 import { badInput, notFound, requireAdmin as requireAdminScope, type Viewer } from '@shop/platform';
 import type { MutationResolvers } from '../__generated__/resolvers-types.ts';
 import { createPricingWrites } from '../db/repository.ts';
-import { priceChanged, promotionEnded, promotionStarted } from '../events.ts';
+import { priceChanged, promotionEnded, promotionScheduled, promotionStarted } from '../events.ts';
 import { parseAmount, requireProductId, validatePromotion } from '../validation.ts';
 
 const requireAdmin = (viewer: Viewer | null) => requireAdminScope(viewer, 'Only an admin can change prices and promotions');
@@ -27,8 +27,12 @@ export const Mutation: MutationResolvers = {
     const promotion = await write(async (tx) => {
       const created = await createPricingWrites(tx).createPromotion(valid);
       if (!created) throw badInput('endsAt must be after startsAt', { field: 'endsAt' });
-      // Active now: it starts now. A scheduled one starts when the ticker sees its time pass.
-      return { value: created, events: created.active ? [promotionStarted(created, valid.productIds)] : [] };
+      // Active now: it starts now. A scheduled one is announced (lists of promotions show it) and
+      // starts when the ticker sees its time pass.
+      return {
+        value: created,
+        events: [created.active ? promotionStarted(created, valid.productIds) : promotionScheduled(created, valid.productIds)],
+      };
     });
     // Any product's best promotion may have changed (the write cleared them all); this one is known.
     loaders.promotionById.prime(promotion.id, promotion);
