@@ -7,6 +7,7 @@
  * set-up's own events were published and one taken once the load's were.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { SUBGRAPH_NAMES, type SubgraphName } from '@shop/registry';
 import { startStack, type Stack } from '@shop/stack';
 import { SMALL_SEED } from '@shop/subgraph-kit';
@@ -47,6 +48,29 @@ export interface Quantiles {
   meanSeconds: number | undefined;
 }
 
+/** One stack run: what one stack, one stream and one stretch of load produced, unsummarised. */
+export interface LagSlice {
+  label: string;
+  stream: 'in-process' | 'jetstream';
+  where: string;
+  paymentMethod: boolean;
+  seconds: number;
+  /** The 1-minute load average when the load began: others' work on the machine moves every figure. */
+  loadAverage: number;
+  offered: number;
+  sent: number;
+  notSent: number;
+  placed: number;
+  failed: Record<string, number>;
+  latenciesMs: number[];
+  /** Seconds from the last order answering until every outbox was empty again. */
+  settleSeconds: number;
+  /** outbox_publish_lag_seconds observed during the slice, per subgraph that had any. */
+  lag: Partial<Record<SubgraphName, Histogram>>;
+  published: Partial<Record<SubgraphName, number>>;
+}
+
+/** The slices of one stream, together. */
 export interface LagResult {
   label: string;
   stream: 'in-process' | 'jetstream';
@@ -61,10 +85,9 @@ export interface LagResult {
   placed: number;
   failed: Record<string, number>;
   orderLatencyMs: { p50: number | undefined; p99: number | undefined };
-  /** Seconds from the last order answering until every outbox was empty again. */
-  settleSeconds: number;
   all: Quantiles;
   bySubgraph: Partial<Record<SubgraphName, Quantiles & { published: number }>>;
+  slices: { seconds: number; loadAverage: number; placed: number; settleSeconds: number; lag: Quantiles }[];
 }
 
 export interface LagSkipped {
@@ -225,7 +248,7 @@ async function load(stack: Stack, sessions: readonly Session[], products: readon
 }
 
 /** One stack, one stream, one load; the stack is closed (and its stream's connections with it) before this returns. */
-export async function lagUnderCheckout(stream: LagStream, o: LagOptions): Promise<LagResult> {
+export async function lagSlice(stream: LagStream, o: LagOptions): Promise<LagSlice> {
   const routerSecret = randomBytes(24).toString('base64url');
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !DROPPED_ENV.test(key)));
   progress(`${stream.label}: starting the stack (small seed)…`);
@@ -281,39 +304,79 @@ export async function lagUnderCheckout(stream: LagStream, o: LagOptions): Promis
       `${stream.label}: ${o.rate} orders/s, at most ${o.concurrency} in flight, for ${o.seconds} s` +
         `${withPayment ? '' : ' (no paymentMethod in PlaceOrderInput)'}…`,
     );
+    const loadAverage = loadavg()[0] ?? 0;
     const outcome = await load(stack, sessions, products, withPayment, o);
     const loadEnded = performance.now();
     progress(`${stream.label}: ${outcome.placed} orders placed; waiting for every outbox to empty…`);
     const after = await settled(stack, 30_000);
     const settleSeconds = (performance.now() - loadEnded) / 1_000;
     if (after.pending) progress(`${stream.label}: ${after.pending} events still pending after 30 s`);
-    const bySubgraph: LagResult['bySubgraph'] = {};
-    const deltas: Histogram[] = [];
+    const lag: LagSlice['lag'] = {};
+    const published: LagSlice['published'] = {};
     for (const name of SUBGRAPH_NAMES) {
       const delta = histogramDelta(after.scrape[name].lag, before.scrape[name].lag);
-      deltas.push(delta);
-      if (delta.count > 0)
-        bySubgraph[name] = { ...quantiles(delta), published: after.scrape[name].published - before.scrape[name].published };
+      if (delta.count <= 0) continue;
+      lag[name] = delta;
+      published[name] = after.scrape[name].published - before.scrape[name].published;
     }
     return {
       label: stream.label,
       stream: stream.nats ? 'jetstream' : 'in-process',
-      where: stream.nats ? `${stream.nats.where}, stream ${stream.nats.stream}` : 'in-process',
+      where: stream.nats ? stream.nats.where : 'in-process',
       paymentMethod: withPayment,
       seconds: o.seconds,
-      rate: o.rate,
-      concurrency: o.concurrency,
+      loadAverage,
       offered: outcome.offered,
       sent: outcome.sent,
       notSent: outcome.notSent,
       placed: outcome.placed,
       failed: outcome.failed,
-      orderLatencyMs: { p50: sampleQuantile(0.5, outcome.latenciesMs), p99: sampleQuantile(0.99, outcome.latenciesMs) },
+      latenciesMs: outcome.latenciesMs,
       settleSeconds,
-      all: quantiles(addHistograms(deltas)),
-      bySubgraph,
+      lag,
+      published,
     };
   } finally {
     await stack.close();
   }
+}
+
+/** The slices of one stream as one figure: histograms and counts added, order latencies pooled. */
+export function summariseLag(slices: readonly LagSlice[], o: LagOptions): LagResult {
+  const first = slices[0];
+  if (!first) throw new Error('no slices to summarise');
+  const failed: Record<string, number> = {};
+  for (const slice of slices) for (const [code, n] of Object.entries(slice.failed)) failed[code] = (failed[code] ?? 0) + n;
+  const sum = (pick: (s: LagSlice) => number) => slices.reduce((total, slice) => total + pick(slice), 0);
+  const latencies = slices.flatMap((slice) => slice.latenciesMs);
+  const bySubgraph: LagResult['bySubgraph'] = {};
+  for (const name of SUBGRAPH_NAMES) {
+    const histograms = slices.flatMap((slice) => (slice.lag[name] ? [slice.lag[name]] : []));
+    if (histograms.length)
+      bySubgraph[name] = { ...quantiles(addHistograms(histograms)), published: sum((slice) => slice.published[name] ?? 0) };
+  }
+  return {
+    label: first.label,
+    stream: first.stream,
+    where: first.where,
+    paymentMethod: slices.every((slice) => slice.paymentMethod),
+    seconds: sum((slice) => slice.seconds),
+    rate: o.rate,
+    concurrency: o.concurrency,
+    offered: sum((slice) => slice.offered),
+    sent: sum((slice) => slice.sent),
+    notSent: sum((slice) => slice.notSent),
+    placed: sum((slice) => slice.placed),
+    failed,
+    orderLatencyMs: { p50: sampleQuantile(0.5, latencies), p99: sampleQuantile(0.99, latencies) },
+    all: quantiles(addHistograms(slices.flatMap((slice) => Object.values(slice.lag)))),
+    bySubgraph,
+    slices: slices.map((slice) => ({
+      seconds: slice.seconds,
+      loadAverage: slice.loadAverage,
+      placed: slice.placed,
+      settleSeconds: slice.settleSeconds,
+      lag: quantiles(addHistograms(Object.values(slice.lag))),
+    })),
+  };
 }

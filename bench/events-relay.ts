@@ -17,7 +17,7 @@ import { type AnyNewEvent, connectJetStream, createEventMetrics, createInProcess
 import { createLogger } from '@shop/platform';
 import { createDatabase, createOutboxRelay, type Database, insertOutboxEvents, prepareStorage } from '@shop/subgraph-kit';
 import { Registry } from 'prom-client';
-import { type BenchNats, progress, RUN_ID, type ScratchDatabase, streamMessages } from './events-support.ts';
+import { type BenchNats, progress, RUN_ID, type ScratchDatabase, sampleQuantile, streamMessages } from './events-support.ts';
 
 const SCHEMA = 'bench';
 const logger = createLogger('bench-events', 'silent');
@@ -27,6 +27,8 @@ export interface RelayOptions {
   writers: number;
   /** The relay's batch size (events per publish and per transaction holding their rows). */
   batchSize: number;
+  /** Single writes drained alone after the backlog, for the floor under the lag. */
+  roundTrips: number;
 }
 
 export interface RelayResult {
@@ -43,6 +45,11 @@ export interface RelayResult {
   published: number;
   /** Of the drain, the seconds spent in stream.publish (the rest is reading and marking rows). */
   publishSeconds: number;
+  /**
+   * One checkout's events (one write, 4 events) queued and drained alone, `roundTrips` times in a
+   * row on an idle relay: the floor under the lag a write sees (read, publish, mark), in ms.
+   */
+  oneWriteDrainMs: { p50: number | undefined; p99: number | undefined; roundTrips: number };
   /** What the stream holds (JetStream) or a follower heard (in-process) afterwards. */
   onStream: number;
   batchSize: number;
@@ -144,6 +151,15 @@ async function measure(
     if (published !== options.events || Number(pending?.n) !== 0) {
       throw new Error(`${label}: drain published ${published} of ${options.events} events, ${pending?.n} left pending`);
     }
+    const publishSeconds = Number(publishNs) / 1e9;
+    const onStream = await countOnStream();
+    const oneWrite: number[] = [];
+    for (let i = 0; i < options.roundTrips; i++) {
+      await db.transaction((tx) => insertOutboxEvents(tx, SCHEMA, checkoutEvents(1_000_000 + i)));
+      const t = process.hrtime.bigint();
+      await relay.drain();
+      oneWrite.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
     return {
       label,
       database: db.kind,
@@ -155,9 +171,10 @@ async function measure(
       insertEventsPerSecond: options.events / inserted.seconds,
       drainSeconds,
       eventsPerSecond: published / drainSeconds,
-      publishSeconds: Number(publishNs) / 1e9,
+      publishSeconds,
+      oneWriteDrainMs: { p50: sampleQuantile(0.5, oneWrite), p99: sampleQuantile(0.99, oneWrite), roundTrips: options.roundTrips },
       published,
-      onStream: await countOnStream(),
+      onStream,
       batchSize: options.batchSize,
     };
   } finally {
