@@ -53,7 +53,7 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
     // One JWT check per request, shared by the rate limit's key and the GraphQL context.
     viewerOf: viewerPerRequest(createAuthenticator(config.jwksUrl)),
     subgraphClients: createSubgraphClients(config, metrics),
-    signals: { invalidated: new Signal(), schemaChanged: new Signal(), documentsChanged: new Signal() },
+    signals: { invalidated: new Signal(), schemaChanged: new Signal<string>(), documentsChanged: new Signal() },
   };
   const stages: Stage[] = [];
   for (const factory of PIPELINE) {
@@ -81,7 +81,7 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
   const ready = readiness(app, config);
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
     ready.supergraphLoaded(coreSupergraphSdl);
-    void parts.signals.schemaChanged.emit(); // a new supergraph may remove what stored responses show
+    void parts.signals.schemaChanged.emit(coreSupergraphSdl); // a new supergraph may remove what stored responses show
   });
   for (const stage of stages) await stage.fastify?.(app);
   const server = createApolloServer(gateway, stages, config);

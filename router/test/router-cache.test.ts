@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ALL_TAGS } from '@shop/events';
 import { createInvalidationBus, invalidationChannel } from '@shop/platform';
 import type { RouterCacheHandle } from '../src/cache/create.ts';
+import { ListedEntityTypes } from '../src/cache/listed-types.ts';
 import type { RouterMetrics } from '../src/metrics.ts';
 import { routerOn } from './support/cache-failure.ts';
 import {
@@ -27,6 +29,7 @@ import {
   testPrefix,
   total,
 } from './support/harness.ts';
+import { TINY_SUPERGRAPH } from './support/tiny-router.ts';
 
 const alice = { userId: 'u-alice', scopes: [] };
 const bob = { userId: 'u-bob', scopes: [] };
@@ -75,7 +78,8 @@ describe.each(storages)('router entity cache on %s', (_kind, redisUrl) => {
     prefixes.push(prefix);
     metrics = createRouterMetrics();
     storage = new CountingStorage(storageFor(redisUrl, metrics, prefix));
-    cache = new RouterCache({ storage, metrics });
+    // What the gateway hands the stage on every supergraph load (stages/entity-cache.ts).
+    cache = new RouterCache({ storage, metrics, listedTypes: new ListedEntityTypes(readFileSync(TINY_SUPERGRAPH, 'utf8')) });
     subgraph = await startFakeSubgraph(publicPrices());
     source = dataSourceFor(subgraph.url, metrics, cache);
     // A Redis client is connecting until its first `ready`: wait, or the first lookups count as outages.
@@ -272,6 +276,40 @@ describe.each(storages)('router entity cache on %s', (_kind, redisUrl) => {
     const single = await source.run(SINGLE, { id: productId(1) }); // one product is no listing: stays
     expect(single.response.data?.product).toEqual({ __typename: 'Product', id: productId(1), name: 'One' });
     expect(subgraph.requests).toHaveLength(4);
+  });
+
+  it('tags an empty listing (or one without __typename) with the bare type its selection lists, a single product not', async () => {
+    const emptyOrUntyped: FakeHandler = (request) => ({
+      body: {
+        data: { products: Array.from({ length: request.variables.first ?? 0 }, (_, i) => ({ id: productId(i + 1), name: 'No typename' })) },
+      },
+      cacheControl: 'public, max-age=600',
+    });
+    const LISTING = 'query Listing__products__0($first:Int){products(first:$first){id name}}';
+    const SINGLE = 'query Detail__products__0($id:ID!){product(id:$id){id name}}';
+    subgraph.handle(emptyOrUntyped);
+    expect((await source.run(LISTING, { first: 0 })).response.data).toEqual({ products: [] });
+    await source.run(LISTING, { first: 2 });
+    subgraph.handle((request) => ({
+      body: { data: { product: { id: request.variables.id, name: 'One' } } },
+      cacheControl: 'public, max-age=600',
+    }));
+    await source.run(SINGLE, { id: productId(1) });
+    await cache.idle();
+    subgraph.handle(emptyOrUntyped);
+    await source.run(LISTING, { first: 0 });
+    await source.run(LISTING, { first: 2 });
+    expect(subgraph.requests).toHaveLength(3); // all three stored
+
+    // A product created: the empty page and the untyped one are dropped, though their data named no Product.
+    await cache.invalidate(['Product']);
+    await source.run(LISTING, { first: 0 });
+    await source.run(LISTING, { first: 2 });
+    expect(subgraph.requests).toHaveLength(5);
+    subgraph.handle(() => ({ body: { data: { product: null } }, cacheControl: 'public, max-age=600' }));
+    const single = await source.run(SINGLE, { id: productId(1) }); // one product is no listing: stays
+    expect(single.response.data?.product).toEqual({ id: productId(1), name: 'One' });
+    expect(subgraph.requests).toHaveLength(5);
   });
 
   it('drops everything on ALL_TAGS (the stream lost events), and stores nothing fetched before it', async () => {

@@ -111,6 +111,27 @@ describe('collection tags at the router', () => {
   });
 });
 
+describe('collection tags of an empty listing at the router', () => {
+  it('a bare `Product` drops an empty listing in both layers: its selection lists products, though its data holds none', async () => {
+    for (const responseCache of ['true', 'false']) {
+      const { router, deliver } = await routerWith({ RESPONSE_CACHE: responseCache });
+      expect((await post(router, LISTING, { first: 0 })).json().data).toEqual({ products: [] });
+      await post(router, DETAIL, { id: 'p1' });
+      await router.cache!.idle();
+      const warm = counts();
+      await post(router, LISTING, { first: 0 });
+      expect(counts(), `cached, RESPONSE_CACHE=${responseCache}`).toEqual(warm);
+
+      await deliver(['Product']); // a product created
+      expect((await post(router, LISTING, { first: 0 })).json().data).toEqual({ products: [] });
+      // Neither the response cache nor the entity cache's root entry answered it: the products subgraph did.
+      expect(counts(), `after Product, RESPONSE_CACHE=${responseCache}`).toEqual({ products: warm.products + 1, pricing: warm.pricing });
+      await post(router, DETAIL, { id: 'p1' }); // one product is no listing: still cached
+      expect(counts().products).toBe(warm.products + 1);
+    }
+  });
+});
+
 describe('ALL_TAGS at the router', () => {
   it('drops every entry of the entity cache and of the response cache', async () => {
     const { router, deliver } = await routerWith();

@@ -1,6 +1,7 @@
 import { type EventStream, openInvalidationBus } from '@shop/events';
 import { createInvalidationBus, createRedis, type InvalidationBus, invalidationChannel, type Logger } from '@shop/platform';
 import type { RouterMetrics } from '../metrics.ts';
+import type { ListedEntityTypes } from './listed-types.ts';
 import { MemoryStorage } from './memory-storage.ts';
 import { RedisStorage } from './redis-storage.ts';
 import { RouterCache } from './router-cache.ts';
@@ -25,6 +26,8 @@ export interface RouterCacheSettings {
    * stream) the Redis or in-process bus as before. Unset (tests of the cache alone): that bus.
    */
   stream?: EventStream | undefined;
+  /** The entity types root-field fetches can list, tagged whatever their data (see RouterCacheOptions). */
+  listedTypes?: ListedEntityTypes | undefined;
   /** Whatever else drops what the bus names (the whole-response cache, fetch sharing); awaited with the cache. */
   onInvalidate?: ((tags: readonly string[]) => Promise<unknown>) | undefined;
 }
@@ -54,7 +57,7 @@ export function createRouterCache(settings: RouterCacheSettings): RouterCacheHan
         maxEntryBytes: settings.cacheMaxEntryBytes,
         onSkip,
       });
-  const cache = new RouterCache({ storage, metrics });
+  const cache = new RouterCache({ storage, metrics, listedTypes: settings.listedTypes });
   // The same channel the subgraphs publish on; returning the promise lets an in-process publish
   // wait until this cache has dropped the entries (read-your-writes under `npm start`).
   const channel = invalidationChannel(settings.cacheKeyPrefix);

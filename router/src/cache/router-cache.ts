@@ -4,6 +4,7 @@ import { InvalidationLog, parseCacheControl, type OperationPolicy, type Viewer }
 import type { GatewayGraphQLRequest, GatewayGraphQLResponse } from '../gateway-types.ts';
 import type { RouterMetrics } from '../metrics.ts';
 import { digest, stableJson, tagsOf } from './keys.ts';
+import type { ListedEntityTypes } from './listed-types.ts';
 import { OperationShapes } from './operations.ts';
 import { combinePolicies, NOT_CACHEABLE } from './policy.ts';
 import type { CacheStorage, CacheWrite } from './storage.ts';
@@ -32,6 +33,12 @@ import type { CacheStorage, CacheWrite } from './storage.ts';
 export interface RouterCacheOptions {
   storage: CacheStorage;
   metrics: RouterMetrics;
+  /**
+   * The entity types each root-field fetch's selection can list (cache/listed-types.ts), added to
+   * its entry's tags whatever the data holds: an empty listing is dropped by a bare `Product` too.
+   * Unset: only the data's tags.
+   */
+  listedTypes?: ListedEntityTypes | undefined;
 }
 
 export type { GatewayGraphQLRequest, GatewayGraphQLResponse } from '../gateway-types.ts';
@@ -162,8 +169,11 @@ export class RouterCache {
     const data = response.data;
     if (sent && isStorable(response, policy, viewer) && data) {
       const key = policy.scope === 'PRIVATE' ? privateKey! : publicKey;
-      // A root field's list (a page, search results) also carries its entities' bare types: see tagsOf.
-      this.write(started, [this.entry(key, data, policy, tagsOf(data, new Set(), { collections: true }), viewer)]);
+      // A root field's list (a page, search results) also carries its entities' bare types: those
+      // in the data (see tagsOf), and those its selection can list, for a page that came back empty.
+      const tags = tagsOf(data, new Set(), { collections: true });
+      if (request.query) for (const type of this.options.listedTypes?.of(request.query, undefined, call.document) ?? []) tags.add(type);
+      this.write(started, [this.entry(key, data, policy, tags, viewer)]);
     }
     return { response, policy, lookups: { hits: 0, misses: 1 } };
   }

@@ -1,5 +1,6 @@
 import { openEventStream } from '@shop/events';
 import { createRouterCache } from '../cache/create.ts';
+import { ListedEntityTypes } from '../cache/listed-types.ts';
 import type { RouterCache } from '../cache/router-cache.ts';
 import type { FetchStage, RouterParts, Stage } from './stage.ts';
 
@@ -17,6 +18,9 @@ export async function entityCache(parts: RouterParts): Promise<Stage | undefined
   // cannot be reached fails the start, as Postgres does for a subgraph. Nothing else in the router
   // uses the stream, so without the cache it is not opened.
   const stream = await openEventStream({ ...config.events, logger: log, metrics: metrics.events });
+  // What each root-field fetch can list, read against the supergraph the gateway loaded last.
+  const listedTypes = new ListedEntityTypes();
+  signals.schemaChanged.listen((supergraphSdl) => listedTypes.setSupergraph(supergraphSdl));
   const handle = createRouterCache({
     stream,
     redisUrl: config.redisUrl,
@@ -27,6 +31,7 @@ export async function entityCache(parts: RouterParts): Promise<Stage | undefined
     cacheKeyPrefix: config.cacheKeyPrefix,
     logger: log,
     metrics,
+    listedTypes,
     onInvalidate: (tags) => signals.invalidated.emit(tags),
   });
   parts.entityCache = handle.cache;

@@ -1,5 +1,7 @@
+import type { ApolloServerPlugin } from '@apollo/server';
 import type { FastifyRequest } from 'fastify';
 import { tagsOf } from '../cache/keys.ts';
+import { ListedEntityTypes } from '../cache/listed-types.ts';
 import { ResponseCache } from '../cache/response-cache.ts';
 import type { ResponseCacheState, RouterContext } from '../context.ts';
 import { keyedRequest } from '../request-key.ts';
@@ -21,8 +23,13 @@ export function responseCache({ config, metrics, viewerOf, signals }: RouterPart
     maxEntryBytes: config.cacheMaxEntryBytes,
     metrics,
   });
+  // The entity types each client operation can list, against the supergraph the gateway loaded last.
+  const listedTypes = new ListedEntityTypes();
   signals.invalidated.listen((tags) => cache.invalidate(tags));
-  signals.schemaChanged.listen(() => cache.clear());
+  signals.schemaChanged.listen((supergraphSdl) => {
+    listedTypes.setSupergraph(supergraphSdl);
+    cache.clear();
+  });
   signals.documentsChanged.listen(() => cache.clear());
   const states = new WeakMap<FastifyRequest, ResponseCacheState>();
   return {
@@ -46,6 +53,7 @@ export function responseCache({ config, metrics, viewerOf, signals }: RouterPart
     apollo: {
       plugins: [
         cache.plugin(),
+        listedTypesPlugin(listedTypes),
         {
           // Only queries are ever stored: for anything else the lookup was no lookup at all.
           requestDidStart: async () => ({
@@ -77,5 +85,22 @@ export function responseCache({ config, metrics, viewerOf, signals }: RouterPart
       },
     },
     close: () => cache.close(),
+  };
+}
+
+/**
+ * Tags a query's response with every entity type its operation can list (cache/listed-types.ts),
+ * whatever the fetches bring back: an empty search or a page without `__typename` is dropped by a
+ * bare `Product` (a product created) as a full one is. Once the operation is resolved, before any fetch.
+ */
+function listedTypesPlugin(listedTypes: ListedEntityTypes): ApolloServerPlugin<RouterContext> {
+  return {
+    requestDidStart: async () => ({
+      didResolveOperation: async ({ contextValue, source, document, operation }) => {
+        const tags = contextValue.responseCache?.tags;
+        if (!tags || operation?.operation !== 'query') return;
+        for (const type of listedTypes.of(source, operation.name?.value, document)) tags.add(type);
+      },
+    }),
   };
 }

@@ -107,8 +107,8 @@ export interface RouterParts {
   signals: {
     /** Tags dropped by a write somewhere (the invalidation bus). */
     invalidated: Signal<readonly string[]>;
-    /** The gateway loaded a (new) supergraph. */
-    schemaChanged: Signal;
+    /** The gateway loaded a (new) supergraph: its core SDL (the one with `@join__*`). */
+    schemaChanged: Signal<string>;
     /** The trusted documents (client manifests) were (re)loaded. */
     documentsChanged: Signal;
   };
