@@ -143,7 +143,9 @@ describe('NATS stopped while orders are placed', () => {
       intervalMs: 200,
       message: 'the outboxes did not drain after NATS came back',
     });
-    process.stderr.write(`[e2e-nats] outage: ${ORDERS} orders placed in a ${outageMs} ms outage; outboxes drained ${Date.now() - restarted} ms after NATS restarted\n`);
+    process.stderr.write(
+      `[e2e-nats] outage: ${ORDERS} orders placed in a ${outageMs} ms outage; outboxes drained ${Date.now() - restarted} ms after NATS restarted\n`,
+    );
 
     // Events in = events out: the rows queued during the outage are the messages on the stream, each once.
     const stream = (await readStream(world.nats.url, world.streamName)).slice(seqBefore);
