@@ -234,13 +234,13 @@ describe('updateProduct', () => {
     expect(await searchIds(`Brand${word('brand')}`)).toEqual([product.id]);
   });
 
-  it('tags an edit that moves no list with the product alone', async () => {
+  it('tags any edit of a product on sale with the bare type too (entries that showed it without its id carry only that)', async () => {
     const product = await create();
     await gql(app, UPDATE, { id: product.id, input: { weightGrams: 5, imageUrl: 'https://img.shop.example/b.png' } }, ADMIN);
     expect((await eventsOf(product.id)).at(-1)).toEqual({
       type: 'product.updated',
       data: { productId: product.id, changed: ['imageUrl', 'weightGrams'] },
-      tags: [`Product:${product.id}`],
+      tags: [`Product:${product.id}`, 'Product'],
     });
   });
 

@@ -14,7 +14,6 @@ const requireAdmin = (viewer: Viewer | null) => requireAdminScope(viewer, 'Only 
  * the bare tag also reaches lists it joins or leaves, which only a change of what they select or
  * match by can do (listing filters: category and brand; search: name, brand, description).
  */
-const LIST_FIELDS: ReadonlySet<string> = new Set(['name', 'description', 'brand', 'categoryId']);
 
 function requireProductId(id: string): string {
   if (productNumber(id) === undefined) throw badInput(`"${id}" is not a product id`, { argument: 'id' });
@@ -97,8 +96,10 @@ function changedFields(current: ProductModel, changes: ProductChanges): (typeof 
 
 function updatedEvent(before: ProductModel, after: ProductModel, changed: readonly string[]): AnyNewEvent {
   const tags = new Set([`Product:${after.id}`]);
-  // A discontinued product is in no list, so an edit of it moves none.
-  if (after.discontinuedAt === null && changed.some((field) => LIST_FIELDS.has(field))) tags.add('Product');
+  // Any edit of a product on sale carries the bare type: a list it joins or leaves (a search) has no
+  // tag of it, and neither has an entry that showed it without selecting its id (the router then
+  // tags the bare type). A discontinued product is in no list, so an edit of it moves none.
+  if (after.discontinuedAt === null) tags.add('Product');
   if (changed.includes('categoryId')) {
     tags.add(`Category:${before.categoryId}`);
     tags.add(`Category:${after.categoryId}`);
