@@ -3,6 +3,7 @@ import { connect as tcpConnect, createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { EventEnvelope } from '@shop/events';
 import { type NatsServer, startNatsServer, waitFor } from '@shop/events/testing';
@@ -95,6 +96,7 @@ export async function startStreamWorld(label: string): Promise<StreamWorld> {
     const id = `${label}_${process.pid}_${randomBytes(3).toString('hex')}`;
     const streamName = `SHOP_STREAM_${id}`.toUpperCase();
     const subjectPrefix = `shop-stream-${id}`.replaceAll('_', '-');
+    const cacheKeyPrefix = `${process.env.CACHE_KEY_PREFIX ?? 'shop-test:'}stream-${id}:`;
     const env: Record<string, string | undefined> = {
       ...process.env,
       ...databases.env,
@@ -105,7 +107,7 @@ export async function startStreamWorld(label: string): Promise<StreamWorld> {
       NATS_STREAM: streamName,
       NATS_SUBJECT_PREFIX: subjectPrefix,
       // Redis entries of this file's own: its databases are not the tier's, so neither are its caches.
-      CACHE_KEY_PREFIX: `${process.env.CACHE_KEY_PREFIX ?? 'shop-test:'}stream-${id}:`,
+      CACHE_KEY_PREFIX: cacheKeyPrefix,
       PAYMENT_PROVIDER_URL: '',
     };
     const stack = await startStack({ env, freePorts: true, seedSize: STREAM_SEED });
@@ -124,6 +126,7 @@ export async function startStreamWorld(label: string): Promise<StreamWorld> {
         const stackMs = Date.now() - closing;
         await server.dispose().catch(() => {});
         await databases.drop();
+        if (env.REDIS_URL) await dropRedisKeys(env.REDIS_URL, cacheKeyPrefix).catch(() => {});
         process.stderr.write(`[e2e-nats] ${label}: closed in ${Date.now() - closing} ms (stack ${stackMs} ms)\n`);
       },
     };
@@ -131,6 +134,22 @@ export async function startStreamWorld(label: string): Promise<StreamWorld> {
     await nats?.dispose().catch(() => {});
     await databases.drop().catch(() => {});
     throw error;
+  }
+}
+
+/** Removes the Redis entries under this file's prefix (the tier removes its own prefix's at the end too). */
+async function dropRedisKeys(url: string, prefix: string) {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
   }
 }
 
