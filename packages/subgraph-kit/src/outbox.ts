@@ -86,6 +86,12 @@ export interface OutboxRelayOptions {
 export interface OutboxRelay {
   /** Publishes what is pending soon (after a write committed events). */
   kick(): void;
+  /**
+   * Publishes what is pending now and resolves when it is on the stream (after a write committed
+   * events); resolves at once, without trying, while the stream is known to be away (the poll
+   * retries), and never rejects.
+   */
+  flush(): Promise<void>;
   /** Publishes everything pending now; resolves with how many it published; rejects when the stream refused. */
   drain(): Promise<number>;
   /** Stops polling, after one last bounded attempt to publish what is pending. */
@@ -220,6 +226,13 @@ export function createOutboxRelay({
     kick() {
       // A write's commit: publish now unless the stream is known to be away (the poll retries).
       if (!stopped && Date.now() >= retryAt) queueMicrotask(quietly);
+    },
+    flush() {
+      if (stopped || Date.now() < retryAt) return Promise.resolve();
+      return run().then(
+        () => {},
+        () => {},
+      );
     },
     drain: () => run(),
     async stop() {

@@ -145,7 +145,7 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
     stream,
     metrics,
     logger: log,
-    writeFor: (loaders) => createWrite({ db, schema: definition.name, bus, loaders, logger: log, onEvents: relay.kick }),
+    writeFor: (loaders) => createWrite({ db, schema: definition.name, bus, loaders, logger: log, onEvents: relay.flush }),
   };
   const stopBackground = definition.background?.(services);
   const consumers = startConsumers(services, definition.name, definition.consumers ?? [], eventMetrics);

@@ -40,8 +40,14 @@ export interface WriteOptions {
   schema: string;
   /** The invalidation bus (or a test's recorder of what was published). */
   bus: Pick<InvalidationBus, 'publish'>;
-  /** Told after every commit that queued events (the outbox relay's `kick`). */
-  onEvents?: (() => void) | undefined;
+  /**
+   * Told after every commit that queued events (the outbox relay's `flush`). The write waits for it
+   * at most PUBLISH_WAIT_MS: by the time the caller answers (the router gets the mutation's
+   * response), the events are on the stream and the other processes' caches are dropping what they
+   * touched, so a read right after a write sees it on every replica. A slow or absent stream only
+   * delays the write by that bound; the events stay queued and the relay publishes them later.
+   */
+  onEvents?: (() => Promise<unknown> | undefined) | undefined;
   /** The request's DataLoaders, each cleared after a commit; absent for writes outside a request (sweepers, consumers). */
   loaders?: object | undefined;
   /** Where a failed publish is reported: the write has committed, so its caller must not see an error. */
@@ -75,9 +81,19 @@ export function createWrite({ db, schema, bus, onEvents, loaders, logger }: Writ
         logger.error({ err: error, tags }, 'could not drop the caches a write made stale; the stream or the TTL will');
       }
     }
-    if (events.length) onEvents?.();
+    if (events.length && onEvents) await boundedWait(onEvents());
     return value;
   };
+}
+
+/** How long a write waits for its events to reach the stream before answering without that. */
+export const PUBLISH_WAIT_MS = 500;
+
+async function boundedWait(work: Promise<unknown> | undefined): Promise<void> {
+  if (!work) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, PUBLISH_WAIT_MS)))]);
+  clearTimeout(timer);
 }
 
 /** Clears every DataLoader among `loaders`' values (anything with `clearAll`). */

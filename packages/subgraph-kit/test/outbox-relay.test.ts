@@ -19,7 +19,7 @@ afterAll(async () => {
 const bus = { publish: async () => {} };
 
 /** Writes `n` notes, each with its event, through a write like a subgraph's. */
-async function writeNotes(from: number, n: number, onEvents?: () => void) {
+async function writeNotes(from: number, n: number, onEvents?: () => Promise<unknown> | undefined) {
   const write = createWrite({ db, schema: 'notes', bus, logger: quietLogger, onEvents });
   for (let id = from; id < from + n; id++) {
     await write(async (tx) => {
@@ -36,7 +36,11 @@ describe('the outbox relay', () => {
     const { stream, metrics, registry } = privateStream();
     const heard = heardOn(stream);
     const relay = createOutboxRelay({ db, schema: 'notes', stream, logger: quietLogger, metrics, pollMs: 60_000 });
-    await writeNotes(100, 5, relay.kick);
+    // Kicked, not flushed: the writes answer at once and the relay catches up.
+    await writeNotes(100, 5, () => {
+      relay.kick();
+      return undefined;
+    });
     await waitFor(() => heard.length === 5, { message: 'the kicked relay did not publish' });
     expect(heard.map((e) => e.aggregateId)).toEqual(['p100', 'p101', 'p102', 'p103', 'p104']);
     expect(heard.every((e) => e.type === 'product.discontinued' && e.aggregate === 'product' && e.version === 1)).toBe(true);
@@ -61,7 +65,7 @@ describe('the outbox relay', () => {
     const relay = createOutboxRelay({ db, schema: 'notes', stream: flaky, logger: quietLogger, metrics, pollMs: 20 });
     const before = await pending();
     // Every write commits although nothing can be published.
-    await writeNotes(200, 20, relay.kick);
+    await writeNotes(200, 20, relay.flush);
     expect(await db.query('SELECT count(*)::int AS n FROM notes.note WHERE id BETWEEN 200 AND 219')).toEqual([{ n: 20 }]);
     await expect(relay.drain()).rejects.toThrow('stream unavailable');
     expect(await pending()).toBe(before + 20);
@@ -106,6 +110,23 @@ describe('the outbox relay', () => {
     expect(heard.filter((e) => ['p300', 'p301', 'p302'].includes(e.aggregateId))).toHaveLength(3);
     expect(published.length).toBe(heard.length);
     await revived.stop();
+    await stream.close();
+  });
+
+  it('lets a write answer once its events are on the stream, and not wait on a stream that hangs', async () => {
+    const { stream, metrics } = privateStream();
+    const relay = createOutboxRelay({ db, schema: 'notes', stream, logger: quietLogger, metrics, pollMs: 60_000 });
+    await writeNotes(500, 3, relay.flush);
+    // Flushed before each write answered: nothing of them is pending.
+    expect(await pending()).toBe(0);
+    const hanging: EventStream = { ...stream, kind: stream.kind, publish: () => new Promise(() => {}) };
+    const stuck = createOutboxRelay({ db, schema: 'notes', stream: hanging, logger: quietLogger, metrics, pollMs: 60_000 });
+    // The write still answers (after PUBLISH_WAIT_MS); its event stays queued.
+    await writeNotes(510, 1, stuck.flush);
+    expect(await pending()).toBe(1);
+    await relay.drain();
+    expect(await pending()).toBe(0);
+    await relay.stop();
     await stream.close();
   });
 

@@ -38,7 +38,10 @@ function fixture() {
   const errors: unknown[] = [];
   const logger = { error: (obj: object) => void errors.push(obj) };
   let kicks = 0;
-  const onEvents = () => void kicks++;
+  const onEvents = () => {
+    kicks++;
+    return undefined;
+  };
   return { loaders, batches: () => batches, heard, bus, errors, logger, onEvents, kicks: () => kicks };
 }
 
