@@ -312,6 +312,64 @@ describe.each(storages)('router entity cache on %s', (_kind, redisUrl) => {
     expect(subgraph.requests).toHaveLength(5);
   });
 
+  it('tags a root fetch’s entities without __typename by the id its selection has there, by the bare type where it has none', async () => {
+    const SINGLE = 'query Detail__products__0($id:ID!){product(id:$id){id name}}';
+    const UNKEYED = 'query Detail__products__0($id:ID!){product(id:$id){name}}';
+    const ALIASED = 'query Detail__products__0($id:ID!){item:product(id:$id){key:id name}}';
+    const PAGE = 'query Listing__products__0($first:Int){products(first:$first){id name}}';
+    let name = 'Old';
+    // No __typename anywhere, as the planner asks a root field it needs no join for.
+    const untyped: FakeHandler = ({ query, variables }) => {
+      const id = variables.id as string;
+      const data =
+        query === SINGLE
+          ? { product: { id, name } }
+          : query === UNKEYED
+            ? { product: { name } }
+            : query === ALIASED
+              ? { item: { key: id, name } }
+              : query === PAGE
+                ? { products: [1, 2].map((n) => ({ id: productId(n), name: `${name} ${n}` })) }
+                : { _entities: entities({ query, variables, headers: {} }) };
+      return { body: { data }, cacheControl: 'public, max-age=600' };
+    };
+    subgraph.handle(untyped);
+    const all = async () => {
+      const answers = [];
+      for (const query of [SINGLE, UNKEYED, ALIASED]) answers.push((await source.run(query, { id: productId(1) })).response.data);
+      answers.push((await source.run(PAGE, { first: 2 })).response.data);
+      answers.push((await source.run(ENTITIES, { representations: [product(1)] })).response.data);
+      return answers;
+    };
+    await all();
+    await cache.idle();
+    expect(subgraph.requests).toHaveLength(5);
+    await all();
+    expect(subgraph.requests).toHaveLength(5); // all five stored
+
+    // An update of p1 (`Product:p1`, here without the bare type its event also carries).
+    name = 'New';
+    await cache.invalidate([`Product:${productId(1)}`]);
+    const [single, unkeyed, aliased, page] = await all();
+    expect(single).toEqual({ product: { id: productId(1), name: 'New' } });
+    expect(aliased).toEqual({ item: { key: productId(1), name: 'New' } });
+    expect(page).toEqual({
+      products: [
+        { id: productId(1), name: 'New 1' },
+        { id: productId(2), name: 'New 2' },
+      ],
+    });
+    // Without `id` the entry could name no product: only the bare type drops it.
+    expect(unkeyed).toEqual({ product: { name: 'Old' } });
+    expect(subgraph.requests.slice(5).map((r) => r.query)).toEqual([SINGLE, ALIASED, PAGE, ENTITIES]);
+
+    // The bare type: the entry without `id` and the page go; the keyed single entries and `_entities` stay.
+    await cache.idle();
+    await cache.invalidate(['Product']);
+    expect((await all())[1]).toEqual({ product: { name: 'New' } });
+    expect(subgraph.requests.slice(9).map((r) => r.query)).toEqual([UNKEYED, PAGE]);
+  });
+
   it('drops everything on ALL_TAGS (the stream lost events), and stores nothing fetched before it', async () => {
     await source.run(ENTITIES, { representations: [product(1), product(2)] });
     subgraph.handle(rootProducts);

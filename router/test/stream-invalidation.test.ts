@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type FieldNode, Kind, type OperationDefinitionNode, parse } from 'graphql';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ALL_TAGS } from '@shop/events';
 import { createInvalidationBus, createLogger, invalidationChannel } from '@shop/platform';
@@ -18,13 +19,29 @@ let pricing: FakeSubgraph;
 let priceOffset = 0;
 /** Held in flight by the products fake while set (fetch-sharing case). */
 let productsDelayMs = 0;
+/** The name the products fake gives every product (an update changes it). */
+let productName = 'One';
+
+/**
+ * The products fake's `product(id:)`: exactly the fields the fetch selects, under their response
+ * keys, as a real subgraph answers (no `__typename` unless asked).
+ */
+function productAnswer(query: string, id: string): Record<string, unknown> {
+  const operation = parse(query).definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
+  const root = operation.selectionSet.selections.find((s): s is FieldNode => s.kind === Kind.FIELD)!;
+  const product: Record<string, unknown> = {};
+  for (const field of root.selectionSet?.selections ?? []) {
+    if (field.kind !== Kind.FIELD) continue;
+    const name = field.name.value;
+    product[field.alias?.value ?? name] = name === 'id' ? id : name === 'name' ? productName : name === '__typename' ? 'Product' : null;
+  }
+  return { [root.alias?.value ?? root.name.value]: product };
+}
 
 beforeAll(async () => {
   products = await startFakeSubgraph(async ({ query, variables }) => {
     if (productsDelayMs) await delay(productsDelayMs);
-    if (/\bproduct\(/.test(query)) {
-      return { body: { data: { product: { __typename: 'Product', id: variables.id, name: 'One' } } }, cacheControl: 'public, max-age=600' };
-    }
+    if (/\bproduct\(/.test(query)) return { body: { data: productAnswer(query, variables.id) }, cacheControl: 'public, max-age=600' };
     const first = Number(/first:\s*(\d+)/.exec(query)?.[1] ?? variables.first ?? 2);
     const list = Array.from({ length: first }, (_, i) => ({ __typename: 'Product', id: `p${i + 1}`, name: `Product ${i + 1}` }));
     return { body: { data: { products: list } }, cacheControl: 'public, max-age=600' };
@@ -47,6 +64,7 @@ const opened: Router[] = [];
 afterEach(async () => {
   priceOffset = 0;
   productsDelayMs = 0;
+  productName = 'One';
   for (const router of opened.splice(0)) await router.close();
 });
 
@@ -128,6 +146,43 @@ describe('collection tags of an empty listing at the router', () => {
       expect(counts(), `after Product, RESPONSE_CACHE=${responseCache}`).toEqual({ products: warm.products + 1, pricing: warm.pricing });
       await post(router, DETAIL, { id: 'p1' }); // one product is no listing: still cached
       expect(counts().products).toBe(warm.products + 1);
+    }
+  });
+});
+
+describe('entity tags of a product without __typename at the router', () => {
+  const KEYED = 'query Keyed($id: ID!) { product(id: $id) { id name } }';
+  const ALIASED = 'query Aliased($id: ID!) { item: product(id: $id) { key: id name } }';
+  const UNKEYED = 'query Unkeyed($id: ID!) { product(id: $id) { name } }';
+  const read = async (router: Router, query: string) => (await post(router, query, { id: 'p1' })).json().data;
+
+  it('an update of p1 drops product(id:) in both layers: by `Product:p1` where id is selected (aliases too), by `Product` where not', async () => {
+    for (const responseCache of ['true', 'false']) {
+      const { router, deliver } = await routerWith({ RESPONSE_CACHE: responseCache });
+      const before = products.requests.length;
+      for (const query of [KEYED, ALIASED, UNKEYED]) await read(router, query);
+      await router.cache!.idle();
+      // The planner asks these root fields for no __typename: their data names no type.
+      const fetched = products.requests.slice(before).map((r) => r.query);
+      expect(fetched).toHaveLength(3);
+      for (const query of fetched) expect(query).not.toContain('__typename');
+      const warm = counts();
+      for (const query of [KEYED, ALIASED, UNKEYED]) await read(router, query);
+      expect(counts(), `cached, RESPONSE_CACHE=${responseCache}`).toEqual(warm);
+
+      productName = 'Changed';
+      await deliver(['Product:p1']);
+      expect(await read(router, KEYED)).toEqual({ product: { id: 'p1', name: 'Changed' } });
+      expect(await read(router, ALIASED)).toEqual({ item: { key: 'p1', name: 'Changed' } });
+      // Selected without its id, the answer could not say which product it shows: only the bare type drops it.
+      expect(await read(router, UNKEYED)).toEqual({ product: { name: 'One' } });
+      expect(counts(), `after Product:p1, RESPONSE_CACHE=${responseCache}`).toEqual({ products: warm.products + 2, pricing: warm.pricing });
+
+      await deliver(['Product']); // what an update's event carries besides Product:p1
+      expect(await read(router, UNKEYED)).toEqual({ product: { name: 'Changed' } });
+      expect(await read(router, KEYED)).toEqual({ product: { id: 'p1', name: 'Changed' } }); // fetched once since, and kept
+      expect(counts(), `after Product, RESPONSE_CACHE=${responseCache}`).toEqual({ products: warm.products + 3, pricing: warm.pricing });
+      productName = 'One';
     }
   });
 });

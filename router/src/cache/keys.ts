@@ -53,7 +53,9 @@ export function digest(material: string): string {
 
 /**
  * Invalidation tags (`Type:id`) for every object in a value that has a `__typename` and an `id`:
- * an entry is dropped when anything it shows changes, not only its own entity.
+ * an entry is dropped when anything it shows changes, not only its own entity. Objects without
+ * `__typename` (a root field the planner needs no join for) are tagged from the selection instead,
+ * by ListedEntityTypes.tagData (entity-positions.ts).
  *
  * With `collections`, an entity found inside a list (at any depth below it: a page's items, their
  * brands) also gives its bare type (`Product`): a listing or a search shows which entities exist,

@@ -13,6 +13,7 @@ import {
   valueFromASTUntyped,
 } from 'graphql';
 import { LRUCache } from 'lru-cache';
+import { type EntityPosition, entityPositions, tagAtPositions } from './entity-positions.ts';
 import { PER_ENTRY_BYTES, stringBytes } from './sizes.ts';
 
 /**
@@ -34,6 +35,10 @@ import { PER_ENTRY_BYTES, stringBytes } from './sizes.ts';
  * know are skipped. The walk is iterative, each named fragment is expanded once per list state, and it
  * stops at MAX_DEPTH or VISIT_BUDGET selections: past either it answers every entity type of the
  * supergraph (more invalidation, never a stale listing).
+ *
+ * The same reading also finds where the operation's entities sit in its answer (entity-positions.ts),
+ * so `ListedEntityTypes.tagData` can tag a single `product(id:) { id name }` `Product:<id>` though
+ * its data carries no `__typename` for `tagsOf` to go by.
  */
 
 /** A field as the walk needs it: its named type and whether a list wraps it at any level. */
@@ -216,6 +221,20 @@ export function listedEntityTypes(types: SupergraphTypes, document: DocumentNode
 
 const NONE: readonly string[] = Object.freeze([]);
 
+/** What one document gives, remembered per document. */
+interface Reading {
+  /** The entity types it can list (`listedEntityTypes`). */
+  listed: readonly string[];
+  /** Where its entities' objects sit (entity-positions.ts); `ALL`: past the bounds; undefined: none. */
+  positions: EntityPosition | typeof ALL | undefined;
+  /** An estimate of what the reading holds besides the key, for the byte bound. */
+  bytes: number;
+}
+
+/** The positions of a document past the walk's bounds: every entity type is tagged. */
+const ALL = Symbol('every entity type');
+const NOTHING: Reading = Object.freeze({ listed: NONE, positions: undefined, bytes: 0 });
+
 /** Bytes of document text remembered (client documents are up to MAX_DOCUMENT_BYTES each). */
 const MEMO_MAX_BYTES = 8 * 1024 * 1024;
 
@@ -226,20 +245,21 @@ export interface ListedTypesOptions {
 }
 
 /**
- * `listedEntityTypes` per document text, against the supergraph last given to `setSupergraph`:
- * the same few hundred documents (the planner's fetches, the clients' operations) come back again
- * and again, so each is read once and remembered (bounded in entries and bytes), and forgotten
- * when the supergraph changes.
+ * `listedEntityTypes` and `entityPositions` per document text, against the supergraph last given to
+ * `setSupergraph`: the same few hundred documents (the planner's fetches, the clients' operations)
+ * come back again and again, so each is read once and remembered (bounded in entries and bytes),
+ * and forgotten when the supergraph changes.
  */
 export class ListedEntityTypes {
   private types: SupergraphTypes = EMPTY_TYPES;
-  private readonly memo: LRUCache<string, readonly string[]>;
+  private readonly memo: LRUCache<string, Reading>;
 
   constructor(supergraphSdl?: string, { maxEntries = 1_000, maxBytes = MEMO_MAX_BYTES }: ListedTypesOptions = {}) {
     this.memo = new LRUCache({
       max: maxEntries,
       maxSize: maxBytes,
-      sizeCalculation: (value, key) => PER_ENTRY_BYTES + stringBytes(key) + value.reduce((sum, type) => sum + stringBytes(type), 0),
+      sizeCalculation: (value, key) =>
+        PER_ENTRY_BYTES + stringBytes(key) + value.bytes + value.listed.reduce((sum, type) => sum + stringBytes(type), 0),
     });
     if (supergraphSdl) this.setSupergraph(supergraphSdl);
   }
@@ -256,14 +276,27 @@ export class ListedEntityTypes {
    * that does not parse, or with no such operation.
    */
   of(source: string, operationName?: string | null, document?: DocumentNode): readonly string[] {
-    // Operation names are GraphQL names (no newline): the key cannot be two different pairs.
-    const key = `${operationName ?? ''}\n${source}`;
-    let types = this.memo.get(key);
-    if (!types) {
-      types = this.read(source, operationName ?? undefined, document);
-      this.memo.set(key, types);
-    }
-    return types;
+    return this.reading(source, operationName, document).listed;
+  }
+
+  /**
+   * Adds to `into` the tags of the entities `data` (the answer to `source`, as `of` reads it) holds
+   * where its selection puts them, `__typename` or not (entity-positions.ts): `Type:<id>` where `id`
+   * is selected there, the bare `Type` where it is not; every entity type, bare, for a document past
+   * the walk's bounds. For root-field fetches and whole responses: an `_entities` answer's objects
+   * are named by its representations.
+   */
+  tagData(
+    data: unknown,
+    source: string,
+    operationName?: string | null,
+    document?: DocumentNode,
+    into: Set<string> = new Set(),
+  ): Set<string> {
+    const { positions } = this.reading(source, operationName, document);
+    if (positions === ALL) for (const type of this.types.allEntities) into.add(type);
+    else if (positions) tagAtPositions(data, positions, into);
+    return into;
   }
 
   /** Documents remembered; for tests and diagnostics. */
@@ -271,13 +304,24 @@ export class ListedEntityTypes {
     return this.memo.size;
   }
 
-  private read(source: string, operationName: string | undefined, given: DocumentNode | undefined): readonly string[] {
-    if (!this.types.allEntities.length) return NONE;
+  private reading(source: string, operationName: string | null | undefined, document: DocumentNode | undefined): Reading {
+    // Operation names are GraphQL names (no newline): the key cannot be two different pairs.
+    const key = `${operationName ?? ''}\n${source}`;
+    let reading = this.memo.get(key);
+    if (!reading) {
+      reading = this.read(source, operationName ?? undefined, document);
+      this.memo.set(key, reading);
+    }
+    return reading;
+  }
+
+  private read(source: string, operationName: string | undefined, given: DocumentNode | undefined): Reading {
+    if (!this.types.allEntities.length) return NOTHING;
     let document: DocumentNode;
     try {
       document = given ?? parse(source, { noLocation: true });
     } catch {
-      return NONE; // nothing will be cached for it either
+      return NOTHING; // nothing will be cached for it either
     }
     const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
     const operation =
@@ -286,8 +330,13 @@ export class ListedEntityTypes {
           ? operations[0]
           : undefined
         : operations.find((o) => o.name?.value === operationName);
-    if (!operation) return NONE;
-    const types = listedEntityTypes(this.types, document, operation);
-    return types.length ? Object.freeze(types) : NONE;
+    if (!operation) return NOTHING;
+    const listed = listedEntityTypes(this.types, document, operation);
+    const positions = entityPositions(this.types, document, operation, { maxDepth: MAX_DEPTH, visitBudget: VISIT_BUDGET });
+    return {
+      listed: listed.length ? Object.freeze(listed) : NONE,
+      positions: positions ? (positions.root.children.size ? positions.root : undefined) : ALL,
+      bytes: positions?.bytes ?? 0,
+    };
   }
 }

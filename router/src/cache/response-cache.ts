@@ -19,8 +19,9 @@ import type { ByteBounds } from './sizes.ts';
  * What is stored follows the entity cache's rules: queries only, never a response with errors,
  * for the response's own Cache-Control (the shortest TTL of everything in it, PRIVATE if any part
  * is, nothing if any part is not cacheable), PRIVATE answers only under their user's key. Each
- * entry carries the `Type:id` tags of every object the subgraphs returned for it (plus the user's
- * `User:<id>` when PRIVATE) and is dropped by the same invalidation bus messages as the entity
+ * entry carries the `Type:id` tags of every object the subgraphs returned for it, `__typename` or not
+ * (from each fetch's selection; the bare `Type` where it has no `id`), plus the user's
+ * `User:<id>` when PRIVATE, and is dropped by the same invalidation bus messages as the entity
  * cache. An answer whose fetches started before an invalidation of one of its tags arrived is not
  * stored. Like the entity cache's root lists, an entity a root-field fetch returned in a list also
  * tags the entry with its bare type (`Product`), which the events of a product created or

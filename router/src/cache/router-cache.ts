@@ -35,8 +35,9 @@ export interface RouterCacheOptions {
   metrics: RouterMetrics;
   /**
    * The entity types each root-field fetch's selection can list (cache/listed-types.ts), added to
-   * its entry's tags whatever the data holds: an empty listing is dropped by a bare `Product` too.
-   * Unset: only the data's tags.
+   * its entry's tags whatever the data holds: an empty listing is dropped by a bare `Product` too;
+   * and the entities its data holds where the selection puts them (`Type:<id>`, or `Type` where `id`
+   * is not selected), `__typename` or not. Unset: only the data's `__typename` + `id` tags.
    */
   listedTypes?: ListedEntityTypes | undefined;
 }
@@ -171,8 +172,14 @@ export class RouterCache {
       const key = policy.scope === 'PRIVATE' ? privateKey! : publicKey;
       // A root field's list (a page, search results) also carries its entities' bare types: those
       // in the data (see tagsOf), and those its selection can list, for a page that came back empty.
+      // Its entities' objects are tagged where the selection puts them too, `__typename` or not
+      // (`product(id:) { id name }`: `Product:<id>`; without `id`: `Product`).
       const tags = tagsOf(data, new Set(), { collections: true });
-      if (request.query) for (const type of this.options.listedTypes?.of(request.query, undefined, call.document) ?? []) tags.add(type);
+      const listedTypes = this.options.listedTypes;
+      if (request.query && listedTypes) {
+        for (const type of listedTypes.of(request.query, undefined, call.document)) tags.add(type);
+        listedTypes.tagData(data, request.query, undefined, call.document, tags);
+      }
       this.write(started, [this.entry(key, data, policy, tags, viewer)]);
     }
     return { response, policy, lookups: { hits: 0, misses: 1 } };

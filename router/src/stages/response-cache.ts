@@ -23,7 +23,8 @@ export function responseCache({ config, metrics, viewerOf, signals }: RouterPart
     maxEntryBytes: config.cacheMaxEntryBytes,
     metrics,
   });
-  // The entity types each client operation can list, against the supergraph the gateway loaded last.
+  // The entity types each client operation can list, and where each fetch's entities sit (see
+  // `fetch` below), against the supergraph the gateway loaded last.
   const listedTypes = new ListedEntityTypes();
   signals.invalidated.listen((tags) => cache.invalidate(tags));
   signals.schemaChanged.listen((supergraphSdl) => {
@@ -76,10 +77,15 @@ export function responseCache({ config, metrics, viewerOf, signals }: RouterPart
         const tags = call.context?.responseCache?.tags;
         if (tags) {
           const representations = call.request.variables?.representations;
+          const entities = Array.isArray(representations);
           tagsOf(representations, tags);
           // Lists from root-field fetches also tag the response with their entities' bare types (a
           // product created or discontinued drops the listings and searches); `_entities` answers do not.
-          tagsOf(result.response.data, tags, { collections: !Array.isArray(representations) });
+          tagsOf(result.response.data, tags, { collections: !entities });
+          // A root-field fetch's entities are tagged where its selection puts them, `__typename` or
+          // not (`product(id:) { id name }`); an `_entities` answer's are named by its representations.
+          const query = call.request.query;
+          if (!entities && query) listedTypes.tagData(result.response.data, query, undefined, call.document, tags);
         }
         return result;
       },
