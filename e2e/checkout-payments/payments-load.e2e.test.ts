@@ -21,7 +21,7 @@ const CHECKOUTS = 200;
 
 /** What a real client does on an answer that says "try again with the same key". */
 const RETRYABLE = new Set(['PAYMENT_UNAVAILABLE', 'DEPENDENCY_UNAVAILABLE', 'SUBGRAPH_UNAVAILABLE', 'NETWORK']);
-/** Bounded: 10 attempts, backoff 200 ms doubling to 3 s with jitter (about 20 s in all, past the 10 s an open circuit waits). */
+/** Bounded: 10 attempts, backoff 200 ms doubling to 3 s with jitter (9 to 18 s of waiting in all, about the 10 s an open circuit waits). */
 const MAX_ATTEMPTS = 10;
 const backoffMs = (attempt: number) => Math.min(200 * 2 ** (attempt - 1), 3_000) * (0.5 + Math.random() / 2);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -178,7 +178,7 @@ beforeAll(async () => {
     const lines: Line[] = [{ productId: PRODUCTS[i % 20]!, quantity: 1 + (i % 3) }];
     const second = PRODUCTS[(i * 7 + 3) % 20]!;
     if (i % 5 === 0 && second !== lines[0]!.productId) lines.push({ productId: second, quantity: 1 });
-    const idempotencyKey = `payload-${run}-${i}`;
+    const idempotencyKey = `payments-load-${run}-${i}`;
     checkouts.push({
       shopper,
       idempotencyKey,
