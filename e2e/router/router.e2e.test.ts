@@ -61,8 +61,10 @@ describe('supergraph hot reload', () => {
       expect((await ask(withImage)).status).toBe(200);
 
       // A new supergraph in which products no longer offers Product.imageUrl.
+      // (The first `imageUrl: String!` is Product's; the catalogue-edit inputs have fields of that name too.)
+      const productType = (sdl: string) => sdl.slice(sdl.indexOf('type Product '), sdl.indexOf('\n}\n', sdl.indexOf('type Product ')));
       const sdls = readSubgraphSdls().map((s) => (s.name === 'products' ? { ...s, sdl: s.sdl.replace('  imageUrl: String!\n', '') } : s));
-      expect(sdls.find((s) => s.name === 'products')!.sdl).not.toContain('imageUrl');
+      expect(productType(sdls.find((s) => s.name === 'products')!.sdl)).not.toContain('imageUrl');
       const outcome = compose(sdls);
       if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
 
