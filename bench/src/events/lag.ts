@@ -20,8 +20,8 @@ import {
   progress,
   RUN_ID,
   sampleQuantile,
-} from './events-support.ts';
-import { inBatches, logIn, post, type Session } from './src/graphql.ts';
+} from './support.ts';
+import { inBatches, logIn, post, type Session } from '../graphql.ts';
 
 export interface LagOptions {
   /** Orders started per second (open loop: an arrival finding `concurrency` in flight is not sent, and counted). */

@@ -17,7 +17,7 @@ import { type AnyNewEvent, connectJetStream, createEventMetrics, createInProcess
 import { createLogger } from '@shop/platform';
 import { createDatabase, createOutboxRelay, type Database, insertOutboxEvents, prepareStorage } from '@shop/subgraph-kit';
 import { Registry } from 'prom-client';
-import { type BenchNats, progress, RUN_ID, type ScratchDatabase, sampleQuantile, streamMessages } from './events-support.ts';
+import { type BenchNats, progress, RUN_ID, type ScratchDatabase, sampleQuantile, streamMessages } from './support.ts';
 
 const SCHEMA = 'bench';
 const logger = createLogger('bench-events', 'silent');

@@ -30,9 +30,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type LagResult, type LagSkipped, type LagSlice, lagSlice, type Quantiles, summariseLag } from './events-lag.ts';
-import { type RelayResult, type RelaySkipped, relayOnPglite, relayOnPostgres } from './events-relay.ts';
-import { benchNats, progress, RUN_ID, scratchPostgres } from './events-support.ts';
+import { type LagResult, type LagSkipped, type LagSlice, lagSlice, type Quantiles, summariseLag } from './events/lag.ts';
+import { type RelayResult, type RelaySkipped, relayOnPglite, relayOnPostgres } from './events/relay.ts';
+import { benchNats, progress, RUN_ID, scratchPostgres } from './events/support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -254,7 +254,7 @@ if (runLag) {
 }
 const markdown = lines.join('\n');
 
-const outDir = fileURLToPath(new URL(QUICK ? './results/quick/' : './results/', import.meta.url));
+const outDir = fileURLToPath(new URL(QUICK ? '../results/quick/' : '../results/', import.meta.url));
 mkdirSync(outDir, { recursive: true });
 const json = {
   measuredAt: new Date(started).toISOString(),
