@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { connect as tcpConnect, createServer, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
@@ -184,65 +182,8 @@ export async function readStream(natsUrl: string, stream: string): Promise<Store
   }
 }
 
-/** A TCP proxy a test can cut and restore (copied from router/test/support/tcp-proxy.ts: e2e does not import router tests). */
-export interface TcpProxy {
-  port: number;
-  url(scheme: string): string;
-  /** Closes every connection through it; new ones are accepted and closed at once until `restore`. */
-  cut(): void;
-  restore(): void;
-  /** Connections accepted while cut: the client tried to come back. */
-  refused(): number;
-  close(): Promise<void>;
-}
-
-export async function tcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
-  let cut = false;
-  let refused = 0;
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    if (cut) {
-      refused++;
-      socket.destroy();
-      return;
-    }
-    const upstream = tcpConnect(target.port, target.host);
-    sockets.add(socket).add(upstream);
-    socket.pipe(upstream);
-    upstream.pipe(socket);
-    const close = () => {
-      socket.destroy();
-      upstream.destroy();
-      sockets.delete(socket);
-      sockets.delete(upstream);
-    };
-    socket.on('close', close).on('error', close);
-    upstream.on('close', close).on('error', close);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const dropAll = () => {
-    for (const socket of sockets) socket.destroy();
-    sockets.clear();
-  };
-  return {
-    port,
-    url: (scheme) => `${scheme}://127.0.0.1:${port}`,
-    cut() {
-      cut = true;
-      dropAll();
-    },
-    restore() {
-      cut = false;
-    },
-    refused: () => refused,
-    close: () =>
-      new Promise<void>((resolve) => {
-        dropAll();
-        server.close(() => resolve());
-      }),
-  };
-}
+/** A TCP proxy a test can cut and restore (from @shop/platform/testing). */
+export { type TcpProxy, tcpProxy } from '@shop/platform/testing';
 
 /**
  * setStock of e2e/setup/shop.ts, but waiting for the router to see the new figure: with NATS_URL the

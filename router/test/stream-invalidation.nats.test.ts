@@ -6,7 +6,7 @@ import { type NatsServer, startNatsServer } from '@shop/events/testing';
 import { createLogger } from '@shop/platform';
 import type { Router } from '../src/server.ts';
 import { representationsOf, startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';
-import { type TcpProxy, tcpProxy } from './support/tcp-proxy.ts';
+import { type TcpProxy, tcpProxy } from '@shop/platform/testing';
 import { buildTinyRouter } from './support/tiny-router.ts';
 
 /**
