@@ -14,24 +14,10 @@ export interface EventData {
   'product.discontinued': { productId: string };
   /** The list price in one region; what a customer pays also depends on promotions. */
   'price.changed': { productId: string; region: string; currency: string; amount: string };
-  'promotion.started': {
-    promotionId: string;
-    region: string;
-    discountPercent: number;
-    productIds: string[];
-    startsAt: string;
-    endsAt: string;
-  };
+  'promotion.started': PromotionData;
   'promotion.ended': { promotionId: string; region: string; productIds: string[]; endedAt: string };
   /** A promotion created to start later (or already over): lists of promotions show it; no price moves yet. */
-  'promotion.scheduled': {
-    promotionId: string;
-    region: string;
-    discountPercent: number;
-    productIds: string[];
-    startsAt: string;
-    endsAt: string;
-  };
+  'promotion.scheduled': PromotionData;
   /**
    * Stock of one product moved. `reason`: `adjusted` (an admin), `reserved` (a checkout),
    * `released` (a failed or cancelled checkout), `shipped` (a reservation left the warehouse).
@@ -66,6 +52,16 @@ export interface EventData {
 }
 
 export type EventType = keyof EventData;
+
+/** A promotion as promotion.started and promotion.scheduled carry it. */
+export interface PromotionData {
+  promotionId: string;
+  region: string;
+  discountPercent: number;
+  productIds: string[];
+  startsAt: string;
+  endsAt: string;
+}
 
 /** One line per type, for the README's catalogue and for logs. */
 export const EVENT_TYPES: Readonly<Record<EventType, string>> = {

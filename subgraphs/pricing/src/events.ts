@@ -1,4 +1,4 @@
-import { event, type NewEvent } from '@shop/events';
+import { event, type NewEvent, type PromotionData } from '@shop/events';
 import type { ListPriceRow, PromotionModel } from './models.ts';
 
 /**
@@ -12,36 +12,12 @@ export function priceChanged(row: ListPriceRow): NewEvent<'price.changed'> {
 }
 
 export function promotionStarted(promotion: PromotionModel, productIds: readonly string[]): NewEvent<'promotion.started'> {
-  return event(
-    'promotion.started',
-    promotion.id,
-    {
-      promotionId: promotion.id,
-      region: promotion.region,
-      discountPercent: promotion.discountPercent,
-      productIds: [...productIds],
-      startsAt: new Date(promotion.startsAt).toISOString(),
-      endsAt: new Date(promotion.endsAt).toISOString(),
-    },
-    promotionTags(promotion.id, productIds),
-  );
+  return event('promotion.started', promotion.id, promotionData(promotion, productIds), promotionTags(promotion.id, productIds));
 }
 
 /** A promotion that is not active at creation: the lists of promotions change, no price does. */
 export function promotionScheduled(promotion: PromotionModel, productIds: readonly string[]): NewEvent<'promotion.scheduled'> {
-  return event(
-    'promotion.scheduled',
-    promotion.id,
-    {
-      promotionId: promotion.id,
-      region: promotion.region,
-      discountPercent: promotion.discountPercent,
-      productIds: [...productIds],
-      startsAt: new Date(promotion.startsAt).toISOString(),
-      endsAt: new Date(promotion.endsAt).toISOString(),
-    },
-    ['Promotion', `Promotion:${promotion.id}`],
-  );
+  return event('promotion.scheduled', promotion.id, promotionData(promotion, productIds), ['Promotion', `Promotion:${promotion.id}`]);
 }
 
 export function promotionEnded(promotion: PromotionModel, productIds: readonly string[]): NewEvent<'promotion.ended'> {
@@ -52,6 +28,15 @@ export function promotionEnded(promotion: PromotionModel, productIds: readonly s
     promotionTags(promotion.id, productIds),
   );
 }
+
+const promotionData = (promotion: PromotionModel, productIds: readonly string[]): PromotionData => ({
+  promotionId: promotion.id,
+  region: promotion.region,
+  discountPercent: promotion.discountPercent,
+  productIds: [...productIds],
+  startsAt: new Date(promotion.startsAt).toISOString(),
+  endsAt: new Date(promotion.endsAt).toISOString(),
+});
 
 const promotionTags = (promotionId: string, productIds: readonly string[]) => [
   'Promotion',
