@@ -1,14 +1,13 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { ADMIN_USER_ID } from '@shop/domain';
 import { testCache } from '@shop/platform/testing';
 import { relayOf, SMALL_SEED } from '@shop/subgraph-kit';
-import { asUser, ENTITIES_QUERY, metricValue, TEST_ROUTER_SECRET } from '@shop/subgraph-kit/testing';
+import { asUser, ENTITIES_QUERY, metricValue } from '@shop/subgraph-kit/testing';
 import { readConfig } from '../src/config.ts';
 import { buildServer } from '../src/server.ts';
 import { CARDS, fakePayments } from './fake-payments.ts';
+import { type FakeSiblings, fakeSiblings, ordersEnv } from './support.ts';
 
 /**
  * PRIVATE data in the subgraph cache: a user's orders are cached per user, never served to
@@ -27,33 +26,12 @@ const ADMIN = asUser(ADMIN_USER_ID, ['admin']);
 const cache = testCache();
 
 let app: FastifyInstance;
-let dependencies: Server;
+let siblings: FakeSiblings;
 
 beforeAll(async () => {
-  dependencies = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => (body += chunk));
-    request.on('end', () => {
-      const { query, variables } = JSON.parse(body) as { query: string; variables: Record<string, any> };
-      const data = query.includes('quote')
-        ? { quote: (variables.productIds as string[]).map((productId) => ({ productId, unitPrice: { amount: '10.00', currency: 'INR' } })) }
-        : query.includes('reserveStock')
-          ? { reserveStock: { id: variables.reservationId, status: 'HELD' } }
-          : { releaseStock: { id: variables.reservationId, status: 'RELEASED' } };
-      response.setHeader('content-type', 'application/json');
-      response.end(JSON.stringify({ data }));
-    });
-  });
-  await new Promise<void>((resolve) => dependencies.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(dependencies.address() as AddressInfo).port}/graphql`;
+  siblings = await fakeSiblings();
   app = await buildServer({
-    config: readConfig({
-      ROUTER_SECRET: TEST_ROUTER_SECRET,
-      ORDERS_DATABASE_URL: process.env.ORDERS_DATABASE_URL,
-      PRICING_URL: url,
-      INVENTORY_URL: url,
-      ...cache.env,
-    }),
+    config: readConfig({ ...ordersEnv(siblings.url), ...cache.env }),
     seedSize: SMALL_SEED,
     paymentProvider: fakePayments().provider,
   });
@@ -71,7 +49,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app?.close();
-  await new Promise((resolve) => dependencies?.close(resolve));
+  await siblings?.close();
   await cache.cleanup();
 });
 

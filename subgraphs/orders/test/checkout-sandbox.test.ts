@@ -1,15 +1,15 @@
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { ADMIN_USER_ID } from '@shop/domain';
 import { buildServer as buildSandbox, readConfig as readSandboxConfig } from '@shop/payment-sandbox';
 import { SMALL_SEED } from '@shop/subgraph-kit';
-import { asUser, gql, TEST_ROUTER_SECRET } from '@shop/subgraph-kit/testing';
+import { asUser, gql } from '@shop/subgraph-kit/testing';
 import { paymentKey } from '../src/checkout.ts';
 import { readConfig } from '../src/config.ts';
 import { buildServer } from '../src/server.ts';
-import { freshUser } from './support.ts';
+import { type FakeSiblings, fakeSiblings, freshUser, ordersEnv } from './support.ts';
 
 /**
  * Orders wired as in production: the sandbox adapter behind withResilience (timeout, retries with
@@ -20,17 +20,13 @@ import { freshUser } from './support.ts';
 const ADMIN = asUser(ADMIN_USER_ID, ['admin']);
 let sandbox: FastifyInstance;
 let sandboxUrl: string;
-let dependencies: Server;
-let dependenciesUrl: string;
+let siblings: FakeSiblings;
 const apps: FastifyInstance[] = [];
 
 async function orders(env: Record<string, string>) {
   const app = await buildServer({
     config: readConfig({
-      ROUTER_SECRET: TEST_ROUTER_SECRET,
-      ORDERS_DATABASE_URL: process.env.ORDERS_DATABASE_URL,
-      PRICING_URL: dependenciesUrl,
-      INVENTORY_URL: dependenciesUrl,
+      ...ordersEnv(siblings.url),
       PAYMENT_PROVIDER_URL: sandboxUrl,
       PAYMENT_TIMEOUT_MS: '400',
       PAYMENT_RETRIES: '0',
@@ -49,28 +45,13 @@ beforeAll(async () => {
   sandbox = await buildSandbox({ config: readSandboxConfig({ PORT: '0', LOG_LEVEL: 'silent', SANDBOX_TIMEOUT_AFTER_CHARGE_MS: '5000' }) });
   await sandbox.listen({ port: 0, host: '127.0.0.1' });
   sandboxUrl = `http://127.0.0.1:${(sandbox.server.address() as AddressInfo).port}`;
-  dependencies = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => (body += chunk));
-    request.on('end', () => {
-      const { query, variables } = JSON.parse(body) as { query: string; variables: Record<string, any> };
-      const data = query.includes('quote')
-        ? { quote: (variables.productIds as string[]).map((productId) => ({ productId, unitPrice: { amount: '10.00', currency: 'INR' } })) }
-        : query.includes('reserveStock')
-          ? { reserveStock: { id: variables.reservationId, status: 'HELD' } }
-          : { releaseStock: { id: variables.reservationId, status: 'RELEASED' } };
-      response.setHeader('content-type', 'application/json');
-      response.end(JSON.stringify({ data }));
-    });
-  });
-  await new Promise<void>((resolve) => dependencies.listen(0, '127.0.0.1', resolve));
-  dependenciesUrl = `http://127.0.0.1:${(dependencies.address() as AddressInfo).port}/graphql`;
+  siblings = await fakeSiblings();
   app = await orders({});
 });
 afterAll(async () => {
   for (const a of apps) await a.close();
   await sandbox?.close();
-  await new Promise((resolve) => dependencies?.close(resolve));
+  await siblings?.close();
 });
 
 const PLACE = 'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status paymentStatus } }';

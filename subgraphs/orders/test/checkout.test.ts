@@ -47,8 +47,22 @@ const pricing: ServiceClient = {
 };
 
 const quiet = recorder();
-/** What every checkout here shares: a provider that authorises, and the sweeper's default age. */
-const base = () => ({ payments: fakePayments().provider, paymentSweepAfterMs: 600_000 });
+/**
+ * A checkout on the test database with what every case here shares (a provider that authorises,
+ * the scripted pricing, the sweepers' default ages, a write whose tags nobody checks); a case
+ * passes its inventory and whatever else it varies.
+ */
+const checkoutWith = (deps: Partial<Parameters<typeof createCheckout>[0]> & { inventory: ServiceClient }) =>
+  createCheckout({
+    payments: fakePayments().provider,
+    paymentSweepAfterMs: 600_000,
+    db,
+    pricing,
+    logger,
+    abandonedAfterMs: 60_000,
+    write: writeTo(db, quiet),
+    ...deps,
+  });
 
 const viewer = { userId: 'u7', scopes: [] };
 let n = 0;
@@ -68,15 +82,7 @@ describe('checkout orchestration', () => {
   it('keeps a failed attempt whose release could not reach inventory, and the sweeper releases it later', async () => {
     const inventory = fakeInventory();
     const bus = recorder();
-    const checkout = createCheckout({
-      ...base(),
-      db,
-      pricing,
-      inventory: inventory.client,
-      logger,
-      abandonedAfterMs: 60_000,
-      write: writeTo(db, bus),
-    });
+    const checkout = checkoutWith({ inventory: inventory.client, write: writeTo(db, bus) });
     const k = key();
     // Pricing quotes the wrong currency, so the attempt fails after inventory has reserved.
     const wrongCurrency: ServiceClient = {
@@ -91,15 +97,7 @@ describe('checkout orchestration', () => {
         return result;
       },
     };
-    const crashy = createCheckout({
-      ...base(),
-      db,
-      pricing: wrongCurrency,
-      inventory: reserveThenDown,
-      logger,
-      abandonedAfterMs: 60_000,
-      write: writeTo(db, bus),
-    });
+    const crashy = checkoutWith({ pricing: wrongCurrency, inventory: reserveThenDown, write: writeTo(db, bus) });
     await expect(
       crashy.placeOrder(viewer, { idempotencyKey: k, region: 'IN', paymentMethod: CARDS.ok, lines: [{ productId: 'p5', quantity: 1 }] }),
     ).rejects.toThrow(/pricing quoted USD/);
@@ -132,20 +130,12 @@ describe('checkout orchestration', () => {
   it('announces a cancellation once, and not a replayed order', async () => {
     const inventory = fakeInventory();
     const bus = recorder();
-    const shared = base();
-    const checkout = createCheckout({
-      ...shared,
-      db,
-      pricing,
-      inventory: inventory.client,
-      logger,
-      abandonedAfterMs: 60_000,
-      write: writeTo(db, bus),
-    });
+    const payments = fakePayments().provider;
+    const checkout = checkoutWith({ payments, inventory: inventory.client, write: writeTo(db, bus) });
     const input = { idempotencyKey: key(), region: 'IN' as const, paymentMethod: CARDS.ok, lines: [{ productId: 'p3', quantity: 1 }] };
     const order = await checkout.placeOrder(viewer, input);
     expect((await checkout.placeOrder(viewer, input)).id).toBe(order.id);
-    const lifecycle = createLifecycle({ db, inventory: inventory.client, payments: shared.payments, write: writeTo(db, bus), logger });
+    const lifecycle = createLifecycle({ db, inventory: inventory.client, payments, write: writeTo(db, bus), logger });
     expect(await lifecycle.cancelOrder(viewer, order.id)).toMatchObject({ status: 'CANCELLED' });
     expect(await lifecycle.cancelOrder(viewer, order.id)).toMatchObject({ status: 'CANCELLED' });
     const tags = [`Order:${order.id}`, 'User:u7'];
@@ -154,15 +144,7 @@ describe('checkout orchestration', () => {
 
   it('treats the same lines in another order as the same request', async () => {
     const inventory = fakeInventory();
-    const checkout = createCheckout({
-      ...base(),
-      db,
-      pricing,
-      inventory: inventory.client,
-      logger,
-      abandonedAfterMs: 60_000,
-      write: writeTo(db, quiet),
-    });
+    const checkout = checkoutWith({ inventory: inventory.client });
     const k = key();
     const a = await checkout.placeOrder(viewer, {
       idempotencyKey: k,
@@ -210,16 +192,7 @@ describe('checkout orchestration', () => {
           new Promise<T>((resolve) => (unstall = () => resolve(pricing.call<T>(query, variables)))),
       };
       const inventory = fakeInventory();
-      const checkout = createCheckout({
-        ...base(),
-        db,
-        pricing: stalled,
-        inventory: inventory.client,
-        logger,
-        abandonedAfterMs: 60_000,
-        write: writeTo(db, quiet),
-        concurrentWaitMs: 200,
-      });
+      const checkout = checkoutWith({ pricing: stalled, inventory: inventory.client, concurrentWaitMs: 200 });
       const input = { idempotencyKey: key(), region: 'IN' as const, paymentMethod: CARDS.ok, lines: [{ productId: 'p4', quantity: 1 }] };
       const first = checkout.placeOrder(viewer, input);
       await expect(checkout.placeOrder(viewer, input)).rejects.toMatchObject({ extensions: { code: 'DEPENDENCY_UNAVAILABLE' } });
@@ -240,16 +213,7 @@ describe('checkout limits (F7)', () => {
       expect(readConfig({}).checkoutLimits).toEqual(DEFAULT_CHECKOUT_LIMITS);
       expect(DEFAULT_CHECKOUT_LIMITS).toEqual({ maxQuantityPerProduct: 10, maxUnitsPerOrder: 100 });
       const inventory = fakeInventory();
-      const checkout = createCheckout({
-        ...base(),
-        db,
-        pricing,
-        inventory: inventory.client,
-        logger,
-        abandonedAfterMs: 60_000,
-        write: writeTo(db, quiet),
-        limits: readConfig({}).checkoutLimits,
-      });
+      const checkout = checkoutWith({ inventory: inventory.client, limits: readConfig({}).checkoutLimits });
       // What the attack sent: 50 lines, each a product's whole regional stock.
       await expect(
         checkout.placeOrder(viewer, { idempotencyKey: key(), region: 'IN', paymentMethod: CARDS.ok, lines: lines(50, 72) }),
@@ -292,16 +256,7 @@ describe('checkout limits (F7)', () => {
   it('reads the limits from the environment and refuses contradictory ones', async () => {
     const limits = readConfig({ MAX_QUANTITY_PER_PRODUCT: '3', MAX_UNITS_PER_ORDER: '5' }).checkoutLimits;
     expect(limits).toEqual({ maxQuantityPerProduct: 3, maxUnitsPerOrder: 5 });
-    const checkout = createCheckout({
-      ...base(),
-      db,
-      pricing,
-      inventory: fakeInventory().client,
-      logger,
-      abandonedAfterMs: 60_000,
-      write: writeTo(db, quiet),
-      limits,
-    });
+    const checkout = checkoutWith({ inventory: fakeInventory().client, limits });
     await expect(
       checkout.placeOrder(viewer, {
         idempotencyKey: key(),

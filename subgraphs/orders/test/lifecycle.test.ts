@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { ADMIN_USER_ID } from '@shop/domain';
@@ -12,7 +10,7 @@ import { createServiceClient } from '../src/services.ts';
 import { readConfig } from '../src/config.ts';
 import { buildServer } from '../src/server.ts';
 import { CARDS, fakePayments } from './fake-payments.ts';
-import { eventsOf, freshUser, logger, writeTo } from './support.ts';
+import { eventsOf, type FakeSiblings, fakeSiblings, freshUser, logger, ordersEnv, writeTo } from './support.ts';
 
 /**
  * The order lifecycle through the subgraph's API: PLACED → SHIPPED → DELIVERED, PLACED →
@@ -25,53 +23,19 @@ const payments = fakePayments();
 const reservations = new Map<string, 'HELD' | 'RELEASED'>();
 let inventoryDown = false;
 let app: FastifyInstance;
-let dependencies: Server;
-let dependenciesUrl: string;
+let siblings: FakeSiblings;
 
 beforeAll(async () => {
-  dependencies = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => (body += chunk));
-    request.on('end', () => {
-      const { query, variables } = JSON.parse(body) as { query: string; variables: Record<string, any> };
-      response.setHeader('content-type', 'application/json');
-      if (!query.includes('quote') && inventoryDown) {
-        response.statusCode = 503;
-        response.end('{}');
-        return;
-      }
-      let data: unknown;
-      if (query.includes('quote')) {
-        data = {
-          quote: (variables.productIds as string[]).map((productId) => ({ productId, unitPrice: { amount: '10.00', currency: 'INR' } })),
-        };
-      } else if (query.includes('reserveStock')) {
-        reservations.set(variables.reservationId, 'HELD');
-        data = { reserveStock: { id: variables.reservationId, status: 'HELD' } };
-      } else {
-        reservations.set(variables.reservationId, 'RELEASED');
-        data = { releaseStock: { id: variables.reservationId, status: 'RELEASED' } };
-      }
-      response.end(JSON.stringify({ data }));
-    });
-  });
-  await new Promise<void>((resolve) => dependencies.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(dependencies.address() as AddressInfo).port}/graphql`;
-  dependenciesUrl = url;
+  siblings = await fakeSiblings({ reservations, inventoryDown: () => inventoryDown });
   app = await buildServer({
-    config: readConfig({
-      ROUTER_SECRET: TEST_ROUTER_SECRET,
-      ORDERS_DATABASE_URL: process.env.ORDERS_DATABASE_URL,
-      PRICING_URL: url,
-      INVENTORY_URL: url,
-    }),
+    config: readConfig(ordersEnv(siblings.url)),
     seedSize: SMALL_SEED,
     paymentProvider: payments.provider,
   });
 });
 afterAll(async () => {
   await app?.close();
-  await new Promise((resolve) => dependencies?.close(resolve));
+  await siblings?.close();
 });
 
 const ORDER_FIELDS = 'id status paymentStatus shippedAt deliveredAt cancelledAt total { amount currency }';
@@ -346,7 +310,7 @@ describe('order lifecycle', () => {
     const db = databaseOf(app);
     const lifecycle = createLifecycle({
       db,
-      inventory: createServiceClient('inventory', dependenciesUrl, TEST_ROUTER_SECRET, 3_000),
+      inventory: createServiceClient('inventory', siblings.url, TEST_ROUTER_SECRET, 3_000),
       payments: gated,
       write: writeTo(db),
       logger,

@@ -1,5 +1,8 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createLogger } from '@shop/platform';
 import { createWrite, type Queryable, type Database, type Write } from '@shop/subgraph-kit';
+import { TEST_ROUTER_SECRET } from '@shop/subgraph-kit/testing';
 
 export const logger = createLogger('orders-test', 'silent');
 
@@ -39,3 +42,61 @@ const RUN = Math.floor(Math.random() * 1e9);
 let users = 0;
 /** A user no seed and no other test uses, so its rows and events are this test's alone. */
 export const freshUser = () => ({ userId: `u${RUN}${String(users++).padStart(3, '0')}`, scopes: [] as string[] });
+
+export interface FakeSiblings {
+  /** Both services' GraphQL endpoint (PRICING_URL and INVENTORY_URL). */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Pricing and inventory as one small HTTP server: quote prices every product at 10.00 INR,
+ * reserveStock holds and releaseStock releases whatever reservation it is asked about. Records each
+ * reservation's status in `reservations` when given one; while `inventoryDown()` answers true,
+ * inventory's calls get a 503 (pricing still answers), as an unreachable inventory would.
+ */
+export async function fakeSiblings({
+  reservations,
+  inventoryDown = () => false,
+}: {
+  reservations?: Map<string, 'HELD' | 'RELEASED'>;
+  inventoryDown?: () => boolean;
+} = {}): Promise<FakeSiblings> {
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      const { query, variables } = JSON.parse(body) as { query: string; variables: { productIds?: string[]; reservationId?: string } };
+      response.setHeader('content-type', 'application/json');
+      if (query.includes('quote')) {
+        const quote = (variables.productIds ?? []).map((productId) => ({ productId, unitPrice: { amount: '10.00', currency: 'INR' } }));
+        response.end(JSON.stringify({ data: { quote } }));
+        return;
+      }
+      if (inventoryDown()) {
+        response.statusCode = 503;
+        response.end('{}');
+        return;
+      }
+      const id = String(variables.reservationId);
+      const [field, status] = query.includes('reserveStock')
+        ? (['reserveStock', 'HELD'] as const)
+        : (['releaseStock', 'RELEASED'] as const);
+      reservations?.set(id, status);
+      response.end(JSON.stringify({ data: { [field]: { id, status } } }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+    close: () => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
+  };
+}
+
+/** The settings every orders server in these tests starts from: the test router secret, the test database, siblings at `siblingsUrl`. */
+export const ordersEnv = (siblingsUrl: string) => ({
+  ROUTER_SECRET: TEST_ROUTER_SECRET,
+  ORDERS_DATABASE_URL: process.env.ORDERS_DATABASE_URL,
+  PRICING_URL: siblingsUrl,
+  INVENTORY_URL: siblingsUrl,
+});
