@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Viewer } from '@shop/platform';
-import { createDatabase, prepareStorage, SMALL_SEED, type Database, type Write } from '@shop/subgraph-kit';
+import type { Database, Write } from '@shop/subgraph-kit';
 import { createCheckout, paymentKey, type PlaceOrderInput } from '../src/checkout.ts';
-import { seed } from '../src/db/seed.ts';
 import type { PaymentProvider } from '../src/payments/port.ts';
 import type { ServiceClient } from '../src/services.ts';
 import { CARDS, fakePayments } from './fake-payments.ts';
-import { eventsOf, freshUser, logger, recorder, writeTo } from './support.ts';
+import { eventsOf, fakeInventory, freshUser, logger, ordersDatabase, recorder, writeTo } from './support.ts';
 
 /**
  * Checkout's payment step on a real database, with pricing and inventory scripted and the provider
@@ -14,26 +13,9 @@ import { eventsOf, freshUser, logger, recorder, writeTo } from './support.ts';
  */
 let db: Database;
 beforeAll(async () => {
-  db = await createDatabase({ url: process.env.ORDERS_DATABASE_URL });
-  await prepareStorage(db, 'orders', new URL('../src/db/migrations/', import.meta.url), (tx) => seed(tx, SMALL_SEED));
+  db = await ordersDatabase();
 });
 afterAll(() => db?.close());
-
-function fakeInventory() {
-  const held = new Map<string, 'HELD' | 'RELEASED'>();
-  const client: ServiceClient = {
-    async call<T>(query: string, variables: Record<string, unknown>) {
-      const id = String(variables.reservationId);
-      if (query.includes('reserveStock')) {
-        if (!held.has(id)) held.set(id, 'HELD');
-        return { reserveStock: { id, status: held.get(id) } } as T;
-      }
-      if (held.get(id) === 'HELD') held.set(id, 'RELEASED');
-      return { releaseStock: held.has(id) ? { id, status: held.get(id) } : null } as T;
-    },
-  };
-  return { client, held, states: () => [...held.values()] };
-}
 
 let unitPrice = '12.50';
 const pricing: ServiceClient = {

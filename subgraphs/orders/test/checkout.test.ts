@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CHECKOUT_LIMITS, MAX_LINE_QUANTITY } from '@shop/domain';
 import { ConfigError } from '@shop/platform';
-import { createDatabase, prepareStorage, SMALL_SEED, type Database } from '@shop/subgraph-kit';
+import type { Database } from '@shop/subgraph-kit';
 import { createCheckout, DEFAULT_CONCURRENT_WAIT_MS, sumCents } from '../src/checkout.ts';
 import { readConfig } from '../src/config.ts';
-import { seed } from '../src/db/seed.ts';
 import { createLifecycle } from '../src/lifecycle.ts';
-import { DependencyUnavailable, type ServiceClient } from '../src/services.ts';
+import type { ServiceClient } from '../src/services.ts';
 import { CARDS, fakePayments } from './fake-payments.ts';
-import { logger, recorder, writeTo } from './support.ts';
+import { fakeInventory, logger, ordersDatabase, recorder, writeTo } from './support.ts';
 
 /**
  * The checkout orchestration on a real database, with pricing and inventory played by scripted
@@ -16,28 +15,9 @@ import { logger, recorder, writeTo } from './support.ts';
  */
 let db: Database;
 beforeAll(async () => {
-  db = await createDatabase({ url: process.env.ORDERS_DATABASE_URL });
-  await prepareStorage(db, 'orders', new URL('../src/db/migrations/', import.meta.url), (tx) => seed(tx, SMALL_SEED));
+  db = await ordersDatabase();
 });
 afterAll(() => db?.close());
-
-function fakeInventory() {
-  const held = new Map<string, 'HELD' | 'RELEASED'>();
-  let down = false;
-  const client: ServiceClient = {
-    async call<T>(query: string, variables: Record<string, unknown>) {
-      if (down) throw new DependencyUnavailable('inventory');
-      const id = String(variables.reservationId);
-      if (query.includes('reserveStock')) {
-        if (!held.has(id)) held.set(id, 'HELD');
-        return { reserveStock: { id, status: held.get(id) } } as T;
-      }
-      if (held.get(id) === 'HELD') held.set(id, 'RELEASED');
-      return { releaseStock: held.has(id) ? { id, status: held.get(id) } : null } as T;
-    },
-  };
-  return { client, held, setDown: (value: boolean) => (down = value) };
-}
 
 const pricing: ServiceClient = {
   async call<T>(_query: string, variables: Record<string, unknown>) {

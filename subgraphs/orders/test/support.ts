@@ -1,10 +1,42 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '@shop/platform';
-import { createWrite, type Queryable, type Database, type Write } from '@shop/subgraph-kit';
+import { createDatabase, createWrite, prepareStorage, SMALL_SEED, type Queryable, type Database, type Write } from '@shop/subgraph-kit';
 import { TEST_ROUTER_SECRET } from '@shop/subgraph-kit/testing';
+import { seed } from '../src/db/seed.ts';
+import { DependencyUnavailable, type ServiceClient } from '../src/services.ts';
 
 export const logger = createLogger('orders-test', 'silent');
+
+/** The test database with the orders schema migrated and the small seed in it; the caller closes it. */
+export async function ordersDatabase(): Promise<Database> {
+  const db = await createDatabase({ url: process.env.ORDERS_DATABASE_URL });
+  await prepareStorage(db, 'orders', new URL('../src/db/migrations/', import.meta.url), (tx) => seed(tx, SMALL_SEED));
+  return db;
+}
+
+/**
+ * Inventory as a scripted client: reserving holds (once per reservation id), releasing releases a
+ * held reservation and answers null for one it never saw, and while `setDown(true)` every call
+ * fails as an unreachable inventory does, so a case can place an outage exactly.
+ */
+export function fakeInventory() {
+  const held = new Map<string, 'HELD' | 'RELEASED'>();
+  let down = false;
+  const client: ServiceClient = {
+    async call<T>(query: string, variables: Record<string, unknown>) {
+      if (down) throw new DependencyUnavailable('inventory');
+      const id = String(variables.reservationId);
+      if (query.includes('reserveStock')) {
+        if (!held.has(id)) held.set(id, 'HELD');
+        return { reserveStock: { id, status: held.get(id) } } as T;
+      }
+      if (held.get(id) === 'HELD') held.set(id, 'RELEASED');
+      return { releaseStock: held.has(id) ? { id, status: held.get(id) } : null } as T;
+    },
+  };
+  return { client, held, states: () => [...held.values()], setDown: (value: boolean) => (down = value) };
+}
 
 /** Stands in for the invalidation bus: what the writes published, in order. */
 export function recorder() {
