@@ -157,12 +157,15 @@ export async function connectJetStream({
   }
   const multipleFilters = supportsMultipleFilters(nc);
 
+  /** Told on every reconnect (followers restart from their position at once: see startFollower). */
+  const reconnected = new Set<() => void>();
   // Connection news, logged once each: what an operator needs when events stop flowing.
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect') logger.warn({ server: redact(status.server) }, 'lost the connection to NATS; reconnecting');
       else if (status.type === 'reconnect') {
         logger.info({ server: redact(status.server) }, 'reconnected to NATS');
+        for (const listener of reconnected) listener();
         // A server that came back without its store (or another server of the URL list) may lack the streams.
         ensureStreams(jsm, stream, prefix).catch((error: unknown) =>
           logger.warn({ err: error, stream }, 'could not make sure the event streams exist after reconnecting'),
@@ -205,10 +208,12 @@ export async function connectJetStream({
   function follow(handlers: FollowHandlers): JetStreamFollower {
     if (closed) throw new Error('the event stream is closed');
     const follower = startFollower({ handlers, js, jsm, stream, prefix, logger, metrics });
+    reconnected.add(follower.restart);
     const entry = {
       ready: follower.ready,
       stop: async () => {
         running.delete(entry);
+        reconnected.delete(follower.restart);
         await follower.stop();
       },
     };
@@ -485,6 +490,12 @@ interface FollowerOptions {
  */
 function startFollower({ handlers, js, jsm, stream, prefix, logger, metrics }: FollowerOptions): {
   ready: Promise<void>;
+  /**
+   * Starts the ordered consumer again from the last sequence heard. Called on every reconnect: the
+   * library would recreate it by itself only once its idle heartbeats are missed (tens of seconds),
+   * and a process that was cut off must catch up as soon as it is back.
+   */
+  restart(): void;
   stop(): Promise<void>;
 } {
   let stopped = false;
@@ -593,6 +604,11 @@ function startFollower({ handlers, js, jsm, stream, prefix, logger, metrics }: F
 
   return {
     ready,
+    restart() {
+      if (stopped) return;
+      void messages?.close().catch(() => {});
+      wake?.();
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
