@@ -1,4 +1,5 @@
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { pairSockets } from '@shop/platform/testing';
 
 /**
  * A loopback TCP proxy in front of an HTTP service that a test can stall: while paused it still
@@ -27,8 +28,7 @@ export async function stallProxy(target: string): Promise<StallProxy> {
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     connections++;
-    const upstream = connect(Number(upstreamUrl.port), upstreamUrl.hostname);
-    sockets.add(socket).add(upstream);
+    const upstream = pairSockets(socket, connect(Number(upstreamUrl.port), upstreamUrl.hostname), sockets);
     socket.on('data', (chunk) => {
       chunks++;
       if (!paused) upstream.write(chunk);
@@ -36,14 +36,6 @@ export async function stallProxy(target: string): Promise<StallProxy> {
     upstream.on('data', (chunk) => {
       if (!paused) socket.write(chunk);
     });
-    const close = () => {
-      socket.destroy();
-      upstream.destroy();
-      sockets.delete(socket);
-      sockets.delete(upstream);
-    };
-    socket.on('close', close).on('error', close);
-    upstream.on('close', close).on('error', close);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = new URL(target);

@@ -62,6 +62,23 @@ export interface RedisProxy {
   close(): Promise<void>;
 }
 
+/**
+ * Tracks a client socket and its upstream in `sockets` (what a proxy cuts), and closes both when
+ * either closes or fails. Returns the upstream.
+ */
+export function pairSockets(socket: Socket, upstream: Socket, sockets: Set<Socket>): Socket {
+  sockets.add(socket).add(upstream);
+  const close = () => {
+    socket.destroy();
+    upstream.destroy();
+    sockets.delete(socket);
+    sockets.delete(upstream);
+  };
+  socket.on('close', close).on('error', close);
+  upstream.on('close', close).on('error', close);
+  return upstream;
+}
+
 export async function redisProxy(redisUrl: string): Promise<RedisProxy> {
   const target = new URL(redisUrl);
   let paused = false;
@@ -69,22 +86,13 @@ export async function redisProxy(redisUrl: string): Promise<RedisProxy> {
   const held: [Socket, Buffer][] = [];
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
-    const upstream = connect(Number(target.port || 6379), target.hostname);
-    sockets.add(socket).add(upstream);
+    const upstream = pairSockets(socket, connect(Number(target.port || 6379), target.hostname), sockets);
     socket.on('data', (chunk) => {
       seen++;
       if (paused) held.push([upstream, chunk]);
       else upstream.write(chunk);
     });
     upstream.on('data', (chunk) => socket.write(chunk));
-    const close = () => {
-      socket.destroy();
-      upstream.destroy();
-      sockets.delete(socket);
-      sockets.delete(upstream);
-    };
-    socket.on('close', close).on('error', close);
-    upstream.on('close', close).on('error', close);
   });
   const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
   await listen(0);
@@ -139,18 +147,9 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
       socket.destroy();
       return;
     }
-    const upstream = connect(target.port, target.host);
-    sockets.add(socket).add(upstream);
+    const upstream = pairSockets(socket, connect(target.port, target.host), sockets);
     socket.pipe(upstream);
     upstream.pipe(socket);
-    const close = () => {
-      socket.destroy();
-      upstream.destroy();
-      sockets.delete(socket);
-      sockets.delete(upstream);
-    };
-    socket.on('close', close).on('error', close);
-    upstream.on('close', close).on('error', close);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
