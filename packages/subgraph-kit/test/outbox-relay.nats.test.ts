@@ -9,7 +9,7 @@ import { startConsumers } from '../src/consumers.ts';
 import { createDatabase, type Database } from '../src/db.ts';
 import { createServiceMetrics } from '../src/metrics.ts';
 import { prepareStorage } from '../src/migrate.ts';
-import { createOutboxRelay } from '../src/outbox.ts';
+import { createOutboxRelay, type OutboxRelayOptions } from '../src/outbox.ts';
 import type { SubgraphServices } from '../src/subgraph.ts';
 import { createWrite } from '../src/write.ts';
 import { quietLogger } from './events-fixture.ts';
@@ -105,6 +105,10 @@ function noteConsumer(stream: EventStream) {
   );
 }
 
+/** A relay over this test's outbox that only publishes when drained (no poll during the test). */
+const relayOn = (stream: EventStream, options: Pick<OutboxRelayOptions, 'afterPublish'> = {}) =>
+  createOutboxRelay({ db, schema, stream, logger: quietLogger, metrics: createEventMetrics(new Registry()), pollMs: 60_000, ...options });
+
 const noteBody = async (id: number) => (await db.query<{ body: string }>(`SELECT body FROM ${schema}.note WHERE id = $1`, [id]))[0]?.body;
 
 describe('the outbox on JetStream', () => {
@@ -116,13 +120,7 @@ describe('the outbox on JetStream', () => {
       events: [event('order.shipped', 'o7001', { orderId: 'o7001', userId: 'u1', reservationId: null }, ['Order:o7001'])],
     }));
     const published: EventEnvelope[] = [];
-    const dying = createOutboxRelay({
-      db,
-      schema,
-      stream,
-      logger: quietLogger,
-      metrics: createEventMetrics(new Registry()),
-      pollMs: 60_000,
+    const dying = relayOn(stream, {
       afterPublish: (envelopes) => {
         published.push(...envelopes);
         throw new Error('killed before marking');
@@ -133,14 +131,7 @@ describe('the outbox on JetStream', () => {
     // Its last attempt on stop dies the same way: the row stays unmarked.
     await dying.stop();
     expect(await pending()).toBe(1);
-    const revived = createOutboxRelay({
-      db,
-      schema,
-      stream,
-      logger: quietLogger,
-      metrics: createEventMetrics(new Registry()),
-      pollMs: 60_000,
-    });
+    const revived = relayOn(stream);
     expect(await revived.drain()).toBe(1);
     expect(await pending()).toBe(0);
     await waitFor(async () => (await noteBody(7001)) !== undefined, { message: 'the consumer did not apply the event' });
