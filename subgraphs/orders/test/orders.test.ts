@@ -242,6 +242,20 @@ describe('orders subgraph', () => {
     }
   });
 
+  it('refuses subscriptions with BAD_REQUEST: the router serves them as Query.order', async () => {
+    for (const [query, variables] of [
+      ['subscription($id: ID!) { orderUpdated(id: $id) { id status } }', { id: 'o1' }],
+      ['subscription { myOrderUpdates { id } }', {}],
+    ] as const) {
+      const res = await gql(app, query, variables, U1);
+      expect(res.data).toBeNull();
+      expect(res.errors?.[0]).toMatchObject({
+        message: expect.stringMatching(/^Subscriptions are served by the router/),
+        extensions: { code: 'BAD_REQUEST' },
+      });
+    }
+  });
+
   it.each([
     ['first: 0', { first: 0 }],
     ['first: 101', { first: 101 }],

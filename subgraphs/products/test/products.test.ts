@@ -77,6 +77,15 @@ describe('products subgraph', () => {
     expect(res.data!.products.edges.map((e: any) => e.node.id)).toEqual(['p2', 'p62']);
   });
 
+  it('refuses subscriptions with BAD_REQUEST: the router serves them as Query.product', async () => {
+    const res = await gql(app, 'subscription($ids: [ID!]!) { productUpdated(ids: $ids) { id name } }', { ids: ['p1'] });
+    expect(res.data).toBeNull();
+    expect(res.errors?.[0]).toMatchObject({
+      message: expect.stringMatching(/^Subscriptions are served by the router/),
+      extensions: { code: 'BAD_REQUEST' },
+    });
+  });
+
   it('searches with Postgres full-text search', async () => {
     const res = await gql(app, '{ searchProducts(query: "steel", first: 5) { totalCount edges { node { name } } } }');
     expect(res.data!.searchProducts.totalCount).toBeGreaterThan(0);

@@ -194,6 +194,27 @@ export type QuerySearchProductsArgs = {
 };
 
 /**
+ * Live updates, served by the router over graphql-ws and SSE: it answers each event from the stream
+ * as the query for the entity the event names (`Query.order`, `Query.product`), so no subgraph
+ * executes a subscription.
+ */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Each change to one of these products: catalogue edit, price, promotion or stock. At most 20 ids (SUBSCRIPTION_MAX_PRODUCT_IDS). */
+  productUpdated: Product;
+};
+
+
+/**
+ * Live updates, served by the router over graphql-ws and SSE: it answers each event from the stream
+ * as the query for the entity the event names (`Query.order`, `Query.product`), so no subgraph
+ * executes a subscription.
+ */
+export type SubscriptionProductUpdatedArgs = {
+  ids: Array<Scalars['ID']['input']>;
+};
+
+/**
  * An edit of a product: only the fields given change (at least one; none can be set to null). The
  * same rules as CreateProductInput. The SKU cannot change: labels and orders carry it.
  */
@@ -322,6 +343,7 @@ export type ResolversTypes = ResolversObject<{
   ProductEdge: ResolverTypeWrapper<Omit<ProductEdge, 'node'> & { node: ResolversTypes['Product'] }>;
   ProductFilter: ProductFilter;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   UpdateProductInput: UpdateProductInput;
   federation__FieldSet: ResolverTypeWrapper<Scalars['federation__FieldSet']['output']>;
   link__Import: ResolverTypeWrapper<Scalars['link__Import']['output']>;
@@ -343,6 +365,7 @@ export type ResolversParentTypes = ResolversObject<{
   ProductEdge: Omit<ProductEdge, 'node'> & { node: ResolversParentTypes['Product'] };
   ProductFilter: ProductFilter;
   Query: Record<PropertyKey, never>;
+  Subscription: Record<PropertyKey, never>;
   UpdateProductInput: UpdateProductInput;
   federation__FieldSet: Scalars['federation__FieldSet']['output'];
   link__Import: Scalars['link__Import']['output'];
@@ -457,6 +480,10 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   searchProducts?: Resolver<ResolversTypes['ProductConnection'], ParentType, ContextType, RequireFields<QuerySearchProductsArgs, 'query'>>;
 }>;
 
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  productUpdated?: SubscriptionResolver<ResolversTypes['Product'], "productUpdated", ParentType, ContextType, RequireFields<SubscriptionProductUpdatedArgs, 'ids'>>;
+}>;
+
 export interface Federation__FieldSetScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['federation__FieldSet'], any> {
   name: 'federation__FieldSet';
 }
@@ -473,6 +500,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   ProductConnection?: ProductConnectionResolvers<ContextType>;
   ProductEdge?: ProductEdgeResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   federation__FieldSet?: GraphQLScalarType;
   link__Import?: GraphQLScalarType;
 }>;

@@ -3,5 +3,6 @@ import { Category } from './Category.ts';
 import { Mutation } from './Mutation.ts';
 import { Product } from './Product.ts';
 import { Query } from './Query.ts';
+import { Subscription } from './Subscription.ts';
 
-export const resolvers: Resolvers = { Query, Mutation, Product, Category };
+export const resolvers: Resolvers = { Query, Mutation, Subscription, Product, Category };
