@@ -11,7 +11,8 @@ import { clientApps } from '../../codegen.ts';
  * format Apollo's tooling reads, so a mobile build can send only the id.
  */
 
-export type OperationType = 'query' | 'mutation';
+/** Subscriptions too: the router serves them over graphql-ws and SSE, and safelists them like the rest. */
+export type OperationType = 'query' | 'mutation' | 'subscription';
 
 export interface ManifestOperation {
   /** sha256 of `body`, lowercase hex: what Apollo clients send as `extensions.persistedQuery.sha256Hash`. */
@@ -61,7 +62,6 @@ export function buildManifest(app: string, persistedDocuments: Record<string, st
     const operation = soleOperation(app, body);
     const name = operation.name?.value;
     if (!name) throw new Error(`${app}: an operation has no name; every shipped operation needs one:\n${body}`);
-    if (operation.operation === 'subscription') throw new Error(`${app}: ${name} is a subscription, which the router does not serve`);
     const clash = byName.get(name);
     if (clash !== undefined && clash !== id) throw new Error(`${app}: two operations are named ${name}`);
     if (clash === undefined) operations.push({ id, name, type: operation.operation, body });

@@ -138,13 +138,15 @@ describe('buildManifest', () => {
   it('takes the id from the preset key without its prefix, and name and type from the document', () => {
     const query = 'query B { me { id } }';
     const mutation = 'mutation A($id: ID!) { cancelOrder(id: $id) { id } }';
-    expect(buildManifest('app', Object.fromEntries([doc(query), doc(mutation)]))).toEqual({
+    const subscription = 'subscription C($id: ID!) { orderUpdated(id: $id) { id status } }';
+    expect(buildManifest('app', Object.fromEntries([doc(subscription), doc(query), doc(mutation)]))).toEqual({
       format: 'apollo-persisted-query-manifest',
       version: 1,
       // Sorted by name, whatever order the preset listed them in.
       operations: [
         { id: sha256Hex(mutation), name: 'A', type: 'mutation', body: mutation },
         { id: sha256Hex(query), name: 'B', type: 'query', body: query },
+        { id: sha256Hex(subscription), name: 'C', type: 'subscription', body: subscription },
       ],
     });
   });
