@@ -132,6 +132,34 @@ describe('schema check', () => {
     });
   });
 
+  describe('subscription operations are checked like queries', () => {
+    const body = 'subscription OrderLive($id: ID!) { orderUpdated(id: $id) { id paymentStatus } }';
+    const web: ClientManifests = {
+      operations: [{ client: 'web', id: createHash('sha256').update(body).digest('hex'), name: 'OrderLive', type: 'subscription', body }],
+      problems: [],
+    };
+
+    it('fail when a field the subscription selects is removed', async () => {
+      const report = await check(subgraphs({ subgraph: 'orders', from: '  paymentStatus: PaymentStatus!\n', to: '' }), web);
+      expect(report.ok).toBe(false);
+      expect(report.brokenOperations).toEqual([
+        {
+          client: 'web',
+          operation: 'OrderLive',
+          message: 'Cannot query field "paymentStatus" on type "Order".',
+          changes: ['Order.paymentStatus'],
+        },
+      ]);
+    });
+
+    it('fail when the Subscription field itself is removed, and pass otherwise', async () => {
+      expect(await check(subgraphs(), web)).toMatchObject({ ok: true, operations: { web: 1 } });
+      const report = await check(subgraphs({ subgraph: 'orders', from: /\n.*\n {2}orderUpdated\(id: ID!\): Order!/, to: '' }), web);
+      expect(report.ok).toBe(false);
+      expect(report.brokenOperations).toMatchObject([{ client: 'web', operation: 'OrderLive', changes: ['Subscription.orderUpdated'] }]);
+    });
+  });
+
   it('fails on a composition error, naming the subgraph and the location', async () => {
     const report = await check(subgraphs({ subgraph: 'pricing', from: 'amount: String!', to: 'amount: Float!' }));
     expect(report.ok).toBe(false);
