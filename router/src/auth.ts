@@ -8,8 +8,24 @@ import { TOKEN_ALG, TOKEN_AUDIENCE, TOKEN_ISSUER, type Viewer } from '@shop/plat
  * token → UNAUTHENTICATED with HTTP 401, never silently anonymous.
  */
 export function createAuthenticator(jwksUrl: string) {
-  const jwks = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 5_000, timeoutDuration: 2_000 });
+  const verify = createTokenVerifier(jwksUrl);
   return async function authenticate(authorization: string | undefined): Promise<Viewer | null> {
+    return (await verify(authorization))?.viewer ?? null;
+  };
+}
+
+/** A verified token: who, and until when (ms since the epoch; subscriptions end then). */
+export interface VerifiedToken {
+  viewer: Viewer;
+  expiresAt: number | undefined;
+}
+
+export type TokenVerifier = (authorization: string | undefined) => Promise<VerifiedToken | null>;
+
+/** As createAuthenticator, keeping the token's expiry: a subscription outlives its request and must end when its token does. */
+export function createTokenVerifier(jwksUrl: string): TokenVerifier {
+  const jwks = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 5_000, timeoutDuration: 2_000 });
+  return async function verify(authorization: string | undefined): Promise<VerifiedToken | null> {
     if (!authorization) return null;
     const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
     if (!match) throw unauthenticated('Authorization header must be "Bearer <token>"');
@@ -17,7 +33,7 @@ export function createAuthenticator(jwksUrl: string) {
       const { payload } = await jwtVerify(match[1]!, jwks, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithms: [TOKEN_ALG] });
       if (typeof payload.sub !== 'string' || !payload.sub) throw unauthenticated('Token has no subject');
       const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
-      return { userId: payload.sub, scopes };
+      return { viewer: { userId: payload.sub, scopes }, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined };
     } catch (error) {
       if (error instanceof GraphQLError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw unauthenticated('Token has expired; sign in again');
@@ -30,6 +46,6 @@ export function createAuthenticator(jwksUrl: string) {
   };
 }
 
-function unauthenticated(message: string) {
+export function unauthenticated(message: string) {
   return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
 }

@@ -23,7 +23,7 @@ export const subgraphEnvName = (subgraph: string): string => subgraph.toUpperCas
 
 /** Variables ending in `_URL` / `_TIMEOUT_MS` that are not subgraph overrides (the router's own, and the subgraphs' databases). */
 const NOT_SUBGRAPH_URLS = /^(REDIS|JWKS|NATS|.*_DATABASE)_URL$/;
-const NOT_SUBGRAPH_TIMEOUTS = /^(SUBGRAPH|CACHE|DRAIN|HEADERS|REQUEST|KEEP_ALIVE)_TIMEOUT_MS$/;
+const NOT_SUBGRAPH_TIMEOUTS = /^(SUBGRAPH|CACHE|DRAIN|HEADERS|REQUEST|KEEP_ALIVE|SUBSCRIPTION_INIT|SUBSCRIPTION_IDLE)_TIMEOUT_MS$/;
 
 export interface RouterConfig extends ServiceBaseConfig {
   port: number;
@@ -114,6 +114,72 @@ export interface RouterConfig extends ServiceBaseConfig {
    * number trusts that many hops; a list trusts those addresses/CIDRs.
    */
   trustProxy: boolean | number | string[];
+  /** GraphQL subscriptions over graphql-ws and SSE (subscriptions/; defaults in SUBSCRIPTION_DEFAULTS). */
+  subscriptions: SubscriptionConfig;
+}
+
+/** Every bound a subscriber is held to (README "Subscriptions" lists the variables). */
+export interface SubscriptionConfig {
+  /** SUBSCRIPTIONS (default true); off, `/graphql` upgrades and `/graphql/stream` are refused. */
+  enabled: boolean;
+  /** SUBSCRIPTION_MAX_PER_CONNECTION: operations one WebSocket or SSE connection may run at once. */
+  maxPerConnection: number;
+  /** SUBSCRIPTION_MAX_PER_USER: operations one signed-in user may run at once, over every connection of this router. */
+  maxPerUser: number;
+  /** SUBSCRIPTION_MAX_CONNECTIONS_PER_IP: open WebSocket and SSE connections from one client address. */
+  maxConnectionsPerIp: number;
+  /** SUBSCRIPTION_MAX_CONNECTIONS: open subscription connections in all (the router's memory bound). */
+  maxConnections: number;
+  /** SUBSCRIPTION_INIT_TIMEOUT_MS: a WebSocket that sends no `connection_init` by then is closed (4408). */
+  initTimeoutMs: number;
+  /** SUBSCRIPTION_KEEPALIVE_MS: WebSocket ping / SSE comment interval; a WebSocket that misses a pong is cut. */
+  keepAliveMs: number;
+  /** SUBSCRIPTION_IDLE_TIMEOUT_MS: a connection running no operation for this long is closed. */
+  idleTimeoutMs: number;
+  /** SUBSCRIPTION_MAX_MESSAGE_BYTES: largest WebSocket message or SSE request body a client may send. */
+  maxMessageBytes: number;
+  /** SUBSCRIPTION_MAX_BUFFERED_BYTES: unsent bytes a slow client may hold before it is cut off. */
+  maxBufferedBytes: number;
+  /** SUBSCRIPTION_MAX_PRODUCT_IDS: ids one `productUpdated` may watch. */
+  maxProductIds: number;
+  /** SUBSCRIPTION_RESUME_WINDOW_MS: how far back an SSE `Last-Event-ID` can resume from. */
+  resumeWindowMs: number;
+  /** SUBSCRIPTION_RESUME_MAX_EVENTS: events kept for resuming (the window's memory bound). */
+  resumeMaxEvents: number;
+}
+
+export const SUBSCRIPTION_DEFAULTS: Omit<SubscriptionConfig, 'enabled'> = {
+  maxPerConnection: 20,
+  maxPerUser: 50,
+  maxConnectionsPerIp: 50,
+  maxConnections: 10_000,
+  initTimeoutMs: 3_000,
+  keepAliveMs: 15_000,
+  idleTimeoutMs: 60_000,
+  maxMessageBytes: 64 * 1024,
+  maxBufferedBytes: 1024 ** 2,
+  maxProductIds: 20,
+  resumeWindowMs: 300_000,
+  resumeMaxEvents: 10_000,
+};
+
+function subscriptionConfig(env: Env): SubscriptionConfig {
+  const d = SUBSCRIPTION_DEFAULTS;
+  return {
+    enabled: boolVar(env, 'SUBSCRIPTIONS', true),
+    maxPerConnection: intVar(env, 'SUBSCRIPTION_MAX_PER_CONNECTION', d.maxPerConnection, { min: 1, max: 10_000 }),
+    maxPerUser: intVar(env, 'SUBSCRIPTION_MAX_PER_USER', d.maxPerUser, { min: 1, max: 1_000_000 }),
+    maxConnectionsPerIp: intVar(env, 'SUBSCRIPTION_MAX_CONNECTIONS_PER_IP', d.maxConnectionsPerIp, { min: 1, max: 1_000_000 }),
+    maxConnections: intVar(env, 'SUBSCRIPTION_MAX_CONNECTIONS', d.maxConnections, { min: 1, max: 10_000_000 }),
+    initTimeoutMs: intVar(env, 'SUBSCRIPTION_INIT_TIMEOUT_MS', d.initTimeoutMs, { min: 10, max: 600_000 }),
+    keepAliveMs: intVar(env, 'SUBSCRIPTION_KEEPALIVE_MS', d.keepAliveMs, { min: 10, max: 3_600_000 }),
+    idleTimeoutMs: intVar(env, 'SUBSCRIPTION_IDLE_TIMEOUT_MS', d.idleTimeoutMs, { min: 10, max: 86_400_000 }),
+    maxMessageBytes: intVar(env, 'SUBSCRIPTION_MAX_MESSAGE_BYTES', d.maxMessageBytes, { min: 256, max: 16 * 1024 ** 2 }),
+    maxBufferedBytes: intVar(env, 'SUBSCRIPTION_MAX_BUFFERED_BYTES', d.maxBufferedBytes, { min: 1_024, max: 1024 ** 3 }),
+    maxProductIds: intVar(env, 'SUBSCRIPTION_MAX_PRODUCT_IDS', d.maxProductIds, { min: 1, max: 1_000 }),
+    resumeWindowMs: intVar(env, 'SUBSCRIPTION_RESUME_WINDOW_MS', d.resumeWindowMs, { min: 0, max: 86_400_000 }),
+    resumeMaxEvents: intVar(env, 'SUBSCRIPTION_RESUME_MAX_EVENTS', d.resumeMaxEvents, { min: 0, max: 10_000_000 }),
+  };
 }
 
 export interface RateLimitConfig {
@@ -264,6 +330,7 @@ export function readConfig(env: Env): RouterConfig {
     maxInputDepth: intVar(env, 'MAX_INPUT_DEPTH', DEFAULT_MAX_INPUT_DEPTH, { min: 1, max: 1_000 }),
     rateLimit: rateLimitConfig(env),
     trustProxy: trustProxy(env),
+    subscriptions: subscriptionConfig(env),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Viewer } from '@shop/platform';
+import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import type { ResponseCachePolicy } from './cache/policy.ts';
 
 /**
@@ -26,6 +27,23 @@ export interface RouterContext {
   requestDedup?: RequestDedupState | undefined;
   /** With CACHE_STATUS_HEADER on: what each cache layer did for this request (stages/cache-status.ts). */
   cacheStatus?: CacheStatus | undefined;
+  /**
+   * Set for the router's own operations on behalf of a subscriber (subscriptions/): `check` runs a
+   * subscription document through Apollo's checks (trusted documents, APQ, validation, limits,
+   * demand control) and stops before execution; `event` answers one event with the rewritten query.
+   */
+  subscription?: SubscriptionCheck | { phase: 'event' } | undefined;
+}
+
+/** A subscription document on its way through Apollo's checks; `accepted` is filled in when it passed them all. */
+export interface SubscriptionCheck {
+  phase: 'check';
+  accepted?: {
+    document: DocumentNode;
+    operation: OperationDefinitionNode;
+    schema: GraphQLSchema;
+    variables: Record<string, unknown> | undefined;
+  };
 }
 
 /** Per-request state of the whole-response cache (cache/response-cache.ts). */

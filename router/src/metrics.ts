@@ -144,6 +144,37 @@ export function createRouterMetrics() {
     // The event stream's metrics (packages/events/src/metrics.ts); the router's caches follow the
     // stream, so events_followed_total and events_follow_gaps_total are the ones it moves.
     events: createEventMetrics(registry),
+    // Subscriptions (subscriptions/): what is open, what each event cost, and what was refused or cut.
+    subscriptionConnections: new Gauge({
+      name: 'subscription_connections',
+      help: 'Open subscription connections by transport (ws, sse)',
+      labelNames: ['transport'] as const,
+      registers: [registry],
+    }),
+    subscriptionsActive: new Gauge({
+      name: 'subscriptions_active',
+      help: 'Subscription operations running, by root field',
+      labelNames: ['field'] as const,
+      registers: [registry],
+    }),
+    subscriptionResults: new Counter({
+      name: 'subscription_results_total',
+      help: 'Results sent to subscribers, by how they were resolved: executed, shared (another subscriber asked the same at the same event) or error',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    subscriptionRefusals: new Counter({
+      name: 'subscription_refusals_total',
+      help: 'Subscription connections or operations refused or cut, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    subscriptionDelivery: new Histogram({
+      name: 'subscription_delivery_seconds',
+      help: 'From an event occurring to its result being written to a subscriber',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
   };
 }
 

@@ -11,6 +11,7 @@ import { rateLimit } from './stages/rate-limit.ts';
 import { requestDedup } from './stages/request-dedup.ts';
 import { requestShape, requestSize } from './stages/request-limits.ts';
 import { responseCache } from './stages/response-cache.ts';
+import { subscriptions } from './stages/subscriptions.ts';
 import type { StageFactory } from './stages/stage.ts';
 import { fetchTracing, tracing } from './stages/tracing.ts';
 import { viewer } from './stages/viewer.ts';
@@ -35,6 +36,7 @@ export const PIPELINE: readonly StageFactory[] = [
   cacheControl, //      Cache-Control before credential limits' `no-store` overrides it; its fetch part outside the caches
   operationLimits, //   validation rules and demand control: refusals before any fetch
   credentialLimits, //  once the operation is resolved, before any fetch
+  subscriptions, //     its transports beside /graphql; each event goes through every Apollo part above and every fetch part below
   metrics, //           request counts, whatever answered; /metrics
   errors, //            formatError after the limits' codes; turns every failed fetch into a named GraphQLError
   entityCache, //       per-entity answers; only its misses go on down the fetch chain

@@ -3,7 +3,8 @@ import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createLogger, setupTracing, type Logger, type SpanExporter, type Tracing } from '@shop/platform';
 import { createApolloServer } from './apollo.ts';
-import { createAuthenticator } from './auth.ts';
+import { openEventStream } from '@shop/events';
+import { createTokenVerifier } from './auth.ts';
 import { ResponseCachePolicy } from './cache/policy.ts';
 import type { RouterCache } from './cache/router-cache.ts';
 import { CLIENT_NAME_HEADER, clientName } from './client-name.ts';
@@ -44,6 +45,7 @@ export interface Router {
 export async function buildRouter({ config, logger, spanExporter }: BuildRouterOptions): Promise<Router> {
   const log = logger ?? createLogger('router', config.logLevel);
   const metrics = createRouterMetrics();
+  const verifyToken = createTokenVerifier(config.jwksUrl);
   const parts: RouterParts = {
     config,
     log,
@@ -51,7 +53,15 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
     // The router's provider is the process's global one, so @apollo/gateway's own spans are reported.
     tracing: await setupTracing({ serviceName: 'router', config: config.tracing, exporter: spanExporter, global: true }),
     // One JWT check per request, shared by the rate limit's key and the GraphQL context.
-    viewerOf: viewerPerRequest(createAuthenticator(config.jwksUrl)),
+    viewerOf: viewerPerRequest(async (authorization) => (await verifyToken(authorization))?.viewer ?? null),
+    verifyToken,
+    // The caches' invalidations and the subscriptions' events (NATS_URL: JetStream, else in-process).
+    // Opened at build time: a configured NATS that cannot be reached fails the start, as Postgres
+    // does for a subgraph.
+    stream:
+      config.routerCache || config.subscriptions.enabled
+        ? await openEventStream({ ...config.events, logger: log, metrics: metrics.events })
+        : undefined,
     subgraphClients: createSubgraphClients(config, metrics),
     signals: { invalidated: new Signal(), schemaChanged: new Signal<string>(), documentsChanged: new Signal() },
   };
@@ -86,6 +96,12 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
   for (const stage of stages) await stage.fastify?.(app);
   const server = createApolloServer(gateway, stages, config);
   await server.start();
+  parts.execute = async (request, contextValue) => {
+    const response = await server.executeOperation(request, { contextValue });
+    if (response.body.kind !== 'single')
+      return { errors: [{ message: 'Incremental delivery is not served to subscriptions', extensions: { code: 'BAD_REQUEST' } }] };
+    return response.body.singleResult;
+  };
 
   const hooks = <K extends 'preValidation' | 'preHandler' | 'onSend'>(kind: K) =>
     stages.map((stage) => stage[kind]).filter((hook): hook is NonNullable<Stage[K]> => hook !== undefined);
@@ -107,6 +123,7 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
     beginShutdown: () => ready.beginShutdown(),
     async close() {
       ready.beginShutdown();
+      for (const stage of stages) await stage.beforeClose?.();
       // Fastify first: it stops accepting and waits for in-flight requests (index.ts bounds that
       // with DRAIN_TIMEOUT_MS). Then Apollo: stopping it stops the gateway, its supergraph watcher
       // and its document and query-plan caches, which otherwise stay reachable after close.
@@ -114,6 +131,7 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
       await server.stop();
       await parts.subgraphClients.close();
       for (const stage of [...stages].reverse()) await stage.close?.();
+      await parts.stream?.close();
       await parts.tracing.shutdown();
     },
   };

@@ -80,7 +80,8 @@ interface Reporter {
 
 interface FollowerState {
   handlers: FollowHandlers;
-  queue: EventEnvelope[];
+  /** Events not yet handed to the follower, with their sequence in the log. */
+  queue: { event: EventEnvelope; sequence: number }[];
   draining: Promise<void> | undefined;
   stopped: boolean;
   reporter: Reporter;
@@ -156,12 +157,13 @@ export function createInProcessStream({
 
     async publish(events) {
       if (closed) throw new Error('the event stream is closed');
-      const stored: EventEnvelope[] = [];
+      const stored: { event: EventEnvelope; sequence: number }[] = [];
       for (const event of events) {
         if (shared.ids.has(event.id)) continue;
-        shared.log.set(shared.nextSeq++, event);
+        const sequence = shared.nextSeq++;
+        shared.log.set(sequence, event);
         shared.ids.add(event.id);
-        stored.push(event);
+        stored.push({ event, sequence });
       }
       while (shared.log.size > shared.maxEvents) {
         const oldest = firstSeq(shared);
@@ -369,11 +371,12 @@ function drainFollower(follower: FollowerState) {
     try {
       for (;;) {
         if (follower.stopped) return;
-        const event = follower.queue.shift();
-        if (!event) return;
+        const next = follower.queue.shift();
+        if (!next) return;
+        const { event, sequence } = next;
         follower.reporter.metrics?.followed.inc();
         try {
-          await follower.handlers.event(event);
+          await follower.handlers.event(event, { sequence });
         } catch (error) {
           follower.reporter.logger.error({ err: error, eventId: event.id, type: event.type }, 'an event follower failed');
         }

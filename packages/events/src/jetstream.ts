@@ -588,7 +588,7 @@ function startFollower({ handlers, js, jsm, stream, prefix, logger, metrics }: F
           }
           metrics?.followed.inc();
           try {
-            await handlers.event(event);
+            await handlers.event(event, { sequence: seq });
           } catch (error) {
             logger.error({ err: error, eventId: event.id, type: event.type }, 'an event follower failed');
           }

@@ -48,7 +48,12 @@ export interface Consumer {
 }
 
 export interface FollowHandlers {
-  event(event: EventEnvelope): void | Promise<void>;
+  /**
+   * `sequence` is the event's position in the stream: it grows with every event, and with
+   * JetStream every process that follows the stream sees the same number for the same event (the
+   * router's SSE event ids are these, so a client resumes on any replica).
+   */
+  event(event: EventEnvelope, position: { sequence: number }): void | Promise<void>;
   /** Events this follower missed are gone from the stream: drop everything derived from them. */
   gap?(): void;
 }

@@ -42,6 +42,9 @@ export function persistedQueryPlugin({
 }): ApolloServerPlugin<RouterContext> {
   return {
     async requestDidStart({ request, contextValue }) {
+      // An event answered for a subscriber runs the router's rewrite of a document that was checked
+      // here when it subscribed: it is in no manifest, and needs not be.
+      if (contextValue.subscription?.phase === 'event') return {};
       const client = contextValue.clientName;
       const clientLabel = metrics.labels.client(client); // bounded: the name is the client's to choose
       const mode = modeFor(modes, client);

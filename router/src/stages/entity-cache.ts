@@ -1,4 +1,3 @@
-import { openEventStream } from '@shop/events';
 import { createRouterCache } from '../cache/create.ts';
 import { ListedEntityTypes } from '../cache/listed-types.ts';
 import type { RouterCache } from '../cache/router-cache.ts';
@@ -14,10 +13,9 @@ export async function entityCache(parts: RouterParts): Promise<Stage | undefined
   const { config, log, metrics, signals } = parts;
   if (!config.routerCache) return undefined;
   // The caches' invalidations ride the event stream (NATS_URL: JetStream; otherwise in-process, and
-  // the bus stays Redis pub/sub or in-process). Opened here, at build time: a configured NATS that
-  // cannot be reached fails the start, as Postgres does for a subgraph. Nothing else in the router
-  // uses the stream, so without the cache it is not opened.
-  const stream = await openEventStream({ ...config.events, logger: log, metrics: metrics.events });
+  // the bus stays Redis pub/sub or in-process), opened by buildRouter.
+  const stream = parts.stream;
+  if (!stream) throw new Error('the entity cache needs the event stream');
   // What each root-field fetch can list, read against the supergraph the gateway loaded last.
   const listedTypes = new ListedEntityTypes();
   signals.schemaChanged.listen((supergraphSdl) => listedTypes.setSupergraph(supergraphSdl));
@@ -39,8 +37,7 @@ export async function entityCache(parts: RouterParts): Promise<Stage | undefined
     name: 'entity-cache',
     fetch: entityCacheFetch(handle.cache),
     async close() {
-      await handle.close(); // stops following first
-      await stream.close();
+      await handle.close(); // stops following
     },
   };
 }

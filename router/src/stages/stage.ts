@@ -9,6 +9,9 @@ import type { RouterMetrics } from '../metrics.ts';
 import type { SubgraphClients } from '../subgraph-clients.ts';
 import type { CredentialLimit, ViewerOf } from '../rate-limit.ts';
 import type { RouterCache } from '../cache/router-cache.ts';
+import type { EventStream } from '@shop/events';
+import type { TokenVerifier } from '../auth.ts';
+import type { ExecuteOperation } from '../subscriptions/manager.ts';
 
 /**
  * One concern of the router (rate limit, a cache, demand control, …) in one small shape. A stage
@@ -29,6 +32,8 @@ export interface Stage {
   apollo?: ApolloPart;
   /** Its part in every subgraph fetch. */
   fetch?: FetchStage;
+  /** On shutdown, first of all (pipeline order): long-lived connections end here, so draining does not wait on them. */
+  beforeClose?(): void | Promise<void>;
   /** On shutdown, in reverse pipeline order, after the listener and Apollo have stopped. */
   close?(): void | Promise<void>;
 }
@@ -116,6 +121,12 @@ export interface RouterParts {
   credentialLimit?: CredentialLimit | undefined;
   /** Set by the entity-cache stage, for Router.cache. */
   entityCache?: RouterCache | undefined;
+  /** The event stream (JetStream with NATS_URL, else in-process), opened when the entity cache or subscriptions need it. */
+  stream?: EventStream | undefined;
+  /** Verifies a bearer token and keeps its expiry (subscriptions outlive their request). */
+  verifyToken: TokenVerifier;
+  /** Runs an operation through Apollo Server; set once the server has started (subscriptions answer events with it). */
+  execute?: ExecuteOperation | undefined;
 }
 
 /** Makes a stage, or nothing when its configuration turns it off. */
