@@ -81,7 +81,8 @@ export function fastifyTrustProxy(trust: RouterConfig['trustProxy']): boolean | 
 }
 
 const LIMITED_METHODS = new Set(['GET', 'POST']);
-const LIMITED_URL = '/graphql';
+/** `/graphql`, and the SSE subscription endpoint beside it: each subscribe there is one request. */
+const LIMITED_URLS = new Set(['/graphql', '/graphql/stream']);
 
 /** Keys each in-memory table keeps (least recently used first out); @fastify/rate-limit's default. */
 const MEMORY_STORE_KEYS = 5_000;
@@ -95,9 +96,20 @@ export type CredentialLimit = (
   ip: string,
 ) => Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }>;
 
+/** Whether one more request by this viewer from `ip` may go through (a WebSocket subscribe, which no HTTP hook sees). */
+export type RequestLimit = (
+  viewer: Viewer | null,
+  ip: string,
+) => Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }>;
+
+/** A synthetic request's rate-limit key, for counts made outside an HTTP request. */
+const GIVEN_KEY = Symbol('rate-limit key');
+
 export interface RateLimitHandle {
   /** Counts sign-in and sign-up attempts per client IP; undefined with RATE_LIMIT=false. */
   credentialLimit: CredentialLimit | undefined;
+  /** Counts a request outside HTTP in the same buckets as `/graphql` (per client, then the address ceiling); undefined with RATE_LIMIT=false. */
+  requestLimit: RequestLimit | undefined;
   /** Disconnects the limiter's Redis client, if it has one. */
   close(): Promise<void>;
 }
@@ -125,7 +137,7 @@ export async function registerRateLimit(
   { config, metrics, logger, viewerOf }: RateLimitSettings,
 ): Promise<RateLimitHandle> {
   const { enabled, max, windowMs, ipMax, signIn, signUp } = config.rateLimit;
-  if (!enabled) return { credentialLimit: undefined, close: async () => {} };
+  if (!enabled) return { credentialLimit: undefined, requestLimit: undefined, close: async () => {} };
 
   // A client of its own: its command timeout is the cache timeout, so a slow Redis costs a request
   // at most CACHE_TIMEOUT_MS before it fails open (createRedis also fails at once while
@@ -137,7 +149,7 @@ export async function registerRateLimit(
     global: false,
     max,
     timeWindow: windowMs,
-    keyGenerator: (request) => rateLimitKey(request, viewerOf),
+    keyGenerator: (request) => (request as { [GIVEN_KEY]?: string })[GIVEN_KEY] ?? rateLimitKey(request, viewerOf),
     // Keys under the deployment's prefix, so deployments and test runs sharing a Redis stay apart.
     ...(redis ? { redis, nameSpace: `${config.cacheKeyPrefix}ratelimit:` } : { cache: MEMORY_STORE_KEYS }),
     // Failing open is done below rather than by the plugin (skipOnError would swallow the error
@@ -172,7 +184,7 @@ export async function registerRateLimit(
 
   // onRequest: refused requests cost no body parsing, no planning and no subgraph fetch.
   app.addHook('onRequest', async (request, reply) => {
-    if (request.routeOptions.url !== LIMITED_URL || !LIMITED_METHODS.has(request.method)) return;
+    if (!LIMITED_URLS.has(request.routeOptions.url ?? '') || !LIMITED_METHODS.has(request.method)) return;
     // Settle the token first (it is cached for the GraphQL context), so only Redis time counts below.
     await rateLimitKey(request, viewerOf);
     const result = await take(perClient, request);
@@ -200,8 +212,27 @@ export async function registerRateLimit(
     return { allowed: false, retryAfterSeconds: Math.max(1, result.ttlInSeconds) };
   };
 
+  const requestLimit: RequestLimit = async (viewer, ip) => {
+    const key = viewer ? `user:${viewer.userId}` : `ip:${normalizeIP(ip)}`;
+    const attempt = { ip, routeOptions: {}, log: undefined, [GIVEN_KEY]: key } as unknown as FastifyRequest;
+    const result = await take(perClient, attempt);
+    // As the HTTP hook: `isAllowed` is the plugin's allow list (never counted), a failed store lets it through.
+    if (!result || result.isAllowed) return { allowed: true };
+    if (result.isExceeded) {
+      metrics.rateLimitRejections.inc({ kind: viewer ? 'user' : 'ip' });
+      return { allowed: false, retryAfterSeconds: Math.max(1, result.ttlInSeconds) };
+    }
+    const ceiling = await take(perAddress, attempt);
+    if (ceiling && !ceiling.isAllowed && ceiling.isExceeded) {
+      metrics.rateLimitRejections.inc({ kind: 'ip_ceiling' });
+      return { allowed: false, retryAfterSeconds: Math.max(1, ceiling.ttlInSeconds) };
+    }
+    return { allowed: true };
+  };
+
   return {
     credentialLimit,
+    requestLimit,
     async close() {
       if (!redis) return;
       await redis.quit().catch(() => redis.disconnect());

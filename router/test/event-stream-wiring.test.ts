@@ -79,10 +79,18 @@ describe('the router and the event stream', () => {
     expect(seen.closed).toBe(1);
   });
 
-  it('opens no stream when the router caches nothing', async () => {
-    const router = await buildTinyRouter({ products, pricing }, { ROUTER_CACHE: 'false' });
+  it('opens no stream when the router caches nothing and serves no subscriptions', async () => {
+    const router = await buildTinyRouter({ products, pricing }, { ROUTER_CACHE: 'false', SUBSCRIPTIONS: 'false' });
     await router.close();
     expect(seen.opened).toHaveLength(0);
     expect(seen.buses).toHaveLength(0);
+  });
+
+  it('opens the stream for subscriptions alone, without a cache bus, and closes it', async () => {
+    const router = await buildTinyRouter({ products, pricing }, { ROUTER_CACHE: 'false' });
+    expect(seen.opened).toHaveLength(1);
+    await router.close();
+    expect(seen.buses).toHaveLength(0);
+    expect(seen.closed).toBe(1);
   });
 });

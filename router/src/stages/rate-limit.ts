@@ -13,6 +13,7 @@ export function rateLimit(parts: RouterParts): Stage {
     async fastify(app) {
       handle = await registerRateLimit(app, { config: parts.config, metrics: parts.metrics, logger: parts.log, viewerOf: parts.viewerOf });
       parts.credentialLimit = handle.credentialLimit;
+      parts.requestLimit = handle.requestLimit;
     },
     close: () => handle?.close(),
   };

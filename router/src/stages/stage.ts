@@ -7,7 +7,7 @@ import type { RouterContext } from '../context.ts';
 import type { GatewayGraphQLRequest, GatewayGraphQLResponse } from '../gateway-types.ts';
 import type { RouterMetrics } from '../metrics.ts';
 import type { SubgraphClients } from '../subgraph-clients.ts';
-import type { CredentialLimit, ViewerOf } from '../rate-limit.ts';
+import type { CredentialLimit, RequestLimit, ViewerOf } from '../rate-limit.ts';
 import type { RouterCache } from '../cache/router-cache.ts';
 import type { EventStream } from '@shop/events';
 import type { TokenVerifier } from '../auth.ts';
@@ -119,6 +119,8 @@ export interface RouterParts {
   };
   /** Set by the rate-limit stage: counts sign-in and sign-up attempts (read per request). */
   credentialLimit?: CredentialLimit | undefined;
+  /** Set by the rate-limit stage: counts a WebSocket subscribe as one request (read per subscribe). */
+  requestLimit?: RequestLimit | undefined;
   /** Set by the entity-cache stage, for Router.cache. */
   entityCache?: RouterCache | undefined;
   /** The event stream (JetStream with NATS_URL, else in-process), opened when the entity cache or subscriptions need it. */

@@ -41,7 +41,13 @@ export function subscriptions(parts: RouterParts): Stage {
     fastify(app) {
       const common = { config: settings, manager, verify: parts.verifyToken, limiter, log, metrics };
       sse = registerSse({ app, path: SUBSCRIPTION_PATHS.sse, ...common });
-      ws = attachWebSocket({ server: app.server, path: SUBSCRIPTION_PATHS.ws, clientIpOf: clientIpResolver(config.trustProxy), ...common });
+      ws = attachWebSocket({
+        server: app.server,
+        path: SUBSCRIPTION_PATHS.ws,
+        clientIpOf: clientIpResolver(config.trustProxy),
+        requestLimit: parts.requestLimit,
+        ...common,
+      });
     },
     // Before the listener closes: open streams and sockets would otherwise hold the drain to its timeout.
     async beforeClose() {

@@ -5,6 +5,7 @@ import { buildSchema, GraphQLError, parse, type ExecutionArgs } from 'graphql';
 import { CloseCode, GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { TokenVerifier } from '../auth.ts';
+import type { RequestLimit } from '../rate-limit.ts';
 import { CLIENT_NAME_HEADER, clientName } from '../client-name.ts';
 import type { SubscriptionConfig } from '../config.ts';
 import type { RouterMetrics } from '../metrics.ts';
@@ -62,10 +63,13 @@ export function attachWebSocket({
   verify,
   limiter,
   clientIpOf,
+  requestLimit,
   log,
   metrics,
 }: {
   server: Server;
+  /** RATE_LIMIT's buckets: each subscribe counts as one request, as an SSE one does on its HTTP request. */
+  requestLimit: RequestLimit | undefined;
   path: string;
   config: SubscriptionConfig;
   manager: SubscriptionManager;
@@ -116,6 +120,14 @@ export function attachWebSocket({
         return [
           new GraphQLError(`At most ${config.maxPerConnection} subscriptions per connection at once`, {
             extensions: { code: TOO_MANY_SUBSCRIPTIONS, limit: config.maxPerConnection },
+          }),
+        ];
+      }
+      const limited = await requestLimit?.(extra.identity?.viewer ?? null, extra.ip);
+      if (limited && !limited.allowed) {
+        return [
+          new GraphQLError(`Too many requests; retry in ${limited.retryAfterSeconds} s`, {
+            extensions: { code: 'RATE_LIMITED', retryAfterSeconds: limited.retryAfterSeconds },
           }),
         ];
       }
