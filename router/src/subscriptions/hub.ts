@@ -34,8 +34,10 @@ export class EventHub {
   /** Heard events, oldest first; `head` is the index of the oldest still kept. */
   private heard: Heard[] = [];
   private head = 0;
-  /** Events up to this sequence may be missing (a gap in the follower): no resume reaches behind it. */
+  /** Resumes from before this sequence cannot be answered: events after them were missed (a gap in the follower). */
   private gapThrough = 0;
+  /** After a gap the next event is taken whatever its sequence: a recreated stream numbers from 1 again. */
+  private afterGap = false;
   private latest = 0;
   private readonly now: () => number;
 
@@ -56,7 +58,9 @@ export class EventHub {
   }
 
   handle(event: EventEnvelope, sequence: number): void {
-    if (sequence <= this.latest) return; // heard already (a follower restart racing its position)
+    // Heard already (a follower restart racing its position), unless the stream went back.
+    if (sequence <= this.latest && !this.afterGap) return;
+    this.afterGap = false;
     this.latest = sequence;
     const keys = eventKeys(event);
     this.remember({ sequence, at: this.now(), keys });
@@ -70,7 +74,10 @@ export class EventHub {
 
   /** Events this router did not hear are gone: nothing before now can be resumed. */
   gap(): void {
-    this.gapThrough = this.latest;
+    // What was missed came after the last event heard, so a client that heard that one missed it too.
+    // On a recreated stream the old ids mean nothing; they stay refused until the new ones pass them.
+    this.gapThrough = this.latest + 1;
+    this.afterGap = true;
     this.heard = [];
     this.head = 0;
   }
