@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '@shop/platform';
-import { buildSchema, GraphQLError, parse, type ExecutionArgs } from 'graphql';
+import { buildSchema, GraphQLError, parse, type ExecutionArgs, type FormattedExecutionResult } from 'graphql';
 import { CloseCode, GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { TokenVerifier } from '../auth.ts';
@@ -93,6 +93,10 @@ export function attachWebSocket({
   const gql = makeServer<Record<string, unknown> | undefined, Extra>({
     schema: LIVE_SCHEMA,
     connectionInitWaitTimeout: config.initTimeoutMs,
+    // Each result is already formatted (Apollo's executeOperation gave it): sent as it is. Without
+    // this graphql-ws calls toJSON() on each error, which formatted errors have not, and a result
+    // with errors (FORBIDDEN, an expired token) turns into an `error` message instead.
+    onNext: (_ctx, _id, _payload, _args, result) => result as FormattedExecutionResult,
     async onConnect(ctx) {
       const params = ctx.connectionParams ?? {};
       const raw = params.authorization ?? params.Authorization ?? (typeof params.token === 'string' ? `Bearer ${params.token}` : undefined);
