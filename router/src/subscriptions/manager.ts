@@ -98,9 +98,12 @@ export class SubscriptionManager {
 
     // 1. Through Apollo as sent: everything a query would be checked for, nothing executed.
     const check: SubscriptionCheck = { phase: 'check' };
+    // graphql-ws insists on a `query` string: a persisted-query id comes with an empty one, which
+    // means "by id" (as the id alone does over SSE and HTTP).
+    const byId = request.query === '' && request.extensions?.persistedQuery !== undefined;
     const checked = await this.options.execute(
       {
-        query: request.query,
+        query: byId ? undefined : request.query,
         variables: request.variables ?? undefined,
         operationName: request.operationName ?? undefined,
         extensions: request.extensions ?? undefined,

@@ -177,7 +177,8 @@ export function registerSse({
 
   function write(stream: OpenStream, text: string): boolean {
     if (stream.cut || stream.res.writableEnded || stream.res.destroyed) return false;
-    if (stream.res.writableLength + Buffer.byteLength(text) > config.maxBufferedBytes) {
+    // One answer larger than the bound still goes to a client that has read everything before it.
+    if (stream.res.writableLength > 0 && stream.res.writableLength + Buffer.byteLength(text) > config.maxBufferedBytes) {
       // A client that does not read is not buffered for without end: one last error, then cut.
       stream.cut = true;
       metrics.subscriptionRefusals.inc({ reason: 'slow_consumer' });
@@ -251,7 +252,9 @@ export function registerSse({
         if (!['*/*', 'text/plain'].some((type) => accept.includes(type))) return reply.code(406).send();
         const release = limiter.acquire(request.ip, 'sse');
         if (typeof release !== 'function')
-          return json(reply, release.refused === 'per_ip' ? 429 : 503, [formatted(release.message, TOO_MANY_SUBSCRIPTIONS)]);
+          return json(reply, release.refused === 'per_ip' ? 429 : 503, [
+            formatted(release.message, release.refused === 'per_ip' ? TOO_MANY_SUBSCRIPTIONS : 'SERVICE_UNAVAILABLE'),
+          ]);
         const issued = randomUUID();
         const entry: Reservation = { owner: ownerOf(identity), release, ops: new Map(), opening: 0 };
         // A token nobody opens within the init timeout is dropped, as a silent WebSocket is.
@@ -352,7 +355,9 @@ export function registerSse({
       const resumeAfter = typeof lastEventId === 'string' && /^\d{1,15}$/.test(lastEventId.trim()) ? Number(lastEventId.trim()) : undefined;
       const release = limiter.acquire(request.ip, 'sse');
       if (typeof release !== 'function')
-        return json(reply, release.refused === 'per_ip' ? 429 : 503, [formatted(release.message, TOO_MANY_SUBSCRIPTIONS)]);
+        return json(reply, release.refused === 'per_ip' ? 429 : 503, [
+          formatted(release.message, release.refused === 'per_ip' ? TOO_MANY_SUBSCRIPTIONS : 'SERVICE_UNAVAILABLE'),
+        ]);
       let opened: Awaited<ReturnType<SubscriptionManager['open']>>;
       try {
         opened = await manager.open(params, identity, { resumeAfter });

@@ -264,7 +264,8 @@ export function attachWebSocket({
           protocol: ws.protocol,
           send(data) {
             if (ws.readyState !== ws.OPEN || cut) return;
-            if (ws.bufferedAmount + Buffer.byteLength(data) > config.maxBufferedBytes) {
+            // One answer larger than the bound still goes to a client that has read everything before it.
+            if (ws.bufferedAmount > 0 && ws.bufferedAmount + Buffer.byteLength(data) > config.maxBufferedBytes) {
               // A client that does not read is not buffered for without end: it is told why and cut.
               cut = true;
               metrics.subscriptionRefusals.inc({ reason: 'slow_consumer' });
