@@ -140,18 +140,25 @@ describe('graphql-ws', () => {
       extensions: { persistedQuery: { version: 1, sha256Hash: orderUpdates.id } },
       variables: { id: order.id },
     });
-    // Over graphql-ws (whose protocol needs a `query` string): the id with its manifest document.
+    // Over graphql-ws, whose protocol needs a `query` string: the id with an empty one means "by id".
     const ios = harness.ws({ token: ivy.token, clientName: 'ios' });
+    const wsById = ios.subscribe({
+      query: '',
+      extensions: { persistedQuery: { version: 1, sha256Hash: orderUpdates.id } },
+      variables: { id: order.id },
+    });
+    // Or the id with its manifest document.
     const withBody = ios.subscribe({
       query: myOrderUpdates.body,
       extensions: { persistedQuery: { version: 1, sha256Hash: myOrderUpdates.id } },
     });
-    await harness.ready({ orderUpdated: 1, myOrderUpdates: 1 });
+    await harness.ready({ orderUpdated: 2, myOrderUpdates: 1 });
     expect((await ship(order.id)).data?.shipOrder.status).toBe('SHIPPED');
     const shipped = await byId.until((r) => r.data?.orderUpdated?.status === 'SHIPPED');
     expect(shipped.errors).toBeUndefined();
     expect(shipped.data!.orderUpdated).toMatchObject({ id: order.id, paymentStatus: 'CAPTURED', shippedAt: expect.any(String) });
     expect((await withBody.until((r) => r.data?.myOrderUpdates?.status === 'SHIPPED')).data!.myOrderUpdates.id).toBe(order.id);
+    expect((await wsById.until((r) => r.data?.orderUpdated?.status === 'SHIPPED')).data!.orderUpdated.id).toBe(order.id);
 
     // The same app with a document that is not in its manifest, on the same connection.
     const outside = ios.subscribe({ query: `subscription { orderUpdated(id: "${order.id}") { id } }` });
