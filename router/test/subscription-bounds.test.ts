@@ -266,6 +266,44 @@ describe('subscription bounds', () => {
   });
 });
 
+describe('SSE single-connection streams', () => {
+  it('SUBSCRIPTION_INIT_TIMEOUT_MS: a reserved token nobody opens in time is dropped (404), and its connection place freed', async () => {
+    const target = await routerWith({ SUBSCRIPTION_INIT_TIMEOUT_MS: '200', SUBSCRIPTION_MAX_CONNECTIONS_PER_IP: '1' });
+    const put = await fetch(target.sseUrl, { method: 'PUT' });
+    expect(put.status).toBe(201);
+    const token = await put.text();
+    // The reservation holds the address's one place until it expires.
+    expect((await fetch(target.sseUrl, { method: 'PUT' })).status).toBe(429);
+    await delay(400);
+    const late = await fetch(target.sseUrl, { headers: { accept: 'text/event-stream', 'x-graphql-event-stream-token': token } });
+    expect(late.status).toBe(404);
+    expect((await fetch(target.sseUrl, { method: 'PUT' })).status).toBe(201);
+  });
+
+  it('SUBSCRIPTION_IDLE_TIMEOUT_MS: an open stream running no operation is ended; one running an operation is not until it stops', async () => {
+    const target = await routerWith({ SUBSCRIPTION_IDLE_TIMEOUT_MS: '300' });
+    const idle = await singleConnection(target);
+    await idle.ended;
+    expect(await target.metric('subscriptionRefusals', { reason: 'idle' })).toBe(1);
+
+    const busy = await singleConnection(target);
+    expect((await busy.post('op', ['p1'])).status).toBe(202);
+    await waitForActive(target, 1);
+    await delay(600);
+    await target.publish('product.updated', 'p1', { productId: 'p1', changed: ['name'] });
+    await waitFor('the busy stream to get its update', () => busy.text().includes('"id":"op"'));
+    expect(await target.metric('subscriptionRefusals', { reason: 'idle' })).toBe(1);
+    // Its operation stops: now it is idle too.
+    const stop = await fetch(`${target.sseUrl}?operationId=op`, {
+      method: 'DELETE',
+      headers: { 'x-graphql-event-stream-token': busy.token },
+    });
+    expect(stop.status).toBe(200);
+    await busy.ended;
+    expect(await target.metric('subscriptionRefusals', { reason: 'idle' })).toBe(2);
+  });
+});
+
 /**
  * A client that stops reading while large answers pile up: what the router holds for it is
  * bounded by SUBSCRIPTION_MAX_BUFFERED_BYTES (the kernel's socket buffers take some first, so
