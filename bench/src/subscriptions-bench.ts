@@ -295,7 +295,6 @@ try {
     '- Checking: every result is checked. A product result must carry an amount some write set on that same product (coalescing may skip ' +
       'amounts, never invent one); an order result an order its own customer placed, status PLACED, every placed order reaching all of its customer’s ' +
       'subscribers; once the writes stop, every product subscriber’s last amount for each product must be the last one written.',
-    '',
     '- Freshness: amounts only grow, so a product result repeating (or going back to) an amount its subscriber was already shown answered ' +
       'its event from a state without that event’s write (a cache the event had not yet invalidated); such results are counted and fail the run.',
     '- Memory: the router process’s VmRSS from /proc, once 2 s after a warm-up (5 + 1 subscribers and a few writes, then closed) and once 3 s after ' +
