@@ -21,7 +21,12 @@ export function subscriptions(parts: RouterParts): Stage {
   const stream = parts.stream;
   if (!stream) throw new Error('subscriptions need the event stream');
   const hub = new EventHub({ windowMs: settings.resumeWindowMs, maxEvents: settings.resumeMaxEvents });
-  const follower = followInto(stream, hub, log);
+  // An event's tags are dropped from the router's caches (and fetches in flight sharing) before it
+  // is answered: the cache's own follower may hear it later. Dropping twice is harmless.
+  const follower = followInto(stream, hub, log, async (event) => {
+    if (!event.tags.length) return;
+    await Promise.all([parts.entityCache?.invalidate(event.tags), parts.signals.invalidated.emit(event.tags)]);
+  });
   const manager = new SubscriptionManager({
     config: settings,
     hub,

@@ -142,10 +142,28 @@ export class EventHub {
   }
 }
 
-/** Feeds `hub` from the stream until stop(). */
-export function followInto(stream: EventStream, hub: EventHub, log: Logger): Follower {
+/**
+ * Feeds `hub` from the stream until stop(). `beforeDeliver` runs first for each event: the router
+ * drops the event's cache tags there, so no subscriber is answered from an entry the event made
+ * stale (the caches follow the stream on their own, in no set order with this follower).
+ */
+export function followInto(
+  stream: EventStream,
+  hub: EventHub,
+  log: Logger,
+  beforeDeliver?: (event: EventEnvelope) => Promise<unknown>,
+): Follower {
   return stream.follow({
-    event: (event, { sequence }) => hub.handle(event, sequence),
+    event: async (event, { sequence }) => {
+      if (beforeDeliver) {
+        try {
+          await beforeDeliver(event);
+        } catch (error) {
+          log.warn({ err: error, eventId: event.id }, "subscriptions: dropping an event's cache tags failed; answering it anyway");
+        }
+      }
+      hub.handle(event, sequence);
+    },
     gap: () => {
       log.warn('subscriptions: events were missed; SSE clients resuming from before now get current state');
       hub.gap();
