@@ -37,6 +37,8 @@ afterAll(async () => {
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   fakes.orderReply = undefined;
+  fakes.productName = undefined;
+  fakes.productsCacheControl = undefined;
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
@@ -108,6 +110,34 @@ describe('delivery', () => {
     expect(body.errors[0]!.extensions.code).toBe('BAD_REQUEST');
     expect(body.errors[0]!.message).toMatch(/WebSocket.*\/graphql\/stream/);
     expect(await target.metric('subscriptionsActive')).toBe(0);
+  });
+});
+
+describe('with the router cache', () => {
+  it('an event is answered after its cache tags are dropped, never from the entry it made stale', async () => {
+    const target = await routerWith({ ROUTER_CACHE: 'true', RESPONSE_CACHE: 'false' });
+    fakes.productsCacheControl = 'public, max-age=600';
+    let name = 'Before';
+    fakes.productName = () => name;
+    const ask = async () => {
+      const response = await fetch(`${target.httpUrl}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ product(id: "p1") { id name } }' }),
+      });
+      return ((await response.json()) as { data: { product: { name: string } } }).data.product.name;
+    };
+    expect(await ask()).toBe('Before');
+    name = 'After';
+    // The router's cache holds the old answer (nothing on its own bus said otherwise)…
+    expect(await ask()).toBe('Before');
+    const sub = record(wsOn(target), { query: 'subscription { productUpdated(ids: ["p1"]) { id name } }' });
+    await waitForActive(target, 1);
+    // …until the event that changed it: its tags are dropped before the subscriber is answered.
+    await target.publish('product.updated', 'p1', { productId: 'p1', changed: ['name'] }, ['Product:p1']);
+    await waitFor('a result', () => sub.results.length === 1);
+    expect(sub.results[0]).toEqual({ data: { productUpdated: { id: 'p1', name: 'After' } } });
+    expect(await ask()).toBe('After');
   });
 });
 

@@ -42,6 +42,10 @@ export interface SubscriptionFakes {
   orders: FakeSubgraph;
   /** Size of each product's `blob` (slow-consumer tests make every answer large). */
   blobBytes: number;
+  /** The name `product(id:)` answers (default `Product <id>`). */
+  productName: ((id: string) => string) | undefined;
+  /** Cache-Control of the products fake's answers (default: none, so no cache keeps them). */
+  productsCacheControl: string | undefined;
   /** Overrides the orders fake's answer to `order(id:)` (undefined: the default answer). */
   orderReply: ((request: ReceivedRequest, id: string) => FakeReply | undefined) | undefined;
   close(): Promise<void>;
@@ -51,12 +55,16 @@ export interface SubscriptionFakes {
 export async function startSubscriptionFakes(): Promise<SubscriptionFakes> {
   const fakes: SubscriptionFakes = {
     blobBytes: 0,
+    productName: undefined,
+    productsCacheControl: undefined,
     orderReply: undefined,
   } as SubscriptionFakes;
   fakes.products = await startFakeSubgraph(({ query, variables }) => {
     const root = rootOf(query, variables);
     const id = root.id;
-    return { body: { data: { [root.key]: entity(root.fields, { id, name: `Product ${id}`, blob: 'x'.repeat(fakes.blobBytes) }) } } };
+    const name = fakes.productName?.(id) ?? `Product ${id}`;
+    const body = { data: { [root.key]: entity(root.fields, { id, name, blob: 'x'.repeat(fakes.blobBytes) }) } };
+    return fakes.productsCacheControl ? { body, cacheControl: fakes.productsCacheControl } : { body };
   });
   fakes.orders = await startFakeSubgraph((request) => {
     const root = rootOf(request.query, request.variables);
@@ -82,7 +90,7 @@ export interface SubscriptionRouter {
   /** `http://127.0.0.1:<port>` */
   httpUrl: string;
   /** Publishes one event into the stream the router follows (its in-process scope). */
-  publish<T extends EventType>(type: T, aggregateId: string, data: EventData[T]): Promise<void>;
+  publish<T extends EventType>(type: T, aggregateId: string, data: EventData[T], tags?: string[]): Promise<void>;
   /** The sum of a counter's or gauge's values whose labels include `labels`. */
   metric(name: keyof RouterMetrics, labels?: Record<string, string>): Promise<number>;
   close(): Promise<void>;
@@ -125,7 +133,7 @@ export async function startSubscriptionRouter(
     wsUrl: `ws://127.0.0.1:${port}/graphql`,
     sseUrl: `http://127.0.0.1:${port}/graphql/stream`,
     httpUrl: `http://127.0.0.1:${port}`,
-    publish: (type, aggregateId, data) => stream.publish([createEnvelope(event(type, aggregateId, data, []))]),
+    publish: (type, aggregateId, data, tags = []) => stream.publish([createEnvelope(event(type, aggregateId, data, tags))]),
     async metric(name, labels = {}) {
       const metric = router.metrics[name] as unknown as {
         get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }>;
