@@ -1,15 +1,17 @@
 import { ConnectionLimiter, clientIpResolver } from '../subscriptions/connections.ts';
 import { EventHub, followInto } from '../subscriptions/hub.ts';
 import { SubscriptionManager, subscriptionPlugin } from '../subscriptions/manager.ts';
+import { registerMultipart, type MultipartTransport } from '../subscriptions/multipart.ts';
 import { registerSse, type SseTransport } from '../subscriptions/sse.ts';
 import { attachWebSocket, type WebSocketTransport } from '../subscriptions/ws.ts';
 import type { RouterParts, Stage } from './stage.ts';
 
-/** Where the transports listen: WebSocket upgrades of `/graphql` itself, SSE beside it. */
-export const SUBSCRIPTION_PATHS = { ws: '/graphql', sse: '/graphql/stream' } as const;
+/** Where the transports listen: WebSocket upgrades and multipart POSTs of `/graphql` itself, SSE beside it. */
+export const SUBSCRIPTION_PATHS = { ws: '/graphql', multipart: '/graphql', sse: '/graphql/stream' } as const;
 
 /**
- * Subscriptions (subscriptions/): graphql-ws on `/graphql`'s upgrade and SSE on `/graphql/stream`,
+ * Subscriptions (subscriptions/): graphql-ws on `/graphql`'s upgrade, Apollo's multipart HTTP on
+ * `/graphql` (Accept: multipart/mixed;subscriptionSpec=1.0) and SSE on `/graphql/stream`,
  * fed by the event stream, each event answered through Apollo and the gateway. Its Apollo plugin
  * is there even with SUBSCRIPTIONS=false: a subscription POSTed as a query gets a clear 400.
  */
@@ -40,12 +42,14 @@ export function subscriptions(parts: RouterParts): Stage {
   const limiter = new ConnectionLimiter(settings, metrics);
   let ws: WebSocketTransport | undefined;
   let sse: SseTransport | undefined;
+  let multipart: MultipartTransport | undefined;
   return {
     name: 'subscriptions',
     apollo: { plugins: [plugin] },
     fastify(app) {
       const common = { config: settings, manager, verify: parts.verifyToken, limiter, log, metrics };
       sse = registerSse({ app, path: SUBSCRIPTION_PATHS.sse, ...common });
+      multipart = registerMultipart({ app, path: SUBSCRIPTION_PATHS.multipart, ...common });
       ws = attachWebSocket({
         server: app.server,
         path: SUBSCRIPTION_PATHS.ws,
@@ -58,6 +62,7 @@ export function subscriptions(parts: RouterParts): Stage {
     async beforeClose() {
       manager.close();
       sse?.close();
+      multipart?.close();
       await ws?.close();
     },
     async close() {

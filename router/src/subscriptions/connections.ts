@@ -4,7 +4,7 @@ import type { RouterConfig, SubscriptionConfig } from '../config.ts';
 import type { RouterMetrics } from '../metrics.ts';
 import { fastifyTrustProxy } from '../rate-limit.ts';
 
-export type Transport = 'ws' | 'sse';
+export type Transport = 'ws' | 'sse' | 'multipart';
 
 /**
  * Open subscription connections, per client address and in all, over both transports: what

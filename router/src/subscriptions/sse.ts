@@ -4,12 +4,12 @@ import type { Logger } from '@shop/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
 import type { TokenVerifier } from '../auth.ts';
-import { CLIENT_NAME_HEADER, clientName } from '../client-name.ts';
 import type { SubscriptionConfig } from '../config.ts';
 import type { RouterMetrics } from '../metrics.ts';
 import type { ConnectionLimiter } from './connections.ts';
+import { BoundedStream, identityOf, paramsOf, slowConsumerError } from './http.ts';
 import type { LiveSubscription } from './live.ts';
-import { formatted, TOO_MANY_SUBSCRIPTIONS, type SubscribeRequest, type SubscriberIdentity, type SubscriptionManager } from './manager.ts';
+import { formatted, TOO_MANY_SUBSCRIPTIONS, type SubscriberIdentity, type SubscriptionManager } from './manager.ts';
 
 /** graphql-sse's names for the single-connection token. */
 const TOKEN_HEADER = 'x-graphql-event-stream-token';
@@ -17,8 +17,8 @@ const TOKEN_QUERY = 'token';
 
 interface OpenStream {
   res: ServerResponse;
-  /** Unsent bytes past this: the client is cut (SUBSCRIPTION_MAX_BUFFERED_BYTES). */
-  cut: boolean;
+  /** Every write, bounded in unsent bytes (SUBSCRIPTION_MAX_BUFFERED_BYTES). */
+  out: BoundedStream;
   ping: NodeJS.Timeout;
   idle?: NodeJS.Timeout | undefined;
   release: () => void;
@@ -73,23 +73,6 @@ export function registerSse({
   const streams = new Set<OpenStream>();
   const reservations = new Map<string, Reservation>();
 
-  async function identityOf(request: FastifyRequest): Promise<SubscriberIdentity | GraphQLFormattedError> {
-    const identity: SubscriberIdentity = {
-      viewer: null,
-      clientIp: request.ip,
-      clientName: clientName(request.headers[CLIENT_NAME_HEADER]),
-    };
-    try {
-      const token = await verify(request.headers.authorization);
-      identity.viewer = token?.viewer ?? null;
-      identity.expiresAt = token?.expiresAt;
-      return identity;
-    } catch (error) {
-      const extensions = (error as { extensions?: Record<string, unknown> }).extensions;
-      return formatted(error instanceof Error ? error.message : 'Token is not valid', String(extensions?.code ?? 'UNAUTHENTICATED'));
-    }
-  }
-
   const ownerOf = (identity: SubscriberIdentity) => identity.viewer?.userId ?? '';
 
   function json(reply: FastifyReply, status: number, errors: readonly GraphQLFormattedError[]) {
@@ -113,39 +96,6 @@ export function registerSse({
     }
   };
 
-  function paramsOf(request: FastifyRequest): SubscribeRequest | GraphQLFormattedError {
-    const source = (request.method === 'GET' ? request.query : request.body) as Record<string, unknown> | undefined;
-    if (!source || typeof source !== 'object' || Array.isArray(source))
-      return formatted('Send the operation as a JSON object', 'BAD_REQUEST');
-    const fromJson = (value: unknown, name: string): Record<string, unknown> | undefined | GraphQLFormattedError => {
-      if (value === undefined || value === null || value === '') return undefined;
-      let parsed = value;
-      if (typeof value === 'string') {
-        try {
-          parsed = JSON.parse(value);
-        } catch {
-          return formatted(`${name} must be JSON`, 'BAD_REQUEST');
-        }
-      }
-      return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
-        ? (parsed as Record<string, unknown>)
-        : formatted(`${name} must be an object`, 'BAD_REQUEST');
-    };
-    const variables = fromJson(source.variables, 'variables');
-    const extensions = fromJson(source.extensions, 'extensions');
-    for (const value of [variables, extensions])
-      if (value && 'message' in value && typeof value.message === 'string') return value as GraphQLFormattedError;
-    if (source.query !== undefined && typeof source.query !== 'string') return formatted('query must be a string', 'BAD_REQUEST');
-    if (source.operationName != null && typeof source.operationName !== 'string')
-      return formatted('operationName must be a string', 'BAD_REQUEST');
-    return {
-      query: source.query as string | undefined,
-      variables: variables as Record<string, unknown> | undefined,
-      operationName: source.operationName as string | undefined,
-      extensions: extensions as Record<string, unknown> | undefined,
-    };
-  }
-
   /** Starts an event-stream response; every write to it goes through `write`, which holds the byte bound. */
   function openStream(reply: FastifyReply, release: () => void): OpenStream {
     reply.hijack();
@@ -160,7 +110,9 @@ export function registerSse({
     res.flushHeaders();
     const stream: OpenStream = {
       res,
-      cut: false,
+      out: new BoundedStream(res, config.maxBufferedBytes, metrics, () =>
+        message('next', { errors: [slowConsumerError(config.maxBufferedBytes)] }),
+      ),
       release,
       ping: setInterval(() => write(stream, ':\n\n'), config.keepAliveMs),
     };
@@ -175,21 +127,7 @@ export function registerSse({
     return stream;
   }
 
-  function write(stream: OpenStream, text: string): boolean {
-    if (stream.cut || stream.res.writableEnded || stream.res.destroyed) return false;
-    // One answer larger than the bound still goes to a client that has read everything before it.
-    if (stream.res.writableLength > 0 && stream.res.writableLength + Buffer.byteLength(text) > config.maxBufferedBytes) {
-      // A client that does not read is not buffered for without end: one last error, then cut.
-      stream.cut = true;
-      metrics.subscriptionRefusals.inc({ reason: 'slow_consumer' });
-      const error = { errors: [formatted(`Slow consumer: over ${config.maxBufferedBytes} bytes unsent`, 'SLOW_CONSUMER')] };
-      stream.res.end(`event: next\ndata: ${JSON.stringify(error)}\n\n`);
-      setTimeout(() => stream.res.destroy(), 1_000).unref();
-      return false;
-    }
-    stream.res.write(text);
-    return true;
-  }
+  const write = (stream: OpenStream, text: string): boolean => stream.out.write(text);
 
   const message = (event: 'next' | 'complete', data: unknown, id?: number) =>
     `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata:${data === null ? '' : ` ${JSON.stringify(data)}`}\n\n`;
@@ -237,7 +175,7 @@ export function registerSse({
     bodyLimit: config.maxMessageBytes,
     async handler(request, reply) {
       if (closing) return json(reply, 503, [formatted('The router is shutting down; connect again', 'SHUTTING_DOWN')]);
-      const identity = await identityOf(request);
+      const identity = await identityOf(request, verify);
       if ('message' in identity) return json(reply, statusOf(identity), [identity]);
       const accept = String(request.headers.accept ?? '*/*');
       const wantsStream = accept.split(',').some((part) => part.trim().startsWith('text/event-stream'));

@@ -63,7 +63,7 @@ export async function startSubscriptionFakes(): Promise<SubscriptionFakes> {
     const root = rootOf(query, variables);
     const id = root.id;
     const name = fakes.productName?.(id) ?? `Product ${id}`;
-    const body = { data: { [root.key]: entity(root.fields, { id, name, blob: 'x'.repeat(fakes.blobBytes) }) } };
+    const body = { data: { [root.key]: entity(root.fields, { __typename: 'Product', id, name, blob: 'x'.repeat(fakes.blobBytes) }) } };
     return fakes.productsCacheControl ? { body, cacheControl: fakes.productsCacheControl } : { body };
   });
   fakes.orders = await startFakeSubgraph((request) => {
@@ -71,7 +71,7 @@ export async function startSubscriptionFakes(): Promise<SubscriptionFakes> {
     const id = root.id;
     const custom = fakes.orderReply?.(request, id);
     if (custom) return custom;
-    return { body: { data: { [root.key]: entity(root.fields, { id, status: 'SHIPPED' }) } } };
+    return { body: { data: { [root.key]: entity(root.fields, { __typename: 'Order', id, status: 'SHIPPED' }) } } };
   });
   fakes.close = async () => {
     await fakes.products.close();
