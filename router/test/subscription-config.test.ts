@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
 import { readConfig, SUBSCRIPTION_DEFAULTS, type SubscriptionConfig } from '../src/config.ts';
@@ -27,7 +28,7 @@ describe('router config: subscriptions', () => {
       maxPerConnection: 20,
       maxPerUser: 50,
       maxConnectionsPerIp: 50,
-      maxConnections: 10_000,
+      maxConnections: 5_000,
       initTimeoutMs: 3_000,
       keepAliveMs: 15_000,
       idleTimeoutMs: 60_000,
@@ -70,5 +71,22 @@ describe('router config: subscriptions', () => {
     const config = readConfig({ SUBSCRIPTION_INIT_TIMEOUT_MS: '100', SUBSCRIPTION_IDLE_TIMEOUT_MS: '200' });
     expect(config.subgraphOverrides).toEqual({});
     expect(config.subscriptions).toMatchObject({ initTimeoutMs: 100, idleTimeoutMs: 200 });
+  });
+});
+
+describe('README "Subscriptions"', () => {
+  it('its bounds table gives every SUBSCRIPTION_* variable with the default the router has', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Subscriptions'), readme.indexOf('\n## ', readme.indexOf('## Subscriptions') + 1));
+    const documented = new Map<string, string[]>();
+    for (const [, names, defaults] of section.matchAll(/^\| (`SUBSCRIPTION[^|]*) \| ([^|]+) \|/gm)) {
+      const variables = [...names!.matchAll(/`([A-Z_]+)`/g)].map((match) => match[1]!);
+      const values = defaults!.split(',').map((value) => value.trim());
+      variables.forEach((variable, i) => documented.set(variable, [values[i] ?? '']));
+    }
+    const defaults = readConfig({}).subscriptions;
+    expect([...documented.keys()].sort()).toEqual(['SUBSCRIPTIONS', ...VARIABLES.map(([variable]) => variable)].sort());
+    expect(documented.get('SUBSCRIPTIONS')).toEqual([`\`${defaults.enabled}\``]);
+    for (const [variable, field] of VARIABLES) expect(documented.get(variable), variable).toEqual([String(defaults[field])]);
   });
 });
