@@ -82,7 +82,7 @@ describe('README "Subscriptions"', () => {
     for (const [, names, defaults] of section.matchAll(/^\| (`SUBSCRIPTION[^|]*) \| ([^|]+) \|/gm)) {
       const variables = [...names!.matchAll(/`([A-Z_]+)`/g)].map((match) => match[1]!);
       const values = defaults!.split(',').map((value) => value.trim());
-      variables.forEach((variable, i) => documented.set(variable, [values[i] ?? '']));
+      for (const [i, variable] of variables.entries()) documented.set(variable, [values[i] ?? '']);
     }
     const defaults = readConfig({}).subscriptions;
     expect([...documented.keys()].sort()).toEqual(['SUBSCRIPTIONS', ...VARIABLES.map(([variable]) => variable)].sort());
