@@ -18,7 +18,9 @@ console.log(
   'Try: curl -s localhost:4000/graphql -H "content-type: application/json" ' +
     '-d \'{"query":"{ products(first: 3) { edges { node { name price(region: US) { amount currency } } } } }"}\'',
 );
-console.log(`Subscriptions: ${stack.routerUrl.replace(/^http/, 'ws')} (graphql-ws) and ${stack.routerUrl}/stream (SSE); see README "Subscriptions"`);
+console.log(
+  `Subscriptions: ${stack.routerUrl.replace(/^http/, 'ws')} (graphql-ws) and ${stack.routerUrl}/stream (SSE); see README "Subscriptions"`,
+);
 
 // SIGTERM/SIGINT: the router turns not ready (`/ready` 503) and keeps serving for SHUTDOWN_DELAY_MS,
 // then drains and closes, then the subgraphs close, then PGlite; exit 0 (1 past DRAIN_TIMEOUT_MS,
