@@ -125,7 +125,9 @@ export function registerMultipart({
     close() {
       closing = true;
       for (const out of [...open]) {
-        if (out.open) out.res.end(final([formatted('The router is shutting down; subscribe again', 'SHUTTING_DOWN')]));
+        // Its connection goes too: left idle on keep-alive it would hold the listener's close.
+        if (out.open)
+          out.res.end(final([formatted('The router is shutting down; subscribe again', 'SHUTTING_DOWN')]), () => out.res.socket?.destroy());
       }
       open.clear();
     },

@@ -343,7 +343,9 @@ export function registerSse({
       }
       for (const stream of [...streams]) {
         clearInterval(stream.ping);
-        stream.res.end();
+        // Its connection goes too: left idle on keep-alive it would hold the listener's close
+        // until the client dropped it.
+        stream.res.end(() => stream.res.socket?.destroy());
       }
       reservations.clear();
     },
