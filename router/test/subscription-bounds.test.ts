@@ -1,18 +1,15 @@
 import { connect, type Socket } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { delay } from './support/fake-subgraph.ts';
-import { startIssuer } from './support/issuer.ts';
 import {
   initedSocket,
   openSse,
   PRODUCT_LIVE,
   rawSocket,
-  startSubscriptionFakes,
-  startSubscriptionRouter,
-  type SubscriptionFakes,
   type SubscriptionRouter,
   waitFor,
   waitForActive,
+  subscriptionSuite,
 } from './support/subscriptions.ts';
 
 /**
@@ -20,27 +17,8 @@ import {
  * subscriptions supergraph, each set small through its variable: each test fails if its bound
  * goes. Raw sockets and raw HTTP where the protocol itself is under test.
  */
-let fakes: SubscriptionFakes;
-let issuer: Awaited<ReturnType<typeof startIssuer>>;
-beforeAll(async () => {
-  fakes = await startSubscriptionFakes();
-  issuer = await startIssuer();
-});
-afterAll(async () => {
-  await fakes?.close();
-  await issuer?.close();
-});
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  fakes.blobBytes = 0;
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
-
-async function routerWith(env: Record<string, string> = {}): Promise<SubscriptionRouter> {
-  const target = await startSubscriptionRouter(fakes, { JWKS_URL: issuer.jwksUrl, ...env });
-  cleanup.push(() => target.close());
-  return target;
-}
+const suite = subscriptionSuite();
+const { cleanup, routerWith } = suite;
 
 const subscribe = (id: string, ids: string[], query = PRODUCT_LIVE) => ({
   id,
@@ -127,7 +105,7 @@ describe('subscription bounds', () => {
 
   it('SUBSCRIPTION_MAX_PER_USER: counted over every connection and transport of the user; other users are not held to it', async () => {
     const target = await routerWith({ SUBSCRIPTION_MAX_PER_USER: '2' });
-    const token = await issuer.sign('u1');
+    const token = await suite.issuer.sign('u1');
     const first = await socketOn(target, { authorization: `Bearer ${token}` });
     const second = await socketOn(target, { authorization: `Bearer ${token}` });
     first.send(subscribe('a', ['p1']));
@@ -143,7 +121,7 @@ describe('subscription bounds', () => {
     expect(JSON.parse(sse.text()).errors[0].extensions.code).toBe('TOO_MANY_SUBSCRIPTIONS');
     expect(await target.metric('subscriptionRefusals', { reason: 'per_user' })).toBe(2);
     // Someone else, on the same socket kind, is not.
-    const other = await socketOn(target, { authorization: `Bearer ${await issuer.sign('u2')}` });
+    const other = await socketOn(target, { authorization: `Bearer ${await suite.issuer.sign('u2')}` });
     other.send(subscribe('a', ['p1']));
     await waitForActive(target, 3);
   });
@@ -325,7 +303,7 @@ describe('slow consumers', () => {
   };
 
   it('a WebSocket client that stops reading is closed 1008 (and terminated), its subscription ended', async () => {
-    fakes.blobBytes = BLOB;
+    suite.fakes.blobBytes = BLOB;
     const target = await routerWith({ SUBSCRIPTION_MAX_BUFFERED_BYTES: String(BUFFER) });
     const reader = await socketOn(target);
     const ids = ['p1', 'p2', 'p3', 'p4'];
@@ -350,7 +328,7 @@ describe('slow consumers', () => {
   });
 
   it('an SSE client that never reads its response is cut, its subscription ended', async () => {
-    fakes.blobBytes = BLOB;
+    suite.fakes.blobBytes = BLOB;
     const target = await routerWith({ SUBSCRIPTION_MAX_BUFFERED_BYTES: String(BUFFER) });
     const ids = ['p1', 'p2', 'p3', 'p4'];
     // A hand-written request on a socket that is never read from.

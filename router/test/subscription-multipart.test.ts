@@ -1,37 +1,14 @@
 import { ApolloClient, gql, HttpLink, InMemoryCache } from '@apollo/client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  PRODUCT_LIVE,
-  startSubscriptionFakes,
-  startSubscriptionRouter,
-  type SubscriptionFakes,
-  type SubscriptionRouter,
-  waitFor,
-  waitForActive,
-} from './support/subscriptions.ts';
+import { describe, expect, it } from 'vitest';
+import { PRODUCT_LIVE, type SubscriptionRouter, waitFor, waitForActive, subscriptionSuite } from './support/subscriptions.ts';
 
 /**
  * Apollo's multipart HTTP subscriptions on `/graphql` (what Apollo Client's HttpLink sends a
  * subscription with when there is no WebSocket link): Apollo Client itself as the client, and raw
  * fetch where the framing is under test.
  */
-let fakes: SubscriptionFakes;
-beforeAll(async () => {
-  fakes = await startSubscriptionFakes();
-});
-afterAll(async () => {
-  await fakes?.close();
-});
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
-
-async function routerWith(env: Record<string, string> = {}): Promise<SubscriptionRouter> {
-  const target = await startSubscriptionRouter(fakes, env);
-  cleanup.push(() => target.close());
-  return target;
-}
+const suite = subscriptionSuite();
+const { cleanup, routerWith } = suite;
 
 const ACCEPT = 'multipart/mixed;subscriptionSpec="1.0", application/json';
 

@@ -1,7 +1,6 @@
 import http from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { delay } from './support/fake-subgraph.ts';
-import { startIssuer } from './support/issuer.ts';
 import {
   initedSocket,
   MY_ORDERS,
@@ -12,13 +11,11 @@ import {
   rawSocket,
   record,
   sseClient,
-  startSubscriptionFakes,
-  startSubscriptionRouter,
-  type SubscriptionFakes,
   type SubscriptionRouter,
   waitFor,
   waitForActive,
   wsClient,
+  subscriptionSuite,
 } from './support/subscriptions.ts';
 
 /**
@@ -26,29 +23,8 @@ import {
  * supergraph: events in, results out (real graphql-ws and graphql-sse clients), and how a
  * subscription ends: its token expires, an answer says FORBIDDEN, the router shuts down.
  */
-let fakes: SubscriptionFakes;
-let issuer: Awaited<ReturnType<typeof startIssuer>>;
-beforeAll(async () => {
-  fakes = await startSubscriptionFakes();
-  issuer = await startIssuer();
-});
-afterAll(async () => {
-  await fakes?.close();
-  await issuer?.close();
-});
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  fakes.orderReply = undefined;
-  fakes.productName = undefined;
-  fakes.productsCacheControl = undefined;
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
-
-async function routerWith(env: Record<string, string> = {}): Promise<SubscriptionRouter> {
-  const target = await startSubscriptionRouter(fakes, { JWKS_URL: issuer.jwksUrl, ...env });
-  cleanup.push(() => target.close());
-  return target;
-}
+const suite = subscriptionSuite();
+const { cleanup, routerWith } = suite;
 
 function wsOn(target: SubscriptionRouter, connectionParams?: Record<string, unknown>) {
   const client = wsClient(target.wsUrl, connectionParams);
@@ -80,7 +56,7 @@ describe('delivery', () => {
 
   it('graphql-sse, both modes: results carry the event; myOrderUpdates hears the signed-in user’s orders only', async () => {
     const target = await routerWith();
-    const token = await issuer.sign('u1');
+    const token = await suite.issuer.sign('u1');
     const distinct = sseClient(target.sseUrl, { token });
     const single = sseClient(target.sseUrl, { token, singleConnection: true });
     cleanup.push(
@@ -97,7 +73,7 @@ describe('delivery', () => {
     expect(mine.results[0]).toEqual({ data: { myOrderUpdates: { id: 'o1', status: 'SHIPPED' } } });
     expect(products.results[0]).toMatchObject({ data: { productUpdated: { id: 'p1' } } });
     // The order subgraph was asked with the subscriber's identity, as a query would be.
-    expect(fakes.orders.requests.at(-1)!.query).toMatch(/^query/);
+    expect(suite.fakes.orders.requests.at(-1)!.query).toMatch(/^query/);
   });
 
   it('a subscription POSTed to /graphql is refused 400 BAD_REQUEST, pointing at the transports', async () => {
@@ -118,9 +94,9 @@ describe('delivery', () => {
 describe('with the router cache', () => {
   it('an event is answered after its cache tags are dropped, never from the entry it made stale', async () => {
     const target = await routerWith({ ROUTER_CACHE: 'true', RESPONSE_CACHE: 'false' });
-    fakes.productsCacheControl = 'public, max-age=600';
+    suite.fakes.productsCacheControl = 'public, max-age=600';
     let name = 'Before';
-    fakes.productName = () => name;
+    suite.fakes.productName = () => name;
     const ask = async () => {
       const response = await fetch(`${target.httpUrl}/graphql`, {
         method: 'POST',
@@ -146,7 +122,7 @@ describe('with the router cache', () => {
 describe('token expiry', () => {
   it('graphql-ws: a token that expires while subscribed ends it with a last UNAUTHENTICATED result, then complete', async () => {
     const target = await routerWith();
-    const token = await issuer.sign('u1', { expiresIn: '2s' });
+    const token = await suite.issuer.sign('u1', { expiresIn: '2s' });
     const sub = record(wsOn(target, { authorization: `Bearer ${token}` }), { query: PRODUCT_LIVE, variables: { ids: ['p1'] } });
     await waitForActive(target, 1);
     await productUpdated(target, 'p1');
@@ -160,7 +136,7 @@ describe('token expiry', () => {
 
   it('SSE: the stream gets a last UNAUTHENTICATED `next`, then `complete`', async () => {
     const target = await routerWith();
-    const token = await issuer.sign('u1', { expiresIn: '2s' });
+    const token = await suite.issuer.sign('u1', { expiresIn: '2s' });
     const stream = await openSse(target.sseUrl, { query: PRODUCT_LIVE, variables: { ids: ['p1'] } }, { authorization: `Bearer ${token}` });
     expect(stream.status).toBe(200);
     expect(await stream.ended).toBe(true);
@@ -172,7 +148,7 @@ describe('token expiry', () => {
 
   it('an already expired token: connection_init is answered with close 4403, SSE with 401', async () => {
     const target = await routerWith();
-    const expired = await issuer.sign('u1', { expiresIn: '-10s' });
+    const expired = await suite.issuer.sign('u1', { expiresIn: '-10s' });
     const socket = rawSocket(target.wsUrl);
     await socket.opened;
     socket.send({ type: 'connection_init', payload: { authorization: `Bearer ${expired}` } });
@@ -187,9 +163,9 @@ describe('token expiry', () => {
 describe('an answer that takes access away', () => {
   it('orderUpdated: the event answered FORBIDDEN is sent, then the subscription completes and hears no more', async () => {
     const target = await routerWith();
-    const token = await issuer.sign('u1');
+    const token = await suite.issuer.sign('u1');
     let forbidden = false;
-    fakes.orderReply = () =>
+    suite.fakes.orderReply = () =>
       forbidden
         ? { body: { data: { order: null }, errors: [{ message: 'Not your order', extensions: { code: 'FORBIDDEN' } }] } }
         : undefined;
@@ -206,23 +182,23 @@ describe('an answer that takes access away', () => {
     expect(sub.results).toHaveLength(2);
     expect(codes(sub.results[1]!.errors)).toContain('FORBIDDEN');
     expect(await target.metric('subscriptionsActive')).toBe(0);
-    const asked = fakes.orders.requests.length;
+    const asked = suite.fakes.orders.requests.length;
     await orderShipped(target, 'o1', 'u1');
     await delay(100);
-    expect(fakes.orders.requests.length).toBe(asked);
+    expect(suite.fakes.orders.requests.length).toBe(asked);
   });
 
   it('SSE: the FORBIDDEN answer is the last `next`, then `complete`', async () => {
     const target = await routerWith();
     let forbidden = false;
-    fakes.orderReply = () =>
+    suite.fakes.orderReply = () =>
       forbidden
         ? { body: { data: { order: null }, errors: [{ message: 'Not your order', extensions: { code: 'FORBIDDEN' } }] } }
         : undefined;
     const stream = await openSse(
       target.sseUrl,
       { query: ORDER_LIVE, variables: { id: 'o1' } },
-      { authorization: `Bearer ${await issuer.sign('u1')}` },
+      { authorization: `Bearer ${await suite.issuer.sign('u1')}` },
     );
     await waitForActive(target, 1);
     await orderShipped(target, 'o1', 'u1');
@@ -239,10 +215,10 @@ describe('an answer that takes access away', () => {
 
   it('orderUpdated of someone else’s order is refused FORBIDDEN at subscribe time', async () => {
     const target = await routerWith();
-    fakes.orderReply = () => ({
+    suite.fakes.orderReply = () => ({
       body: { data: { order: null }, errors: [{ message: 'Not your order', extensions: { code: 'FORBIDDEN' } }] },
     });
-    const socket = await initedSocket(target.wsUrl, { authorization: `Bearer ${await issuer.sign('u2')}` });
+    const socket = await initedSocket(target.wsUrl, { authorization: `Bearer ${await suite.issuer.sign('u2')}` });
     cleanup.push(() => socket.ws.terminate());
     socket.send({ id: 'x', type: 'subscribe', payload: { query: ORDER_LIVE, variables: { id: 'o1' } } });
     const error = await socket.next('error');
@@ -255,7 +231,7 @@ describe('shutdown', () => {
   it('router.close(): WebSockets close 1001, SSE streams end without `complete`, and close() does not wait for them', async () => {
     // The drain timeout is index.ts's bound on close(): open subscriptions must not hold close() to it.
     const target = await routerWith({ DRAIN_TIMEOUT_MS: '10000' });
-    const token = await issuer.sign('u1');
+    const token = await suite.issuer.sign('u1');
     const socket = await initedSocket(target.wsUrl, { authorization: `Bearer ${token}` });
     cleanup.push(() => socket.ws.terminate());
     socket.send({ id: 'a', type: 'subscribe', payload: { query: PRODUCT_LIVE, variables: { ids: ['p1'] } } });

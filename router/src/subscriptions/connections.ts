@@ -1,10 +1,25 @@
 import type { IncomingMessage } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
+import type { Logger } from '@shop/platform';
+import type { TokenVerifier } from '../auth.ts';
 import type { RouterConfig, SubscriptionConfig } from '../config.ts';
 import type { RouterMetrics } from '../metrics.ts';
+import type { SubscriptionManager } from './manager.ts';
 import { fastifyTrustProxy } from '../rate-limit.ts';
 
 export type Transport = 'ws' | 'sse' | 'multipart';
+
+/** What every transport is built from: the bounds, the subscriptions, token checks and the connection count. */
+export interface TransportParts {
+  /** Where it listens. */
+  path: string;
+  config: SubscriptionConfig;
+  manager: SubscriptionManager;
+  verify: TokenVerifier;
+  limiter: ConnectionLimiter;
+  log: Logger;
+  metrics: RouterMetrics;
+}
 
 /**
  * Open subscription connections, per client address and in all, over both transports: what

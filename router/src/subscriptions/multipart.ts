@@ -1,10 +1,6 @@
-import type { Logger } from '@shop/platform';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
-import type { TokenVerifier } from '../auth.ts';
-import type { SubscriptionConfig } from '../config.ts';
-import type { RouterMetrics } from '../metrics.ts';
-import type { ConnectionLimiter } from './connections.ts';
+import type { TransportParts } from './connections.ts';
 import { BoundedStream, identityOf, paramsOf, slowConsumerError } from './http.ts';
 import { formatted, TOO_MANY_SUBSCRIPTIONS, type SubscriptionManager } from './manager.ts';
 
@@ -40,15 +36,8 @@ export function registerMultipart({
   limiter,
   log,
   metrics,
-}: {
+}: TransportParts & {
   app: FastifyInstance;
-  path: string;
-  config: SubscriptionConfig;
-  manager: SubscriptionManager;
-  verify: TokenVerifier;
-  limiter: ConnectionLimiter;
-  log: Logger;
-  metrics: RouterMetrics;
 }): MultipartTransport {
   let closing = false;
   const open = new Set<BoundedStream>();

@@ -1,12 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { Logger } from '@shop/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
-import type { TokenVerifier } from '../auth.ts';
-import type { SubscriptionConfig } from '../config.ts';
-import type { RouterMetrics } from '../metrics.ts';
-import type { ConnectionLimiter } from './connections.ts';
+import type { TransportParts } from './connections.ts';
 import { BoundedStream, identityOf, paramsOf, slowConsumerError } from './http.ts';
 import type { LiveSubscription } from './live.ts';
 import { formatted, TOO_MANY_SUBSCRIPTIONS, type SubscriberIdentity, type SubscriptionManager } from './manager.ts';
@@ -59,15 +55,8 @@ export function registerSse({
   limiter,
   log,
   metrics,
-}: {
+}: TransportParts & {
   app: FastifyInstance;
-  path: string;
-  config: SubscriptionConfig;
-  manager: SubscriptionManager;
-  verify: TokenVerifier;
-  limiter: ConnectionLimiter;
-  log: Logger;
-  metrics: RouterMetrics;
 }): SseTransport {
   let closing = false;
   const streams = new Set<OpenStream>();

@@ -1,15 +1,11 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Logger } from '@shop/platform';
 import { buildSchema, GraphQLError, parse, type ExecutionArgs, type FormattedExecutionResult } from 'graphql';
 import { CloseCode, GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { TokenVerifier } from '../auth.ts';
 import type { RequestLimit } from '../rate-limit.ts';
 import { CLIENT_NAME_HEADER, clientName } from '../client-name.ts';
-import type { SubscriptionConfig } from '../config.ts';
-import type { RouterMetrics } from '../metrics.ts';
-import type { ConnectionLimiter } from './connections.ts';
+import type { TransportParts } from './connections.ts';
 import type { LiveSubscription } from './live.ts';
 import { TOO_MANY_SUBSCRIPTIONS, type SubscriberIdentity, type SubscriptionManager } from './manager.ts';
 
@@ -57,27 +53,20 @@ export interface WebSocketTransport {
  */
 export function attachWebSocket({
   server,
+  clientIpOf,
+  requestLimit,
   path,
   config,
   manager,
   verify,
   limiter,
-  clientIpOf,
-  requestLimit,
   log,
   metrics,
-}: {
+}: TransportParts & {
   server: Server;
+  clientIpOf: (request: IncomingMessage) => string;
   /** RATE_LIMIT's buckets: each subscribe counts as one request, as an SSE one does on its HTTP request. */
   requestLimit: RequestLimit | undefined;
-  path: string;
-  config: SubscriptionConfig;
-  manager: SubscriptionManager;
-  verify: TokenVerifier;
-  limiter: ConnectionLimiter;
-  clientIpOf: (request: IncomingMessage) => string;
-  log: Logger;
-  metrics: RouterMetrics;
 }): WebSocketTransport {
   let closing = false;
   const sockets = new Set<WebSocket>();

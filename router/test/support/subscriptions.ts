@@ -1,3 +1,5 @@
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startIssuer } from './issuer.ts';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +50,8 @@ export interface SubscriptionFakes {
   productsCacheControl: string | undefined;
   /** Overrides the orders fake's answer to `order(id:)` (undefined: the default answer). */
   orderReply: ((request: ReceivedRequest, id: string) => FakeReply | undefined) | undefined;
+  /** Back to the default answers (after each test). */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -73,6 +77,12 @@ export async function startSubscriptionFakes(): Promise<SubscriptionFakes> {
     if (custom) return custom;
     return { body: { data: { [root.key]: entity(root.fields, { __typename: 'Order', id, status: 'SHIPPED' }) } } };
   });
+  fakes.reset = () => {
+    fakes.blobBytes = 0;
+    fakes.productName = undefined;
+    fakes.productsCacheControl = undefined;
+    fakes.orderReply = undefined;
+  };
   fakes.close = async () => {
     await fakes.products.close();
     await fakes.orders.close();
@@ -342,4 +352,36 @@ export async function openSse(
     }
   })();
   return { status: response.status, text: () => text, events: () => parseSse(text), ended, abort: () => controller.abort() };
+}
+
+/**
+ * The set-up every subscription test file shares: the fakes and a token issuer for the file, and
+ * `routerWith(env)`, a router over them that closes after the test, as does whatever is pushed on
+ * `cleanup` (last first). Call at the top of the file.
+ */
+export function subscriptionSuite() {
+  const cleanup: (() => Promise<unknown> | unknown)[] = [];
+  const suite = {
+    fakes: undefined as unknown as SubscriptionFakes,
+    issuer: undefined as unknown as Awaited<ReturnType<typeof startIssuer>>,
+    cleanup,
+    async routerWith(env: Record<string, string> = {}): Promise<SubscriptionRouter> {
+      const target = await startSubscriptionRouter(suite.fakes, { JWKS_URL: suite.issuer.jwksUrl, ...env });
+      cleanup.push(() => target.close());
+      return target;
+    },
+  };
+  beforeAll(async () => {
+    suite.fakes = await startSubscriptionFakes();
+    suite.issuer = await startIssuer();
+  });
+  afterAll(async () => {
+    await suite.fakes?.close();
+    await suite.issuer?.close();
+  });
+  afterEach(async () => {
+    suite.fakes.reset();
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+  return suite;
 }
