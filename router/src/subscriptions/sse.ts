@@ -123,7 +123,9 @@ export function registerSse({
 
   /** Sends `live`'s results to `stream` until it ends; `operationId` in single-connection mode. */
   async function pump(stream: OpenStream, live: LiveSubscription, operationId: string | undefined): Promise<void> {
-    stream.res.once('close', () => void live.return());
+    // Single-connection mode: the reservation's own close handler ends every operation on it (one
+    // listener per stream, however many operations).
+    if (operationId === undefined) stream.res.once('close', () => void live.return());
     for (;;) {
       const step = await live.next();
       if (step.done) break;
