@@ -126,6 +126,26 @@ describe('subscription bounds', () => {
     await waitForActive(target, 3);
   });
 
+  it('RATE_LIMIT: every WebSocket subscribe counts as a request, so churn on one socket is refused RATE_LIMITED; SSE requests count too', async () => {
+    const target = await routerWith({ RATE_LIMIT: 'true', RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' });
+    const socket = await socketOn(target);
+    // Subscribe and complete, again and again: never more than one running, yet counted each time.
+    for (const id of ['a', 'b', 'c']) {
+      socket.send(subscribe(id, ['p1']));
+      await waitForActive(target, 1);
+      socket.send({ id, type: 'complete' });
+      await waitForActive(target, 0);
+    }
+    socket.send(subscribe('d', ['p1']));
+    const error = await socket.next('error');
+    expect(error.id).toBe('d');
+    expect(error.payload[0].extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: expect.any(Number) });
+    // The same client's SSE request is over the same count.
+    const sse = await openSse(target.sseUrl, sseBody(['p1']));
+    expect(sse.status).toBe(429);
+    expect(await target.metric('rateLimitRejections', { kind: 'ip' })).toBe(2);
+  });
+
   it('SUBSCRIPTION_MAX_CONNECTIONS_PER_IP: the WebSocket upgrade past it is answered 429, an SSE stream too; a closed one frees its place', async () => {
     const target = await routerWith({ SUBSCRIPTION_MAX_CONNECTIONS_PER_IP: '2' });
     const first = await socketOn(target);
