@@ -296,7 +296,8 @@ export function subscriptionPlugin(): ApolloServerPlugin<RouterContext> {
           if (!operation) return; // Apollo refuses it by itself (no such operation)
           if (phase === undefined && operation.operation === 'subscription') {
             throw new GraphQLError(
-              'Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql and over SSE at /graphql/stream',
+              'Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql, over SSE at /graphql/stream, ' +
+                'and as multipart HTTP on /graphql with Accept: multipart/mixed;subscriptionSpec="1.0"',
               {
                 extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
               },
