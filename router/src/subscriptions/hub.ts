@@ -57,6 +57,11 @@ export class EventHub {
     return count;
   }
 
+  /** Whether any subscription on this router listens on a key of `event`. */
+  wants(event: EventEnvelope): boolean {
+    return eventKeys(event).some(({ key }) => this.listeners.has(key));
+  }
+
   handle(event: EventEnvelope, sequence: number): void {
     // Heard already (a follower restart racing its position), unless the stream went back.
     if (sequence <= this.latest && !this.afterGap) return;
@@ -143,9 +148,10 @@ export class EventHub {
 }
 
 /**
- * Feeds `hub` from the stream until stop(). `beforeDeliver` runs first for each event: the router
- * drops the event's cache tags there, so no subscriber is answered from an entry the event made
- * stale (the caches follow the stream on their own, in no set order with this follower).
+ * Feeds `hub` from the stream until stop(). `beforeDeliver` runs first for each event a
+ * subscription here listens to: the router drops the event's cache tags there, so no subscriber is
+ * answered from an entry the event made stale (the caches follow the stream on their own, in no
+ * set order with this follower).
  */
 export function followInto(
   stream: EventStream,
@@ -155,7 +161,8 @@ export function followInto(
 ): Follower {
   return stream.follow({
     event: async (event, { sequence }) => {
-      if (beforeDeliver) {
+      // Only for an event someone here listens to: the others go to the caches their own way.
+      if (beforeDeliver && hub.wants(event)) {
         try {
           await beforeDeliver(event);
         } catch (error) {
