@@ -126,6 +126,28 @@ describe('subscription bounds', () => {
     await waitForActive(target, 3);
   });
 
+  it('SUBSCRIPTION_MAX_PER_USER holds for subscribes sent all at once, while each still waits on its checks', async () => {
+    const target = await routerWith({ SUBSCRIPTION_MAX_PER_USER: '2' });
+    const socket = await socketOn(target, { authorization: `Bearer ${await suite.issuer.sign('u1')}` });
+    for (const id of ['a', 'b', 'c', 'd', 'e']) socket.send(subscribe(id, ['p1']));
+    await waitFor('three refusals', () => socket.messages.filter((m) => m.type === 'error').length === 3);
+    const refused = socket.messages.filter((m) => m.type === 'error');
+    expect(refused.map((m) => m.payload[0].extensions.code)).toEqual([
+      'TOO_MANY_SUBSCRIPTIONS',
+      'TOO_MANY_SUBSCRIPTIONS',
+      'TOO_MANY_SUBSCRIPTIONS',
+    ]);
+    await waitForActive(target, 2);
+    // A refusal gave its place back: ending one running subscription makes room for exactly one more.
+    const running = ['a', 'b', 'c', 'd', 'e'].filter((id) => !refused.some((m) => m.id === id));
+    socket.send({ id: running[0], type: 'complete' });
+    await waitForActive(target, 1);
+    socket.send(subscribe('f', ['p1']));
+    await waitForActive(target, 2);
+    socket.send(subscribe('g', ['p1']));
+    await waitFor('a fourth refusal', () => socket.messages.filter((m) => m.type === 'error').length === 4);
+  });
+
   it('RATE_LIMIT: every WebSocket subscribe counts as a request, so churn on one socket is refused RATE_LIMITED; SSE requests count too', async () => {
     const target = await routerWith({ RATE_LIMIT: 'true', RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' });
     const socket = await socketOn(target);

@@ -82,19 +82,45 @@ export class SubscriptionManager {
     identity: SubscriberIdentity,
     { resumeAfter }: OpenOptions = {},
   ): Promise<LiveSubscription | GraphQLFormattedError[]> {
-    const { config, hub, metrics } = this.options;
+    const { config, metrics } = this.options;
     if (this.closed) return [formatted('The router is shutting down; subscribe again', 'SHUTTING_DOWN')];
     const now = this.options.now ?? Date.now;
     if (identity.expiresAt !== undefined && identity.expiresAt <= now()) {
       return [formatted('Token has expired; sign in again', 'UNAUTHENTICATED')];
     }
     const userId = identity.viewer?.userId;
-    if (userId !== undefined && (this.perUser.get(userId) ?? 0) >= config.maxPerUser) {
+    if (userId === undefined) return this.start(request, identity, resumeAfter, undefined);
+    if ((this.perUser.get(userId) ?? 0) >= config.maxPerUser) {
       metrics.subscriptionRefusals.inc({ reason: 'per_user' });
       return [
         formatted(`At most ${config.maxPerUser} subscriptions per user at once`, TOO_MANY_SUBSCRIPTIONS, { limit: config.maxPerUser }),
       ];
     }
+    // The user's place is taken now, before the checks wait on Apollo: subscribes sent together
+    // cannot all pass the count. A refusal gives it back; a live subscription, when it ends.
+    this.perUser.set(userId, (this.perUser.get(userId) ?? 0) + 1);
+    const started = await this.start(request, identity, resumeAfter, userId).catch((error: unknown) => {
+      this.release(userId);
+      throw error;
+    });
+    if (Array.isArray(started)) this.release(userId);
+    return started;
+  }
+
+  private release(userId: string): void {
+    const left = (this.perUser.get(userId) ?? 1) - 1;
+    if (left > 0) this.perUser.set(userId, left);
+    else this.perUser.delete(userId);
+  }
+
+  private async start(
+    request: SubscribeRequest,
+    identity: SubscriberIdentity,
+    resumeAfter: number | undefined,
+    userId: string | undefined,
+  ): Promise<LiveSubscription | GraphQLFormattedError[]> {
+    const { config, hub, metrics } = this.options;
+    const now = this.options.now ?? Date.now;
 
     // 1. Through Apollo as sent: everything a query would be checked for, nothing executed.
     const check: SubscriptionCheck = { phase: 'check' };
@@ -153,19 +179,14 @@ export class SubscriptionManager {
         hub.remove(keys, live);
         this.live.delete(live);
         metrics.subscriptionsActive.dec(label);
-        if (userId !== undefined) {
-          const left = (this.perUser.get(userId) ?? 1) - 1;
-          if (left > 0) this.perUser.set(userId, left);
-          else this.perUser.delete(userId);
-        }
+        if (userId !== undefined) this.release(userId);
       },
     );
     this.live.add(live);
     metrics.subscriptionsActive.inc(label);
-    if (userId !== undefined) this.perUser.set(userId, (this.perUser.get(userId) ?? 0) + 1);
     hub.add(keys, live);
     if (identity.expiresAt !== undefined) {
-      // setTimeout holds at most ~24.8 days; a token that lives longer is checked again then.
+      // setTimeout holds at most ~24.8 days, far beyond JWT_TTL_SECONDS' 7-day ceiling.
       const delay = Math.min(identity.expiresAt - now(), 2 ** 31 - 1);
       expiry = setTimeout(
         () => live.end({ result: { errors: [formatted('Token has expired; sign in again', 'UNAUTHENTICATED')] } }),

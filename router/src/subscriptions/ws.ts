@@ -116,19 +116,21 @@ export function attachWebSocket({
           }),
         ];
       }
-      const limited = await requestLimit?.(extra.identity?.viewer ?? null, extra.ip);
-      if (limited && !limited.allowed) {
-        return [
-          new GraphQLError(`Too many requests; retry in ${limited.retryAfterSeconds} s`, {
-            extensions: { code: 'RATE_LIMITED', retryAfterSeconds: limited.retryAfterSeconds },
-          }),
-        ];
-      }
+      // Its place is taken before anything is awaited: subscribes sent together all count.
       extra.opening++;
       disarmIdle(extra);
       let opened: Awaited<ReturnType<SubscriptionManager['open']>>;
       try {
-        opened = await manager.open(payload, extra.identity!);
+        const limited = await requestLimit?.(extra.identity?.viewer ?? null, extra.ip);
+        opened =
+          limited && !limited.allowed
+            ? [
+                {
+                  message: `Too many requests; retry in ${limited.retryAfterSeconds} s`,
+                  extensions: { code: 'RATE_LIMITED', retryAfterSeconds: limited.retryAfterSeconds },
+                },
+              ]
+            : await manager.open(payload, extra.identity!);
       } finally {
         extra.opening--;
       }
