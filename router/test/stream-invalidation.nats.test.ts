@@ -62,6 +62,9 @@ async function routerOnNats(natsUrl: string, id = randomUUID().slice(0, 8)) {
     { products, pricing },
     {
       ROUTER_CACHE: 'true',
+      // The caches' follower alone: the subscriptions' own follower would count in the same
+      // events_followed_total / events_follow_gaps_total (subscription-hub.test.ts covers its gaps).
+      SUBSCRIPTIONS: 'false',
       RATE_LIMIT: 'false',
       CACHE_KEY_PREFIX: `rnats-${id}:`,
       NATS_URL: natsUrl,
