@@ -22,8 +22,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{packages,subgraphs,router,schema}/**/test/**/*.test.ts'],
-          exclude: ['**/*.e2e.test.ts', '**/*.redis.test.ts', '**/*.nats.test.ts', '**/node_modules/**'],
+          include: ['{packages,subgraphs,router,schema,deploy}/**/test/**/*.test.ts'],
+          exclude: ['**/*.e2e.test.ts', '**/*.redis.test.ts', '**/*.nats.test.ts', '**/*.replica.test.ts', '**/node_modules/**'],
           testTimeout: 30_000,
           hookTimeout: 120_000,
         },
@@ -39,6 +39,32 @@ export default defineConfig({
           testTimeout: 30_000,
           hookTimeout: 120_000,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The same Redis unit tests again, on a real 3-primary Redis Cluster that the global setup
+          // starts from redis-server on free ports (REDIS_URL/REDIS_CLUSTER point at it): real-services tier only.
+          name: 'unit-redis-cluster',
+          include: ['{packages,subgraphs,router,schema}/**/test/**/*.redis.test.ts'],
+          globalSetup: ['packages/platform/test/support/redis-cluster.global.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 3 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Need a real streaming replica of the local PostgreSQL (pg_basebackup into a temporary
+          // directory, started on a free port): real-services tier only.
+          name: 'unit-replica',
+          include: ['{packages,subgraphs,router,schema}/**/test/**/*.replica.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 4 },
         },
       },
       {

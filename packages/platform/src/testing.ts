@@ -274,3 +274,10 @@ export function rawClients(port: () => number, withinMs = 15_000) {
     },
   };
 }
+
+/**
+ * Node arguments for a child process that runs TypeScript sources (tests, benchmarks): tsx, and the
+ * `@shop/source` export condition so workspace packages resolve to their `src/` rather than to a
+ * `dist/` that `npm run build` may not have written. Production runs `node dist/index.js`.
+ */
+export const SOURCE_NODE_ARGS: readonly string[] = ['--conditions=@shop/source', '--import', 'tsx'];
