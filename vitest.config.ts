@@ -14,8 +14,15 @@ const graphqlEntry = require.resolve('graphql');
  * through the router; `*.redis.e2e.test.ts` need a redis-server binary and run only in the
  * real-services tier. All run on real Postgres/Redis when the URLs are set in the environment.
  */
+// Workspace packages export `@shop/source` (their TypeScript) beside `default` (the built `dist/`):
+// tests run on the sources, so a stale or missing build can never be what a test exercises.
+// The rest are Vitest's own defaults for Node, which a list given here replaces (Vite's server list
+// without `module`: Vitest also hands these to Node, which would then load packages' bundler-only builds).
+const conditions = ['@shop/source', 'node', 'development|production'];
+
 export default defineConfig({
-  resolve: { alias: [{ find: /^graphql$/, replacement: graphqlEntry }] },
+  resolve: { alias: [{ find: /^graphql$/, replacement: graphqlEntry }], conditions },
+  ssr: { resolve: { conditions } },
   test: {
     projects: [
       {

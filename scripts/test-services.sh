@@ -24,10 +24,10 @@ drop_cache_keys() {
   redis-cli -u "$REDIS_URL" --scan --pattern "${CACHE_KEY_PREFIX}*" | xargs -r -d '\n' -n 500 redis-cli -u "$REDIS_URL" del >/dev/null || true
 }
 drop_streams() {
-  npx tsx packages/events/src/drop-streams-cli.ts "$NATS_URL" "$NATS_STREAM" "${NATS_STREAM}_DLQ" || true
+  npx tsx --conditions=@shop/source packages/events/src/drop-streams-cli.ts "$NATS_URL" "$NATS_STREAM" "${NATS_STREAM}_DLQ" || true
 }
 # "<name> <NAME>_DATABASE_URL" for every subgraph, from the registry (packages/registry).
-mapfile -t subgraphs < <(npx tsx -e "import { databaseUrlVar, SUBGRAPH_NAMES } from '@shop/registry'; for (const name of SUBGRAPH_NAMES) console.log(name, databaseUrlVar(name));")
+mapfile -t subgraphs < <(npx tsx --conditions=@shop/source -e "import { databaseUrlVar, SUBGRAPH_NAMES } from '@shop/registry'; for (const name of SUBGRAPH_NAMES) console.log(name, databaseUrlVar(name));")
 if [[ ${#subgraphs[@]} -eq 0 ]]; then
   echo "no subgraphs read from @shop/registry" >&2
   exit 1

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SubgraphName } from '@shop/registry';
+import { SOURCE_NODE_ARGS } from '@shop/platform/testing';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export type SubgraphUrls = Record<SubgraphName, string>;
@@ -27,7 +28,7 @@ process.on('exit', () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
 
 /**
- * `node --import tsx <file>` (one process, so its pid is the one to measure), pinned when possible.
+ * `node --conditions=@shop/source --import tsx <file>` (one process, so its pid is the one to measure), pinned when possible.
  * Its stderr is this process's unless `stderr: 'pipe'` (then the caller must read `child.stderr`).
  */
 export function spawnTs(
@@ -37,7 +38,7 @@ export function spawnTs(
   nodeFlags: readonly string[] = [],
   stderr: 'inherit' | 'pipe' = 'inherit',
 ): ChildProcess {
-  const args = [...nodeFlags, '--import', 'tsx', entry];
+  const args = [...nodeFlags, ...SOURCE_NODE_ARGS, entry];
   const options = { cwd: ROOT, env, stdio: ['ignore', 'ignore', stderr, 'ipc'] as ('ignore' | 'inherit' | 'pipe' | 'ipc')[] };
   const child = cpus ? spawn('taskset', ['-c', cpus, process.execPath, ...args], options) : spawn(process.execPath, args, options);
   children.add(child);

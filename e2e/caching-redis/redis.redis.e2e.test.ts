@@ -7,6 +7,7 @@ import { startStack, type Stack } from '@shop/stack';
 import { subgraphUrlEnv } from '@shop/registry';
 import { clientFor, logIn, type Send } from '../setup/client.ts';
 import { placeOrder, setStock, stockOf, uniqueKey } from '../setup/shop.ts';
+import { SOURCE_NODE_ARGS } from '@shop/platform/testing';
 
 /**
  * Cache behaviour that needs Redis: replicas sharing one cache and bus, and Redis failing under
@@ -70,7 +71,7 @@ beforeAll(async () => {
   // A second router replica in a process of its own: same subgraphs, same Redis, nothing else shared.
   const urls = stack.subgraphUrls;
   const secondPort = await freePort();
-  second = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../router/src/index.ts', import.meta.url))], {
+  second = spawn(process.execPath, [...SOURCE_NODE_ARGS, fileURLToPath(new URL('../../router/src/index.ts', import.meta.url))], {
     stdio: 'ignore',
     env: {
       ...process.env,

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { SOURCE_NODE_ARGS } from '@shop/platform/testing';
 
 const run = promisify(execFile);
 
@@ -13,7 +14,7 @@ const run = promisify(execFile);
 describe('the router import graph', () => {
   it('loads no database driver, embedded Postgres or subgraph server', async () => {
     const script = fileURLToPath(new URL('./support/loaded-modules.mjs', import.meta.url));
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', script], { cwd: fileURLToPath(new URL('..', import.meta.url)) });
+    const { stdout } = await run(process.execPath, [...SOURCE_NODE_ARGS, script], { cwd: fileURLToPath(new URL('..', import.meta.url)) });
     const loaded = JSON.parse(stdout) as string[];
     // Sanity: the probe sees both kinds of module the router does load.
     expect(loaded.some((file) => file.includes('/node_modules/fastify/'))).toBe(true);

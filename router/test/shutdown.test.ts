@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, httpOutcome, type HttpOutcome } from '@shop/platform/testing';
 import { delay, representationsOf, startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';
 import { TINY_SUPERGRAPH } from './support/tiny-router.ts';
+import { SOURCE_NODE_ARGS } from '@shop/platform/testing';
 
 /**
  * SIGTERM on the real router process (tsx over src/index.ts) in front of two fake subgraphs
@@ -26,7 +27,7 @@ async function startRouter(products: FakeSubgraph, pricing: FakeSubgraph, env: R
   // Not vitest's NODE_ENV=test: Apollo Server only skips its own signal handlers under it, and
   // those once stopped the router at the first SIGTERM, skipping the not-ready delay.
   const { REDIS_URL: _redis, NODE_ENV: _nodeEnv, ...inherited } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
+  const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, ENTRY], {
     cwd: ROOT,
     env: {
       ...inherited,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot, SUBGRAPHS } from '../src/compose.ts';
+import { SOURCE_NODE_ARGS } from '@shop/platform/testing';
 
 const root = fileURLToPath(repoRoot);
 const fixtureClients = fileURLToPath(new URL('./fixtures/clients/', import.meta.url));
@@ -33,8 +34,7 @@ const run = (subgraphs: string, ...args: string[]) =>
   spawnSync(
     process.execPath,
     [
-      '--import',
-      'tsx',
+      ...SOURCE_NODE_ARGS,
       join(root, 'schema/src/check-cli.ts'),
       '--subgraphs',
       subgraphs,

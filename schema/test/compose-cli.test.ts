@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { API_SCHEMA_FILE, repoRoot, SUBGRAPHS, SUPERGRAPH_FILE } from '../src/compose.ts';
+import { SOURCE_NODE_ARGS } from '@shop/platform/testing';
 
 const root = fileURLToPath(repoRoot);
 const work = mkdtempSync(join(tmpdir(), 'compose-cli-'));
@@ -23,7 +24,7 @@ function copySubgraphs(edit?: (name: string, sdl: string) => string): string {
 }
 
 const run = (...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', join(root, 'schema/src/compose-cli.ts'), ...args], { cwd: root, encoding: 'utf8' });
+  spawnSync(process.execPath, [...SOURCE_NODE_ARGS, join(root, 'schema/src/compose-cli.ts'), ...args], { cwd: root, encoding: 'utf8' });
 
 describe('npm run compose', () => {
   it('writes the same supergraph and API schema as the committed ones', () => {

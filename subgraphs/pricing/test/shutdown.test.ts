@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, httpOutcome as send, type HttpOutcome } from '@shop/platform/testing';
+import { SOURCE_NODE_ARGS } from '@shop/platform/testing';
 
 /**
  * SIGTERM on a real subgraph process (tsx over pricing's src/index.ts, on an empty embedded
@@ -24,7 +25,7 @@ async function startPricing(env: Record<string, string>): Promise<Started> {
   const port = await freePort();
   // Not NODE_ENV=test (vitest's): libraries change their signal handling under it (Apollo Server does).
   const { REDIS_URL: _redis, PGLITE_DATA_DIR: _dir, NODE_ENV: _nodeEnv, ...inherited } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
+  const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, ENTRY], {
     cwd: ROOT,
     env: { ...inherited, PORT: String(port), HOST: '127.0.0.1', SEED: 'false', LOG_LEVEL: 'fatal', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
