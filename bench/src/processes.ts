@@ -38,7 +38,16 @@ export function spawnTs(
   nodeFlags: readonly string[] = [],
   stderr: 'inherit' | 'pipe' = 'inherit',
 ): ChildProcess {
-  const args = [...nodeFlags, ...SOURCE_NODE_ARGS, entry];
+  return spawnNode([...nodeFlags, ...SOURCE_NODE_ARGS, entry], env, cpus, stderr);
+}
+
+/** `node <args>` as a bench child (pinned when possible, killed when the bench exits); spawnTs for TypeScript entries. */
+export function spawnNode(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  cpus: string | undefined,
+  stderr: 'inherit' | 'pipe' = 'inherit',
+): ChildProcess {
   const options = { cwd: ROOT, env, stdio: ['ignore', 'ignore', stderr, 'ipc'] as ('ignore' | 'inherit' | 'pipe' | 'ipc')[] };
   const child = cpus ? spawn('taskset', ['-c', cpus, process.execPath, ...args], options) : spawn(process.execPath, args, options);
   children.add(child);
