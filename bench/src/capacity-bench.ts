@@ -1,0 +1,267 @@
+/**
+ * `npm run bench:capacity`: what one core of each service serves, for sizing a deployment (README
+ * "Capacity and sizing", deploy/kubernetes HPA settings). Writes bench/results/capacity.md and
+ * capacity.json (`--quick`: bench/results/quick/, git-ignored).
+ *
+ * The deployed topology on one machine, every service built (`node dist/index.js`, as the image runs it):
+ * - each of the five subgraphs in its own process on its own database of the local PostgreSQL
+ *   (`shop_capacity_<name>`, dropped and created by the bench, seeded by the subgraph's own start:
+ *   40,000 products, 1,000 customers, 5,000 past orders), the payment sandbox in another;
+ * - the router in its own process with the production heap flags, cache off, then cache on;
+ * - closed-loop load (autocannon, `--connections`, every response checked) for each mix:
+ *   - catalogue: half the web client's ProductListing (a Zipf-drawn page of 20 products with price,
+ *     stock and category), half ProductById (Zipf over all 40,000 products);
+ *   - checkout: the gateway bench's mix (10% PlaceOrder, 50% product page, 30% listing, 10% order history).
+ * - CPU seconds of every process over the measured seconds from /proc: the router, each subgraph,
+ *   and the PostgreSQL backends serving the bench's databases. requests/s per core = requests/s ÷
+ *   cores used. The machine is saturated (2 cores for everything), so per-core figures, not the
+ *   request rate itself, are what carries over to a cluster.
+ *
+ *   --quick             2 s warm-up + 4 s per run (a smoke run, not for sizing)
+ *   --duration S        measured seconds per run (20)
+ *   --warmup S          warm-up seconds per run (5)
+ *   --connections N     concurrent connections (32)
+ *   --target U          the HPA's CPU utilisation target the sizing table assumes (0.65)
+ */
+import { type ChildProcess, execFileSync, execSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { freePort } from '@shop/platform/testing';
+import { callsOf, databaseUrlVar, SUBGRAPH_NAMES, type SubgraphName, subgraphUrlEnv, urlVar } from '@shop/registry';
+import { FULL_SEED } from '@shop/subgraph-kit';
+import { prepareFixtures } from './gateways/fixtures.ts';
+import { load } from './gateways/load.ts';
+import { type Call, generator } from './gateways/scenarios.ts';
+import { cpuSeconds } from './proc.ts';
+import { ROOT, ROUTER_NODE_FLAGS, spawnNode, stopChild, waitForGateway } from './processes.ts';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    connections: { type: 'string' },
+    target: { type: 'string' },
+  },
+});
+const QUICK = !!values.quick;
+const number = (name: string, value: string | undefined, fallback: number, min: number, max: number) => {
+  const n = value === undefined ? fallback : Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number in [${min}, ${max}], got ${value}`);
+  return n;
+};
+const DURATION = number('duration', values.duration, QUICK ? 4 : 20, 1, 600);
+const WARMUP = number('warmup', values.warmup, QUICK ? 2 : 5, 0, 600);
+const CONNECTIONS = number('connections', values.connections, 32, 1, 1000);
+const TARGET = number('target', values.target, 0.65, 0.1, 1);
+// Each subgraph seeds itself at start (the full development seed): the fixtures must describe that.
+const SEED = FULL_SEED;
+for (const entry of ['router/dist/index.js', ...SUBGRAPH_NAMES.map((name) => `subgraphs/${name}/dist/index.js`)]) {
+  if (!existsSync(`${ROOT}${entry}`)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
+}
+
+const PG = { host: process.env.PGHOST ?? '127.0.0.1', port: process.env.PGPORT ?? '5432', user: process.env.PGUSER ?? 'postgres' };
+const databaseOf = (name: SubgraphName) => `shop_capacity_${name}`;
+const pgArgs = ['-h', PG.host, '-p', PG.port, '-U', PG.user];
+const t0 = Date.now();
+const log = (message: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${message}`);
+
+/** The PostgreSQL backends serving the bench's databases. */
+function postgresBackends(): number[] {
+  const databases = new Set(SUBGRAPH_NAMES.map(databaseOf));
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      // `postgres: <user> <database> <client> <state>`, after `<cluster>: ` where the server names its cluster (Debian: `15/main: `).
+      const db = /^postgres: (?:\S+: )?\S+ (\S+) /.exec(title)?.[1];
+      if (db && databases.has(db)) pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+const routerSecret = randomBytes(24).toString('base64url');
+const children: ChildProcess[] = [];
+const ports = Object.fromEntries(
+  await Promise.all([...SUBGRAPH_NAMES, 'sandbox', 'router'].map(async (name) => [name, await freePort()])),
+) as Record<SubgraphName | 'sandbox' | 'router', number>;
+const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, `http://127.0.0.1:${ports[name]}/graphql`])) as Record<
+  SubgraphName,
+  string
+>;
+const common = { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'fatal', ROUTER_SECRET: routerSecret, RATE_LIMIT: 'false' };
+
+interface Measured {
+  mix: string;
+  cache: 'off' | 'on';
+  rps: number;
+  p50: number;
+  p95: number;
+  requests: number;
+  errors: number;
+  /** Cores used over the measured seconds, per process group. */
+  cores: Record<string, number>;
+}
+const results: Measured[] = [];
+
+try {
+  log(`recreating databases ${SUBGRAPH_NAMES.map(databaseOf).join(', ')} on ${PG.host}:${PG.port}`);
+  for (const name of SUBGRAPH_NAMES) {
+    execFileSync('dropdb', [...pgArgs, '--if-exists', '--force', databaseOf(name)], { stdio: 'inherit' });
+    execFileSync('createdb', [...pgArgs, databaseOf(name)], { stdio: 'inherit' });
+  }
+  const sandbox = spawnNode(['payment-sandbox/dist/index.js'], { ...common, PORT: String(ports.sandbox) }, undefined);
+  children.push(sandbox);
+  log(`starting and seeding the subgraphs (${SEED.products} products), each in its own process`);
+  const subgraphs = {} as Record<SubgraphName, ChildProcess>;
+  for (const name of SUBGRAPH_NAMES) {
+    const env = {
+      ...common,
+      PORT: String(ports[name]),
+      [databaseUrlVar(name)]: `postgres://${PG.user}@${PG.host}:${PG.port}/${databaseOf(name)}`,
+      PAYMENT_PROVIDER_URL: `http://127.0.0.1:${ports.sandbox}`,
+      ...Object.fromEntries(callsOf(name).map((sibling) => [urlVar(sibling), subgraphUrls[sibling]])),
+    };
+    subgraphs[name] = spawnNode(['--max-old-space-size=512', `subgraphs/${name}/dist/index.js`], env, undefined);
+    children.push(subgraphs[name]);
+  }
+  for (const name of SUBGRAPH_NAMES) {
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      if (subgraphs[name].exitCode !== null) throw new Error(`${name} exited with ${subgraphs[name].exitCode}`);
+      const up = await fetch(`http://127.0.0.1:${ports[name]}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (up) break;
+      if (Date.now() > deadline) throw new Error(`${name} not ready after 10 minutes`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  log('subgraphs up; signing in customers and raising checkout stock');
+  const fixtures = await prepareFixtures(subgraphUrls, routerSecret, SEED);
+  const listing = generator('listing', fixtures, SEED, 1);
+  const detail = generator('detail', fixtures, SEED, 2);
+  let turn = 0;
+  const mixes: Record<string, () => () => Call> = {
+    catalogue: () => () => (turn++ % 2 === 0 ? listing() : detail()),
+    checkout: () => generator('checkout', fixtures, SEED, 3),
+  };
+
+  for (const cache of ['off', 'on'] as const) {
+    const router = spawnNode(
+      [...ROUTER_NODE_FLAGS, 'router/dist/index.js'],
+      {
+        ...common,
+        ...subgraphUrlEnv(subgraphUrls),
+        PORT: String(ports.router),
+        NODE_ENV: 'production',
+        ROUTER_CACHE: String(cache === 'on'),
+      },
+      undefined,
+    );
+    children.push(router);
+    const url = `http://127.0.0.1:${ports.router}/graphql`;
+    await waitForGateway(url, router);
+    try {
+      for (const [mix, make] of Object.entries(mixes)) {
+        const next = make();
+        if (WARMUP > 0) await load(url, next, WARMUP, CONNECTIONS);
+        const groups: Record<string, () => number[]> = {
+          router: () => [router.pid as number],
+          ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, () => [subgraphs[name].pid as number]])),
+          postgres: postgresBackends,
+        };
+        const pidsOf = Object.fromEntries(Object.entries(groups).map(([group, pids]) => [group, pids()]));
+        const before = Object.fromEntries(Object.entries(pidsOf).map(([group, pids]) => [group, pids.map((pid) => cpuSeconds(pid) ?? 0)]));
+        const run = await load(url, next, DURATION, CONNECTIONS);
+        const cores: Record<string, number> = {};
+        for (const [group, pids] of Object.entries(pidsOf)) {
+          // Backends that ended during the run are not counted (their CPU is lost from /proc); pools keep them open.
+          const used = pids.reduce((sum, pid, i) => sum + Math.max(0, (cpuSeconds(pid) ?? before[group]![i]!) - before[group]![i]!), 0);
+          cores[group] = used / run.seconds;
+        }
+        const rps = run.requests / run.seconds;
+        const at = (p: number) => run.latencies[Math.min(run.latencies.length - 1, Math.ceil(p * run.latencies.length) - 1)] ?? Number.NaN;
+        results.push({ mix, cache, rps, p50: at(0.5), p95: at(0.95), requests: run.requests, errors: run.errors, cores });
+        log(
+          `${mix.padEnd(9)} cache ${cache.padEnd(3)} ${rps.toFixed(0).padStart(5)} req/s  ${run.errors} errors  cores: ${Object.entries(
+            cores,
+          )
+            .map(([group, c]) => `${group} ${c.toFixed(2)}`)
+            .join(', ')}`,
+        );
+        for (const sample of run.samples) log(`    ✗ ${sample}`);
+      }
+    } finally {
+      await stopChild(router);
+    }
+  }
+} finally {
+  for (const child of children.reverse()) await stopChild(child);
+  for (const name of SUBGRAPH_NAMES) {
+    try {
+      execFileSync('dropdb', [...pgArgs, '--if-exists', '--force', databaseOf(name)], { stdio: 'ignore' });
+    } catch {}
+  }
+}
+
+// Report: requests/s per core of each service, and the pods per 1,000 requests/s they imply.
+const groups = ['router', ...SUBGRAPH_NAMES, 'postgres'];
+const perCore = (m: Measured, group: string) => (m.cores[group] ? m.rps / m.cores[group]! : Number.POSITIVE_INFINITY);
+const podsPer1000 = (m: Measured, group: string) => Math.max(1, Math.ceil(1000 / (perCore(m, group) * TARGET)));
+const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '–');
+let commit = 'unknown';
+try {
+  commit = execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8' }).trim();
+} catch {}
+const header = `| mix | router cache | req/s | p50 ms | p95 ms | errors | ${groups.map((g) => `${g} req/s per core`).join(' | ')} |`;
+const rows = results.map(
+  (m) =>
+    `| ${m.mix} | ${m.cache} | ${fmt(m.rps)} | ${m.p50.toFixed(1)} | ${m.p95.toFixed(1)} | ${m.errors} / ${m.requests} | ${groups.map((g) => fmt(perCore(m, g))).join(' | ')} |`,
+);
+const sizing = results.map(
+  (m) =>
+    `| ${m.mix} | ${m.cache} | ${groups.map((g) => (g === 'postgres' ? (m.cores[g]! * (1000 / m.rps)).toFixed(1) : String(podsPer1000(m, g)))).join(' | ')} |`,
+);
+const markdown = `# Capacity: requests/s per core of each service
+
+Measured ${new Date().toISOString().slice(0, 10)} at ${commit} on ${os.cpus()[0]?.model ?? 'CPU'} × ${os.availableParallelism()}, Node ${process.version}${QUICK ? ' (quick: short runs — not for sizing)' : ''}.
+Every service built and in its own process (\`node dist/index.js\`), each subgraph on its own database of the local
+PostgreSQL (${SEED.products.toLocaleString('en')} products), the router with ${ROUTER_NODE_FLAGS.join(' ')};
+closed loop at ${CONNECTIONS} connections, ${WARMUP} s warm-up then ${DURATION} s measured per row, every response checked.
+All of it shares 2 cores, so the request rate is this machine's; requests/s per core (requests/s ÷ the cores a
+service used over the run, from /proc) is what carries over. \`postgres\` is the backends serving the five databases.
+
+${header}
+| --- | --- | ---: | ---: | ---: | ---: | ${groups.map(() => '---:').join(' | ')} |
+${rows.join('\n')}
+
+## Pods per 1,000 requests/s
+
+One pod = one core (CPU request 1), scaled by the HPA at ${Math.round(TARGET * 100)}% CPU: pods = ⌈1,000 ÷ (requests/s per core × ${TARGET})⌉.
+The \`postgres\` column is cores of database CPU per 1,000 requests/s (primary and read replicas together).
+
+| mix | router cache | ${groups.map((g) => (g === 'postgres' ? 'postgres cores' : g)).join(' | ')} |
+| --- | --- | ${groups.map(() => '---:').join(' | ')} |
+${sizing.join('\n')}
+
+Reproduce: \`npm run bench:capacity\` (needs PostgreSQL at PGHOST/PGPORT, default 127.0.0.1:5432).
+`;
+const outDir = fileURLToPath(new URL(QUICK ? '../results/quick/' : '../results/', import.meta.url));
+mkdirSync(outDir, { recursive: true });
+writeFileSync(`${outDir}capacity.md`, markdown);
+writeFileSync(
+  `${outDir}capacity.json`,
+  `${JSON.stringify({ date: new Date().toISOString(), commit, target: TARGET, results }, null, 2)}\n`,
+);
+console.log(`\n${markdown}\nwritten to ${outDir}capacity.md`);
+const failed = results.some((m) => m.errors > 0 || m.requests === 0);
+process.exit(failed ? 1 : 0);
