@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@shop/platform';
 
@@ -64,9 +64,7 @@ export async function loadTrustedDocuments(
     if (closed) return;
     const folders = [dir];
     try {
-      for (const entry of await readdir(dir, { withFileTypes: true })) {
-        if (entry.isDirectory()) folders.push(join(dir, entry.name), join(dir, entry.name, MANIFEST_PATH[0]));
-      }
+      for (const app of await appFolders(dir)) folders.push(join(dir, app), join(dir, app, MANIFEST_PATH[0]));
     } catch {
       // no folder yet: nothing to watch beyond the attempt below
     }
@@ -104,9 +102,8 @@ export async function loadTrustedDocuments(
 /** Reads every app's manifest; throws on any malformed one so the caller keeps the last good set. */
 export async function readManifests(dir: string): Promise<ManifestSet> {
   const apps = new Map<string, ReadonlyMap<string, ManifestOperation>>();
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (!entry.isDirectory()) continue;
-    const path = join(dir, entry.name, ...MANIFEST_PATH);
+  for (const app of await appFolders(dir)) {
+    const path = join(dir, app, ...MANIFEST_PATH);
     let text: string;
     try {
       text = await readBounded(path, MAX_MANIFEST_BYTES);
@@ -114,7 +111,22 @@ export async function readManifests(dir: string): Promise<ManifestSet> {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // a folder that is not an app
       throw error;
     }
-    apps.set(entry.name, parseManifest(text, path));
+    apps.set(app, parseManifest(text, path));
+  }
+  return apps;
+}
+
+/**
+ * The app folders under `dir`: folders and symlinks to folders, not hidden. On a Kubernetes
+ * ConfigMap volume each app folder is a symlink (`ios -> ..data/ios`) and the real folders are the
+ * kubelet's own hidden `..data` and `..<timestamp>`, which are no apps.
+ */
+async function appFolders(dir: string): Promise<string[]> {
+  const apps: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.')) continue;
+    if (entry.isDirectory()) apps.push(entry.name);
+    else if (entry.isSymbolicLink() && (await stat(join(dir, entry.name)).catch(() => undefined))?.isDirectory()) apps.push(entry.name);
   }
   return apps;
 }
