@@ -1,21 +1,22 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Router } from '../src/server.ts';
 import { representationsOf, startFakeSubgraph, type FakeSubgraph } from './support/fake-subgraph.ts';
 import { deleteKeys, testPrefix, total } from './support/harness.ts';
 import { startIssuer } from './support/issuer.ts';
 import { buildTinyRouter } from './support/tiny-router.ts';
-import { redisProxy, type RedisProxy } from '@shop/platform/testing';
+import { redisProxy, type RedisProxy, requireTestRedis } from '@shop/platform/testing';
 
 /**
  * The rate limit on Redis: replicas share one count per client, and a Redis that is down or
  * paused lets requests through (fail open), counted in cache_errors_total{type="rate_limit"}.
  * Real-services tier only (REDIS_URL); the memory-store cases are in rate-limit.test.ts.
  */
-const REDIS_URL = process.env.REDIS_URL;
-if (!REDIS_URL) throw new Error('REDIS_URL must be set: run these with npm run test:services');
+const testRedis = requireTestRedis();
+/** A router's Redis variables: the tier's Redis (a single one or a cluster), or another address of the same kind. */
+type RedisEnv = { REDIS_URL: string; REDIS_CLUSTER: string };
+const REDIS = testRedis.env;
 
 const MAX = 4;
 const CACHE_TIMEOUT_MS = 100;
@@ -34,15 +35,15 @@ afterEach(async () => {
   for (const router of opened.splice(0)) await router.close();
 });
 afterAll(async () => {
-  for (const prefix of prefixes) await deleteKeys(REDIS_URL, prefix);
+  for (const prefix of prefixes) await deleteKeys(testRedis.target, prefix);
   await products?.close();
   await pricing?.close();
 });
 
-async function routerOn(redisUrl: string, prefix: string, env: Record<string, string> = {}): Promise<Router> {
+async function routerOn(redis: RedisEnv, prefix: string, env: Record<string, string> = {}): Promise<Router> {
   const router = await buildTinyRouter(
     { products, pricing },
-    { REDIS_URL: redisUrl, CACHE_KEY_PREFIX: prefix, CACHE_TIMEOUT_MS: String(CACHE_TIMEOUT_MS), RATE_LIMIT_MAX: String(MAX), ...env },
+    { ...redis, CACHE_KEY_PREFIX: prefix, CACHE_TIMEOUT_MS: String(CACHE_TIMEOUT_MS), RATE_LIMIT_MAX: String(MAX), ...env },
   );
   opened.push(router);
   return router;
@@ -80,7 +81,7 @@ describe('rate limit on Redis', () => {
   it('shares one count per client across routers, under the deployment key prefix', async () => {
     const prefix = testPrefix();
     prefixes.push(prefix);
-    const [a, b] = await Promise.all([routerOn(REDIS_URL, prefix), routerOn(REDIS_URL, prefix)]);
+    const [a, b] = await Promise.all([routerOn(REDIS, prefix), routerOn(REDIS, prefix)]);
     const ip = '203.0.113.10';
     await countingInRedis(a, '203.0.113.99');
     await countingInRedis(b, '203.0.113.98');
@@ -97,7 +98,7 @@ describe('rate limit on Redis', () => {
     expect(refusedByB.json().errors[0].extensions.code).toBe('RATE_LIMITED');
     expect(Number(refusedByB.headers['retry-after'])).toBeGreaterThanOrEqual(1);
 
-    const redis = new Redis(REDIS_URL);
+    const redis = testRedis.client();
     try {
       expect(await redis.get(`${prefix}ratelimit:ip:${ip}`)).toBe(String(MAX + 2));
     } finally {
@@ -106,7 +107,7 @@ describe('rate limit on Redis', () => {
     // A router on another prefix (another deployment or test run on this Redis) counts apart.
     const otherPrefix = testPrefix();
     prefixes.push(otherPrefix);
-    const other = await routerOn(REDIS_URL, otherPrefix);
+    const other = await routerOn(REDIS, otherPrefix);
     await countingInRedis(other, '203.0.113.97');
     expect((await ask(other, ip)).statusCode).toBe(200);
     expect((await rateLimitErrors(a)) + (await rateLimitErrors(b))).toBe(errorsBefore);
@@ -118,7 +119,7 @@ describe('rate limit on Redis', () => {
       const prefix = testPrefix();
       prefixes.push(prefix);
       const env = { JWKS_URL: issuer.jwksUrl, RATE_LIMIT_IP_MAX: String(MAX + 2) };
-      const [a, b] = await Promise.all([routerOn(REDIS_URL, prefix, env), routerOn(REDIS_URL, prefix, env)]);
+      const [a, b] = await Promise.all([routerOn(REDIS, prefix, env), routerOn(REDIS, prefix, env)]);
       await countingInRedis(a, '203.0.113.96');
       await countingInRedis(b, '203.0.113.95');
       const ip = '203.0.113.12';
@@ -136,9 +137,9 @@ describe('rate limit on Redis', () => {
       // The second user's own bucket is fresh; the address has 2 left, counted in Redis by both routers.
       for (let i = 0; i < 3; i++) codes.push((await signedIn(i % 2 ? a : b, second)).statusCode);
       expect(codes).toEqual([...Array(MAX + 2).fill(200), 429]);
-      const redis = new Redis(REDIS_URL);
+      const redis = testRedis.client();
       try {
-        const keys = await redis.keys(`${prefix}ratelimit:*ip-all:${ip}`);
+        const keys = await testRedis.scan(`${prefix}ratelimit:*ip-all:${ip}`);
         expect(keys).toHaveLength(1);
         expect(await redis.get(keys[0]!)).toBe(String(MAX + 3));
       } finally {
@@ -157,43 +158,47 @@ describe('rate limit on Redis', () => {
       });
     });
     const prefix = testPrefix();
-    const router = await routerOn(`redis://127.0.0.1:${closedPort}`, prefix);
+    // On a cluster run, a cluster whose one seed never answers: the client is never ready.
+    const router = await routerOn({ ...REDIS, REDIS_URL: `redis://127.0.0.1:${closedPort}` }, prefix);
     const ip = '203.0.113.11';
     for (let i = 0; i < MAX * 2; i++) await answered(router, ip);
     expect(await rateLimitErrors(router)).toBe(MAX * 2);
     expect(await total(router.metrics.rateLimitRejections)).toBe(0);
   });
 
-  describe('through a proxy to the real Redis', () => {
-    let proxy: RedisProxy;
-    beforeAll(async () => {
-      proxy = await redisProxy(REDIS_URL);
+  // Single Redis only (the `unit-redis` project): the proxy stands in front of one node, and a
+  // cluster client learns every node's own address from the cluster and would go around it.
+  if (!testRedis.cluster)
+    describe('through a proxy to the real Redis', () => {
+      let proxy: RedisProxy;
+      beforeAll(async () => {
+        proxy = await redisProxy(testRedis.target);
+      });
+      afterAll(() => proxy?.close());
+
+      it('lets requests through within the cache timeout while Redis is paused, then limits again', async () => {
+        const prefix = testPrefix();
+        prefixes.push(prefix);
+        const router = await routerOn({ ...REDIS, REDIS_URL: proxy.url }, prefix);
+        const ip = '203.0.113.12';
+        await countingInRedis(router, '203.0.113.96');
+
+        proxy.pause();
+        const errorsBefore = await rateLimitErrors(router);
+        for (let i = 0; i < MAX * 2; i++) {
+          const response = await answered(router, ip);
+          expect(response.headers['x-ratelimit-limit']).toBeUndefined(); // not counted
+        }
+        expect(await rateLimitErrors(router)).toBeGreaterThanOrEqual(errorsBefore + MAX * 2);
+        proxy.resume();
+
+        // Counting resumes by itself; a fresh client is limited at MAX again. (The paused commands,
+        // delivered late on resume, landed on the first client's key, not this one's.)
+        const fresh = '203.0.113.13';
+        await countingInRedis(router, '203.0.113.95');
+        const codes: number[] = [];
+        for (let i = 0; i <= MAX; i++) codes.push((await ask(router, fresh)).statusCode);
+        expect(codes).toEqual([...Array(MAX).fill(200), 429]);
+      });
     });
-    afterAll(() => proxy?.close());
-
-    it('lets requests through within the cache timeout while Redis is paused, then limits again', async () => {
-      const prefix = testPrefix();
-      prefixes.push(prefix);
-      const router = await routerOn(proxy.url, prefix);
-      const ip = '203.0.113.12';
-      await countingInRedis(router, '203.0.113.96');
-
-      proxy.pause();
-      const errorsBefore = await rateLimitErrors(router);
-      for (let i = 0; i < MAX * 2; i++) {
-        const response = await answered(router, ip);
-        expect(response.headers['x-ratelimit-limit']).toBeUndefined(); // not counted
-      }
-      expect(await rateLimitErrors(router)).toBeGreaterThanOrEqual(errorsBefore + MAX * 2);
-      proxy.resume();
-
-      // Counting resumes by itself; a fresh client is limited at MAX again. (The paused commands,
-      // delivered late on resume, landed on the first client's key, not this one's.)
-      const fresh = '203.0.113.13';
-      await countingInRedis(router, '203.0.113.95');
-      const codes: number[] = [];
-      for (let i = 0; i <= MAX; i++) codes.push((await ask(router, fresh)).statusCode);
-      expect(codes).toEqual([...Array(MAX).fill(200), 429]);
-    });
-  });
 });

@@ -3,15 +3,15 @@ import type { RouterMetrics } from '../src/metrics.ts';
 import { answered, closeOpened, opened, routerOn, startPriceSubgraph } from './support/cache-failure.ts';
 import type { FakeSubgraph } from './support/fake-subgraph.ts';
 import { deleteKeys, total } from './support/harness.ts';
-import { redisProxy, type RedisProxy } from '@shop/platform/testing';
+import { freePort, redisProxy, type RedisProxy, requireTestRedis } from '@shop/platform/testing';
+import { redisTarget } from '@shop/platform';
 
 /**
  * Redis paused or down behind a proxy to the real Redis: every answer still comes from the
  * subgraph, promptly, the failures are counted, and caching resumes by itself. Real-services
  * tier only: the case that needs no Redis is in router-cache-failure.test.ts.
  */
-const REDIS_URL = process.env.REDIS_URL;
-if (!REDIS_URL) throw new Error('REDIS_URL must be set: run these with npm run test:services');
+const testRedis = requireTestRedis();
 
 let subgraph: FakeSubgraph;
 beforeAll(async () => {
@@ -21,59 +21,88 @@ afterAll(() => subgraph.close());
 afterEach(closeOpened);
 
 describe('router cache when Redis fails', () => {
-  describe('through a proxy to the real Redis', () => {
-    let proxy: RedisProxy;
-    let router: ReturnType<typeof routerOn>;
-    beforeAll(async () => {
-      proxy = await redisProxy(REDIS_URL);
-    });
-    afterAll(async () => {
-      await proxy.close();
-      if (router) await deleteKeys(REDIS_URL, router.prefix);
-    });
+  const hits = (metrics: RouterMetrics) => total(metrics.cacheHits, { layer: 'router' });
 
-    const hits = (metrics: RouterMetrics) => total(metrics.cacheHits, { layer: 'router' });
-    /** Waits until the router serves from Redis (its client connects in the background). */
-    const cachingAgain = () =>
-      vi.waitFor(
-        async () => {
-          const before = await hits(router.metrics);
-          await answered(router);
-          await router.handle.cache.idle();
-          await answered(router);
-          expect(await hits(router.metrics)).toBeGreaterThan(before);
-        },
-        { timeout: 10_000, interval: 200 },
-      );
+  it('caches entities whose keys span slots, and answers from the subgraph when no node answers', async () => {
+    // The tier's Redis (on a cluster run, entities of one fetch on several slots and primaries).
+    const live = routerOn(subgraph, testRedis.target);
+    opened.push(live);
+    await vi.waitFor(
+      async () => {
+        const before = await hits(live.metrics);
+        await answered(live);
+        await live.handle.cache.idle();
+        await answered(live);
+        expect(await hits(live.metrics)).toBeGreaterThan(before);
+      },
+      { timeout: 10_000, interval: 200 },
+    );
+    await deleteKeys(testRedis.target, live.prefix);
 
-    it('treats a paused Redis as a miss within the cache timeout, then caches again', async () => {
-      router = routerOn(subgraph, proxy.url);
-      opened.push(router);
-      await cachingAgain();
-
-      proxy.pause();
-      const errorsBefore = await total(router.metrics.cacheErrors, { type: 'read' });
-      const fetchesBefore = subgraph.requests.length;
-      for (let i = 0; i < 3; i++) await answered(router);
-      expect(subgraph.requests.length - fetchesBefore).toBe(3);
-      expect(await total(router.metrics.cacheErrors, { type: 'read' })).toBeGreaterThanOrEqual(errorsBefore + 3);
-
-      proxy.resume();
-      await cachingAgain();
-    });
-
-    it('answers while Redis is down and recovers by itself when it is back', async () => {
-      router = routerOn(subgraph, proxy.url, router?.prefix);
-      opened.push(router);
-      await cachingAgain();
-
-      await proxy.down();
-      const errorsBefore = await total(router.metrics.cacheErrors);
-      for (let i = 0; i < 3; i++) await answered(router);
-      expect(await total(router.metrics.cacheErrors)).toBeGreaterThan(errorsBefore);
-
-      await proxy.up();
-      await cachingAgain();
-    });
+    // The same kind of Redis (single or cluster) at an address where nothing listens.
+    const nowhere = routerOn(subgraph, redisTarget([`redis://127.0.0.1:${await freePort()}`], testRedis.cluster));
+    opened.push(nowhere);
+    const fetchesBefore = subgraph.requests.length;
+    for (let i = 0; i < 3; i++) await answered(nowhere);
+    expect(subgraph.requests.length - fetchesBefore).toBe(3);
+    expect(await total(nowhere.metrics.cacheErrors, { type: 'read' })).toBeGreaterThanOrEqual(3);
   });
+
+  // Single Redis only (the `unit-redis` project): the proxy stands in front of one node, and a
+  // cluster client learns every node's own address from the cluster and would go around it.
+  if (!testRedis.cluster)
+    describe('through a proxy to the real Redis', () => {
+      let proxy: RedisProxy;
+      let router: ReturnType<typeof routerOn>;
+      beforeAll(async () => {
+        proxy = await redisProxy(testRedis.target);
+      });
+      afterAll(async () => {
+        await proxy.close();
+        if (router) await deleteKeys(testRedis.target, router.prefix);
+      });
+
+      /** Waits until the router serves from Redis (its client connects in the background). */
+      const cachingAgain = () =>
+        vi.waitFor(
+          async () => {
+            const before = await hits(router.metrics);
+            await answered(router);
+            await router.handle.cache.idle();
+            await answered(router);
+            expect(await hits(router.metrics)).toBeGreaterThan(before);
+          },
+          { timeout: 10_000, interval: 200 },
+        );
+
+      it('treats a paused Redis as a miss within the cache timeout, then caches again', async () => {
+        router = routerOn(subgraph, proxy.url);
+        opened.push(router);
+        await cachingAgain();
+
+        proxy.pause();
+        const errorsBefore = await total(router.metrics.cacheErrors, { type: 'read' });
+        const fetchesBefore = subgraph.requests.length;
+        for (let i = 0; i < 3; i++) await answered(router);
+        expect(subgraph.requests.length - fetchesBefore).toBe(3);
+        expect(await total(router.metrics.cacheErrors, { type: 'read' })).toBeGreaterThanOrEqual(errorsBefore + 3);
+
+        proxy.resume();
+        await cachingAgain();
+      });
+
+      it('answers while Redis is down and recovers by itself when it is back', async () => {
+        router = routerOn(subgraph, proxy.url, router?.prefix);
+        opened.push(router);
+        await cachingAgain();
+
+        await proxy.down();
+        const errorsBefore = await total(router.metrics.cacheErrors);
+        for (let i = 0; i < 3; i++) await answered(router);
+        expect(await total(router.metrics.cacheErrors)).toBeGreaterThan(errorsBefore);
+
+        await proxy.up();
+        await cachingAgain();
+      });
+    });
 });

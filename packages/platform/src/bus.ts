@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { DEFAULT_CACHE_KEY_PREFIX } from './config.ts';
 import type { Logger } from './logger.ts';
-import { createRedis, withDeadline } from './redis.ts';
+import { createRedis, type RedisClient, withDeadline } from './redis.ts';
 
 /** How long a write waits for Redis to accept its invalidation before going on without it. */
 const PUBLISH_TIMEOUT_MS = 500;
@@ -12,7 +11,9 @@ const PUBLISH_TIMEOUT_MS = 500;
  * (`Product:p42`, `Order:o17`); every cache layer on every replica subscribes and drops the
  * entries carrying those tags.
  *
- * With REDIS_URL: Redis pub/sub on one channel, so every process hears every change.
+ * With REDIS_URL: Redis pub/sub on one channel, so every process hears every change. On a Redis
+ * Cluster too: a PUBLISH reaches the subscribers of every node (the cluster forwards it), and the
+ * subscribing client picks a node of its own and moves to another if that one goes.
  * Without: one handler set per process, shared by everything in it — enough for `npm start`,
  * which runs all services in one process.
  *
@@ -75,7 +76,7 @@ export function createInvalidationBus({
   // The client's timeout is a backstop; the wait is bounded by withDeadline, which does not take a
   // stalled event loop for a slow Redis.
   const publisher = createRedis(redisUrl, { logger, commandTimeoutMs: 4 * PUBLISH_TIMEOUT_MS });
-  let subscriber: Redis | undefined;
+  let subscriber: RedisClient | undefined;
   const ensureSubscriber = () => {
     if (subscriber) return;
     // A subscribed connection cannot run other commands, so it is a client of its own; it

@@ -1,3 +1,5 @@
+import { redisTarget } from './redis.ts';
+
 /**
  * Environment parsing shared by every service's own config module. Each service parses its
  * configuration once, at start-up, through these helpers so a bad value fails fast with a message
@@ -51,6 +53,41 @@ export function boolVar(env: Env, name: string, fallback: boolean): boolean {
 
 export function isProduction(env: Env): boolean {
   return env.NODE_ENV === 'production';
+}
+
+/**
+ * REDIS_URL and REDIS_CLUSTER as createRedis takes them (see redisTarget in redis.ts): the URL of
+ * one Redis; with REDIS_CLUSTER=true, the seed nodes of a Redis Cluster, REDIS_URL then listing one
+ * or more URLs separated by commas (`redis://10.0.0.1:6379,redis://10.0.0.2:6379`). Any reachable
+ * seed is enough: the client learns the other nodes from it.
+ */
+export function readRedisTarget(env: Env): string | undefined {
+  const cluster = boolVar(env, 'REDIS_CLUSTER', false);
+  const raw = optionalString(env, 'REDIS_URL');
+  if (raw === undefined) {
+    if (cluster) throw new ConfigError('REDIS_CLUSTER=true needs REDIS_URL: the URL of one or more of the cluster nodes, comma-separated');
+    return undefined;
+  }
+  const urls = raw.split(',').map((url) => url.trim());
+  if (urls.length > 1 && !cluster) {
+    throw new ConfigError(
+      `REDIS_URL lists ${urls.length} URLs; set REDIS_CLUSTER=true for the seed nodes of a Redis Cluster, got "${raw}"`,
+    );
+  }
+  for (const url of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new ConfigError(`REDIS_URL must be ${cluster ? 'a comma-separated list of URLs' : 'a URL'}, got "${raw}"`);
+    }
+    if (!/^rediss?:$/.test(parsed.protocol)) throw new ConfigError(`REDIS_URL must use redis:// or rediss://, got "${url}"`);
+    // A cluster has one database only: a node refuses SELECT with any other number.
+    if (cluster && parsed.pathname.replace(/^\//, '') !== '' && parsed.pathname !== '/0') {
+      throw new ConfigError(`REDIS_URL of a Redis Cluster cannot name a database (a cluster has only database 0), got "${url}"`);
+    }
+  }
+  return redisTarget(urls, cluster);
 }
 
 /** Prefix of every Redis key and invalidation channel unless CACHE_KEY_PREFIX says otherwise. */
@@ -141,7 +178,11 @@ export interface ServiceBaseConfig {
   /** ROUTER_SECRET: makes identity headers believable between the router and subgraphs. Required in production. */
   routerSecret: string | undefined;
   logLevel: string;
-  /** REDIS_URL: shared caches and the invalidation bus; absent: in-process memory and an in-process bus. */
+  /**
+   * REDIS_URL (with REDIS_CLUSTER): shared caches and the invalidation bus; absent: in-process memory
+   * and an in-process bus. A single Redis's URL, or a Redis Cluster's seed nodes as createRedis takes
+   * them (see readRedisTarget): hand it to createRedis, not to a URL parser.
+   */
   redisUrl: string | undefined;
   /** CACHE_TIMEOUT_MS: the longest any cache call may hold a request; past it the cache counts as a miss. */
   cacheTimeoutMs: number;
@@ -203,7 +244,7 @@ export function readServiceBaseConfig(env: Env): ServiceBaseConfig {
     production,
     routerSecret,
     logLevel: stringVar(env, 'LOG_LEVEL', production ? 'info' : 'warn'),
-    redisUrl: urlVar(env, 'REDIS_URL'),
+    redisUrl: readRedisTarget(env),
     cacheTimeoutMs: intVar(env, 'CACHE_TIMEOUT_MS', 100, { min: 1, max: 10_000 }),
     cacheKeyPrefix: stringVar(env, 'CACHE_KEY_PREFIX', DEFAULT_CACHE_KEY_PREFIX),
     shutdownDelayMs: intVar(env, 'SHUTDOWN_DELAY_MS', 0, { min: 0, max: 60_000 }),

@@ -1,47 +1,116 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest, type Agent } from 'node:http';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { Redis } from 'ioredis';
-import type { Env } from './config.ts';
+import { Cluster, Redis } from 'ioredis';
+import { type Env, readRedisTarget } from './config.ts';
+import { isCluster, parseRedisTarget, type RedisClient } from './redis.ts';
 
 /**
- * Cache settings for one test file's servers: Redis when the run sets REDIS_URL (the services
- * tier), else memory; always under a key prefix of its own, so runs sharing one Redis neither
- * read each other's entries nor hear each other's invalidations. `cleanup` deletes only the keys
- * under that prefix (never FLUSHDB: the Redis is shared).
+ * The Redis of the real-services tier, from REDIS_URL and REDIS_CLUSTER: a single Redis (the
+ * `unit-redis` project), or a Redis Cluster whose seed nodes REDIS_URL lists (`unit-redis-cluster`,
+ * started by test/support/redis-cluster.global.ts). Undefined without REDIS_URL.
  */
-export function testCache(redisUrl = process.env.REDIS_URL): {
-  env: Env;
-  prefix: string;
-  /** Redis keys under the prefix matching `pattern` (a SCAN pattern after the prefix); [] without Redis. */
-  keys(pattern: string): Promise<string[]>;
-  cleanup(): Promise<void>;
-} {
-  const prefix = `test:${randomBytes(6).toString('hex')}:`;
-  const scan = async (pattern: string, each: (redis: Redis, keys: string[]) => Promise<unknown>) => {
-    if (!redisUrl) return;
-    const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+export interface TestRedis {
+  /** The variables a service reads it from: give them to a router's or subgraph's env. */
+  env: { REDIS_URL: string; REDIS_CLUSTER: string };
+  /** As createRedis (and every config's `redisUrl`) takes it. */
+  target: string;
+  cluster: boolean;
+  /** A client for a test's own checks, queueing commands until it is connected (unlike createRedis); disconnect it after. */
+  client(): RedisClient;
+  /** Keys matching a SCAN pattern, on every primary of a cluster. */
+  scan(pattern: string): Promise<string[]>;
+  /** Deletes every key matching a SCAN pattern (never FLUSHDB: the Redis is shared). */
+  deleteMatching(pattern: string): Promise<void>;
+  /** Subscribers of a pub/sub channel, on every node of a cluster (each node counts only its own). */
+  subscribers(channel: string): Promise<number>;
+}
+
+export function testRedis(env: Env = process.env): TestRedis | undefined {
+  const target = readRedisTarget(env);
+  if (!target) return undefined;
+  const { urls, cluster } = parseRedisTarget(target);
+  const client = (): RedisClient =>
+    cluster
+      ? new Cluster(
+          urls.map((url) => {
+            const { hostname, port } = new URL(url);
+            return { host: hostname, port: Number(port || 6379) };
+          }),
+          { scaleReads: 'master' },
+        )
+      : new Redis(urls[0]!, { maxRetriesPerRequest: 1 });
+  /** Runs `each` on every node holding keys: the one Redis, or every primary of the cluster. */
+  const onEveryNode = async <T>(each: (node: Redis) => Promise<T>): Promise<T[]> => {
+    const redis = client();
     try {
-      await redis.connect();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}${pattern}`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length) await each(redis, keys);
-      } while (cursor !== '0');
+      if (!isCluster(redis)) return [await each(redis)];
+      if (redis.status !== 'ready') await new Promise<void>((resolve, reject) => redis.once('ready', resolve).once('error', reject));
+      return await Promise.all(redis.nodes('master').map(each));
     } finally {
       redis.disconnect();
     }
   };
+  const scanNode = async (node: Redis, pattern: string) => {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== '0');
+    return found;
+  };
+  return {
+    env: { REDIS_URL: urls.join(','), REDIS_CLUSTER: String(cluster) },
+    target,
+    cluster,
+    client,
+    scan: async (pattern) => (await onEveryNode((node) => scanNode(node, pattern))).flat(),
+    async deleteMatching(pattern) {
+      // A node's keys may still span slots: one DEL per key is allowed on any of them.
+      await onEveryNode(async (node) => {
+        const keys = await scanNode(node, pattern);
+        for (let i = 0; i < keys.length; i += 500) {
+          const pipeline = node.pipeline();
+          for (const key of keys.slice(i, i + 500)) pipeline.del(key);
+          await pipeline.exec();
+        }
+      });
+    },
+    async subscribers(channel) {
+      const counts = await onEveryNode(async (node) => Number(((await node.pubsub('NUMSUB', channel)) as [string, number])[1]));
+      return counts.reduce((sum, count) => sum + count, 0);
+    },
+  };
+}
+
+/** testRedis() for files that run only in the real-services tier: throws without REDIS_URL. */
+export function requireTestRedis(env: Env = process.env): TestRedis {
+  const redis = testRedis(env);
+  if (!redis) throw new Error('REDIS_URL must be set: run these with npm run test:services');
+  return redis;
+}
+
+/**
+ * Cache settings for one test file's servers: Redis when the run sets REDIS_URL (the services
+ * tier; a Redis Cluster too, with REDIS_CLUSTER), else memory; always under a key prefix of its
+ * own, so runs sharing one Redis neither read each other's entries nor hear each other's
+ * invalidations. `cleanup` deletes only the keys under that prefix (never FLUSHDB: the Redis is shared).
+ */
+export function testCache(redis: TestRedis | undefined = testRedis()): {
+  env: Env;
+  prefix: string;
+  /** Redis keys under the prefix matching `pattern` (a SCAN pattern after the prefix), on every node; [] without Redis. */
+  keys(pattern: string): Promise<string[]>;
+  cleanup(): Promise<void>;
+} {
+  const prefix = `test:${randomBytes(6).toString('hex')}:`;
   return {
     prefix,
-    env: { REDIS_URL: redisUrl, CACHE_KEY_PREFIX: prefix },
-    async keys(pattern) {
-      const found: string[] = [];
-      await scan(pattern, async (_redis, keys) => found.push(...keys));
-      return found;
-    },
-    cleanup: () => scan('*', (redis, keys) => redis.del(...keys)),
+    env: { ...(redis ? redis.env : { REDIS_URL: undefined }), CACHE_KEY_PREFIX: prefix },
+    keys: async (pattern) => (redis ? redis.scan(`${prefix}${pattern}`) : []),
+    cleanup: async () => redis?.deleteMatching(`${prefix}*`),
   };
 }
 
@@ -49,7 +118,8 @@ export function testCache(redisUrl = process.env.REDIS_URL): {
  * A TCP proxy in front of a real Redis that a test can make paused (commands held, connections
  * up: like CLIENT PAUSE or an overloaded server; `resume` sends what was held) or down
  * (connections cut and the port closed until `up`), without disturbing anyone else using that
- * Redis.
+ * Redis. One node only: a Redis Cluster's clients learn every node's own address from the cluster
+ * and would go around it, so the outage tests that use it run on a single Redis (see each file).
  */
 export interface RedisProxy {
   url: string;

@@ -1,27 +1,23 @@
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { requireTestRedis } from '../src/testing.ts';
 import { bus, channel, closeBuses, nextTags } from './bus-helpers.ts';
 
 /**
  * The invalidation bus over a real Redis. Real-services tier only: the cases that need no Redis
  * are in bus.test.ts.
  */
-const REDIS_URL = process.env.REDIS_URL;
-if (!REDIS_URL) throw new Error('REDIS_URL must be set: run these with npm run test:services');
+const testRedis = requireTestRedis();
+const REDIS_URL = testRedis.target;
 
 afterEach(closeBuses);
 
 describe('invalidation bus over Redis', () => {
-  /** Waits until `count` connections are subscribed to the channel (a subscription is asynchronous). */
+  /**
+   * Waits until `count` connections are subscribed to the channel (a subscription is asynchronous),
+   * counted on every node of a cluster: each subscriber picks a node of its own.
+   */
   async function subscribed(name: string, count: number) {
-    const redis = new Redis(REDIS_URL!);
-    try {
-      await expect
-        .poll(async () => Number(((await redis.pubsub('NUMSUB', name)) as [string, number])[1]), { timeout: 5_000 })
-        .toBeGreaterThanOrEqual(count);
-    } finally {
-      redis.disconnect();
-    }
+    await expect.poll(() => testRedis.subscribers(name), { timeout: 5_000 }).toBeGreaterThanOrEqual(count);
   }
 
   it('carries tags from one process to another, and each hears them once', async () => {

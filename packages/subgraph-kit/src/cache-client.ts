@@ -1,4 +1,4 @@
-import { type Redis, withDeadline } from '@shop/platform';
+import { pipelinePerNode, type RedisClient, withDeadline } from '@shop/platform';
 
 /**
  * The Redis client handed to mercurius-cache's Redis storage (async-cache-dedupe's StorageRedis),
@@ -17,6 +17,8 @@ import { type Redis, withDeadline } from '@shop/platform';
  *    round trip to every miss. A stale link only makes a later invalidation drop an entry
  *    early. (Invalidation reads tag sets through pipelines, which do run.)
  *  - Whole-database commands (`flushall`, `keys`, `scan`) refuse: the Redis may be shared.
+ *  - On a Redis Cluster every command the storage sends names one key; its pipelines, which mix
+ *    entries and tag sets (`r:…`, `k:…`) of many slots, are split into one per primary.
  *
  * The storage swallows every error into a log line and treats it as a miss; `onError` is where
  * those failures are counted, with the cache key (`Query.products~…`) or tag (`r:Product:p4`) that
@@ -33,7 +35,7 @@ type PipelineResult = [Error | null, unknown][];
 
 const WRITE_COMMANDS = new Set(['set', 'del', 'sadd', 'srem', 'expire']);
 
-export function failOpenCacheClient(redis: Redis, { timeoutMs, cooldownMs = 1_000, onError }: FailOpenClientOptions) {
+export function failOpenCacheClient(redis: RedisClient, { timeoutMs, cooldownMs = 1_000, onError }: FailOpenClientOptions) {
   let openUntil = 0;
   const unavailable = () => redis.status !== 'ready' || performance.now() < openUntil;
   const fail = (key: string, error: unknown) => {
@@ -62,6 +64,15 @@ export function failOpenCacheClient(redis: Redis, { timeoutMs, cooldownMs = 1_00
   }
 
   const firstKey = (commands: readonly Command[]) => String(commands[0]?.[1] ?? 'pipeline');
+  // The storage's pipelines mix keys and tag sets of many slots, one key per command: on a Redis
+  // Cluster they go as one pipeline per primary (see pipelinePerNode), on a single Redis as one.
+  const perNode = (commands: readonly Command[]) =>
+    pipelinePerNode(
+      redis,
+      commands,
+      ([, key]) => String(key),
+      (pipeline, [name, ...args]) => void pipeline.call(name, ...(args.flat() as (string | number)[])),
+    );
 
   return {
     get: (key: string) => read(key, () => redis.get(key)),
@@ -82,11 +93,12 @@ export function failOpenCacheClient(redis: Redis, { timeoutMs, cooldownMs = 1_00
         async exec(): Promise<PipelineResult> {
           if (commands.length === 0) return [];
           const key = firstKey(commands);
+          const send = async () => throwOnFailedItem(await perNode(commands));
           if (commands.every(([name]) => WRITE_COMMANDS.has(name.toLowerCase()))) {
-            write(key, async () => throwOnFailedItem(await redis.pipeline(commands as string[][]).exec()));
+            write(key, send);
             return commands.map(() => [null, null]);
           }
-          return read(key, async () => throwOnFailedItem(await redis.pipeline(commands as string[][]).exec()));
+          return read(key, send);
         },
       };
     },
@@ -103,8 +115,7 @@ export function failOpenCacheClient(redis: Redis, { timeoutMs, cooldownMs = 1_00
 }
 
 /** A pipeline resolves even when its commands fail; a failed command is a failed read here. */
-function throwOnFailedItem(results: PipelineResult | null): PipelineResult {
-  if (!results) throw new Error('pipeline was not executed');
+function throwOnFailedItem(results: PipelineResult): PipelineResult {
   const failed = results.find(([error]) => error);
   if (failed) throw failed[0];
   return results;

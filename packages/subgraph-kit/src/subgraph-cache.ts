@@ -182,11 +182,12 @@ export async function registerSubgraphCache(app: FastifyInstance, options: Subgr
       },
       key: ({ self, arg, ctx }: CacheCall) => {
         const viewer = cached.scope === 'PRIVATE' ? requestScopeOf(ctx)?.viewer : undefined;
-        return stableStringify({
+        const key = stableStringify({
           self: cached.root ? undefined : self,
           arg,
           viewer: viewer ? { id: viewer.userId, scopes: [...viewer.scopes].sort() } : undefined,
         });
+        return memoryStore ? key : slotTagged(key);
       },
       references: ({ self, ctx, info }: CacheCall, key: string, result: unknown) => {
         let tags: string[];
@@ -479,6 +480,16 @@ export function listedEntityTypes(
 
 /** The "fetched before an invalidation" rule, shared with the router's caches (in @shop/platform). */
 export { InvalidationLog };
+
+/**
+ * A Redis key for `key` (JSON, so full of braces) with a hash tag of its own in front: Redis
+ * Cluster places a key by its first `{…}`, which in the JSON would be the arguments' first object
+ * (`{"arg":{` for every field without arguments, every user's `me` included), piling entries on a
+ * few slots. A digest spreads them evenly; the entry's reference set (`k:<key>`) follows it.
+ */
+function slotTagged(key: string): string {
+  return `{${createHash('sha1').update(key).digest('base64url').slice(0, 12)}}${key}`;
+}
 
 /** JSON with object keys sorted, so equal arguments make equal keys whatever their order. */
 export function stableStringify(value: unknown): string {

@@ -24,7 +24,9 @@ import type { CacheStorage, CacheWrite } from './storage.ts';
  * is stored under the public key, a PRIVATE one under the viewer's key (and not at all for an
  * anonymous viewer). A signed-in lookup asks for both keys in the same round trip and prefers its
  * own; an anonymous lookup asks only for public keys. A PRIVATE answer therefore never sits under
- * a key another viewer reads, without a marker or a second round trip.
+ * a key another viewer reads, without a marker or a second round trip. The digest in a public key
+ * is a Redis hash tag (`{…}`): on a Redis Cluster a key and its viewer's variant share a slot, so a
+ * lookup splits by entity, never a pair (entities themselves spread over the cluster).
  *
  * Identical fetches in flight at once (same subgraph, body and viewer) share one subgraph request:
  * `fetch` goes through the router's fetch sharing (stages/fetch-sharing.ts), and only the caller
@@ -154,7 +156,7 @@ export class RouterCache {
   private async resolveRoot(call: CacheableFetch, selectionHash: string): Promise<CacheOutcome> {
     const { subgraph, request, viewer } = call;
     const type = `root:${subgraph}`;
-    const publicKey = `r:${subgraph}:${digest(`${selectionHash}\n${stableJson(request.variables ?? {})}`)}`;
+    const publicKey = `r:${subgraph}:{${digest(`${selectionHash}\n${stableJson(request.variables ?? {})}`)}}`;
     const privateKey = viewer ? `${publicKey}:${digest(viewer.userId)}` : undefined;
     const [publicValue, privateValue] = await this.options.storage.getMany(privateKey ? [publicKey, privateKey] : [publicKey]);
     const now = Date.now();
@@ -196,7 +198,7 @@ export class RouterCache {
     for (let i = 0; i < count; i++) {
       const representation = representations[i] as { __typename?: unknown } | null;
       types[i] = typeof representation?.__typename === 'string' ? representation.__typename : 'unknown';
-      publicKeys[i] = `e:${subgraph}:${types[i]}:${digest(base + stableJson(representation))}`;
+      publicKeys[i] = `e:${subgraph}:${types[i]}:{${digest(base + stableJson(representation))}}`;
     }
     const lookup = viewer ? [...publicKeys, ...publicKeys.map((key) => key + userSuffix)] : publicKeys;
     const values = await this.options.storage.getMany(lookup);

@@ -1,5 +1,5 @@
 import type { PersistedQueryOptions } from '@apollo/server';
-import { createRedis, within, type Logger, type Redis } from '@shop/platform';
+import { createRedis, within, type Logger, type RedisClient } from '@shop/platform';
 import { LRUCache } from 'lru-cache';
 import { entryBytes } from '../cache/sizes.ts';
 import type { RouterMetrics } from '../metrics.ts';
@@ -74,7 +74,7 @@ export function createApqStore(settings: ApqStoreSettings): ApqStore {
 
 export class RedisApqCache implements ApqCache {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: {
       prefix: string;
       timeoutMs: number;

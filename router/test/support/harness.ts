@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
-import { createLogger, createRedis, type Viewer } from '@shop/platform';
+import { createLogger, createRedis, parseRedisTarget, type Viewer } from '@shop/platform';
+import { requireTestRedis, testRedis } from '@shop/platform/testing';
 import { MemoryStorage } from '../../src/cache/memory-storage.ts';
 import { ResponseCachePolicy } from '../../src/cache/policy.ts';
 import { RedisStorage } from '../../src/cache/redis-storage.ts';
@@ -22,8 +22,11 @@ import { viewer } from '../../src/stages/viewer.ts';
 
 export const logger = createLogger('router-test', 'silent');
 
-/** Set by CI for the real-services tier; the Redis cases run only then. */
-export const REDIS_URL = process.env.REDIS_URL || undefined;
+/**
+ * Set by CI for the real-services tier; the Redis cases run only then. As createRedis takes it
+ * (a Redis Cluster's seed nodes with REDIS_CLUSTER=true: see testRedis).
+ */
+export const REDIS_URL = testRedis()?.target;
 
 /** A key prefix of this run's own, so parallel runs on one Redis never touch each other's keys. */
 export const testPrefix = () => `test:rc:${randomBytes(6).toString('hex')}:`;
@@ -74,19 +77,10 @@ export function storageFor(redisUrl: string | undefined, metrics: RouterMetrics,
   });
 }
 
-/** Deletes this run's keys (never FLUSHDB: the Redis is shared). */
-export async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+/** Deletes this run's keys, on every node of a cluster (never FLUSHDB: the Redis is shared). */
+export async function deleteKeys(target: string, prefix: string): Promise<void> {
+  const { urls, cluster } = parseRedisTarget(target);
+  await requireTestRedis({ REDIS_URL: urls.join(','), REDIS_CLUSTER: String(cluster) }).deleteMatching(`${prefix}*`);
 }
 
 /**
