@@ -1,4 +1,4 @@
-import { redisTarget } from './redis.ts';
+import { parseRedisTarget, redisTarget } from './redis.ts';
 
 /**
  * Environment parsing shared by every service's own config module. Each service parses its
@@ -62,13 +62,18 @@ export function isProduction(env: Env): boolean {
  * seed is enough: the client learns the other nodes from it.
  */
 export function readRedisTarget(env: Env): string | undefined {
-  const cluster = boolVar(env, 'REDIS_CLUSTER', false);
-  const raw = optionalString(env, 'REDIS_URL');
-  if (raw === undefined) {
+  const given = optionalString(env, 'REDIS_URL');
+  // A target as this function returns it (`cluster:` and the seeds) reads back as itself, so a
+  // config's `redisUrl` can be handed to another service's env as REDIS_URL.
+  const parsed = given === undefined ? undefined : parseRedisTarget(given);
+  const cluster = boolVar(env, 'REDIS_CLUSTER', parsed?.cluster ?? false);
+  if (given === undefined) {
     if (cluster) throw new ConfigError('REDIS_CLUSTER=true needs REDIS_URL: the URL of one or more of the cluster nodes, comma-separated');
     return undefined;
   }
-  const urls = raw.split(',').map((url) => url.trim());
+  if (parsed?.cluster && !cluster) throw new ConfigError(`REDIS_URL names a Redis Cluster but REDIS_CLUSTER is false, got "${given}"`);
+  const raw = parsed!.urls.join(',');
+  const urls = parsed!.urls;
   if (urls.length > 1 && !cluster) {
     throw new ConfigError(
       `REDIS_URL lists ${urls.length} URLs; set REDIS_CLUSTER=true for the seed nodes of a Redis Cluster, got "${raw}"`,
