@@ -49,6 +49,36 @@ describe('subgraph cache', () => {
     expect(second.data).toEqual(first.data);
   });
 
+  it('drops the Redis entries a write through another replica invalidates, and caches them again', async () => {
+    // The ME listing is in Redis (the test above): the replica answers it without SQL.
+    expect(await statements(replica, () => post(replica, PROMOTIONS('ME')))).toBe(0);
+    const created = await post(
+      app,
+      'mutation($input: CreatePromotionInput!) { createPromotion(input: $input) { id } }',
+      {
+        input: {
+          name: `Caching test shared ${Date.now()}`,
+          region: 'ME',
+          discountPercent: 5,
+          endsAt: new Date(Date.now() + 86_400_000).toISOString(),
+          productIds: [newProductId()],
+        },
+      },
+      ADMIN,
+    );
+    expect(created.errors).toBeUndefined();
+    const id = created.data.createPromotion.id as string;
+    // The writer dropped the entry from Redis before answering (on a cluster: reference sets and
+    // entries on many slots, one pipeline per primary): the replica reads the new list at once.
+    let listed: { id: string }[] = [];
+    expect(await statements(replica, async () => (listed = (await post(replica, PROMOTIONS('ME'))).data.promotions))).toBeGreaterThan(0);
+    expect(listed.map((p) => p.id)).toContain(id);
+    // Had the invalidation failed in Redis, Query fields would bypass it from now on (every read
+    // with SQL); it did not: the new list is cached again and shared.
+    await expect.poll(() => statements(app, () => post(app, PROMOTIONS('ME'))), { timeout: 5_000 }).toBe(0);
+    expect(await cache.keys('pricing:Query.promotions~*ME*')).toHaveLength(1);
+  });
+
   // Single Redis only (the `unit-redis` project): the proxy stands in front of one node, and a
   // cluster client learns every node's own address from the cluster and would go around it.
   if (!testRedis.cluster)
