@@ -6,7 +6,7 @@ import { representationsOf, startFakeSubgraph, type FakeSubgraph } from './suppo
 import { deleteKeys, testPrefix, total } from './support/harness.ts';
 import { startIssuer } from './support/issuer.ts';
 import { buildTinyRouter } from './support/tiny-router.ts';
-import { redisProxy, type RedisProxy, requireTestRedis } from '@shop/platform/testing';
+import { type RedisClusterProcess, redisProxy, type RedisProxy, requireTestRedis, startRedisCluster } from '@shop/platform/testing';
 
 /**
  * The rate limit on Redis: replicas share one count per client, and a Redis that is down or
@@ -76,6 +76,37 @@ const countingInRedis = (router: Router, ip: string) =>
     timeout: 10_000,
     interval: 100,
   });
+
+/**
+ * While `redis` is paused requests go through uncounted within the cache timeout; once it answers
+ * again counting resumes by itself, and a fresh client is limited at MAX again.
+ */
+async function pausedThenLimiting(redis: RedisEnv, { pause, resume }: { pause(): void; resume(): void }) {
+  const prefix = testPrefix();
+  prefixes.push(prefix);
+  const router = await routerOn(redis, prefix);
+  const ip = '203.0.113.12';
+  await countingInRedis(router, '203.0.113.96');
+
+  pause();
+  try {
+    const errorsBefore = await rateLimitErrors(router);
+    for (let i = 0; i < MAX * 2; i++) {
+      const response = await answered(router, ip);
+      expect(response.headers['x-ratelimit-limit']).toBeUndefined(); // not counted
+    }
+    expect(await rateLimitErrors(router)).toBeGreaterThanOrEqual(errorsBefore + MAX * 2);
+  } finally {
+    resume();
+  }
+
+  // (The paused commands, delivered late on resume, landed on the first client's key, not this one's.)
+  const fresh = '203.0.113.13';
+  await countingInRedis(router, '203.0.113.95');
+  const codes: number[] = [];
+  for (let i = 0; i <= MAX; i++) codes.push((await ask(router, fresh)).statusCode);
+  expect(codes).toEqual([...Array(MAX).fill(200), 429]);
+}
 
 describe('rate limit on Redis', () => {
   it('shares one count per client across routers, under the deployment key prefix', async () => {
@@ -176,29 +207,21 @@ describe('rate limit on Redis', () => {
       });
       afterAll(() => proxy?.close());
 
-      it('lets requests through within the cache timeout while Redis is paused, then limits again', async () => {
-        const prefix = testPrefix();
-        prefixes.push(prefix);
-        const router = await routerOn({ ...REDIS, REDIS_URL: proxy.url }, prefix);
-        const ip = '203.0.113.12';
-        await countingInRedis(router, '203.0.113.96');
+      it('lets requests through within the cache timeout while Redis is paused, then limits again', () =>
+        pausedThenLimiting({ ...REDIS, REDIS_URL: proxy.url }, proxy));
+    });
 
-        proxy.pause();
-        const errorsBefore = await rateLimitErrors(router);
-        for (let i = 0; i < MAX * 2; i++) {
-          const response = await answered(router, ip);
-          expect(response.headers['x-ratelimit-limit']).toBeUndefined(); // not counted
-        }
-        expect(await rateLimitErrors(router)).toBeGreaterThanOrEqual(errorsBefore + MAX * 2);
-        proxy.resume();
-
-        // Counting resumes by itself; a fresh client is limited at MAX again. (The paused commands,
-        // delivered late on resume, landed on the first client's key, not this one's.)
-        const fresh = '203.0.113.13';
-        await countingInRedis(router, '203.0.113.95');
-        const codes: number[] = [];
-        for (let i = 0; i <= MAX; i++) codes.push((await ask(router, fresh)).statusCode);
-        expect(codes).toEqual([...Array(MAX).fill(200), 429]);
+  // Cluster only (the `unit-redis-cluster` project, which has redis-server): in place of the proxy,
+  // a cluster of this file's own whose every node is stopped and continued (SIGSTOP / SIGCONT).
+  if (testRedis.cluster)
+    describe('on a Redis Cluster of its own', () => {
+      let cluster: RedisClusterProcess;
+      beforeAll(async () => {
+        cluster = await startRedisCluster(3);
       });
+      afterAll(() => cluster?.close());
+
+      it('lets requests through within the cache timeout while the cluster is paused, then limits again', () =>
+        pausedThenLimiting(cluster.env, cluster));
     });
 });

@@ -1,9 +1,14 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { request as httpRequest, type Agent } from 'node:http';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 import { type Env, readRedisTarget } from './config.ts';
-import { isCluster, parseRedisTarget, type RedisClient } from './redis.ts';
+import { isCluster, parseRedisTarget, type RedisClient, redisTarget } from './redis.ts';
 
 /**
  * The Redis of the real-services tier, from REDIS_URL and REDIS_CLUSTER: a single Redis (the
@@ -112,6 +117,133 @@ export function testCache(redis: TestRedis | undefined = testRedis()): {
     keys: async (pattern) => (redis ? redis.scan(`${prefix}${pattern}`) : []),
     cleanup: async () => redis?.deleteMatching(`${prefix}*`),
   };
+}
+
+/**
+ * A real Redis Cluster of `primaries` primaries (no replicas), started from `redis-server` on free
+ * ports (each node's cluster bus on port + 10000) with its nodes.conf files in a temporary
+ * directory, created with `redis-cli --cluster create`, ready once every node reports
+ * `cluster_state:ok`. `pause` stops every node's process (SIGSTOP: connections stay up, nothing
+ * answers, like an overloaded server) and `resume` continues them; `close` stops the nodes and
+ * removes the directory. For the `unit-redis-cluster` project (its global setup) and for outage
+ * tests on a cluster, which the one-node redisProxy cannot stand in front of.
+ */
+export interface RedisClusterProcess {
+  /** The nodes' URLs. */
+  urls: string[];
+  /** REDIS_URL (the nodes, comma-separated) and REDIS_CLUSTER=true. */
+  env: { REDIS_URL: string; REDIS_CLUSTER: string };
+  /** As createRedis takes it. */
+  target: string;
+  pause(): void;
+  resume(): void;
+  close(): Promise<void>;
+}
+
+export async function startRedisCluster(primaries = 3): Promise<RedisClusterProcess> {
+  if (primaries < 1) throw new Error('a cluster needs a primary');
+  const dir = await mkdtemp(join(tmpdir(), 'shop-redis-cluster-'));
+  const nodes: { port: number; process: ChildProcess }[] = [];
+  const close = async () => {
+    for (const { process } of nodes) if (process.signalCode === null && process.exitCode === null) process.kill('SIGCONT');
+    await Promise.all(nodes.map(({ process }) => stopProcess(process)));
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < primaries; i++) {
+      const port = await freeClusterPort();
+      const child = spawn(
+        'redis-server',
+        [
+          ...['--port', String(port), '--bind', '127.0.0.1'],
+          ...['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000'],
+          ...['--dir', dir, '--save', '', '--appendonly', 'no', '--logfile', join(dir, `redis-${port}.log`)],
+        ],
+        { stdio: 'ignore' },
+      );
+      nodes.push({ port, process: child });
+    }
+    await Promise.all(nodes.map(({ port, process }) => answering(port, process)));
+    const addresses = nodes.map(({ port }) => `127.0.0.1:${port}`);
+    if (primaries === 1) {
+      // `redis-cli --cluster create` wants three primaries: one node takes every slot itself.
+      await run('redis-cli', ['-p', String(nodes[0]!.port), 'cluster', 'addslotsrange', '0', '16383']);
+    } else {
+      await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
+    }
+    await Promise.all(nodes.map(({ port }) => clusterOk(port)));
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const urls = nodes.map(({ port }) => `redis://127.0.0.1:${port}`);
+  return {
+    urls,
+    env: { REDIS_URL: urls.join(','), REDIS_CLUSTER: 'true' },
+    target: redisTarget(urls, true),
+    pause() {
+      for (const { process } of nodes) process.kill('SIGSTOP');
+    },
+    resume() {
+      for (const { process } of nodes) process.kill('SIGCONT');
+    },
+    close,
+  };
+}
+
+const run = promisify(execFile);
+
+/** A free port whose cluster bus port (port + 10000) is free too. */
+async function freeClusterPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port + 10_000 <= 65_535 && (await portFree(port + 10_000))) return port;
+  }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** Resolves once the node answers PING; rejects if its process exits first or it never does. */
+async function answering(port: number, child: ChildProcess): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${child.exitCode}`);
+    try {
+      const { stdout } = await run('redis-cli', ['-p', String(port), 'ping']);
+      if (stdout.trim() === 'PONG') return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`redis-server on port ${port} did not answer`);
+}
+
+/** Resolves once the node reports cluster_state:ok (every slot served, as it sees the cluster). */
+async function clusterOk(port: number): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const { stdout } = await run('redis-cli', ['-p', String(port), 'cluster', 'info']);
+    if (/^cluster_state:ok\r?$/m.test(stdout)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the Redis Cluster node on port ${port} never reported cluster_state:ok`);
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
 }
 
 /**
