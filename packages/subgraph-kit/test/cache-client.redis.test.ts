@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RedisClient } from '@shop/platform';
-import { redisProxy, requireTestRedis } from '@shop/platform/testing';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { isCluster, type RedisClient } from '@shop/platform';
+import { redisProxy, requireTestRedis, startRedisCluster } from '@shop/platform/testing';
 import { client, disconnectClients } from './cache-client-helpers.ts';
 
 /**
@@ -15,8 +15,19 @@ afterEach(async () => {
   await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
 });
 
+/**
+ * Resolves once the client is ready; on a cluster, once its connection to every node is open too
+ * (a command for a node still connecting is refused and retried a moment later, which would
+ * reorder this file's unawaited writes and the reads after them).
+ */
 const ready = (redis: RedisClient) =>
-  new Promise<void>((resolve) => (redis.status === 'ready' ? resolve() : redis.once('ready', () => resolve())));
+  vi.waitFor(
+    () => {
+      expect(redis.status).toBe('ready');
+      if (isCluster(redis)) for (const node of redis.nodes('all')) expect(node.status).toBe('ready');
+    },
+    { timeout: 5_000, interval: 10 },
+  );
 
 describe('fail-open cache client', () => {
   it('reads back what it wrote, under its key prefix', async () => {
@@ -93,6 +104,47 @@ describe('fail-open cache client', () => {
 
       // Redis answers again: after the cool-down the next read goes through by itself.
       proxy.resume();
+      await expect
+        .poll(
+          async () =>
+            cache.get('Query.me~{}').then(
+              () => 'ok',
+              () => 'failed',
+            ),
+          { timeout: 5_000, interval: 100 },
+        )
+        .toBe('ok');
+    });
+
+  // Cluster only (the `unit-redis-cluster` project, which has redis-server): in place of the proxy,
+  // a cluster of this test's own whose every node is stopped and continued (SIGSTOP / SIGCONT).
+  if (testRedis.cluster)
+    it('gives up on a paused cluster after the timeout, then stops asking until it recovers', async () => {
+      const cluster = await startRedisCluster(3);
+      proxies.push(cluster);
+      const { redis, cache, errors } = client(cluster.target, 200);
+      await ready(redis);
+      await expect.poll(() => cache.get('Query.me~{}').catch(() => 'failed'), { timeout: 5_000, interval: 100 }).toBeNull();
+      errors.length = 0;
+
+      cluster.pause();
+      const started = performance.now();
+      await expect(cache.get('Query.me~{}')).rejects.toThrow(/timed out/);
+      expect(performance.now() - started).toBeLessThan(1_000);
+      // The breaker is open: the next read fails at once, without waiting out the timeout again.
+      await expect(cache.get('Query.me~{}')).rejects.toThrow(/unavailable/);
+      // A pipeline across slots fails alike (one error counted, under its first key).
+      await expect(
+        cache
+          .pipeline([
+            ['smembers', 'r:Product:p1'],
+            ['smembers', 'r:Product:p2'],
+          ])
+          .exec(),
+      ).rejects.toThrow(/unavailable/);
+      expect(errors).toEqual(['Query.me~{}', 'Query.me~{}', 'r:Product:p1']);
+
+      cluster.resume();
       await expect
         .poll(
           async () =>
