@@ -13,7 +13,8 @@ import type { RouterMetrics } from './metrics.ts';
  *   then fails 401 as before). Users get their own bucket so that many customers behind one NAT or
  *   office proxy do not share one.
  * - Count: fixed windows of `RATE_LIMIT_WINDOW_MS`, `RATE_LIMIT_MAX` requests per key. In memory
- *   per router without REDIS_URL; in Redis with it, so replicas share each key's count.
+ *   per router without REDIS_URL; in Redis with it, so replicas share each key's count. On a Redis
+ *   Cluster too, unchanged: each count is one key and the plugin's script touches that key alone.
  * - Ceiling: `RATE_LIMIT_IP_MAX` requests per window from one address whoever is signed in, so
  *   accounts anyone can create do not each bring another RATE_LIMIT_MAX.
  * - Sign-in and sign-up attempts: buckets per address of their own (see registerRateLimit and

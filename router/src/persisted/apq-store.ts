@@ -36,7 +36,8 @@ export interface ApqStoreSettings {
  * PERSISTED_QUERY_NOT_FOUND and resends the document), so the store fails open: a read that fails
  * or exceeds the cache timeout is a miss, a write that fails is dropped. Anyone can register a
  * document, so the store is bounded in bytes as well as entries, and a document over
- * `maxDocumentBytes` is never stored.
+ * `maxDocumentBytes` is never stored. Every Redis command names one key (`<prefix>apq:<sha256>`),
+ * so a Redis Cluster needs nothing more.
  */
 export function createApqStore(settings: ApqStoreSettings): ApqStore {
   const { redisUrl, metrics } = settings;
