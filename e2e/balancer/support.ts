@@ -350,7 +350,7 @@ export function graphql(
   options: HttpOptions & { extensions?: Record<string, unknown>; token?: string } = {},
 ) {
   const { extensions, token, method = 'POST', headers = {}, ...rest } = options;
-  const auth = token ? { authorization: `Bearer ${token}` } : {};
+  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   // The client name is one of the router's CSRF-proof headers, which a GET needs (it has no content type).
   const common = { 'apollographql-client-name': 'web', ...auth, ...headers };
   if (method === 'GET') {
