@@ -49,16 +49,15 @@ describe('subgraph cache', () => {
     expect(second.data).toEqual(first.data);
   });
 
-  it('drops the Redis entries a write through another replica invalidates, and caches them again', async () => {
-    // The ME listing is in Redis (the test above): the replica answers it without SQL.
-    expect(await statements(replica, () => post(replica, PROMOTIONS('ME')))).toBe(0);
+  /** The admin starts a 5% promotion in `region` on a product of its own; resolves with its id. */
+  const createPromotion = async (server: Parameters<typeof post>[0], region: string, label: string): Promise<string> => {
     const created = await post(
-      app,
+      server,
       'mutation($input: CreatePromotionInput!) { createPromotion(input: $input) { id } }',
       {
         input: {
-          name: `Caching test shared ${Date.now()}`,
-          region: 'ME',
+          name: `Caching test ${label} ${Date.now()}`,
+          region,
           discountPercent: 5,
           endsAt: new Date(Date.now() + 86_400_000).toISOString(),
           productIds: [newProductId()],
@@ -67,7 +66,13 @@ describe('subgraph cache', () => {
       ADMIN,
     );
     expect(created.errors).toBeUndefined();
-    const id = created.data.createPromotion.id as string;
+    return created.data.createPromotion.id as string;
+  };
+
+  it('drops the Redis entries a write through another replica invalidates, and caches them again', async () => {
+    // The ME listing is in Redis (the test above): the replica answers it without SQL.
+    expect(await statements(replica, () => post(replica, PROMOTIONS('ME')))).toBe(0);
+    const id = await createPromotion(app, 'ME', 'shared');
     // The writer dropped the entry from Redis before answering (on a cluster: reference sets and
     // entries on many slots, one pipeline per primary): the replica reads the new list at once.
     let listed: { id: string }[] = [];
@@ -105,22 +110,7 @@ describe('subgraph cache', () => {
 
         // Redis stops answering; a promotion starts. Its invalidation cannot reach Redis.
         proxy.pause();
-        const created = await post(
-          server,
-          'mutation($input: CreatePromotionInput!) { createPromotion(input: $input) { id } }',
-          {
-            input: {
-              name: `Caching test paused ${Date.now()}`,
-              region: 'SEA',
-              discountPercent: 5,
-              endsAt: new Date(Date.now() + 86_400_000).toISOString(),
-              productIds: [newProductId()],
-            },
-          },
-          ADMIN,
-        );
-        expect(created.errors).toBeUndefined();
-        const id = created.data.createPromotion.id as string;
+        const id = await createPromotion(server, 'SEA', 'paused');
         // Meanwhile Query fields bypass Redis (it may hold what the tag should have dropped).
         expect(await listed()).toContain(id);
 
