@@ -23,6 +23,8 @@ const conditions = ['@shop/source', 'node', 'development|production'];
 export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: graphqlEntry }], conditions },
   ssr: { resolve: { conditions } },
+  // Global setup files (e2e/setup/global-setup.ts) run in Vitest's own `__vitest__` environment.
+  environments: { __vitest__: { resolve: { conditions } } },
   test: {
     projects: [
       {
