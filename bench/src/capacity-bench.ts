@@ -22,6 +22,8 @@
  *   --warmup S          warm-up seconds per run (5)
  *   --connections N     concurrent connections (32)
  *   --target U          the HPA's CPU utilisation target the sizing table assumes (0.65)
+ *   --report-from FILE  measure nothing: write the report again from an earlier capacity.json (the
+ *                       CPU requests in deploy/kubernetes/base changed, or --target)
  */
 import { type ChildProcess, execFileSync, execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +34,7 @@ import { parseArgs } from 'node:util';
 import { freePort } from '@shop/platform/testing';
 import { callsOf, databaseUrlVar, SUBGRAPH_NAMES, type SubgraphName, subgraphUrlEnv, urlVar } from '@shop/registry';
 import { FULL_SEED } from '@shop/subgraph-kit';
+import { parseAllDocuments } from 'yaml';
 import { prepareFixtures } from './gateways/fixtures.ts';
 import { load } from './gateways/load.ts';
 import { type Call, generator } from './gateways/scenarios.ts';
@@ -45,8 +48,11 @@ const { values } = parseArgs({
     warmup: { type: 'string' },
     connections: { type: 'string' },
     target: { type: 'string' },
+    'report-from': { type: 'string' },
   },
 });
+/** Writes the report again from an earlier run's capacity.json (after a CPU request changed), measuring nothing. */
+const REPORT_FROM = values['report-from'];
 const QUICK = !!values.quick;
 const number = (name: string, value: string | undefined, fallback: number, min: number, max: number) => {
   const n = value === undefined ? fallback : Number(value);
@@ -59,7 +65,9 @@ const CONNECTIONS = number('connections', values.connections, 32, 1, 1000);
 const TARGET = number('target', values.target, 0.65, 0.1, 1);
 // Each subgraph seeds itself at start (the full development seed): the fixtures must describe that.
 const SEED = FULL_SEED;
-for (const entry of ['router/dist/index.js', ...SUBGRAPH_NAMES.map((name) => `subgraphs/${name}/dist/index.js`)]) {
+// Read first: a manifest without a CPU request fails the bench before minutes of measuring.
+const cpuRequests = podCpuRequests();
+for (const entry of REPORT_FROM ? [] : ['router/dist/index.js', ...SUBGRAPH_NAMES.map((name) => `subgraphs/${name}/dist/index.js`)]) {
   if (!existsSync(`${ROOT}${entry}`)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
 }
 
@@ -110,130 +118,142 @@ interface Measured {
   cores: Record<string, number>;
 }
 const results: Measured[] = [];
-
+let measuredAt = { date: new Date().toISOString(), commit: 'unknown' };
 try {
-  log(`recreating databases ${SUBGRAPH_NAMES.map(databaseOf).join(', ')} on ${PG.host}:${PG.port}`);
-  for (const name of SUBGRAPH_NAMES) {
-    execFileSync('dropdb', [...pgArgs, '--if-exists', '--force', databaseOf(name)], { stdio: 'inherit' });
-    execFileSync('createdb', [...pgArgs, databaseOf(name)], { stdio: 'inherit' });
-  }
-  const sandbox = spawnNode(['payment-sandbox/dist/index.js'], { ...common, PORT: String(ports.sandbox) }, undefined);
-  children.push(sandbox);
-  log(`starting and seeding the subgraphs (${SEED.products} products), each in its own process`);
-  const subgraphs = {} as Record<SubgraphName, ChildProcess>;
-  for (const name of SUBGRAPH_NAMES) {
-    const env = {
-      ...common,
-      PORT: String(ports[name]),
-      [databaseUrlVar(name)]: `postgres://${PG.user}@${PG.host}:${PG.port}/${databaseOf(name)}`,
-      PAYMENT_PROVIDER_URL: `http://127.0.0.1:${ports.sandbox}`,
-      ...Object.fromEntries(callsOf(name).map((sibling) => [urlVar(sibling), subgraphUrls[sibling]])),
-    };
-    subgraphs[name] = spawnNode(['--max-old-space-size=512', `subgraphs/${name}/dist/index.js`], env, undefined);
-    children.push(subgraphs[name]);
-  }
-  for (const name of SUBGRAPH_NAMES) {
-    const deadline = Date.now() + 600_000;
-    for (;;) {
-      if (subgraphs[name].exitCode !== null) throw new Error(`${name} exited with ${subgraphs[name].exitCode}`);
-      const up = await fetch(`http://127.0.0.1:${ports[name]}/ready`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (up) break;
-      if (Date.now() > deadline) throw new Error(`${name} not ready after 10 minutes`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  log('subgraphs up; signing in customers and raising checkout stock');
-  const fixtures = await prepareFixtures(subgraphUrls, routerSecret, SEED);
-  const listing = generator('listing', fixtures, SEED, 1);
-  const detail = generator('detail', fixtures, SEED, 2);
-  let turn = 0;
-  const mixes: Record<string, () => () => Call> = {
-    catalogue: () => () => (turn++ % 2 === 0 ? listing() : detail()),
-    checkout: () => generator('checkout', fixtures, SEED, 3),
-  };
+  measuredAt.commit = execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8' }).trim();
+} catch {}
 
-  for (const cache of ['off', 'on'] as const) {
-    const router = spawnNode(
-      [...ROUTER_NODE_FLAGS, 'router/dist/index.js'],
-      {
+if (REPORT_FROM) {
+  const earlier = JSON.parse(readFileSync(REPORT_FROM, 'utf8')) as { date: string; commit: string; results: Measured[] };
+  results.push(...earlier.results);
+  measuredAt = { date: earlier.date, commit: earlier.commit };
+} else
+  try {
+    log(`recreating databases ${SUBGRAPH_NAMES.map(databaseOf).join(', ')} on ${PG.host}:${PG.port}`);
+    for (const name of SUBGRAPH_NAMES) {
+      execFileSync('dropdb', [...pgArgs, '--if-exists', '--force', databaseOf(name)], { stdio: 'inherit' });
+      execFileSync('createdb', [...pgArgs, databaseOf(name)], { stdio: 'inherit' });
+    }
+    const sandbox = spawnNode(['payment-sandbox/dist/index.js'], { ...common, PORT: String(ports.sandbox) }, undefined);
+    children.push(sandbox);
+    log(`starting and seeding the subgraphs (${SEED.products} products), each in its own process`);
+    const subgraphs = {} as Record<SubgraphName, ChildProcess>;
+    for (const name of SUBGRAPH_NAMES) {
+      const env = {
         ...common,
-        ...subgraphUrlEnv(subgraphUrls),
-        PORT: String(ports.router),
-        NODE_ENV: 'production',
-        ROUTER_CACHE: String(cache === 'on'),
-      },
-      undefined,
-    );
-    children.push(router);
-    const url = `http://127.0.0.1:${ports.router}/graphql`;
-    await waitForGateway(url, router);
-    try {
-      for (const [mix, make] of Object.entries(mixes)) {
-        const next = make();
-        if (WARMUP > 0) await load(url, next, WARMUP, CONNECTIONS);
-        const groups: Record<string, () => number[]> = {
-          router: () => [router.pid as number],
-          ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, () => [subgraphs[name].pid as number]])),
-          postgres: postgresBackends,
-        };
-        const pidsOf = Object.fromEntries(Object.entries(groups).map(([group, pids]) => [group, pids()]));
-        const before = Object.fromEntries(Object.entries(pidsOf).map(([group, pids]) => [group, pids.map((pid) => cpuSeconds(pid) ?? 0)]));
-        const run = await load(url, next, DURATION, CONNECTIONS);
-        const cores: Record<string, number> = {};
-        for (const [group, pids] of Object.entries(pidsOf)) {
-          // Backends that ended during the run are not counted (their CPU is lost from /proc); pools keep them open.
-          const used = pids.reduce((sum, pid, i) => sum + Math.max(0, (cpuSeconds(pid) ?? before[group]![i]!) - before[group]![i]!), 0);
-          cores[group] = used / run.seconds;
-        }
-        const rps = run.requests / run.seconds;
-        const at = (p: number) => run.latencies[Math.min(run.latencies.length - 1, Math.ceil(p * run.latencies.length) - 1)] ?? Number.NaN;
-        results.push({ mix, cache, rps, p50: at(0.5), p95: at(0.95), requests: run.requests, errors: run.errors, cores });
-        log(
-          `${mix.padEnd(9)} cache ${cache.padEnd(3)} ${rps.toFixed(0).padStart(5)} req/s  ${run.errors} errors  cores: ${Object.entries(
-            cores,
-          )
-            .map(([group, c]) => `${group} ${c.toFixed(2)}`)
-            .join(', ')}`,
+        PORT: String(ports[name]),
+        [databaseUrlVar(name)]: `postgres://${PG.user}@${PG.host}:${PG.port}/${databaseOf(name)}`,
+        PAYMENT_PROVIDER_URL: `http://127.0.0.1:${ports.sandbox}`,
+        ...Object.fromEntries(callsOf(name).map((sibling) => [urlVar(sibling), subgraphUrls[sibling]])),
+      };
+      subgraphs[name] = spawnNode(['--max-old-space-size=512', `subgraphs/${name}/dist/index.js`], env, undefined);
+      children.push(subgraphs[name]);
+    }
+    for (const name of SUBGRAPH_NAMES) {
+      const deadline = Date.now() + 600_000;
+      for (;;) {
+        if (subgraphs[name].exitCode !== null) throw new Error(`${name} exited with ${subgraphs[name].exitCode}`);
+        const up = await fetch(`http://127.0.0.1:${ports[name]}/ready`).then(
+          (r) => r.ok,
+          () => false,
         );
-        for (const sample of run.samples) log(`    ✗ ${sample}`);
+        if (up) break;
+        if (Date.now() > deadline) throw new Error(`${name} not ready after 10 minutes`);
+        await new Promise((r) => setTimeout(r, 500));
       }
-    } finally {
-      await stopChild(router);
+    }
+    log('subgraphs up; signing in customers and raising checkout stock');
+    const fixtures = await prepareFixtures(subgraphUrls, routerSecret, SEED);
+    const listing = generator('listing', fixtures, SEED, 1);
+    const detail = generator('detail', fixtures, SEED, 2);
+    let turn = 0;
+    const mixes: Record<string, () => () => Call> = {
+      catalogue: () => () => (turn++ % 2 === 0 ? listing() : detail()),
+      checkout: () => generator('checkout', fixtures, SEED, 3),
+    };
+
+    for (const cache of ['off', 'on'] as const) {
+      const router = spawnNode(
+        [...ROUTER_NODE_FLAGS, 'router/dist/index.js'],
+        {
+          ...common,
+          ...subgraphUrlEnv(subgraphUrls),
+          PORT: String(ports.router),
+          NODE_ENV: 'production',
+          ROUTER_CACHE: String(cache === 'on'),
+        },
+        undefined,
+      );
+      children.push(router);
+      const url = `http://127.0.0.1:${ports.router}/graphql`;
+      await waitForGateway(url, router);
+      try {
+        for (const [mix, make] of Object.entries(mixes)) {
+          const next = make();
+          if (WARMUP > 0) await load(url, next, WARMUP, CONNECTIONS);
+          const groups: Record<string, () => number[]> = {
+            router: () => [router.pid as number],
+            ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, () => [subgraphs[name].pid as number]])),
+            postgres: postgresBackends,
+          };
+          const pidsOf = Object.fromEntries(Object.entries(groups).map(([group, pids]) => [group, pids()]));
+          const before = Object.fromEntries(
+            Object.entries(pidsOf).map(([group, pids]) => [group, pids.map((pid) => cpuSeconds(pid) ?? 0)]),
+          );
+          const run = await load(url, next, DURATION, CONNECTIONS);
+          const cores: Record<string, number> = {};
+          for (const [group, pids] of Object.entries(pidsOf)) {
+            // Backends that ended during the run are not counted (their CPU is lost from /proc); pools keep them open.
+            const used = pids.reduce((sum, pid, i) => sum + Math.max(0, (cpuSeconds(pid) ?? before[group]![i]!) - before[group]![i]!), 0);
+            cores[group] = used / run.seconds;
+          }
+          const rps = run.requests / run.seconds;
+          const at = (p: number) =>
+            run.latencies[Math.min(run.latencies.length - 1, Math.ceil(p * run.latencies.length) - 1)] ?? Number.NaN;
+          results.push({ mix, cache, rps, p50: at(0.5), p95: at(0.95), requests: run.requests, errors: run.errors, cores });
+          log(
+            `${mix.padEnd(9)} cache ${cache.padEnd(3)} ${rps.toFixed(0).padStart(5)} req/s  ${run.errors} errors  cores: ${Object.entries(
+              cores,
+            )
+              .map(([group, c]) => `${group} ${c.toFixed(2)}`)
+              .join(', ')}`,
+          );
+          for (const sample of run.samples) log(`    ✗ ${sample}`);
+        }
+      } finally {
+        await stopChild(router);
+      }
+    }
+  } finally {
+    for (const child of children.reverse()) await stopChild(child);
+    for (const name of SUBGRAPH_NAMES) {
+      try {
+        execFileSync('dropdb', [...pgArgs, '--if-exists', '--force', databaseOf(name)], { stdio: 'ignore' });
+      } catch {}
     }
   }
-} finally {
-  for (const child of children.reverse()) await stopChild(child);
-  for (const name of SUBGRAPH_NAMES) {
-    try {
-      execFileSync('dropdb', [...pgArgs, '--if-exists', '--force', databaseOf(name)], { stdio: 'ignore' });
-    } catch {}
-  }
-}
 
-// Report: requests/s per core of each service, and the pods per 1,000 requests/s they imply.
+// Report: requests/s per core of each service, the cores per 1,000 requests/s they imply at the HPA's
+// target, and the pods that is for the CPU request each Deployment sets (the HPA's 100%).
 const groups = ['router', ...SUBGRAPH_NAMES, 'postgres'];
 const perCore = (m: Measured, group: string) => (m.cores[group] ? m.rps / m.cores[group]! : Number.POSITIVE_INFINITY);
-const podsPer1000 = (m: Measured, group: string) => Math.max(1, Math.ceil(1000 / (perCore(m, group) * TARGET)));
+const coresPer1000 = (m: Measured, group: string) => 1000 / (perCore(m, group) * TARGET);
+const podsPer1000 = (m: Measured, group: string) => Math.max(1, Math.ceil(coresPer1000(m, group) / cpuRequests[group]!));
 const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '–');
-let commit = 'unknown';
-try {
-  commit = execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8' }).trim();
-} catch {}
+const { commit } = measuredAt;
 const header = `| mix | router cache | req/s | p50 ms | p95 ms | errors | ${groups.map((g) => `${g} req/s per core`).join(' | ')} |`;
 const rows = results.map(
   (m) =>
     `| ${m.mix} | ${m.cache} | ${fmt(m.rps)} | ${m.p50.toFixed(1)} | ${m.p95.toFixed(1)} | ${m.errors} / ${m.requests} | ${groups.map((g) => fmt(perCore(m, g))).join(' | ')} |`,
 );
+const services = groups.filter((g) => g !== 'postgres');
 const sizing = results.map(
   (m) =>
-    `| ${m.mix} | ${m.cache} | ${groups.map((g) => (g === 'postgres' ? (m.cores[g]! * (1000 / m.rps)).toFixed(1) : String(podsPer1000(m, g)))).join(' | ')} |`,
+    `| ${m.mix} | ${m.cache} | ${services.map((g) => `${podsPer1000(m, g)} (${coresPer1000(m, g).toFixed(2)})`).join(' | ')} | ${(m.cores.postgres! * (1000 / m.rps)).toFixed(1)} |`,
 );
 const markdown = `# Capacity: requests/s per core of each service
 
-Measured ${new Date().toISOString().slice(0, 10)} at ${commit} on ${os.cpus()[0]?.model ?? 'CPU'} × ${os.availableParallelism()}, Node ${process.version}${QUICK ? ' (quick: short runs — not for sizing)' : ''}.
+Measured ${measuredAt.date.slice(0, 10)} at ${commit} on ${os.cpus()[0]?.model ?? 'CPU'} × ${os.availableParallelism()}, Node ${process.version}${QUICK ? ' (quick: short runs — not for sizing)' : ''}.
 Every service built and in its own process (\`node dist/index.js\`), each subgraph on its own database of the local
 PostgreSQL (${SEED.products.toLocaleString('en')} products), the router with ${ROUTER_NODE_FLAGS.join(' ')};
 closed loop at ${CONNECTIONS} connections, ${WARMUP} s warm-up then ${DURATION} s measured per row, every response checked.
@@ -246,10 +266,11 @@ ${rows.join('\n')}
 
 ## Pods per 1,000 requests/s
 
-One pod = one core (CPU request 1), scaled by the HPA at ${Math.round(TARGET * 100)}% CPU: pods = ⌈1,000 ÷ (requests/s per core × ${TARGET})⌉.
-The \`postgres\` column is cores of database CPU per 1,000 requests/s (primary and read replicas together).
+Scaled by the HPA at ${Math.round(TARGET * 100)}% CPU of each pod's CPU request (deploy/kubernetes/base: ${services.map((g) => `${g} ${cpuRequests[g]}`).join(', ')} cores):
+pods = ⌈1,000 ÷ (requests/s per core × ${TARGET}) ÷ CPU request⌉; in brackets the cores that is, before rounding.
+\`postgres\` is cores of database CPU per 1,000 requests/s as measured (primary and read replicas together).
 
-| mix | router cache | ${groups.map((g) => (g === 'postgres' ? 'postgres cores' : g)).join(' | ')} |
+| mix | router cache | ${services.join(' | ')} | postgres cores |
 | --- | --- | ${groups.map(() => '---:').join(' | ')} |
 ${sizing.join('\n')}
 
@@ -260,8 +281,22 @@ mkdirSync(outDir, { recursive: true });
 writeFileSync(`${outDir}capacity.md`, markdown);
 writeFileSync(
   `${outDir}capacity.json`,
-  `${JSON.stringify({ date: new Date().toISOString(), commit, target: TARGET, results }, null, 2)}\n`,
+  `${JSON.stringify({ date: measuredAt.date, commit, target: TARGET, cpuRequests, results }, null, 2)}\n`,
 );
 console.log(`\n${markdown}\nwritten to ${outDir}capacity.md`);
+/** Each Deployment's CPU request in cores, from its base manifest (what the HPA's utilisation is a share of). */
+function podCpuRequests(): Record<string, number> {
+  const requests: Record<string, number> = {};
+  for (const service of ['router', ...SUBGRAPH_NAMES]) {
+    const docs = parseAllDocuments(readFileSync(`${ROOT}deploy/kubernetes/base/${service}.yaml`, 'utf8')).map((d) => d.toJS());
+    const deployment = docs.find((d) => d?.kind === 'Deployment');
+    const cpu: unknown = deployment?.spec?.template?.spec?.containers?.[0]?.resources?.requests?.cpu;
+    const cores = typeof cpu === 'string' && cpu.endsWith('m') ? Number(cpu.slice(0, -1)) / 1000 : Number(cpu);
+    if (!(cores > 0)) throw new Error(`deploy/kubernetes/base/${service}.yaml: no CPU request on its Deployment`);
+    requests[service] = cores;
+  }
+  return requests;
+}
+
 const failed = results.some((m) => m.errors > 0 || m.requests === 0);
 process.exit(failed ? 1 : 0);
