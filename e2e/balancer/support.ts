@@ -1,12 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, type IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '@shop/events/testing';
+import { type NatsServer, startNatsServer, waitFor } from '@shop/events/testing';
 import { freePort, SOURCE_NODE_ARGS } from '@shop/platform/testing';
+import { subgraphUrlEnv } from '@shop/registry';
+import { type Stack, startStack } from '@shop/stack';
+import { createOwnDatabases, STREAM_SEED } from '../stream/support.ts';
 
 /**
  * What the balancer scenario starts besides the stack: a private redis-server, router processes on
@@ -242,6 +246,8 @@ export async function startHaproxy(settings: HaproxySettings, binary = process.e
     intervalMs: 50,
     message: 'haproxy did not start',
   });
+  // When the spawn itself failed, the race below settles on that error; this wait then times out unheard.
+  ready.catch(() => {});
   const started = await Promise.race([ready.then(() => undefined), spawnError]);
   if (started instanceof Error || child.exitCode !== null) {
     cleanup();
@@ -288,7 +294,6 @@ export async function startHaproxy(settings: HaproxySettings, binary = process.e
 export interface HttpResult {
   status: number;
   headers: IncomingHttpHeaders;
-  // biome-ignore lint/suspicious/noExplicitAny: GraphQL responses are checked field by field by the tests
   body: any;
 }
 
@@ -366,8 +371,8 @@ export function graphql(
 /** One catalogue request of the load: a document, its variables, and what a correct answer holds. */
 export interface LoadRequest {
   query: string;
-  variables: Record<string, unknown>;
-  // biome-ignore lint/suspicious/noExplicitAny: the response's data, checked by shape
+  /** The variables, or a function giving new ones for each request (a query no cache has seen). */
+  variables: Record<string, unknown> | (() => Record<string, unknown>);
   check(data: any): boolean;
 }
 
@@ -397,6 +402,8 @@ export interface LoadReport {
 export interface Load {
   /** Starts counting, per router, the answers to requests sent from now on, under `label`. */
   mark(label: string): void;
+  /** The report so far (live: the load keeps writing to it), to wait on while it runs. */
+  progress(): Readonly<LoadReport>;
   /** Stops sending, waits for the requests in flight, and reports. */
   stop(): Promise<LoadReport>;
 }
@@ -440,7 +447,8 @@ export function startLoad({
   const worker = async () => {
     while (!stopping) {
       const n = next++;
-      const { query, variables, check } = requests[n % requests.length] as LoadRequest;
+      const { query, variables: given, check } = requests[n % requests.length] as LoadRequest;
+      const variables = typeof given === 'function' ? given() : given;
       const method = n % 2 === 0 ? 'GET' : 'POST';
       const startedAt = Date.now();
       report.sent++;
@@ -470,6 +478,7 @@ export function startLoad({
     mark(label) {
       marks.push({ label, at: Date.now() });
     },
+    progress: () => report,
     async stop() {
       if (!stopping) report.endedBy = 'stop';
       stopping = true;
@@ -483,3 +492,73 @@ export function startLoad({
 }
 
 export { sleep };
+
+/**
+ * What the balancer scenario runs on besides its routers: databases of its own (see
+ * e2e/stream/support.ts for why not the tier's), a private NATS JetStream and redis-server, and the
+ * five subgraphs started once in this process (startStack, whose own router only signs in the admin).
+ * `routerEnv` is what every router process is started with: the same subgraphs, stream, Redis
+ * and key prefix, so the replicas share caches, APQ registrations and rate-limit counts.
+ */
+export interface BalancerWorld {
+  stack: Stack;
+  redis: RedisServer;
+  nats: NatsServer;
+  routerEnv: Record<string, string | undefined>;
+  close(): Promise<void>;
+}
+
+export async function startBalancerWorld(label: string): Promise<BalancerWorld> {
+  const started = Date.now();
+  const databases = await createOwnDatabases(label);
+  let nats: NatsServer | undefined;
+  let redis: RedisServer | undefined;
+  let stack: Stack | undefined;
+  try {
+    nats = await startNatsServer();
+    redis = await startRedisServer();
+    const id = `${label}_${process.pid}_${randomBytes(3).toString('hex')}`;
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      ...databases.env,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
+      ROUTER_SECRET: randomBytes(24).toString('base64url'),
+      NATS_URL: nats.url,
+      NATS_STREAM: `SHOP_BALANCER_${id}`.toUpperCase(),
+      NATS_SUBJECT_PREFIX: `shop-balancer-${id}`.replaceAll('_', '-'),
+      // The private redis-server is this file's alone; the prefix only keeps its keys readable.
+      REDIS_URL: redis.url,
+      REDIS_CLUSTER: undefined,
+      CACHE_KEY_PREFIX: `balancer-${id}:`,
+      PAYMENT_PROVIDER_URL: '',
+    };
+    // The stack's router is not behind the balancer; it must not count the admin's sign-in.
+    stack = await startStack({ env: { ...env, RATE_LIMIT: 'false' }, freePorts: true, seedSize: STREAM_SEED });
+    const urls = stack.subgraphUrls;
+    const routerEnv: Record<string, string | undefined> = {
+      ...env,
+      ...subgraphUrlEnv(urls),
+      JWKS_URL: new URL('/.well-known/jwks.json', urls.users).toString(),
+    };
+    process.stderr.write(`[e2e-nats] ${label}: subgraphs on own databases ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+    const [ownStack, ownNats, ownRedis] = [stack, nats, redis];
+    return {
+      stack: ownStack,
+      redis: ownRedis,
+      nats: ownNats,
+      routerEnv,
+      async close() {
+        await ownStack.close().catch(() => {});
+        await ownNats.dispose().catch(() => {});
+        await ownRedis.stop().catch(() => {});
+        await databases.drop();
+      },
+    };
+  } catch (error) {
+    await stack?.close().catch(() => {});
+    await nats?.dispose().catch(() => {});
+    await redis?.stop().catch(() => {});
+    await databases.drop().catch(() => {});
+    throw error;
+  }
+}
