@@ -492,6 +492,35 @@ describe.each(OVERLAYS)('overlays/%s', (overlay) => {
   );
 });
 
+describe('sizing', () => {
+  /** bench/results/capacity.json, written by `npm run bench:capacity`. */
+  interface Capacity {
+    target: number;
+    results: { mix: string; cache: string; rps: number; cores: Record<string, number> }[];
+  }
+  const capacity = JSON.parse(readFileSync(join(repo, 'bench/results/capacity.json'), 'utf8')) as Capacity;
+  const coresOf = (quantity: string) => (quantity.endsWith('m') ? Number(quantity.slice(0, -1)) / 1000 : Number(quantity));
+
+  it('bounds each production autoscaler by the measured capacity: the sized-for peak × the costliest row, at the target the bench assumed', () => {
+    const deployments = ofKind('production', 'Deployment');
+    for (const hpa of ofKind('production', 'HorizontalPodAutoscaler')) {
+      const name: string = hpa.metadata.name;
+      const peak = Number(hpa.metadata.annotations?.['shop-supergraph/sized-for-requests-per-second']);
+      expect(peak, `${name}: the peak it is sized for, in requests/s`).toBeGreaterThan(0);
+      expect(hpa.spec.metrics[0].resource.target.averageUtilization, name).toBe(Math.round(capacity.target * 100));
+      const deployment = deployments.find((candidate) => candidate.metadata.name === hpa.spec.scaleTargetRef.name)!;
+      const request = coresOf(String(mainContainer(deployment).resources.requests.cpu));
+      // Cores at the target utilisation per request/s, in the row that costs this service most.
+      const costliest = Math.max(...capacity.results.map((row) => row.cores[name]! / row.rps / capacity.target));
+      expect(Number.isFinite(costliest) && costliest > 0, `${name} is measured in capacity.json`).toBe(true);
+      const needed = Math.max(hpa.spec.minReplicas, Math.ceil((peak * costliest) / request));
+      expect(hpa.spec.maxReplicas, `${name}: maxReplicas for ${peak} requests/s at ${request} CPU a pod`).toBeGreaterThanOrEqual(needed);
+      // Not far above it either: the bounds follow the measurement, so a new run that needs fewer pods shows up here.
+      expect(hpa.spec.maxReplicas, `${name}: maxReplicas well above the measured need of ${needed}`).toBeLessThanOrEqual(needed + 2);
+    }
+  });
+});
+
 describe('probe paths', () => {
   it('answer on each real service built on its embedded defaults (/health 200, /ready 200 or 503, never 404)', async () => {
     const probes = new Map<string, Set<string>>();

@@ -136,8 +136,13 @@ function applyPatch(objects: K8sObject[], patch: JsonObject, dir: string, file: 
       result = result.filter((object) => !selected.includes(object));
       continue;
     }
-    const { apiVersion: _apiVersion, kind: _kind, metadata: _metadata, ...body } = smp;
-    for (const object of selected) strategicMerge(object as unknown as JsonObject, body as JsonObject);
+    // The patch's metadata names its target; its labels and annotations merge like the body.
+    const { apiVersion: _apiVersion, kind: _kind, metadata, ...body } = smp;
+    const { name: _name, namespace: _namespace, ...metadataBody } = metadata ?? {};
+    for (const object of selected) {
+      strategicMerge(object as unknown as JsonObject, body as JsonObject);
+      strategicMerge(object.metadata as unknown as JsonObject, metadataBody as JsonObject);
+    }
   }
   return result;
 }
