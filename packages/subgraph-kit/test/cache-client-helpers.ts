@@ -4,7 +4,7 @@ import { failOpenCacheClient } from '../src/index.ts';
 
 /** Shared by cache-client.test.ts and cache-client.redis.test.ts. */
 const logger = createLogger('cache-client-test', 'silent');
-const TIMEOUT_MS = 100;
+export const TIMEOUT_MS = 100;
 
 const clients: RedisClient[] = [];
 /** Disconnects every client `client` created; call it after each test. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isCluster, type RedisClient } from '@shop/platform';
 import { redisProxy, requireTestRedis, startRedisCluster } from '@shop/platform/testing';
-import { client, disconnectClients } from './cache-client-helpers.ts';
+import { client, disconnectClients, TIMEOUT_MS } from './cache-client-helpers.ts';
 
 /**
  * The fail-open cache client against a real Redis (directly, and through a proxy that can pause
@@ -92,10 +92,8 @@ describe('fail-open cache client', () => {
       expect(await cache.get('Query.me~{}')).toBeNull();
 
       proxy.pause();
-      // The read is abandoned after the cache timeout; the generous bound only proves it did not hang.
-      const started = performance.now();
-      await expect(cache.get('Query.me~{}')).rejects.toThrow(/timed out/);
-      expect(performance.now() - started).toBeLessThan(1_000);
+      // The read is abandoned after the cache timeout: the error is the timeout's own (a hang would time the test out).
+      await expect(cache.get('Query.me~{}')).rejects.toThrow(new RegExp(`timed out after ${TIMEOUT_MS} ms`));
       // The breaker is open: the next read fails without sending anything to Redis.
       const sent = proxy.commandsSeen();
       await expect(cache.get('Query.me~{}')).rejects.toThrow(/unavailable/);
@@ -128,9 +126,7 @@ describe('fail-open cache client', () => {
       errors.length = 0;
 
       cluster.pause();
-      const started = performance.now();
-      await expect(cache.get('Query.me~{}')).rejects.toThrow(/timed out/);
-      expect(performance.now() - started).toBeLessThan(1_000);
+      await expect(cache.get('Query.me~{}')).rejects.toThrow(new RegExp(`timed out after ${TIMEOUT_MS} ms`));
       // The breaker is open: the next read fails at once, without waiting out the timeout again.
       await expect(cache.get('Query.me~{}')).rejects.toThrow(/unavailable/);
       // A pipeline across slots fails alike (one error counted, under its first key).
