@@ -92,6 +92,19 @@ describe('subgraph URLs from the supergraph', () => {
     expect(notReady.json()).toEqual({ ready: false, supergraph: true, subgraphs: { pricing: true, products: false } });
   });
 
+  it('/ready stays 200 when a subgraph goes down after every one has answered: that outage costs its fields, not the router', async () => {
+    const app = Fastify();
+    const ready = readiness(app, readConfig({}));
+    ready.supergraphLoaded(await readFile(supergraph, 'utf8'));
+    expect((await app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
+    // The same router, now probing products at an address nobody listens on.
+    ready.supergraphLoaded((await readFile(supergraph, 'utf8')).replace(elsewhere.url, 'http://127.0.0.1:9/graphql'));
+    const later = await app.inject({ method: 'GET', url: '/ready' });
+    expect(later.statusCode).toBe(200);
+    expect(later.json()).toEqual({ ready: true, supergraph: true, subgraphs: { pricing: true, products: false } });
+    await app.close();
+  });
+
   it('/ready is 503 until a supergraph is loaded, and after shutdown begins', async () => {
     const app = Fastify();
     const ready = readiness(app, readConfig({}));
