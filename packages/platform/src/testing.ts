@@ -483,3 +483,4 @@ export function rawClients(port: () => number, withinMs = 15_000) {
  * `dist/` that `npm run build` may not have written. Production runs `node dist/index.js`.
  */
 export const SOURCE_NODE_ARGS: readonly string[] = ['--conditions=@shop/source', '--import', 'tsx'];
+export * from './postgres-replica.ts';

@@ -17,6 +17,16 @@ export interface Database extends Queryable {
   close(): Promise<void>;
   /** Connections right now, for `db_pool_connections` (absent on a transaction seen as a Database). */
   poolStats?(): PoolStats;
+  /**
+   * With a read replica (replica.ts): the primary, for reads that must see the latest commit and
+   * for work that writes outside `transaction` (the outbox relay). Absent: this is the primary.
+   */
+  readonly primary?: Database;
+}
+
+/** Where reads that must be fresh, and writes outside a transaction, go: the primary behind a replicated database. */
+export function primaryOf(db: Database): Database {
+  return db.primary ?? db;
 }
 
 /**
@@ -40,6 +50,13 @@ export interface DatabaseOptions {
   /** Called once per SQL statement sent; feeds `db_queries_total`. */
   onStatement?: () => void;
   poolSize?: number;
+  /** pg: how long to wait for a new connection (0: as long as the OS takes). A read replica's is short, see replica.ts. */
+  connectionTimeoutMillis?: number;
+  /**
+   * pg: the server cancels a statement running longer than this (`statement_timeout`), and the
+   * client gives up 1 s later whatever the server does (a hung server answers nothing). 0: no bound.
+   */
+  statementTimeoutMillis?: number;
   /**
    * With tracing on: a CLIENT span per statement sent within a traced request (child of the active
    * span; none outside one, so seeding and migrations make no spans), carrying `db.system` and
@@ -57,7 +74,11 @@ export async function openPglite(dataDir?: string): Promise<PGlite> {
 export async function createDatabase(options: DatabaseOptions): Promise<Database> {
   const count = options.onStatement ?? (() => {});
   const database = options.url
-    ? createPgDatabase(options.url, count, options.poolSize ?? 10)
+    ? createPgDatabase(options.url, count, {
+        max: options.poolSize ?? 10,
+        connectionTimeoutMillis: options.connectionTimeoutMillis ?? 0,
+        statementTimeoutMillis: options.statementTimeoutMillis ?? 0,
+      })
     : createPgliteDatabase(options.pglite ?? (await openPglite(options.pgliteDataDir)), count, !options.pglite);
   const checked = withClientTextErrors(database);
   return options.tracer ? traced(checked, options.tracer) : checked;
@@ -114,8 +135,24 @@ function traced(database: Database, tracer: Tracer): Database {
   };
 }
 
-function createPgDatabase(url: string, count: () => void, max: number): Database {
-  const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000 });
+interface PgPoolBounds {
+  max: number;
+  connectionTimeoutMillis: number;
+  statementTimeoutMillis: number;
+}
+
+function createPgDatabase(
+  url: string,
+  count: () => void,
+  { max, connectionTimeoutMillis, statementTimeoutMillis }: PgPoolBounds,
+): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis,
+    ...(statementTimeoutMillis > 0 ? { statement_timeout: statementTimeoutMillis, query_timeout: statementTimeoutMillis + 1_000 } : {}),
+  });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const run = async <R>(client: pg.Pool | pg.PoolClient, text: string, params?: readonly unknown[]) => {

@@ -8,6 +8,7 @@ export * from './metrics.ts';
 export * from './migrate.ts';
 export * from './outbox.ts';
 export * from './pagination.ts';
+export * from './replica.ts';
 export * from './request-scope.ts';
 export * from './sdl.ts';
 export * from './seed-plan.ts';

@@ -8,9 +8,12 @@ import type { PoolStats } from './db.ts';
  */
 export interface ServiceMetrics {
   registry: Registry;
-  dbQueries: Counter;
+  /** Every statement a request sent, by the server it went to (`primary`, or the read `replica`: replica.ts). */
+  dbQueries: Counter<'server'>;
   /** Statements of the service's own background work (relay, gauges, consumers): see background.ts. */
-  dbBackgroundQueries: Counter;
+  dbBackgroundQueries: Counter<'server'>;
+  /** Statements the read replica failed to serve, run on the primary instead (replica.ts). */
+  dbReplicaFallbacks: Counter;
   requests: Counter<'operation' | 'status'>;
   requestDuration: Histogram<'operation'>;
   cache: CacheMetrics;
@@ -44,10 +47,21 @@ export function createServiceMetrics(service: string, { defaults = true } = {}):
   });
   return {
     registry,
-    dbQueries: new Counter({ name: 'db_queries_total', help: 'SQL statements sent to the database', registers: [registry] }),
+    dbQueries: new Counter({
+      name: 'db_queries_total',
+      help: 'SQL statements sent to the database, by server (primary, or the read replica)',
+      labelNames: ['server'],
+      registers: [registry],
+    }),
     dbBackgroundQueries: new Counter({
       name: 'db_background_queries_total',
-      help: 'SQL statements of background work (outbox relay, event consumers, scrape-time gauges), not in db_queries_total',
+      help: 'SQL statements of background work (outbox relay, event consumers, scrape-time gauges), not in db_queries_total, by server',
+      labelNames: ['server'],
+      registers: [registry],
+    }),
+    dbReplicaFallbacks: new Counter({
+      name: 'db_replica_fallbacks_total',
+      help: 'Statements the read replica could not serve (down, hung, starting up), run on the primary instead',
       registers: [registry],
     }),
     counter: (name, help, labelNames) => new Counter({ name, help, labelNames, registers: [registry] }),

@@ -1,5 +1,6 @@
 import {
   boolVar,
+  ConfigError,
   type Env,
   intVar,
   optionalString,
@@ -14,6 +15,11 @@ export interface SubgraphBaseConfig extends ServiceBaseConfig {
   port: number;
   host: string;
   databaseUrl: string | undefined;
+  /**
+   * `<NAME>_READ_DATABASE_URL`: a streaming replica of `databaseUrl` that takes the reads outside
+   * a write (replica.ts); only where the subgraph's definition allows one (`readReplica`).
+   */
+  readDatabaseUrl: string | undefined;
   pgliteDataDir: string | undefined;
   seed: boolean;
   /** The subgraph cache layer (mercurius-cache); `Cache-Control` headers are sent either way. */
@@ -27,13 +33,34 @@ export interface SubgraphBaseConfig extends ServiceBaseConfig {
 /** Byte bounds of the subgraph cache layer (see subgraph-cache.ts). */
 export const DEFAULT_SUBGRAPH_CACHE_BOUNDS = { maxBytes: 64 * 1024 ** 2, maxEntryBytes: 1024 ** 2 } as const;
 
-export function readSubgraphBaseConfig(env: Env, name: string, defaultPort: number): SubgraphBaseConfig {
+export interface SubgraphConfigOptions {
+  /**
+   * Reads `<NAME>_READ_DATABASE_URL`: for the read-heavy subgraphs whose every write goes through
+   * `write` (a transaction), so that nothing but reads ever reaches the replica.
+   */
+  readReplica?: boolean;
+}
+
+export function readSubgraphBaseConfig(
+  env: Env,
+  name: string,
+  defaultPort: number,
+  options: SubgraphConfigOptions = {},
+): SubgraphBaseConfig {
   const base = readServiceBaseConfig(env);
+  const urlName = `${name.toUpperCase()}_DATABASE_URL`;
+  const readUrlName = `${name.toUpperCase()}_READ_DATABASE_URL`;
+  const databaseUrl = urlVar(env, urlName);
+  const readDatabaseUrl = options.readReplica ? urlVar(env, readUrlName) : undefined;
+  // The replica streams from a Postgres primary; embedded PGlite has none to stream from.
+  if (readDatabaseUrl && !databaseUrl)
+    throw new ConfigError(`${readUrlName} needs ${urlName}: a read replica is of a Postgres primary, not embedded PGlite`);
   return {
     ...base,
     port: intVar(env, 'PORT', defaultPort, { min: 0, max: 65535 }),
     host: stringVar(env, 'HOST', '127.0.0.1'),
-    databaseUrl: urlVar(env, `${name.toUpperCase()}_DATABASE_URL`),
+    databaseUrl,
+    readDatabaseUrl,
     pgliteDataDir: optionalString(env, 'PGLITE_DATA_DIR'),
     seed: boolVar(env, 'SEED', !base.production),
     subgraphCache: boolVar(env, 'SUBGRAPH_CACHE', true),

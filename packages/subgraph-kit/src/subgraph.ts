@@ -22,13 +22,14 @@ import {
   setupTracing,
   type SpanExporter,
 } from '@shop/platform';
-import { createDatabase, type Database } from './db.ts';
+import { createDatabase, type Database, primaryOf } from './db.ts';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.ts';
 import { prepareStorage } from './migrate.ts';
 import { FULL_SEED, type SeedSize } from './seed-plan.ts';
 import { isBackground } from './background.ts';
 import { startConsumers } from './consumers.ts';
 import { createOutboxRelay } from './outbox.ts';
+import { createReplicatedDatabase, REPLICA_CONNECT_TIMEOUT_MS, REPLICA_STATEMENT_TIMEOUT_MS } from './replica.ts';
 import { createSubgraphServer } from './server.ts';
 import type { SubgraphBaseConfig } from './subgraph-config.ts';
 import { createWrite, type Write, type WriteTransaction } from './write.ts';
@@ -106,13 +107,30 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
   const log = logger ?? createLogger(definition.name, config.logLevel);
   const metrics = createServiceMetrics(definition.name);
   const tracing = await setupTracing({ serviceName: definition.name, config: config.tracing, exporter: spanExporter });
-  const db = await createDatabase({
+  const counter = (server: 'primary' | 'replica') => () =>
+    (isBackground() ? metrics.dbBackgroundQueries : metrics.dbQueries).inc({ server });
+  const tracer = tracing.enabled ? tracing.tracer : undefined;
+  const primary = await createDatabase({
     url: config.databaseUrl,
     pglite,
     pgliteDataDir: config.pgliteDataDir,
-    onStatement: () => (isBackground() ? metrics.dbBackgroundQueries : metrics.dbQueries).inc(),
-    tracer: tracing.enabled ? tracing.tracer : undefined,
+    onStatement: counter('primary'),
+    tracer,
   });
+  // Reads outside a write go to the replica; writes, migrations, seeds and the relay to the primary.
+  const db = config.readDatabaseUrl
+    ? createReplicatedDatabase(
+        primary,
+        await createDatabase({
+          url: config.readDatabaseUrl,
+          onStatement: counter('replica'),
+          tracer,
+          connectionTimeoutMillis: REPLICA_CONNECT_TIMEOUT_MS,
+          statementTimeoutMillis: REPLICA_STATEMENT_TIMEOUT_MS,
+        }),
+        { onFallback: () => metrics.dbReplicaFallbacks.inc(), logger: log },
+      )
+    : primary;
   if (db.poolStats) metrics.watchPool(db.poolStats);
   try {
     await prepareStorage(db, definition.name, definition.migrations, config.seed ? (tx) => definition.seed(tx, seedSize) : undefined);
@@ -138,7 +156,8 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
     metrics: eventMetrics,
     onPublishError: () => metrics.cache.errors.inc({ layer: 'subgraph', type: 'bus' }),
   });
-  const relay = createOutboxRelay({ db, schema: definition.name, stream, logger: log, metrics: eventMetrics });
+  // The relay marks rows published and deletes old ones: the primary's work, and its count must be current.
+  const relay = createOutboxRelay({ db: primaryOf(db), schema: definition.name, stream, logger: log, metrics: eventMetrics });
   const services: SubgraphServices = {
     db,
     bus,

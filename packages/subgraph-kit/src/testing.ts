@@ -36,14 +36,25 @@ export function asUser(userId: string, scopes: string[] = [], routerSecret: stri
   };
 }
 
-/** The value of a counter in a service's Prometheus text. */
-export async function metricValue(app: FastifyInstance, name: string): Promise<number> {
+/** The value of a counter in a service's Prometheus text: over all its series, or those with every label in `labels`. */
+export async function metricValue(app: FastifyInstance, name: string, labels: Record<string, string> = {}): Promise<number> {
   const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  const wanted = Object.entries(labels).map(([label, value]) => `${label}="${value}"`);
   return text
     .split('\n')
     .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .filter((line) => wanted.every((pair) => line.includes(pair)))
     .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
 }
 
 export const ENTITIES_QUERY = (selection: string) =>
   `query($representations: [_Any!]!) { _entities(representations: $representations) { __typename ${selection} } }`;
+
+/** Statements the requests sent so far, by server: `db_queries_total{server}` (see replica.ts). */
+export async function statementsByServer(app: FastifyInstance): Promise<{ primary: number; replica: number }> {
+  const [primary, replica] = await Promise.all([
+    metricValue(app, 'db_queries_total', { server: 'primary' }),
+    metricValue(app, 'db_queries_total', { server: 'replica' }),
+  ]);
+  return { primary, replica };
+}

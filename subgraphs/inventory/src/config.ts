@@ -6,5 +6,5 @@ export type InventoryConfig = SubgraphBaseConfig;
 
 /** The only place the inventory subgraph reads the environment. */
 export function readConfig(env: Env): InventoryConfig {
-  return readSubgraphBaseConfig(env, 'inventory', subgraph('inventory').port);
+  return readSubgraphBaseConfig(env, 'inventory', subgraph('inventory').port, { readReplica: true });
 }

@@ -16,7 +16,7 @@ export const DEFAULT_PROMOTION_TICK_MS = 15_000;
 /** The only place the pricing subgraph reads the environment. */
 export function readConfig(env: Env): PricingConfig {
   return {
-    ...readSubgraphBaseConfig(env, 'pricing', subgraph('pricing').port),
+    ...readSubgraphBaseConfig(env, 'pricing', subgraph('pricing').port, { readReplica: true }),
     promotionTickMs: intVar(env, 'PROMOTION_TICK_MS', DEFAULT_PROMOTION_TICK_MS, { min: 10, max: 3_600_000 }),
   };
 }

@@ -6,5 +6,5 @@ export type ProductsConfig = SubgraphBaseConfig;
 
 /** The only place the products subgraph reads the environment. */
 export function readConfig(env: Env): ProductsConfig {
-  return readSubgraphBaseConfig(env, 'products', subgraph('products').port);
+  return readSubgraphBaseConfig(env, 'products', subgraph('products').port, { readReplica: true });
 }
