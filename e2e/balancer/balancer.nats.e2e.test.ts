@@ -89,15 +89,19 @@ async function startRouter(name: ServerName, env = envFor()): Promise<void> {
  * there (it is still serving, only `/ready` says 503), and the process must then exit 0 (it
  * drained within DRAIN_TIMEOUT_MS).
  */
-async function stopRouter(name: ServerName): Promise<{ aliveWhenDown: boolean; exitCode: number | null }> {
+async function stopRouter(
+  name: ServerName,
+): Promise<{ sigtermAt: number; downAfterMs: number; aliveWhenDown: boolean; exitCode: number | null }> {
   const router = routers[name] as RouterProcess;
+  const sigtermAt = Date.now();
   router.child.kill('SIGTERM');
   await haproxy.waitState(name, 'DOWN', 10_000);
+  const downAfterMs = Date.now() - sigtermAt;
   const aliveWhenDown = router.child.exitCode === null && router.child.signalCode === null;
   const timer = setTimeout(() => router.child.kill('SIGKILL'), 20_000);
   const exitCode = await router.exited;
   clearTimeout(timer);
-  return { aliveWhenDown, exitCode };
+  return { sigtermAt, downAfterMs, aliveWhenDown, exitCode };
 }
 
 /**
@@ -150,7 +154,10 @@ afterAll(async () => {
 describe('three routers behind HAProxy, one Redis and one stream', () => {
   it('a rolling restart of every router under steady load fails no request', async () => {
     const load = startLoad({ url: haproxy.url, concurrency: CONCURRENCY, maxMs: 100_000, requests: LOAD });
-    const restarts: Record<string, { aliveWhenDown: boolean; exitCode: number | null; ms: number }> = {};
+    const restarts: Record<
+      string,
+      { downAfterMs: number; aliveWhenDown: boolean; servedAfterSigterm: boolean; exitCode: number | null; ms: number }
+    > = {};
     let report: LoadReport;
     try {
       // Traffic on every router before the first one goes.
@@ -161,9 +168,11 @@ describe('three routers behind HAProxy, one Redis and one stream', () => {
       });
       for (const name of SERVERS) {
         const began = Date.now();
-        const stopped = await stopRouter(name);
+        const { sigtermAt, downAfterMs, aliveWhenDown, exitCode } = await stopRouter(name);
+        // The old process has gone and the new one is not started: its last answer was the old one's.
+        const servedAfterSigterm = (load.progress().lastServedAt[name] ?? 0) > sigtermAt;
         await startRouter(name);
-        restarts[name] = { ...stopped, ms: Date.now() - began };
+        restarts[name] = { downAfterMs, aliveWhenDown, servedAfterSigterm, exitCode, ms: Date.now() - began };
         // The new process takes traffic before the next one goes.
         load.mark(name);
         await waitFor(() => (load.progress().servedSinceMark[name]?.[name] ?? 0) >= 20, {
@@ -186,6 +195,8 @@ describe('three routers behind HAProxy, one Redis and one stream', () => {
     expect(report.succeeded).toBeGreaterThan(300);
     for (const name of SERVERS) {
       expect(restarts[name]?.aliveWhenDown, `${name} was still running when HAProxy took it out`).toBe(true);
+      // Not ready is not stopped: it answered what HAProxy still sent it until the checks took it out.
+      expect(restarts[name]?.servedAfterSigterm, `${name} served after SIGTERM`).toBe(true);
       expect(restarts[name]?.exitCode, `${name} drained and exited 0`).toBe(0);
     }
   });

@@ -496,7 +496,8 @@ export { sleep };
 /**
  * What the balancer scenario runs on besides its routers: databases of its own (see
  * e2e/stream/support.ts for why not the tier's), a private NATS JetStream and redis-server, and the
- * five subgraphs started once in this process (startStack, whose own router only signs in the admin).
+ * five subgraphs started once in this process (startStack; the router it also starts is left idle,
+ * outside the balancer).
  * `routerEnv` is what every router process is started with: the same subgraphs, stream, Redis
  * and key prefix, so the replicas share caches, APQ registrations and rate-limit counts.
  */
@@ -532,7 +533,7 @@ export async function startBalancerWorld(label: string): Promise<BalancerWorld> 
       CACHE_KEY_PREFIX: `balancer-${id}:`,
       PAYMENT_PROVIDER_URL: '',
     };
-    // The stack's router is not behind the balancer; it must not count the admin's sign-in.
+    // The stack's own router is outside the scenario: nothing is sent to it, so it needs no limits.
     stack = await startStack({ env: { ...env, RATE_LIMIT: 'false' }, freePorts: true, seedSize: STREAM_SEED });
     const urls = stack.subgraphUrls;
     const routerEnv: Record<string, string | undefined> = {
