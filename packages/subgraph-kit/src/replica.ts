@@ -59,7 +59,11 @@ export function createReplicatedDatabase(primary: Database, replica: Database, o
   };
 
   const replayed = async (lsn: string): Promise<boolean> => {
-    const [row] = await replica.query<{ caught: boolean | null }>('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS caught', [lsn]);
+    // NULL replay position: not a standby (promoted, or the primary itself), so nothing to wait for.
+    const [row] = await replica.query<{ caught: boolean | null }>(
+      'SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, NOT pg_is_in_recovery()) AS caught',
+      [lsn],
+    );
     return row?.caught === true;
   };
 
@@ -86,8 +90,13 @@ export function createReplicatedDatabase(primary: Database, replica: Database, o
   };
 
   const afterCommit = async () => {
-    const [row] = await primary.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-    const lsn = row?.lsn;
+    let lsn: string | undefined;
+    try {
+      lsn = (await primary.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))[0]?.lsn;
+    } catch (error) {
+      // The write has committed: its caller must not see an error (it might undo what was done).
+      logger?.warn({ err: error }, 'could not read the WAL position after a commit; the replica may lag behind it');
+    }
     if (!lsn) return;
     // Down: reads are on the primary, and stay there once it is back until it has replayed this.
     if (downUntil !== 0) return noteBehind(lsn);
