@@ -53,6 +53,47 @@ describe('products subgraph', () => {
     expect(await run(5)).toBe(await run(100));
   });
 
+  // Issue 17: the product page and a listing page cost one products statement each. Arguments no
+  // other test here uses, so the subgraph cache has not seen them.
+  it('reads a product with its category, and a listing page with its categories and total, in one statement each', async () => {
+    const statementsOf = async (query: string, variables: Record<string, unknown> = {}) => {
+      const before = await metricValue(app, 'db_queries_total');
+      const res = await gql(app, query, variables);
+      expect(res.errors).toBeUndefined();
+      return { data: res.data!, statements: (await metricValue(app, 'db_queries_total')) - before };
+    };
+    const page = await statementsOf('{ product(id: "p77") { id category { id slug name } } }');
+    expect(page.data.product).toMatchObject({ id: 'p77', category: { id: 'c17', slug: expect.any(String), name: expect.any(String) } });
+    expect(page.statements).toBe(1);
+    const bySku = await statementsOf('{ product(sku: "SKU-000078") { id category { id name } } }');
+    expect(bySku.data.product).toMatchObject({ id: 'p78', category: { id: 'c18' } });
+    expect(bySku.statements).toBe(1);
+
+    const LISTING = `query($filter: ProductFilter, $first: Int, $after: String) { products(filter: $filter, first: $first, after: $after) {
+      totalCount edges { node { id category { id slug } } } pageInfo { hasNextPage } } }`;
+    const after = (n: number) => Buffer.from(`product:${n}`).toString('base64url');
+    const listing = await statementsOf(LISTING, { first: 7, after: after(301) });
+    expect(listing.data.products.edges.map((e: any) => e.node.id)).toEqual(['p302', 'p303', 'p304', 'p305', 'p306', 'p307', 'p308']);
+    expect(listing.data.products.edges.map((e: any) => e.node.category.id)).toEqual(['c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8']);
+    expect(listing.data.products.totalCount).toBeGreaterThanOrEqual(SMALL_SEED.products);
+    expect(listing.statements).toBe(1);
+
+    const slug = page.data.product.category.slug;
+    const inCategory = await statementsOf(LISTING, { filter: { categorySlug: slug }, first: 3, after: after(17) });
+    expect(inCategory.data.products.edges.map((e: any) => e.node.id)).toEqual(['p77', 'p137', 'p197']);
+    expect(inCategory.data.products.edges.every((e: any) => e.node.category.slug === slug)).toBe(true);
+    expect(inCategory.statements).toBe(1);
+
+    // Past the last page: no rows, but still the total, from the same one statement.
+    const pastTheEnd = await statementsOf(LISTING, { filter: { categorySlug: slug }, first: 3, after: after(1_000_000) });
+    expect(pastTheEnd.data.products.edges).toEqual([]);
+    // The seed puts every 60th product in a category: 8 or 9 of its 500 (more if another file adds one).
+    expect(inCategory.data.products.totalCount).toBeGreaterThanOrEqual(8);
+    expect(pastTheEnd.data.products.totalCount).toBeGreaterThanOrEqual(8);
+    expect(pastTheEnd.data.products.pageInfo.hasNextPage).toBe(false);
+    expect(pastTheEnd.statements).toBe(1);
+  });
+
   it('pages products with a cursor round trip and a total', async () => {
     const first = await gql(app, '{ products(first: 3) { totalCount edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }');
     // At least the seed: on a shared database catalogue.test.ts may have a product of its own on sale meanwhile.

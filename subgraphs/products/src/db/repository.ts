@@ -5,8 +5,35 @@ const PRODUCT_COLUMNS = `n, id, sku, name, description, brand, category_id AS "c
   weight_grams AS "weightGrams", image_url AS "imageUrl", discontinued_at AS "discontinuedAt"`;
 const CATEGORY_COLUMNS = 'id, slug, name';
 
+/**
+ * `productSelect` (rows of PRODUCT_COLUMNS) with each product's category joined in: the product
+ * page and the listing show the category, so reading it with the product saves the category
+ * loader a statement of its own. The join comes after the select, so a LIMIT in it has already
+ * cut the rows down (the foreign key guarantees every product a category).
+ */
+const withCategory = (productSelect: string) =>
+  `SELECT p.*, c.slug AS "categorySlug", c.name AS "categoryName"
+   FROM (${productSelect}) AS p JOIN products.category c ON c.id = p."categoryId"`;
+
+interface ProductWithCategoryRow extends ProductModel {
+  categorySlug: string;
+  categoryName: string;
+}
+
+/** A product row and its category, split apart (the loaders prime each into its own cache). */
+export interface ProductWithCategory {
+  product: ProductModel;
+  category: CategoryModel;
+}
+
+const splitCategory = ({ categorySlug, categoryName, ...product }: ProductWithCategoryRow): ProductWithCategory => ({
+  product,
+  category: { id: product.categoryId, slug: categorySlug, name: categoryName },
+});
+
 export interface ProductFilter {
-  categoryId?: string | undefined;
+  /** A category's slug; an unknown one matches no product. */
+  categorySlug?: string | undefined;
   brand?: string | undefined;
 }
 
@@ -21,11 +48,21 @@ const PRODUCT_COLUMNS_OF_P = `p.n, p.id, p.sku, p.name, p.description, p.brand, 
  */
 export function createProductRepository(db: Queryable) {
   return {
-    productsByIds: (ids: readonly string[]) =>
-      db.query<ProductModel>(`SELECT ${PRODUCT_COLUMNS} FROM products.product WHERE id = ANY($1::text[])`, [ids]),
+    /** Products by id, each with its category (the foreign key guarantees one). */
+    productsByIds: async (ids: readonly string[]) =>
+      (
+        await db.query<ProductWithCategoryRow>(withCategory(`SELECT ${PRODUCT_COLUMNS} FROM products.product WHERE id = ANY($1::text[])`), [
+          ids,
+        ])
+      ).map(splitCategory),
 
-    productsBySkus: (skus: readonly string[]) =>
-      db.query<ProductModel>(`SELECT ${PRODUCT_COLUMNS} FROM products.product WHERE sku = ANY($1::text[])`, [skus]),
+    productsBySkus: async (skus: readonly string[]) =>
+      (
+        await db.query<ProductWithCategoryRow>(
+          withCategory(`SELECT ${PRODUCT_COLUMNS} FROM products.product WHERE sku = ANY($1::text[])`),
+          [skus],
+        )
+      ).map(splitCategory),
 
     categoriesByIds: (ids: readonly string[]) =>
       db.query<CategoryModel>(`SELECT ${CATEGORY_COLUMNS} FROM products.category WHERE id = ANY($1::text[])`, [ids]),
@@ -35,20 +72,31 @@ export function createProductRepository(db: Queryable) {
 
     allCategories: () => db.query<CategoryModel>(`SELECT ${CATEGORY_COLUMNS} FROM products.category ORDER BY name`),
 
-    /** One keyset page (`limit` rows after product number `afterN`) and the filter's total. */
+    /**
+     * One keyset page (`limit` rows after product number `afterN`, categories joined in) and the
+     * filter's total, in one statement: the count is an uncorrelated subquery the page hangs off
+     * (LEFT JOIN LATERAL ... ON true), so a page past the end still brings the total (one row of
+     * nulls), and each half keeps the plan it had as a statement of its own. A category slug is
+     * resolved inside the statement too (an unknown one matches nothing): with the slug bound,
+     * `$1 IS NULL OR ...` folds away and the (category_id, n) index answers both halves.
+     */
     async pageProducts(filter: ProductFilter, limit: number, afterN: number) {
-      const rows = await db.query<ProductModel>(
-        `SELECT ${PRODUCT_COLUMNS} FROM products.product
-           WHERE discontinued_at IS NULL AND ($1::text IS NULL OR category_id = $1) AND ($2::text IS NULL OR brand = $2) AND n > $3
-           ORDER BY n LIMIT $4`,
-        [filter.categoryId ?? null, filter.brand ?? null, afterN, limit],
+      const matches = `p.discontinued_at IS NULL
+        AND ($1::text IS NULL OR p.category_id = (SELECT id FROM products.category WHERE slug = $1))
+        AND ($2::text IS NULL OR p.brand = $2)`;
+      const rows = await db.query<ProductWithCategoryRow & { total: number }>(
+        `SELECT t.total, page.*
+         FROM (SELECT count(*)::int AS total FROM products.product p WHERE ${matches}) AS t
+         LEFT JOIN LATERAL (
+           ${withCategory(`SELECT ${PRODUCT_COLUMNS} FROM products.product p WHERE ${matches} AND p.n > $3 ORDER BY p.n LIMIT $4`)}
+         ) AS page ON true
+         ORDER BY page.n`,
+        [filter.categorySlug ?? null, filter.brand ?? null, afterN, limit],
       );
-      const [count] = await db.query<{ total: number }>(
-        `SELECT count(*)::int AS total FROM products.product
-         WHERE discontinued_at IS NULL AND ($1::text IS NULL OR category_id = $1) AND ($2::text IS NULL OR brand = $2)`,
-        [filter.categoryId ?? null, filter.brand ?? null],
-      );
-      return { rows, total: count?.total ?? 0 };
+      return {
+        rows: rows.filter((row) => row.id != null).map(({ total: _total, ...row }) => splitCategory(row)),
+        total: rows[0]?.total ?? 0,
+      };
     },
 
     /**

@@ -15,18 +15,16 @@ export const Query: QueryResolvers = {
     return loaders.productBySku.load(sku!);
   },
 
+  // One statement: the page, its categories and the total (an unknown category slug: none, 0).
   async products(_parent, { filter, first, after }, { repo, loaders }) {
     const limit = pageSize(first);
     const afterN = decodeIntCursor('product', after) ?? 0;
-    let categoryId: string | undefined;
-    if (filter?.categorySlug != null) {
-      const category = await repo.categoryBySlug(filter.categorySlug);
-      if (!category) return toConnection([], limit, () => '', 0, afterN > 0);
-      categoryId = category.id;
-    }
-    const { rows, total } = await repo.pageProducts({ categoryId, brand: filter?.brand ?? undefined }, limit + 1, afterN);
-    for (const row of rows) loaders.productById.prime(row.id, row);
-    return toConnection(rows, limit, (p) => encodeCursor('product', p.n), total, afterN > 0);
+    const { rows, total } = await repo.pageProducts(
+      { categorySlug: filter?.categorySlug ?? undefined, brand: filter?.brand ?? undefined },
+      limit + 1,
+      afterN,
+    );
+    return toConnection(loaders.primeProducts(rows), limit, (p) => encodeCursor('product', p.n), total, afterN > 0);
   },
 
   async searchProducts(_parent, { query, first, after }, { repo, loaders }) {
