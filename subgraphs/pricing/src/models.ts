@@ -39,6 +39,12 @@ export interface BestPromotionRow {
   promotion: PromotionModel;
 }
 
+/** A product's list price in one region, whether it is discontinued, and the promotion that sets its price there. */
+export interface PriceRow extends ListPriceRow {
+  discontinued: boolean;
+  best: BestPromotionRow | null;
+}
+
 /** A validated promotion to create. */
 export interface NewPromotion {
   name: string;

@@ -165,8 +165,8 @@ describe('pricing subgraph', () => {
     // The first five are cached now: hits and misses together must still make one batch per loader.
     const hundred = await run(201, 100);
     expect(five).toBe(hundred);
-    // list prices, best promotions, promotions by id: one statement each.
-    expect(hundred).toBe(3);
+    // List prices with their best promotions (one statement), promotions by id (one).
+    expect(hundred).toBe(2);
     // All cached: only the promotions, which are entities resolved by key (never cached here).
     expect(await run(201, 100)).toBe(1);
   });

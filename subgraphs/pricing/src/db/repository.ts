@@ -1,54 +1,78 @@
 import type { RegionCode } from '@shop/domain';
 import type { Queryable, WriteTransaction } from '@shop/subgraph-kit';
-import type { BestPromotionRow, ListPriceRow, NewPromotion, PromotionModel } from '../models.ts';
+import type { ListPriceRow, NewPromotion, PriceRow, PromotionModel } from '../models.ts';
 
 /** `active` is decided by the database clock, the same one the best-promotion query uses. */
 const PROMOTION_COLUMNS = `p.id, p.name, p.region, p.discount_percent AS "discountPercent",
   p.starts_at AS "startsAt", p.ends_at AS "endsAt", (p.starts_at <= now() AND p.ends_at > now()) AS active`;
 
-type BestPromotionSqlRow = PromotionModel & { productId: string; amount: string; currency: string };
+/** A list price row with its best promotion's columns, null when none applies. */
+interface PriceSqlRow extends ListPriceRow {
+  discontinued: boolean;
+  promotionId: string | null;
+  promotionName: string | null;
+  discountPercent: number | null;
+  startsAt: Date | null;
+  endsAt: Date | null;
+  active: boolean | null;
+  promotedAmount: string | null;
+}
 
 /** The pricing subgraph's reads. Batch functions take many keys and run one statement. */
 export function createPricingRepository(db: Queryable) {
   return {
     /**
-     * Every region's list price of each product; amounts leave SQL as text, never as floats. Each
-     * row says whether the catalogue discontinued the product (checked here rather than by a
-     * loader of its own, so pricing a batch costs no extra statement).
+     * Every region's list price of each product, with the best active promotion there and the
+     * price it sets, in one statement: `price`, `listPrice` and `activePromotion` (and checkout's
+     * `quote`) of a whole batch cost one round trip. Amounts leave SQL as text, never as floats.
+     * Each row says whether the catalogue discontinued the product; a discontinued product has no
+     * promotion (it has no price to discount). The best promotion is the highest discount (ties:
+     * the newest, then the lowest id), its price computed in SQL numeric: `round` on a positive
+     * numeric rounds half up.
      */
-    listPrices: (productIds: readonly string[]) =>
-      db.query<ListPriceRow & { discontinued: boolean }>(
+    async pricesOf(productIds: readonly string[]): Promise<PriceRow[]> {
+      const rows = await db.query<PriceSqlRow>(
         `SELECT lp.product_id AS "productId", lp.region, lp.amount::text AS amount, lp.currency,
-                EXISTS (SELECT 1 FROM pricing.discontinued_product d WHERE d.product_id = lp.product_id) AS discontinued
-         FROM pricing.list_price lp WHERE lp.product_id = ANY($1::text[])`,
-        [productIds],
-      ),
-
-    /**
-     * For each (product, region) of the batch, the active promotion with the highest discount
-     * (none for a discontinued product: it has no price to discount)
-     * (ties: the newest, then the lowest id) and the price it sets, computed in SQL numeric:
-     * `round` on a positive numeric rounds half up.
-     */
-    async bestActivePromotions(productIds: readonly string[]): Promise<BestPromotionRow[]> {
-      const rows = await db.query<BestPromotionSqlRow>(
-        `SELECT DISTINCT ON (pp.product_id, p.region)
-                pp.product_id AS "productId", ${PROMOTION_COLUMNS},
-                round(lp.amount * (100 - p.discount_percent) / 100, 2)::text AS amount, lp.currency
-         FROM pricing.promotion_product pp
-         JOIN pricing.promotion p ON p.id = pp.promotion_id
-         JOIN pricing.list_price lp ON lp.product_id = pp.product_id AND lp.region = p.region
-         WHERE pp.product_id = ANY($1::text[]) AND p.starts_at <= now() AND p.ends_at > now()
-           AND NOT EXISTS (SELECT 1 FROM pricing.discontinued_product d WHERE d.product_id = pp.product_id)
-         ORDER BY pp.product_id, p.region, p.discount_percent DESC, p.starts_at DESC, p.id`,
+                d.product_id IS NOT NULL AS discontinued,
+                best.id AS "promotionId", best.name AS "promotionName", best."discountPercent", best."startsAt",
+                best."endsAt", best.active, best.amount AS "promotedAmount"
+         FROM pricing.list_price lp
+         LEFT JOIN pricing.discontinued_product d ON d.product_id = lp.product_id
+         LEFT JOIN LATERAL (
+           SELECT ${PROMOTION_COLUMNS}, round(lp.amount * (100 - p.discount_percent) / 100, 2)::text AS amount
+           FROM pricing.promotion_product pp JOIN pricing.promotion p ON p.id = pp.promotion_id
+           WHERE pp.product_id = lp.product_id AND p.region = lp.region AND p.starts_at <= now() AND p.ends_at > now()
+             AND d.product_id IS NULL
+           ORDER BY p.discount_percent DESC, p.starts_at DESC, p.id
+           LIMIT 1
+         ) AS best ON true
+         WHERE lp.product_id = ANY($1::text[])`,
         [productIds],
       );
-      return rows.map(({ productId, amount, currency, ...promotion }) => ({
-        productId,
-        region: promotion.region,
-        amount,
-        currency,
-        promotion,
+      return rows.map((row) => ({
+        productId: row.productId,
+        region: row.region,
+        amount: row.amount,
+        currency: row.currency,
+        discontinued: row.discontinued,
+        best:
+          row.promotionId === null
+            ? null
+            : {
+                productId: row.productId,
+                region: row.region,
+                amount: row.promotedAmount!,
+                currency: row.currency,
+                promotion: {
+                  id: row.promotionId,
+                  name: row.promotionName!,
+                  region: row.region,
+                  discountPercent: row.discountPercent!,
+                  startsAt: row.startsAt!,
+                  endsAt: row.endsAt!,
+                  active: row.active!,
+                },
+              },
       }));
     },
 
