@@ -79,10 +79,17 @@ describe('searchProducts', () => {
     expect(await search('zeppelin', 5)).toMatchObject({ totalCount: 0, edges: [], pageInfo: { hasNextPage: false } });
   });
 
-  it('reads the page and its total in one statement', async () => {
+  it('reads the page, its categories and its total in one statement', async () => {
     const before = await metricValue(app, 'db_queries_total');
-    const page = await search('leather', 3);
-    expect(page.totalCount).toBeGreaterThan(0);
+    const res = await gql(
+      app,
+      '{ searchProducts(query: "leather", first: 3) { totalCount edges { node { id category { id slug name } } } } }',
+    );
+    expect(res.errors).toBeUndefined();
+    const { totalCount, edges } = res.data!.searchProducts;
+    expect(totalCount).toBeGreaterThan(0);
+    for (const { node } of edges)
+      expect(node.category).toMatchObject({ id: expect.stringMatching(/^c\d+$/), slug: expect.any(String), name: expect.any(String) });
     expect(await metricValue(app, 'db_queries_total')).toBe(before + 1);
   });
 });

@@ -129,25 +129,26 @@ export function createProductRepository(db: Queryable) {
      * constant it estimates a common word's thousands of matches and reads the whole table instead of
      * the GIN index (about 5 times slower here, the matches being on nearly every page anyway). The
      * matches carry only (n, rank), so ranking and counting all of them stays in memory, and only the
-     * returned page joins back for its columns. The count hangs off the page (LEFT JOIN ... ON true),
+     * returned page joins back for its columns and its products' categories (which a result shows:
+     * the category loader then reads nothing). The count hangs off the page (LEFT JOIN ... ON true),
      * so a page past the end still brings it, as one row of nulls.
      */
     async search(query: string, limit: number, offset: number) {
-      const rows = await db.query<ProductModel & { total: number }>(
+      const rows = await db.query<ProductWithCategoryRow & { total: number }>(
         `WITH q AS MATERIALIZED (SELECT websearch_to_tsquery('english', $1) AS tsq),
          hits AS MATERIALIZED (
            SELECT m.n, ts_rank(m.search, (SELECT tsq FROM q)) AS rank FROM products.product m
            WHERE m.search @@ (SELECT tsq FROM q) AND m.discontinued_at IS NULL
          ),
          page AS (SELECT n, rank FROM hits ORDER BY rank DESC, n LIMIT $2 OFFSET $3)
-         SELECT t.total, ${PRODUCT_COLUMNS_OF_P}
+         SELECT t.total, ${PRODUCT_COLUMNS_OF_P}, c.slug AS "categorySlug", c.name AS "categoryName"
          FROM (SELECT count(*)::int AS total FROM hits) AS t
-         LEFT JOIN (page JOIN products.product p ON p.n = page.n) ON true
+         LEFT JOIN (page JOIN products.product p ON p.n = page.n JOIN products.category c ON c.id = p.category_id) ON true
          ORDER BY page.rank DESC, page.n`,
         [query, limit, offset],
       );
       return {
-        rows: rows.filter((row) => row.id != null).map(({ total: _total, ...row }): ProductModel => row),
+        rows: rows.filter((row) => row.id != null).map(({ total: _total, ...row }) => splitCategory(row)),
         total: rows[0]?.total ?? 0,
       };
     },

@@ -33,10 +33,10 @@ export const Query: QueryResolvers = {
     if (text.length > MAX_QUERY_LENGTH) throw badInput(`"query" must be at most ${MAX_QUERY_LENGTH} characters`, { argument: 'query' });
     const limit = pageSize(first);
     const offset = decodeIntCursor('search', after) ?? 0;
+    // One statement: the page, its categories and the total.
     const { rows, total } = await repo.search(text, limit + 1, offset);
-    for (const row of rows) loaders.productById.prime(row.id, row);
     let position = offset;
-    return toConnection(rows, limit, () => encodeCursor('search', ++position), total, offset > 0);
+    return toConnection(loaders.primeProducts(rows), limit, () => encodeCursor('search', ++position), total, offset > 0);
   },
 
   categories: (_parent, _args, { repo }) => repo.allCategories(),
