@@ -25,21 +25,20 @@
  *   --report-from FILE  measure nothing: write the report again from an earlier capacity.json (the
  *                       CPU requests in deploy/kubernetes/base changed, or --target)
  */
-import { type ChildProcess, execFileSync, execSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '@shop/platform/testing';
-import { callsOf, databaseUrlVar, SUBGRAPH_NAMES, type SubgraphName, subgraphUrlEnv, urlVar } from '@shop/registry';
+import { SUBGRAPH_NAMES, subgraphUrlEnv } from '@shop/registry';
 import { FULL_SEED } from '@shop/subgraph-kit';
 import { parseAllDocuments } from 'yaml';
 import { prepareFixtures } from './gateways/fixtures.ts';
 import { load } from './gateways/load.ts';
 import { type Call, generator } from './gateways/scenarios.ts';
-import { cpuSeconds } from './proc.ts';
 import { ROOT, ROUTER_NODE_FLAGS, spawnNode, stopChild, waitForGateway } from './processes.ts';
+import { requireBuilt, startCpuMeter, startTopology, type Topology, topologyGroups } from './topology.ts';
 
 const { values } = parseArgs({
   options: {
@@ -67,44 +66,10 @@ const TARGET = number('target', values.target, 0.65, 0.1, 1);
 const SEED = FULL_SEED;
 // Read first: a manifest without a CPU request fails the bench before minutes of measuring.
 const cpuRequests = podCpuRequests();
-for (const entry of REPORT_FROM ? [] : ['router/dist/index.js', ...SUBGRAPH_NAMES.map((name) => `subgraphs/${name}/dist/index.js`)]) {
-  if (!existsSync(`${ROOT}${entry}`)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
-}
+if (!REPORT_FROM) requireBuilt(['router/dist/index.js', ...SUBGRAPH_NAMES.map((name) => `subgraphs/${name}/dist/index.js`)]);
 
-const PG = { host: process.env.PGHOST ?? '127.0.0.1', port: process.env.PGPORT ?? '5432', user: process.env.PGUSER ?? 'postgres' };
-const databaseOf = (name: SubgraphName) => `shop_capacity_${name}`;
-const pgArgs = ['-h', PG.host, '-p', PG.port, '-U', PG.user];
 const t0 = Date.now();
 const log = (message: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${message}`);
-
-/** The PostgreSQL backends serving the bench's databases. */
-function postgresBackends(): number[] {
-  const databases = new Set(SUBGRAPH_NAMES.map(databaseOf));
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      // `postgres: <user> <database> <client> <state>`, after `<cluster>: ` where the server names its cluster (Debian: `15/main: `).
-      const db = /^postgres: (?:\S+: )?\S+ (\S+) /.exec(title)?.[1];
-      if (db && databases.has(db)) pids.push(Number(entry));
-    } catch {
-      // gone
-    }
-  }
-  return pids;
-}
-
-const routerSecret = randomBytes(24).toString('base64url');
-const children: ChildProcess[] = [];
-const ports = Object.fromEntries(
-  await Promise.all([...SUBGRAPH_NAMES, 'sandbox', 'router'].map(async (name) => [name, await freePort()])),
-) as Record<SubgraphName | 'sandbox' | 'router', number>;
-const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, `http://127.0.0.1:${ports[name]}/graphql`])) as Record<
-  SubgraphName,
-  string
->;
-const common = { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'fatal', ROUTER_SECRET: routerSecret, RATE_LIMIT: 'false' };
 
 interface Measured {
   mix: string;
@@ -127,41 +92,12 @@ if (REPORT_FROM) {
   const earlier = JSON.parse(readFileSync(REPORT_FROM, 'utf8')) as { date: string; commit: string; results: Measured[] };
   results.push(...earlier.results);
   measuredAt = { date: earlier.date, commit: earlier.commit };
-} else
+} else {
+  let topology: Topology | undefined;
   try {
-    log(`recreating databases ${SUBGRAPH_NAMES.map(databaseOf).join(', ')} on ${PG.host}:${PG.port}`);
-    for (const name of SUBGRAPH_NAMES) {
-      execFileSync('dropdb', [...pgArgs, '--if-exists', '--force', databaseOf(name)], { stdio: 'inherit' });
-      execFileSync('createdb', [...pgArgs, databaseOf(name)], { stdio: 'inherit' });
-    }
-    const sandbox = spawnNode(['payment-sandbox/dist/index.js'], { ...common, PORT: String(ports.sandbox) }, undefined);
-    children.push(sandbox);
-    log(`starting and seeding the subgraphs (${SEED.products} products), each in its own process`);
-    const subgraphs = {} as Record<SubgraphName, ChildProcess>;
-    for (const name of SUBGRAPH_NAMES) {
-      const env = {
-        ...common,
-        PORT: String(ports[name]),
-        [databaseUrlVar(name)]: `postgres://${PG.user}@${PG.host}:${PG.port}/${databaseOf(name)}`,
-        PAYMENT_PROVIDER_URL: `http://127.0.0.1:${ports.sandbox}`,
-        ...Object.fromEntries(callsOf(name).map((sibling) => [urlVar(sibling), subgraphUrls[sibling]])),
-      };
-      subgraphs[name] = spawnNode(['--max-old-space-size=512', `subgraphs/${name}/dist/index.js`], env, undefined);
-      children.push(subgraphs[name]);
-    }
-    for (const name of SUBGRAPH_NAMES) {
-      const deadline = Date.now() + 600_000;
-      for (;;) {
-        if (subgraphs[name].exitCode !== null) throw new Error(`${name} exited with ${subgraphs[name].exitCode}`);
-        const up = await fetch(`http://127.0.0.1:${ports[name]}/ready`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (up) break;
-        if (Date.now() > deadline) throw new Error(`${name} not ready after 10 minutes`);
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
+    topology = await startTopology({ databasePrefix: 'shop_capacity_', log });
+    const { subgraphUrls, routerSecret } = topology;
+    const routerPort = await freePort();
     log('subgraphs up; signing in customers and raising checkout stock');
     const fixtures = await prepareFixtures(subgraphUrls, routerSecret, SEED);
     const listing = generator('listing', fixtures, SEED, 1);
@@ -176,37 +112,23 @@ if (REPORT_FROM) {
       const router = spawnNode(
         [...ROUTER_NODE_FLAGS, 'router/dist/index.js'],
         {
-          ...common,
+          ...topology.env,
           ...subgraphUrlEnv(subgraphUrls),
-          PORT: String(ports.router),
+          PORT: String(routerPort),
           NODE_ENV: 'production',
           ROUTER_CACHE: String(cache === 'on'),
         },
         undefined,
       );
-      children.push(router);
-      const url = `http://127.0.0.1:${ports.router}/graphql`;
+      const url = `http://127.0.0.1:${routerPort}/graphql`;
       await waitForGateway(url, router);
       try {
         for (const [mix, make] of Object.entries(mixes)) {
           const next = make();
           if (WARMUP > 0) await load(url, next, WARMUP, CONNECTIONS);
-          const groups: Record<string, () => number[]> = {
-            router: () => [router.pid as number],
-            ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, () => [subgraphs[name].pid as number]])),
-            postgres: postgresBackends,
-          };
-          const pidsOf = Object.fromEntries(Object.entries(groups).map(([group, pids]) => [group, pids()]));
-          const before = Object.fromEntries(
-            Object.entries(pidsOf).map(([group, pids]) => [group, pids.map((pid) => cpuSeconds(pid) ?? 0)]),
-          );
+          const meter = startCpuMeter(topologyGroups(topology, router.pid));
           const run = await load(url, next, DURATION, CONNECTIONS);
-          const cores: Record<string, number> = {};
-          for (const [group, pids] of Object.entries(pidsOf)) {
-            // Backends that ended during the run are not counted (their CPU is lost from /proc); pools keep them open.
-            const used = pids.reduce((sum, pid, i) => sum + Math.max(0, (cpuSeconds(pid) ?? before[group]![i]!) - before[group]![i]!), 0);
-            cores[group] = used / run.seconds;
-          }
+          const cores = Object.fromEntries(Object.entries(meter.finish()).map(([group, used]) => [group, used / run.seconds]));
           const rps = run.requests / run.seconds;
           const at = (p: number) =>
             run.latencies[Math.min(run.latencies.length - 1, Math.ceil(p * run.latencies.length) - 1)] ?? Number.NaN;
@@ -225,13 +147,9 @@ if (REPORT_FROM) {
       }
     }
   } finally {
-    for (const child of children.reverse()) await stopChild(child);
-    for (const name of SUBGRAPH_NAMES) {
-      try {
-        execFileSync('dropdb', [...pgArgs, '--if-exists', '--force', databaseOf(name)], { stdio: 'ignore' });
-      } catch {}
-    }
+    await topology?.close();
   }
+}
 
 // Report: requests/s per core of each service, the cores per 1,000 requests/s they imply at the HPA's
 // target, and the pods that is for the CPU request each Deployment sets (the HPA's 100%).

@@ -31,10 +31,21 @@
  * gateways/catalogue.ts (the gateways and how one starts), gateways/fixtures.ts and
  * gateways/scenarios.ts (the request streams), gateways/load.ts (autocannon runs),
  * gateways/report.ts (Markdown, SVG, JSON) and gateways/main.ts (the run in order).
+ *
+ * `--topology production` runs gateways/production.ts instead: every subgraph built in its own
+ * process on its own PostgreSQL database, CPU of every process per request, open-loop latency at
+ * fixed arrival rates and SQL statements per request (see that file for its options).
  */
 import { runGatewayBench } from './gateways/main.ts';
 import { parseGatewayBenchArgs } from './gateways/options.ts';
+import { parseProductionArgs, runProductionBench } from './gateways/production.ts';
 
-const ok = await runGatewayBench(parseGatewayBenchArgs(process.argv.slice(2)));
+const args = process.argv.slice(2);
+const at = args.findIndex((a) => a === '--topology' || a.startsWith('--topology='));
+const topology = at < 0 ? 'bench' : args[at]!.includes('=') ? args[at]!.split('=')[1] : args[at + 1];
+if (at >= 0) args.splice(at, args[at]!.includes('=') ? 1 : 2);
+if (topology !== 'bench' && topology !== 'production') throw new Error(`--topology must be production, got ${topology}`);
+const ok =
+  topology === 'production' ? await runProductionBench(parseProductionArgs(args)) : await runGatewayBench(parseGatewayBenchArgs(args));
 if (!ok) process.exitCode = 1;
 process.exit();

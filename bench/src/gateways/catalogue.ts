@@ -4,7 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { freePort } from '@shop/platform/testing';
-import { ROOT, ROUTER_NODE_FLAGS, spawnTs, waitForGateway, type SubgraphUrls } from '../processes.ts';
+import { ROOT, ROUTER_NODE_FLAGS, spawnNode, spawnTs, type SubgraphUrls, waitForGateway } from '../processes.ts';
 import { subgraphUrlEnv } from '@shop/registry';
 
 export const GATEWAYS = {
@@ -29,6 +29,12 @@ export const GATEWAYS = {
     nodeFlags: [],
   },
   hive: { label: 'Hive Gateway', entry: 'bench/src/gateways/hive.ts', env: {}, nodeFlags: [] },
+  'hive-rust': {
+    label: 'Hive Gateway (Rust planner)',
+    entry: 'bench/src/gateways/hive.ts',
+    env: { HIVE_ROUTER_RUNTIME: 'true' },
+    nodeFlags: [],
+  },
 } as const;
 export type GatewayId = keyof typeof GATEWAYS;
 export const GATEWAY_IDS = Object.keys(GATEWAYS) as GatewayId[];
@@ -38,12 +44,20 @@ export interface RunningGateway {
   url: string;
 }
 
-/** Starts one gateway and resolves once it answers `{ __typename }`. */
+/** Our router's built entry (`npm run build`), which the production topology runs as the image does. */
+const BUILT: Partial<Record<string, string>> = { 'router/src/index.ts': 'router/dist/index.js' };
+
+/**
+ * Starts one gateway and resolves once it answers `{ __typename }`. `built`: our router from its
+ * build output rather than its source (the peers are bench files, always run through tsx);
+ * `env`: more variables (REDIS_URL, CACHE_KEY_PREFIX).
+ */
 export async function startGateway(
   id: GatewayId,
   subgraphUrls: SubgraphUrls,
   routerSecret: string,
   cpus: string | undefined,
+  options: { built?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<RunningGateway> {
   const gateway = GATEWAYS[id];
   const port = await freePort();
@@ -58,8 +72,10 @@ export async function startGateway(
     LOG_LEVEL: 'error',
     SUPERGRAPH_PATH: `${ROOT}schema/supergraph.graphql`,
     ...gateway.env,
+    ...options.env,
   };
-  const child = spawnTs(gateway.entry, env, cpus, gateway.nodeFlags);
+  const built = options.built ? BUILT[gateway.entry] : undefined;
+  const child = built ? spawnNode([...gateway.nodeFlags, built], env, cpus) : spawnTs(gateway.entry, env, cpus, gateway.nodeFlags);
   const url = `http://127.0.0.1:${port}/graphql`;
   await waitForGateway(url, child);
   return { child, url };

@@ -1,7 +1,8 @@
 /**
  * What the scenarios need before any gateway runs, set up against the subgraphs directly: signed-in
  * customers for history and for checkout (disjoint, so checkouts never change what history reads),
- * and checkout products whose stock is raised so no order can fail OUT_OF_STOCK.
+ * checkout products whose stock is raised so no order can fail OUT_OF_STOCK, and search terms
+ * taken from product names across the whole catalogue.
  */
 import type { SeedSize } from '@shop/subgraph-kit';
 import { inBatches, logIn, post, type Session } from '../graphql.ts';
@@ -11,6 +12,8 @@ export interface Fixtures {
   historyUsers: Session[];
   checkoutUsers: Session[];
   checkoutProducts: string[];
+  /** Words and adjacent word pairs of real product names, from pages spread over the whole catalogue. */
+  searchTerms: string[];
 }
 
 export async function prepareFixtures(urls: SubgraphUrls, routerSecret: string, size: SeedSize): Promise<Fixtures> {
@@ -41,5 +44,33 @@ export async function prepareFixtures(urls: SubgraphUrls, routerSecret: string, 
     );
     await post(urls.inventory, `mutation { ${fields.join(' ')} }`, {}, adminHeaders);
   }
-  return { historyUsers, checkoutUsers, checkoutProducts };
+  return { historyUsers, checkoutUsers, checkoutProducts, searchTerms: await searchTerms(urls.products, routerSecret, size) };
+}
+
+/**
+ * What shoppers type: single words (a brand, an adjective, a material, a noun) and two-word phrases
+ * ("steel kettle"), as they occur in product names. Read from ten pages of 50 spread evenly over
+ * the catalogue, so the terms cover all of it; sorted, so every run gets the same list.
+ */
+async function searchTerms(productsUrl: string, routerSecret: string, size: SeedSize): Promise<string[]> {
+  const terms = new Set<string>();
+  for (let page = 0; page < 10; page++) {
+    const offset = Math.floor((page * size.products) / 10);
+    const after = offset === 0 ? null : Buffer.from(`product:${offset}`).toString('base64url');
+    const { products } = await post(
+      productsUrl,
+      'query($after: String) { products(first: 50, after: $after) { edges { node { name } } } }',
+      { after },
+      { 'x-router-secret': routerSecret },
+    );
+    for (const { node } of products.edges as { node: { name: string } }[]) {
+      const words = node.name.split(/\s+/).filter(Boolean);
+      words.forEach((word, i) => {
+        terms.add(word.toLowerCase());
+        if (i > 0) terms.add(`${words[i - 1]!.toLowerCase()} ${word.toLowerCase()}`);
+      });
+    }
+  }
+  if (terms.size < 10) throw new Error(`only ${terms.size} search terms from the catalogue`);
+  return [...terms].sort();
 }

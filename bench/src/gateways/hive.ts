@@ -3,7 +3,9 @@
  * supergraph, served by Node's http.createServer. Defaults otherwise; subgraph URLs come from the
  * environment (transportEntries overrides by subgraph name) and identity is handled as for the
  * stock Apollo gateway (peer-identity.ts): the JWT verified once per request, identity headers
- * plus the router secret sent with every subgraph fetch.
+ * plus the router secret sent with every subgraph fetch. With HIVE_ROUTER_RUNTIME=true, the same
+ * gateway plans with Hive Router's Rust query planner (@graphql-hive/router-runtime's
+ * unifiedGraphHandler, as The Guild's docs configure it) instead of its default stitching runtime.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -23,7 +25,14 @@ const viewerOf = (request: Request) => {
   return viewer;
 };
 
+// Loaded only when asked for: the native addon is not needed by the default runtime.
+const rustPlanner =
+  process.env.HIVE_ROUTER_RUNTIME === 'true'
+    ? { unifiedGraphHandler: (await import('@graphql-hive/router-runtime')).unifiedGraphHandler }
+    : {};
+
 const gateway = createGatewayRuntime({
+  ...rustPlanner,
   supergraph: readFileSync(config.supergraphPath, 'utf8'),
   transportEntries: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, { location: config.subgraphUrls[name] }])),
   propagateHeaders: {

@@ -17,8 +17,9 @@ export interface GatewayBenchOptions {
   gateways: GatewayId[];
 }
 
-function list<T extends string>(raw: string | undefined, all: readonly T[], what: string): T[] {
-  if (!raw) return [...all];
+/** A comma-separated pick from `all` (each checked); `fallback` (default all) when none is given. */
+export function list<T extends string>(raw: string | undefined, all: readonly T[], what: string, fallback: readonly T[] = all): T[] {
+  if (!raw) return [...fallback];
   const picked = raw
     .split(',')
     .map((s) => s.trim())
@@ -27,19 +28,18 @@ function list<T extends string>(raw: string | undefined, all: readonly T[], what
   return picked as T[];
 }
 
+/** The options both gateway benches take (this one and the production topology's). */
+export const COMMON_OPTIONS = {
+  quick: { type: 'boolean' },
+  scenario: { type: 'string' },
+  gateways: { type: 'string' },
+  warmup: { type: 'string' },
+  connections: { type: 'string' },
+} as const;
+
 /** Parses and checks the arguments; throws with the reason on a bad one. */
 export function parseGatewayBenchArgs(args: string[]): GatewayBenchOptions {
-  const { values } = parseArgs({
-    args,
-    options: {
-      quick: { type: 'boolean' },
-      scenario: { type: 'string' },
-      gateways: { type: 'string' },
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      connections: { type: 'string' },
-    },
-  });
+  const { values } = parseArgs({ args, options: { ...COMMON_OPTIONS, duration: { type: 'string' } } });
   const quick = !!values.quick;
   const duration = Number(values.duration ?? (quick ? 2 : 20));
   const warmup = Number(values.warmup ?? (quick ? 1 : 5));

@@ -1,7 +1,7 @@
 /** The gateway comparison's Markdown table and SVG bar chart (hand-written SVG, no chart library), and the files they go to. */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 
-export interface Row {
+export interface Row extends Bar {
   scenario: string;
   /** Gateway id (`router-nodedup`, `router`, `router-cache`, `apollo`, `hive`, or `direct`). */
   gateway: string;
@@ -79,6 +79,7 @@ export function renderMarkdown(rows: Row[], meta: Meta): string {
     "Scenarios: `listing` = the web client's ProductListing " +
       '(20 products with price, list price, stock and category; page by Zipf over up to 100 pages); ' +
       `\`detail\` = ProductById (Zipf over all ${meta.products.toLocaleString('en')} ids); ` +
+      '`search` = SearchProducts for a word or two-word phrase of real product names (Zipf over a seeded shuffle); ' +
       `\`history\` = OrderHistory signed in (Zipf over ${meta.historyUsers} customers); ` +
       `\`checkout\` = 10% PlaceOrder (1–2 lines, unique idempotency key, ${meta.checkoutUsers} other customers) + ` +
       '50% detail + 30% listing + 10% history. ' +
@@ -94,15 +95,26 @@ const COLORS: Record<string, string> = {
   'router-cache': '#1aa179',
   apollo: '#8a8f98',
   hive: '#e8a33d',
+  'hive-rust': '#b5651d',
   direct: '#c94f4f',
 };
 const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** Two grouped bar panels: requests/s and gateway CPU ms per request, one group per scenario. */
-export function renderSvg(allRows: Row[], meta: Meta): string {
-  // The direct subgraph rate is an order of magnitude above any gateway's: it is printed, not drawn.
-  const direct = allRows.find((r) => r.gateway === 'direct');
-  const rows = allRows.filter((r) => r.gateway !== 'direct');
+/** One bar of a grouped chart: its group (the scenario), its series (the gateway, coloured by id) and label. */
+export interface Bar {
+  scenario: string;
+  gateway: string;
+  label: string;
+}
+
+export interface Panel<R extends Bar> {
+  title: string;
+  value: (r: R) => number | undefined;
+  digits: number;
+}
+
+/** Grouped bar panels, one group per scenario and one bar per gateway, stacked vertically; a legend below. */
+export function barChart<R extends Bar>(title: string, subtitle: string, rows: R[], panels: Panel<R>[]): string {
   const scenarios = [...new Set(rows.map((r) => r.scenario))];
   const gateways = [...new Map(rows.map((r) => [r.gateway, r.label])).entries()];
   const width = 960;
@@ -114,7 +126,7 @@ export function renderSvg(allRows: Row[], meta: Meta): string {
   const group = plotWidth / Math.max(1, scenarios.length);
   const parts: string[] = [];
 
-  const panel = (y0: number, title: string, value: (r: Row) => number | undefined, digits: number) => {
+  const panel = (y0: number, { title, value, digits }: Panel<R>) => {
     const plotHeight = panelHeight - 70;
     const max = Math.max(1e-9, ...rows.map((r) => value(r) ?? 0));
     const scale = niceMax(max);
@@ -131,7 +143,7 @@ export function renderSvg(allRows: Row[], meta: Meta): string {
       const x0 = left + si * group + (group - barWidth * inGroup.length) / 2;
       inGroup.forEach((r, bi) => {
         const v = value(r);
-        if (v === undefined) return;
+        if (v === undefined || !Number.isFinite(v)) return;
         const h = (plotHeight * v) / scale;
         const x = x0 + bi * barWidth;
         const y = y0 + 24 + plotHeight - h;
@@ -151,26 +163,10 @@ export function renderSvg(allRows: Row[], meta: Meta): string {
     });
   };
 
-  parts.push(
-    `<text x="${left}" y="22" font-size="16" font-weight="bold">` +
-      `${escapeXml(`Gateway comparison${meta.quick ? ' (quick smoke check)' : ''}`)}</text>`,
-  );
-  parts.push(
-    `<text x="${left}" y="40" font-size="11" fill="#555">` +
-      `${escapeXml(
-        `${meta.date} · ${meta.cpu} · ${meta.database} · ` +
-          `${meta.connections} connections · ${meta.duration} s per run · ${meta.pinning}`,
-      )}` +
-      '</text>',
-  );
-  panel(
-    top,
-    `requests/s (higher is better)${direct ? ` · not drawn: products subgraph direct ${direct.rps.toFixed(0)} req/s, the ceiling` : ''}`,
-    (r) => r.rps,
-    0,
-  );
-  panel(top + panelHeight, 'gateway CPU ms per request (lower is better)', cpuMsPerRequest, 2);
-  const legendY = top + 2 * panelHeight + 10;
+  parts.push(`<text x="${left}" y="22" font-size="16" font-weight="bold">${escapeXml(title)}</text>`);
+  parts.push(`<text x="${left}" y="40" font-size="11" fill="#555">${escapeXml(subtitle)}</text>`);
+  for (const [i, p] of panels.entries()) panel(top + i * panelHeight, p);
+  const legendY = top + panels.length * panelHeight + 10;
   // Three legend entries per line: the labels are long.
   gateways.forEach(([id, label], i) => {
     const x = left + (i % 3) * 290;
@@ -187,6 +183,26 @@ export function renderSvg(allRows: Row[], meta: Meta): string {
     '</svg>',
     '',
   ].join('\n');
+}
+
+/** Two grouped bar panels: requests/s and gateway CPU ms per request, one group per scenario. */
+export function renderSvg(allRows: Row[], meta: Meta): string {
+  // The direct subgraph rate is an order of magnitude above any gateway's: it is printed, not drawn.
+  const direct = allRows.find((r) => r.gateway === 'direct');
+  const rows = allRows.filter((r) => r.gateway !== 'direct');
+  return barChart(
+    `Gateway comparison${meta.quick ? ' (quick smoke check)' : ''}`,
+    `${meta.date} · ${meta.cpu} · ${meta.database} · ${meta.connections} connections · ${meta.duration} s per run · ${meta.pinning}`,
+    rows,
+    [
+      {
+        title: `requests/s (higher is better)${direct ? ` · not drawn: products subgraph direct ${direct.rps.toFixed(0)} req/s, the ceiling` : ''}`,
+        value: (r) => r.rps,
+        digits: 0,
+      },
+      { title: 'gateway CPU ms per request (lower is better)', value: cpuMsPerRequest, digits: 2 },
+    ],
+  );
 }
 
 function niceMax(max: number): number {

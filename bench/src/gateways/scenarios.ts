@@ -4,7 +4,8 @@
  *
  * `listing` (20 products with price, stock and category; page by Zipf), `detail` (product page,
  * Zipf over all product ids), `history` (signed-in order history, Zipf over the history
- * customers), `checkout` (10% placeOrder, 50% detail, 30% listing, 10% history), and `direct` (a
+ * customers), `search` (the web client's SearchProducts for a term of real product names, Zipf over
+ * the terms in a seeded shuffle, so popular terms are not all alike), `checkout` (10% placeOrder, 50% detail, 30% listing, 10% history), and `direct` (a
  * product query sent straight to the products subgraph).
  */
 import { randomUUID } from 'node:crypto';
@@ -13,12 +14,13 @@ import { clientOperation } from '../graphql.ts';
 import { rng, zipf } from '../workload.ts';
 import type { Fixtures } from './fixtures.ts';
 
-export const SCENARIOS = ['listing', 'detail', 'history', 'checkout', 'direct'] as const;
+export const SCENARIOS = ['listing', 'search', 'detail', 'history', 'checkout', 'direct'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 const LISTING = clientOperation('ProductListing');
 const DETAIL = clientOperation('ProductById');
 const HISTORY = clientOperation('OrderHistory');
+const SEARCH = clientOperation('SearchProducts');
 const PLACE_ORDER = clientOperation('PlaceOrder');
 const DIRECT = 'query DirectProduct($id: ID!) { product(id: $id) { id sku name brand description imageUrl } }';
 
@@ -39,6 +41,15 @@ export function generator(scenario: Scenario, fixtures: Fixtures, size: SeedSize
   const page = zipf(pages, random);
   const product = zipf(size.products, random);
   const historyUser = zipf(fixtures.historyUsers.length, random);
+  // Rank by a seeded shuffle: the most searched term is then any word or phrase, not the first alphabetically.
+  // Its own PRNG, so the other scenarios' streams are what they were before search existed.
+  const shuffle = rng(seed + 1);
+  const terms = [...fixtures.searchTerms];
+  for (let i = terms.length - 1; i > 0; i--) {
+    const j = Math.floor(shuffle() * (i + 1));
+    [terms[i], terms[j]] = [terms[j]!, terms[i]!];
+  }
+  const term = zipf(terms.length, random);
 
   const listing = (): Call => {
     const p = page();
@@ -55,6 +66,30 @@ export function generator(scenario: Scenario, fixtures: Fixtures, size: SeedSize
             isMoney(node.price) &&
             typeof node.stock?.inStock === 'boolean',
         ),
+    };
+  };
+  const search = (): Call => {
+    const query = terms[term() - 1]!;
+    return {
+      body: JSON.stringify({ query: SEARCH, variables: { query, region: 'IN', first: 24 } }),
+      // Every term is taken from a product name, so each has at least one match.
+      check: (data) => {
+        const result = data?.searchProducts;
+        return (
+          Array.isArray(result?.edges) &&
+          result.edges.length >= 1 &&
+          result.edges.length <= 24 &&
+          typeof result.totalCount === 'number' &&
+          result.totalCount >= result.edges.length &&
+          result.edges.every(
+            ({ node }: any) =>
+              typeof node?.id === 'string' &&
+              typeof node.name === 'string' &&
+              isMoney(node.price) &&
+              typeof node.stock?.inStock === 'boolean',
+          )
+        );
+      },
     };
   };
   const detail = (): Call => {
@@ -100,6 +135,8 @@ export function generator(scenario: Scenario, fixtures: Fixtures, size: SeedSize
   switch (scenario) {
     case 'listing':
       return listing;
+    case 'search':
+      return search;
     case 'detail':
       return detail;
     case 'history':
