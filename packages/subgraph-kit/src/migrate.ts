@@ -11,12 +11,17 @@ import type { Database, Queryable } from './db.ts';
  * test files) starting on the same empty database take turns, and the later ones find the work
  * done. A failure rolls everything back, so no half-migrated or half-seeded database survives.
  */
-export async function prepareStorage(db: Database, schema: string, dir: URL, seed?: (db: Database) => Promise<unknown>): Promise<string[]> {
+export async function prepareStorage(db: Database, schema: string, dir: URL, seed?: (db: Database) => Promise<boolean>): Promise<string[]> {
   if (!/^[a-z_]+$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`shop.prepare.${schema}`]);
     const applied = await migrateIn(tx, schema, dir);
-    if (seed) await seed(within(db, tx));
+    if (seed && (await seed(within(db, tx))) === true) {
+      // Statistics now, not whenever autovacuum gets to them (never where it is off): without them the
+      // planner guesses the freshly seeded tables' sizes and picks scans over indexes (search did).
+      const tables = await tx.query<{ name: string }>('SELECT tablename AS name FROM pg_tables WHERE schemaname = $1 ORDER BY 1', [schema]);
+      for (const { name } of tables) await tx.query(`ANALYZE ${schema}."${name.replaceAll('"', '""')}"`);
+    }
     return applied;
   });
 }

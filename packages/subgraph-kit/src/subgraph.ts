@@ -83,7 +83,8 @@ export interface SubgraphDefinition<C extends object> {
   resolvers: object;
   /** Folder of versioned `NNN_name.sql` migrations. */
   migrations: URL;
-  seed: (db: Database, size: SeedSize) => Promise<unknown>;
+  /** Seeds an empty database; true when it did (the kit then gathers the tables' statistics), false when it found data. */
+  seed: (db: Database, size: SeedSize) => Promise<boolean>;
   /**
    * Given the services, returns the per-request context factory (fresh loaders each request).
    * Writes go through `services.writeFor(loaders)` (write.ts): the change and its events commit in

@@ -124,9 +124,6 @@ export async function seed(db: Database, size: SeedSize): Promise<boolean> {
                             (${sqlArray(NOUNS)})[1 + (i * 13) % ${NOUNS.length}] AS nn) AS words`,
       [size.products, size.categories],
     );
-    // Statistics now, not whenever autovacuum gets to it (never where it is off): without them the
-    // planner guesses, and search (repository.ts) scans every product instead of its GIN index.
-    await tx.query('ANALYZE products.category, products.product');
   });
   progress('products', 'done');
   return true;
