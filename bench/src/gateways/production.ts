@@ -28,10 +28,13 @@
  *   --saturation S     closed-loop measured seconds (10)
  *   --point S          seconds per open-loop point (7)
  *   --connections N    closed-loop connections (32)
+ *   --report-from FILE measure nothing: write the reports again from an earlier production.json, beside it
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SUBGRAPH_NAMES, type SubgraphName } from '@shop/registry';
@@ -44,7 +47,7 @@ import { prepareFixtures } from './fixtures.ts';
 import { load, percentile } from './load.ts';
 import { openLoop } from './open-loop.ts';
 import { COMMON_OPTIONS, list } from './options.ts';
-import { type Point, type ProductionMeta, summarise, writeProductionReports } from './production-report.ts';
+import { type ClosedLoop, type Point, type ProductionMeta, summarise, writeProductionReports } from './production-report.ts';
 import { generator, type Scenario } from './scenarios.ts';
 
 const SCENARIOS = ['listing', 'search', 'detail', 'history', 'checkout'] as const satisfies readonly Scenario[];
@@ -60,10 +63,15 @@ export interface ProductionOptions {
   saturation: number;
   point: number;
   connections: number;
+  /** Measure nothing: write the reports again from an earlier production.json, beside it. */
+  reportFrom?: string | undefined;
 }
 
 export function parseProductionArgs(args: string[]): ProductionOptions {
-  const { values } = parseArgs({ args, options: { ...COMMON_OPTIONS, saturation: { type: 'string' }, point: { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: { ...COMMON_OPTIONS, saturation: { type: 'string' }, point: { type: 'string' }, 'report-from': { type: 'string' } },
+  });
   const quick = !!values.quick;
   const scenarios = list(values.scenario, SCENARIOS, 'scenario');
   const gateways = list(values.gateways, GATEWAY_IDS, 'gateway', DEFAULT_GATEWAYS);
@@ -84,14 +92,30 @@ export function parseProductionArgs(args: string[]): ProductionOptions {
     saturation: number('saturation', values.saturation, quick ? 3 : 10, 1),
     point: number('point', values.point, quick ? 2 : 7, 1),
     connections: number('connections', values.connections, 32, 1),
+    reportFrom: values['report-from'],
   };
 }
 
 export async function runProductionBench(options: ProductionOptions): Promise<boolean> {
+  if (options.reportFrom) {
+    const earlier = JSON.parse(readFileSync(options.reportFrom, 'utf8')) as {
+      meta: ProductionMeta;
+      saturation: Partial<Record<Scenario, number>>;
+      closedLoop: ClosedLoop[];
+      points: Point[];
+    };
+    const outDir = `${dirname(resolve(options.reportFrom))}/`;
+    console.log(
+      writeProductionReports(outDir, earlier.meta, earlier.saturation, earlier.closedLoop, earlier.points, summarise(earlier.points)),
+    );
+    return ![...earlier.points, ...earlier.closedLoop].some((r) => r.errors > 0 || r.requests === 0);
+  }
   const { quick, scenarios, gateways, warmup, saturation, point, connections } = options;
   const seed = FULL_SEED;
   const t0 = Date.now();
   const log = (message: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${message}`);
+  // Before pinning: pinned, this process sees only the CPUs it may run on.
+  const cpuCount = os.availableParallelism();
   const pin = pinCpus();
   const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
   const cachePrefix = `bench-production-${randomBytes(6).toString('hex')}:`;
@@ -202,7 +226,8 @@ export async function runProductionBench(options: ProductionOptions): Promise<bo
     date: new Date().toISOString(),
     commit: gitCommit(),
     quick,
-    cpu: `${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.availableParallelism()}`,
+    cpu: `${os.cpus()[0]?.model ?? 'unknown CPU'} × ${cpuCount}`,
+    subgraphCache: process.env.SUBGRAPH_CACHE ?? 'true',
     node: process.version,
     products: seed.products,
     warmup,
