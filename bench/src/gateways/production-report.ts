@@ -51,6 +51,8 @@ export interface ProductionMeta {
   historyUsers: number;
   checkoutUsers: number;
   searchTerms: number;
+  /** How busy the machine was (others share it). */
+  load?: string;
   /** SUBGRAPH_CACHE the subgraphs ran with (their own in-process caches; default true). */
   subgraphCache?: string;
 }
@@ -117,7 +119,7 @@ export function renderProductionMarkdown(
   const lines = [
     `# Production topology: the cost of a request end to end${meta.quick ? ' (quick smoke check: not a measurement)' : ''}`,
     '',
-    `${meta.date} at ${meta.commit} · ${meta.cpu} · Node ${meta.node} · ${meta.products.toLocaleString('en')} products · ${meta.pinning}.`,
+    `${meta.date} at ${meta.commit} · ${meta.cpu} · Node ${meta.node} · ${meta.products.toLocaleString('en')} products · ${meta.pinning}${meta.load ? ` · ${meta.load}` : ''}.`,
     '',
     'Every subgraph built and in its own process on its own PostgreSQL database, the payment sandbox, and the gateway under test in ' +
       'its own process (our router from router/dist with its production heap flags; the stock `@apollo/gateway` and Hive Gateway ' +

@@ -116,6 +116,9 @@ export async function runProductionBench(options: ProductionOptions): Promise<bo
   const log = (message: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${message}`);
   // Before pinning: pinned, this process sees only the CPUs it may run on.
   const cpuCount = os.availableParallelism();
+  // The code measured, and how busy the shared machine was before and after (others may run on it).
+  const commit = gitCommit();
+  const loadBefore = os.loadavg()[0]!;
   const pin = pinCpus();
   const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
   const cachePrefix = `bench-production-${randomBytes(6).toString('hex')}:`;
@@ -224,7 +227,8 @@ export async function runProductionBench(options: ProductionOptions): Promise<bo
 
   const meta: ProductionMeta = {
     date: new Date().toISOString(),
-    commit: gitCommit(),
+    commit,
+    load: `1-minute load average ${loadBefore.toFixed(1)} before, ${os.loadavg()[0]!.toFixed(1)} after`,
     quick,
     cpu: `${os.cpus()[0]?.model ?? 'unknown CPU'} × ${cpuCount}`,
     subgraphCache: process.env.SUBGRAPH_CACHE ?? 'true',
