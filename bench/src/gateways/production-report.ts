@@ -124,8 +124,9 @@ export function renderProductionMarkdown(
     'Every subgraph built and in its own process on its own PostgreSQL database, the payment sandbox, and the gateway under test in ' +
       'its own process (our router from router/dist with its production heap flags; the stock `@apollo/gateway` and Hive Gateway ' +
       'are bench files run through tsx). The cache-on router keeps its cache in the local Redis. ' +
-      `The subgraphs run as deployed by default, their own in-process caches ${meta.subgraphCache === 'false' ? 'off' : 'on'} ` +
-      `(SUBGRAPH_CACHE=${meta.subgraphCache ?? 'true'}, no Redis for them), so "cache off" rows are the router's cache only. ` +
+      (meta.subgraphCache === 'false'
+        ? "The subgraphs' own in-process caches are off (SUBGRAPH_CACHE=false; deployed, they are on), so every request the router sends reaches the database. "
+        : 'The subgraphs run as deployed, their own in-process caches on (SUBGRAPH_CACHE=true, no Redis for them), so "cache off" rows are the router\'s cache only. ') +
       `Per gateway and scenario: ${meta.warmup} s closed-loop warm-up, ${meta.saturation} s closed loop at ${meta.connections} ` +
       `connections (the saturation rate), then ${meta.point} s open loop at each of ${fractions.map((f) => `${f * 100}%`).join(', ')} ` +
       "of the stock gateway's saturation rate for that scenario (measured first, in this run), latency from each request's scheduled " +
