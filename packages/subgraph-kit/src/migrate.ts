@@ -65,11 +65,44 @@ function within(db: Database, tx: Queryable): Database {
   };
 }
 
-/** Splits SQL on top-level semicolons (migrations use no `$$` bodies or semicolons in strings). */
-function splitStatements(sql: string): string[] {
-  return sql
-    .replace(/--.*$/gm, '')
-    .split(';')
-    .map((s) => s.trim())
-    .filter(Boolean);
+/**
+ * Splits a script into statements on its top-level semicolons: not those inside '...' strings,
+ * "..." identifiers, `$tag$ ... $tag$` bodies (a trigger function's) or `--` comments, which are
+ * dropped. Each statement runs on its own (one script may not be one extended-protocol query).
+ */
+export function splitStatements(sql: string): string[] {
+  const statements: string[] = [];
+  let current = '';
+  let i = 0;
+  while (i < sql.length) {
+    const ch = sql[i]!;
+    if (ch === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end === -1 ? sql.length : end;
+      continue;
+    }
+    if (ch === "'" || ch === '"') {
+      // A doubled quote inside is an escaped one: scanning on from it finds the real end.
+      let end = i + 1;
+      while (end < sql.length && !(sql[end] === ch && sql[end + 1] !== ch)) end += sql[end] === ch ? 2 : 1;
+      current += sql.slice(i, end + 1);
+      i = end + 1;
+      continue;
+    }
+    const tag = ch === '$' ? /^\$[A-Za-z_]*\$/.exec(sql.slice(i))?.[0] : undefined;
+    if (tag) {
+      const end = sql.indexOf(tag, i + tag.length);
+      if (end === -1) throw new Error(`unterminated ${tag} body in a migration`);
+      current += sql.slice(i, end + tag.length);
+      i = end + tag.length;
+      continue;
+    }
+    if (ch === ';') {
+      if (current.trim()) statements.push(current.trim());
+      current = '';
+    } else current += ch;
+    i++;
+  }
+  if (current.trim()) statements.push(current.trim());
+  return statements;
 }
