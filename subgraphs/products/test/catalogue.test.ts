@@ -330,3 +330,72 @@ describe('discontinueProduct', () => {
     expect(codeOf(await gql(app, DISCONTINUE, { id: 'p999999999' }, ADMIN))).toBe('NOT_FOUND');
   });
 });
+
+describe('listing totals (category_count, kept by triggers)', () => {
+  // What every listing total is read from, against the products themselves.
+  const kept = async () =>
+    Object.fromEntries(
+      (
+        await databaseOf(app).query<{ id: string; n: number }>(
+          'SELECT category_id AS id, on_sale AS n FROM products.category_count WHERE on_sale > 0',
+        )
+      ).map((r) => [r.id, r.n]),
+    );
+  const counted = async () =>
+    Object.fromEntries(
+      (
+        await databaseOf(app).query<{ id: string; n: number }>(
+          'SELECT category_id AS id, count(*)::int AS n FROM products.product WHERE discontinued_at IS NULL GROUP BY category_id',
+        )
+      ).map((r) => [r.id, r.n]),
+    );
+
+  it('matches a count of the products on sale after creates, moves and discontinuations, through the API and in SQL', async () => {
+    expect(await kept()).toEqual(await counted());
+    const a = await create({ categoryId: 'c1' });
+    const b = await create({ categoryId: 'c2' });
+    await gql(app, UPDATE, { id: a.id, input: { categoryId: 'c2' } }, ADMIN);
+    await gql(app, DISCONTINUE, { id: b.id }, ADMIN);
+    expect(await kept()).toEqual(await counted());
+    // One statement changing several rows at once (the triggers are per statement): on sale and not.
+    const c = await create({ categoryId: 'c3' });
+    await databaseOf(app).query("UPDATE products.product SET category_id = 'c5' WHERE id = ANY($1::text[])", [[a.id, b.id, c.id]]);
+    expect(await kept()).toEqual(await counted());
+    await databaseOf(app).query('DELETE FROM products.product WHERE id = ANY($1::text[])', [[c.id]]);
+    expect(await kept()).toEqual(await counted());
+    // The unfiltered grid's total is their sum.
+    expect(await total()).toBe(Object.values(await counted()).reduce((x, y) => x + y, 0));
+  });
+
+  it('keeps the count a failed write leaves: a write that is rolled back changes nothing', async () => {
+    const before = await kept();
+    await expect(
+      databaseOf(app).transaction(async (tx) => {
+        await tx.query("UPDATE products.product SET discontinued_at = now() WHERE category_id = 'c1'");
+        throw new Error('abandoned');
+      }),
+    ).rejects.toThrow('abandoned');
+    expect(await kept()).toEqual(before);
+    expect(await kept()).toEqual(await counted());
+  });
+
+  it('gives the brand-filtered total by counting, and a category and brand together', async () => {
+    const [row] = await databaseOf(app).query<{ brand: string; slug: string; id: string }>(
+      `SELECT p.brand, c.slug, c.id FROM products.product p JOIN products.category c ON c.id = p.category_id
+       WHERE p.discontinued_at IS NULL ORDER BY p.n LIMIT 1`,
+    );
+    const byBrand = await databaseOf(app).query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM products.product WHERE discontinued_at IS NULL AND brand = $1',
+      [row!.brand],
+    );
+    const both = await databaseOf(app).query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM products.product WHERE discontinued_at IS NULL AND brand = $1 AND category_id = $2',
+      [row!.brand, row!.id],
+    );
+    const listing = 'query($f: ProductFilter) { products(filter: $f, first: 1) { totalCount } }';
+    expect((await gql(app, listing, { f: { brand: row!.brand } })).data!.products.totalCount).toBe(byBrand[0]!.n);
+    expect((await gql(app, listing, { f: { brand: row!.brand, categorySlug: row!.slug } })).data!.products.totalCount).toBe(both[0]!.n);
+    expect((await gql(app, listing, { f: { categorySlug: row!.slug } })).data!.products.totalCount).toBe((await counted())[row!.id]);
+    expect((await gql(app, listing, { f: { categorySlug: 'no-such-category' } })).data!.products.totalCount).toBe(0);
+  });
+});
