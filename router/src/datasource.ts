@@ -28,6 +28,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
     this.subgraph = subgraph;
     this.stages = stages;
     this.run = fetchChain(stages, (call) => this.send(call as GatewayCall));
+    // The gateway's sendRequest is private in its typings: replaced on the instance (see below).
+    (this as unknown as { sendRequest: typeof sendRequest }).sendRequest = sendRequest;
   }
 
   override willSendRequest(options: GraphQLDataSourceProcessOptions<RouterContext>): void {
@@ -58,6 +60,25 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
       options,
     };
   }
+}
+
+type GatewayRequest = GraphQLDataSourceProcessOptions<RouterContext>['request'];
+type GatewayResponse = Awaited<ReturnType<RemoteGraphQLDataSource<RouterContext>['process']>>;
+
+/**
+ * The gateway's own sendRequest, less the node-fetch `Request` it builds for every fetch only to
+ * hand to error hooks this router does not override (about 2% of the router's CPU on a listing,
+ * by `npm run bench:profile`). The same body, headers, errors and result otherwise.
+ */
+async function sendRequest(this: SubgraphDataSource, request: GatewayRequest): Promise<GatewayResponse> {
+  const { http, ...withoutHttp } = request;
+  if (!http) throw new Error("Internal error: Only 'http' requests are supported.");
+  const init = { method: http.method, headers: Object.fromEntries(http.headers), body: JSON.stringify(withoutHttp) };
+  const response = await this.fetcher(http.url, init);
+  if (!response.ok) throw await this.errorFromResponse(response);
+  const body = await this.parseBody(response);
+  if (typeof body !== 'object' || body === null) throw new Error(`Expected JSON response body, but received: ${body}`);
+  return { ...body, http: response } as GatewayResponse;
 }
 
 /** A call as the data source made it: stages derive new ones with `{ ...call, request }`, which keeps the gateway's options. */
