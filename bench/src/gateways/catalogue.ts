@@ -50,14 +50,14 @@ const BUILT: Partial<Record<string, string>> = { 'router/src/index.ts': 'router/
 /**
  * Starts one gateway and resolves once it answers `{ __typename }`. `built`: our router from its
  * build output rather than its source (the peers are bench files, always run through tsx);
- * `env`: more variables (REDIS_URL, CACHE_KEY_PREFIX).
+ * `env`: more variables (REDIS_URL, CACHE_KEY_PREFIX); `nodeFlags`: more flags for node (`--cpu-prof`).
  */
 export async function startGateway(
   id: GatewayId,
   subgraphUrls: SubgraphUrls,
   routerSecret: string,
   cpus: string | undefined,
-  options: { built?: boolean; env?: NodeJS.ProcessEnv } = {},
+  options: { built?: boolean; env?: NodeJS.ProcessEnv; nodeFlags?: readonly string[] } = {},
 ): Promise<RunningGateway> {
   const gateway = GATEWAYS[id];
   const port = await freePort();
@@ -75,7 +75,8 @@ export async function startGateway(
     ...options.env,
   };
   const built = options.built ? BUILT[gateway.entry] : undefined;
-  const child = built ? spawnNode([...gateway.nodeFlags, built], env, cpus) : spawnTs(gateway.entry, env, cpus, gateway.nodeFlags);
+  const nodeFlags = [...gateway.nodeFlags, ...(options.nodeFlags ?? [])];
+  const child = built ? spawnNode([...nodeFlags, built], env, cpus) : spawnTs(gateway.entry, env, cpus, nodeFlags);
   const url = `http://127.0.0.1:${port}/graphql`;
   await waitForGateway(url, child);
   return { child, url };

@@ -170,8 +170,8 @@ export function renderProductionMarkdown(
       );
     }),
     '',
-    "Scenarios: `listing` = the web client's ProductListing (20 products with price, stock and category; page by Zipf over up to 100 " +
-      `pages); \`search\` = SearchProducts (24 results) for a word or two-word phrase of real product names (${meta.searchTerms} terms ` +
+    "Scenarios: `listing` = the web client's ProductListing (20 products with price, stock and category; page by Zipf over all " +
+      `${(meta.products / 20).toLocaleString('en')} pages); \`search\` = SearchProducts (24 results) for a word or two-word phrase of real product names (${meta.searchTerms} terms ` +
       'from pages spread over the whole catalogue, Zipf over a seeded shuffle); ' +
       `\`detail\` = ProductById (Zipf over all ${meta.products.toLocaleString('en')} ids); ` +
       `\`history\` = OrderHistory signed in (Zipf over ${meta.historyUsers} customers); ` +

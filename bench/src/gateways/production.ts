@@ -23,7 +23,7 @@
  *
  *   --quick            smoke check: 1 s warm-up, 3 s closed loop, 2 s per open-loop point
  *   --scenario a,b     listing, search, detail, history, checkout (default all)
- *   --gateways a,b     any of the gateway bench's ids, `apollo` required (default router, router-cache, apollo, hive, hive-rust)
+ *   --gateways a,b     any of the gateway bench's ids, `apollo` required (default apollo, router, router-nodedup, router-cache, hive, hive-rust)
  *   --warmup S         closed-loop warm-up seconds (2)
  *   --saturation S     closed-loop measured seconds (10)
  *   --point S          seconds per open-loop point (7)
@@ -51,7 +51,7 @@ import { type ClosedLoop, type Point, type ProductionMeta, summarise, writeProdu
 import { generator, type Scenario } from './scenarios.ts';
 
 const SCENARIOS = ['listing', 'search', 'detail', 'history', 'checkout'] as const satisfies readonly Scenario[];
-const DEFAULT_GATEWAYS: GatewayId[] = ['apollo', 'router', 'router-cache', 'hive', 'hive-rust'];
+const DEFAULT_GATEWAYS: GatewayId[] = ['apollo', 'router', 'router-nodedup', 'router-cache', 'hive', 'hive-rust'];
 export const FRACTIONS = [0.25, 0.5, 0.75] as const;
 
 export interface ProductionOptions {

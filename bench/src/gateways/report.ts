@@ -77,7 +77,7 @@ export function renderMarkdown(rows: Row[], meta: Meta): string {
     }),
     '',
     "Scenarios: `listing` = the web client's ProductListing " +
-      '(20 products with price, list price, stock and category; page by Zipf over up to 100 pages); ' +
+      '(20 products with price, list price, stock and category; page by Zipf over every page of the catalogue); ' +
       `\`detail\` = ProductById (Zipf over all ${meta.products.toLocaleString('en')} ids); ` +
       '`search` = SearchProducts for a word or two-word phrase of real product names (Zipf over a seeded shuffle); ' +
       `\`history\` = OrderHistory signed in (Zipf over ${meta.historyUsers} customers); ` +
