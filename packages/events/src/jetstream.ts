@@ -423,8 +423,14 @@ function startDurable({ spec, handler, js, jsm, stream, prefix, multipleFilters,
         const consumer = await js.consumers.get(stream, name);
         const current = await consumer.consume({ max_messages: CONSUMER_BATCH });
         messages = current;
-        // close() settles only once the iterator is read to its end: close, then read on (the loop below ends at once).
-        if (stopped) void current.close().catch(() => {});
+        // close() unsubscribes at once and settles only once the iterator is read to its end: close, then read on.
+        let closed = false;
+        const close = () => {
+          if (closed) return;
+          closed = true;
+          void current.close().catch(() => {});
+        };
+        if (stopped) close();
         // The consumer (or the stream: NATS came back without its store) gone: end this iterator and create it again.
         void (async () => {
           for await (const status of current.status()) {
@@ -438,7 +444,10 @@ function startDurable({ spec, handler, js, jsm, stream, prefix, multipleFilters,
         for await (const m of current) {
           if (stopped) {
             // Not ours to handle any more: another replica may take it now rather than after the ack wait.
-            // stop() has closed the iterator: it ends after the messages it still holds, each handed back here.
+            // Unsubscribe before the first nak: the server hands a nak'ed event to a waiting pull request that
+            // still has interest, and this one's own would take it back into an inbox about to close, where it
+            // would sit for the whole ack wait. The iterator then ends after the messages it still holds.
+            close();
             m.nak();
             continue;
           }

@@ -134,6 +134,16 @@ describe('JetStream stream', () => {
     await waitFor(() => byA.length === 1);
     // Only now does the second replica ask: the first holds what it fetched.
     b.consume({ name: 'handoff', types: ['stock.changed'] }, async (e) => void byB.push(e.id));
+    // The handover is to a replica that is waiting for events: its pull request is on the server
+    // beside the first one's. (A nak with no pull waiting anywhere is redelivered only after the ack
+    // wait by nats-server before 2.10.16, the version Debian ships.)
+    const nc = await connect({ servers: server.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await waitFor(async () => (await jsm.consumers.info(n.stream, 'handoff')).num_waiting >= 2);
+    } finally {
+      await nc.close();
+    }
     const stopping = ca.stop();
     release();
     await stopping;
