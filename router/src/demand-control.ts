@@ -16,6 +16,7 @@ import {
   type InputValueDefinitionNode,
   isCompositeType,
   isInputObjectType,
+  isLeafType,
   isListType,
   isObjectType,
   isInterfaceType,
@@ -210,6 +211,8 @@ export function estimateDemand(
   variables: Readonly<Record<string, unknown>>,
   directives: CostDirectives,
   { listSize }: CostOptions,
+  /** Told the name of every variable whose value the estimate used (DemandMemo keys on them). */
+  reads?: Set<string>,
 ): DemandEstimate {
   const rootType = schema.getRootType(operation.operation);
   if (!rootType) throw new CostEstimateError(`The schema has no ${operation.operation} type`);
@@ -220,8 +223,12 @@ export function estimateDemand(
   // A variable's value: what the client sent, else the operation's default for it.
   const variableDefaults = new Map((operation.variableDefinitions ?? []).map((v) => [v.variable.name.value, v.defaultValue]));
   const nodeValue = (node: ValueNode): unknown => {
-    if (node.kind !== Kind.VARIABLE) return valueFromASTUntyped(node, variables);
+    if (node.kind !== Kind.VARIABLE) {
+      if (reads) variablesIn(node, reads);
+      return valueFromASTUntyped(node, variables);
+    }
     const name = node.name.value;
+    reads?.add(name);
     if (Object.hasOwn(variables, name)) return variables[name];
     const fallback = variableDefaults.get(name);
     return fallback ? valueFromASTUntyped(fallback) : undefined;
@@ -277,8 +284,11 @@ export function estimateDemand(
       let argumentsCost = 0;
       for (const argument of selection.arguments ?? []) {
         const definition = field.args.find((a) => a.name === argument.name.value);
-        if (definition)
-          argumentsCost += argumentCost(nodeValue(argument.value), definition.type, `${coordinate}(${definition.name}:)`, directives);
+        if (!definition) continue;
+        const argumentCoordinate = `${coordinate}(${definition.name}:)`;
+        // A scalar or enum argument (or a list of them) without @cost costs 0 whatever its value: not read.
+        if (isLeafType(getNamedType(definition.type)) && !directives.inputs.has(argumentCoordinate)) continue;
+        argumentsCost += argumentCost(nodeValue(argument.value), definition.type, argumentCoordinate, directives);
       }
       // Only positive terms: an Infinity multiplier (a client's 1e308 page) times 0 would be NaN,
       // and NaN passes every comparison with the limit.
@@ -300,6 +310,58 @@ export function estimateDemand(
   if (Number.isNaN(cost) || Number.isNaN(fields)) throw new CostEstimateError('The estimate is not a number');
   return { cost, fields };
 }
+
+/** The variables a literal list or input object holds somewhere inside it. */
+function variablesIn(node: ValueNode, into: Set<string>): void {
+  if (node.kind === Kind.VARIABLE) into.add(node.name.value);
+  else if (node.kind === Kind.LIST) for (const value of node.values) variablesIn(value, into);
+  else if (node.kind === Kind.OBJECT) for (const field of node.fields) variablesIn(field.value, into);
+}
+
+interface MemoEntry {
+  /** Each variable the estimate read, and its value as JSON (`undefined` when not sent). */
+  reads: [name: string, json: string | undefined][];
+  estimate: DemandEstimate;
+}
+
+/** Estimates kept for one operation AST: a few variable combinations (a page size, a flag). */
+const MEMO_ENTRIES_PER_OPERATION = 8;
+
+/**
+ * The same operation (Apollo Server parses a query text once and hands every request the same
+ * AST) costs the same for the same values of the variables the walk reads, which are few: slicing
+ * arguments, @skip/@include conditions, input objects and arguments with @cost. A product page's
+ * `product(id: $id)` reads none. So each operation keeps its last few estimates, keyed by those
+ * values, in a WeakMap that lets go with the document. For the same schema and cost directives
+ * only: a new supergraph starts afresh. An operation that cannot be estimated is never kept.
+ */
+export class DemandMemo {
+  private byOperation = new WeakMap<OperationDefinitionNode, MemoEntry[]>();
+  private schema: GraphQLSchema | undefined;
+  private directives: CostDirectives | undefined;
+
+  estimate(...args: Parameters<typeof estimateDemand>): DemandEstimate {
+    const [schema, document, operation, variables, directives, options] = args;
+    if (schema !== this.schema || directives !== this.directives) {
+      this.byOperation = new WeakMap();
+      this.schema = schema;
+      this.directives = directives;
+    }
+    const entries = this.byOperation.get(operation) ?? [];
+    for (const entry of entries) {
+      if (entry.reads.every(([name, json]) => jsonOf(variables, name) === json)) return entry.estimate;
+    }
+    const reads = new Set<string>();
+    const estimate = estimateDemand(schema, document, operation, variables, directives, options, reads);
+    if (entries.length >= MEMO_ENTRIES_PER_OPERATION) entries.shift();
+    entries.push({ reads: [...reads].map((name) => [name, jsonOf(variables, name)]), estimate });
+    this.byOperation.set(operation, entries);
+    return estimate;
+  }
+}
+
+const jsonOf = (variables: Readonly<Record<string, unknown>>, name: string) =>
+  Object.hasOwn(variables, name) ? JSON.stringify(variables[name]) : undefined;
 
 function fieldOf(type: GraphQLCompositeType, name: string): GraphQLField<unknown, unknown> | undefined {
   return isObjectType(type) || isInterfaceType(type) ? type.getFields()[name] : undefined;
@@ -396,6 +458,7 @@ export function demandControlPlugin({
   metrics,
 }: DemandControlOptions): ApolloServerPlugin<RouterContext> {
   let directives = NO_COST_DIRECTIVES;
+  const memo = new DemandMemo();
   const refuse = (message: string, code: string = COST_CODE) => new GraphQLError(message, { extensions: { code, http: { status: 400 } } });
   return {
     async serverWillStart() {
@@ -412,7 +475,7 @@ export function demandControlPlugin({
         async didResolveOperation({ schema, document, operation, request, operationName, contextValue }) {
           if (!operation) return;
           try {
-            ({ cost: estimated, fields } = estimateDemand(schema, document, operation, request.variables ?? {}, directives, { listSize }));
+            ({ cost: estimated, fields } = memo.estimate(schema, document, operation, request.variables ?? {}, directives, { listSize }));
           } catch (error) {
             if (error instanceof CostEstimateError)
               throw refuse(`Operation cost cannot be estimated within the limit of ${maxCost}: ${error.message}.`);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { buildSchema, type DocumentNode, type GraphQLSchema, Kind, type OperationDefinitionNode, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { CostEstimateError, estimateCost, estimateDemand, readCostDirectives, type CostDirectives } from '../src/demand-control.ts';
+import { CostEstimateError, DemandMemo, estimateCost, estimateDemand, readCostDirectives, type CostDirectives } from '../src/demand-control.ts';
 import { DEFAULT_OPERATION_LIMITS } from '../src/limits.ts';
 import { TINY_SUPERGRAPH } from './support/tiny-router.ts';
 
@@ -146,6 +146,43 @@ describe('the shop supergraph', () => {
     );
     expect(spread).toBe(inline);
     expect(cost('query($no: Boolean!) { categories @include(if: $no) { id } me @skip(if: true) { id } }', { no: false })).toBe(0);
+  });
+
+  it('keeps an estimate per operation for the values of the variables it read, and none that failed', () => {
+    const memo = new DemandMemo();
+    const query =
+      'query($id: ID!, $n: Int, $more: Boolean!, $q: String!) { product(id: $id) { id } searchProducts(query: $q, first: $n) { edges { node { id } } } ' +
+      'categories @include(if: $more) { id } }';
+    const document = parse(query);
+    const operation = document.definitions[0] as OperationDefinitionNode;
+    const estimate = (variables: Record<string, unknown>, d: CostDirectives = directives) =>
+      memo.estimate(api, document, operation, variables, d, { listSize: costListSize });
+    const walk = (variables: Record<string, unknown>) =>
+      estimateDemand(api, document, operation, variables, directives, { listSize: costListSize });
+
+    const first = estimate({ id: 'p1', n: 5, more: false, q: 'lamp' });
+    expect(first).toEqual(walk({ id: 'p1', n: 5, more: false, q: 'lamp' }));
+    // id and the search text cost nothing whatever their value: the same estimate, not walked again.
+    expect(estimate({ id: 'p2', n: 5, more: false, q: 'chair' })).toBe(first);
+    // A page size or an @include condition changes it.
+    const bigger = estimate({ id: 'p1', n: 50, more: false, q: 'lamp' });
+    expect(bigger).toEqual(walk({ id: 'p1', n: 50, more: false }));
+    expect(bigger.cost).toBeGreaterThan(first.cost);
+    const withCategories = estimate({ id: 'p1', n: 5, more: true });
+    expect(withCategories).toEqual(walk({ id: 'p1', n: 5, more: true }));
+    expect(withCategories.cost).toBeGreaterThan(first.cost);
+    expect(estimate({ id: 'p3', n: 50, more: false })).toBe(bigger);
+    // The same text parsed again is another AST, and other cost directives (a new supergraph) start afresh.
+    const other = parse(query).definitions[0] as OperationDefinitionNode;
+    expect(memo.estimate(api, document, other, { id: 'p1', n: 5, more: false }, directives, { listSize: costListSize })).not.toBe(first);
+    expect(estimate({ id: 'p1', n: 5, more: false }, readCostDirectives(supergraph))).not.toBe(first);
+    // One that cannot be estimated throws every time.
+    const fragments = Array.from({ length: 20 }, (_, i) => `fragment F${i + 1} on Query { ...F${i} ...F${i} }`).join(' ');
+    const huge = parse(`{ ...F20 } fragment F0 on Query { __typename } ${fragments}`);
+    const hugeOperation = huge.definitions[0] as OperationDefinitionNode;
+    for (let i = 0; i < 2; i++) {
+      expect(() => memo.estimate(api, huge, hugeOperation, {}, directives, { listSize: costListSize })).toThrow(CostEstimateError);
+    }
   });
 
   it('charges sign-in, sign-up and checkout their @cost, plus 10 for a mutation', () => {
