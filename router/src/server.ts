@@ -75,7 +75,7 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
 
   // The gateway reads this switch from the environment only, in its constructor.
   if (!config.apolloTelemetry) process.env.APOLLO_TELEMETRY_DISABLED = 'true';
-  if (!installOperationCache()) log.warn('the gateway builds each request\'s operation again (operation cache not installed)');
+  if (!installOperationCache()) log.warn("the gateway builds each request's operation again (operation cache not installed)");
   const gateway = new ApolloGateway({
     supergraphSdl: fileSupergraph(config.supergraphPath, log, () => metrics.supergraphLoads.inc()),
     // Each subgraph at its supergraph URL unless `<NAME>_URL` overrides it, so one artifact serves every environment.

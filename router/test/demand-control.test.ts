@@ -1,7 +1,14 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { buildSchema, type DocumentNode, type GraphQLSchema, Kind, type OperationDefinitionNode, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { CostEstimateError, DemandMemo, estimateCost, estimateDemand, readCostDirectives, type CostDirectives } from '../src/demand-control.ts';
+import {
+  CostEstimateError,
+  DemandMemo,
+  estimateCost,
+  estimateDemand,
+  readCostDirectives,
+  type CostDirectives,
+} from '../src/demand-control.ts';
 import { DEFAULT_OPERATION_LIMITS } from '../src/limits.ts';
 import { TINY_SUPERGRAPH } from './support/tiny-router.ts';
 
