@@ -326,6 +326,12 @@ interface MemoEntry {
 
 /** Estimates kept for one operation AST: a few variable combinations (a page size, a flag). */
 const MEMO_ENTRIES_PER_OPERATION = 8;
+/**
+ * The most characters of variable values one entry keeps. Page sizes and flags are a few; an
+ * order's input object is not worth keeping (each checkout is new), and a client's large variables
+ * must not be held per document, eight times over, as long as the document store keeps it.
+ */
+export const MEMO_MAX_READ_CHARS = 256;
 
 /**
  * The same operation (Apollo Server parses a query text once and hands every request the same
@@ -333,7 +339,8 @@ const MEMO_ENTRIES_PER_OPERATION = 8;
  * arguments, @skip/@include conditions, input objects and arguments with @cost. A product page's
  * `product(id: $id)` reads none. So each operation keeps its last few estimates, keyed by those
  * values, in a WeakMap that lets go with the document. For the same schema and cost directives
- * only: a new supergraph starts afresh. An operation that cannot be estimated is never kept.
+ * only: a new supergraph starts afresh. An operation that cannot be estimated is never kept, nor
+ * one whose variables read add up to more than MEMO_MAX_READ_CHARS.
  */
 export class DemandMemo {
   private byOperation = new WeakMap<OperationDefinitionNode, MemoEntry[]>();
@@ -353,8 +360,10 @@ export class DemandMemo {
     }
     const reads = new Set<string>();
     const estimate = estimateDemand(schema, document, operation, variables, directives, options, reads);
+    const read: MemoEntry['reads'] = [...reads].map((name) => [name, jsonOf(variables, name)]);
+    if (read.reduce((chars, [name, json]) => chars + name.length + (json?.length ?? 0), 0) > MEMO_MAX_READ_CHARS) return estimate;
     if (entries.length >= MEMO_ENTRIES_PER_OPERATION) entries.shift();
-    entries.push({ reads: [...reads].map((name) => [name, jsonOf(variables, name)]), estimate });
+    entries.push({ reads: read, estimate });
     this.byOperation.set(operation, entries);
     return estimate;
   }

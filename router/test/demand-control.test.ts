@@ -5,6 +5,7 @@ import {
   CostEstimateError,
   DemandMemo,
   estimateCost,
+  MEMO_MAX_READ_CHARS,
   estimateDemand,
   readCostDirectives,
   type CostDirectives,
@@ -183,6 +184,19 @@ describe('the shop supergraph', () => {
     const other = parse(query).definitions[0] as OperationDefinitionNode;
     expect(memo.estimate(api, document, other, { id: 'p1', n: 5, more: false }, directives, { listSize: costListSize })).not.toBe(first);
     expect(estimate({ id: 'p1', n: 5, more: false }, readCostDirectives(supergraph))).not.toBe(first);
+    // Large variable values read by the walk (an order's input object) are not kept: each is walked.
+    const order = parse('mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }');
+    const orderOperation = order.definitions[0] as OperationDefinitionNode;
+    const lines = (n: number) => Array.from({ length: n }, (_, i) => ({ productId: `p${i}`, quantity: 1 }));
+    const input = (n: number) => ({ idempotencyKey: 'k', region: 'IN', paymentMethod: 'tok_visa', lines: lines(n) });
+    expect(JSON.stringify(input(20)).length).toBeGreaterThan(MEMO_MAX_READ_CHARS);
+    const small = memo.estimate(api, order, orderOperation, { input: input(1) }, directives, { listSize: costListSize });
+    expect(memo.estimate(api, order, orderOperation, { input: input(1) }, directives, { listSize: costListSize })).toBe(small);
+    const large = memo.estimate(api, order, orderOperation, { input: input(20) }, directives, { listSize: costListSize });
+    expect(large.cost).toBe(small.cost + 19);
+    const again = memo.estimate(api, order, orderOperation, { input: input(20) }, directives, { listSize: costListSize });
+    expect(again).toEqual(large);
+    expect(again).not.toBe(large);
     // One that cannot be estimated throws every time.
     const fragments = Array.from({ length: 20 }, (_, i) => `fragment F${i + 1} on Query { ...F${i} ...F${i} }`).join(' ');
     const huge = parse(`{ ...F20 } fragment F0 on Query { __typename } ${fragments}`);
