@@ -34,7 +34,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
     super({ url, fetcher, honorSubgraphCacheControlHeader: false });
     this.subgraph = subgraph;
     this.stages = stages;
-    this.run = fetchChain(stages, (call) => this.send(call as GatewayCall));
+    this.run = fetchChain(stages, (call) => this.send(call));
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<RouterContext>) {
@@ -42,7 +42,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
   }
 
   /** The innermost step: one HTTP request, for the call's request (a stage may have narrowed it). */
-  private async send(call: GatewayCall) {
+  private async send(call: FetchCall) {
     const { http: _http, ...request } = call.request;
     if (!request.query) throw new Error('Missing query');
     const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -56,7 +56,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
     return { response, cacheControl: http.headers.get('cache-control') };
   }
 
-  private callOf(options: GraphQLDataSourceProcessOptions<RouterContext>): GatewayCall {
+  private callOf(options: GraphQLDataSourceProcessOptions<RouterContext>): FetchCall {
     // Health checks and schema loads carry no incoming request (the gateway does not export the kind enum).
     const incoming = 'incomingRequestContext' in options;
     return {
@@ -65,17 +65,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
       document: 'document' in options ? options.document : undefined,
       context: incoming ? options.context : undefined,
       operation: operationKind(options),
-      options,
     };
   }
 }
 
 type GatewayResponse = Awaited<ReturnType<RemoteGraphQLDataSource<RouterContext>['process']>>;
-
-/** A call as the data source made it: stages derive new ones with `{ ...call, request }`, which keeps the gateway's options. */
-interface GatewayCall extends FetchCall {
-  options: GraphQLDataSourceProcessOptions<RouterContext>;
-}
 
 /**
  * The kind of the one operation the gateway sends in a fetch. Unknown (a document the gateway
