@@ -14,6 +14,7 @@ import { SubgraphDataSource } from './datasource.ts';
 import { createHttpApp } from './http.ts';
 import { createRouterMetrics, type RouterMetrics } from './metrics.ts';
 import { installOperationCache } from './operation-cache.ts';
+import { installResultShaping } from './result-shaping.ts';
 import { PIPELINE } from './pipeline.ts';
 import { viewerPerRequest } from './rate-limit.ts';
 import { readiness } from './readiness.ts';
@@ -75,7 +76,9 @@ export async function buildRouter({ config, logger, spanExporter }: BuildRouterO
 
   // The gateway reads this switch from the environment only, in its constructor.
   if (!config.apolloTelemetry) process.env.APOLLO_TELEMETRY_DISABLED = 'true';
+  // The compiled result shaping keys its plans on the operations the cache keeps, so it needs the cache.
   if (!installOperationCache()) log.warn("the gateway builds each request's operation again (operation cache not installed)");
+  else if (!installResultShaping()) log.warn('the gateway shapes responses with its own walk (compiled result shaping not installed)');
   const gateway = new ApolloGateway({
     supergraphSdl: fileSupergraph(config.supergraphPath, log, () => metrics.supergraphLoads.inc()),
     // Each subgraph at its supergraph URL unless `<NAME>_URL` overrides it, so one artifact serves every environment.
