@@ -32,7 +32,14 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['{packages,subgraphs,router,schema,deploy}/**/test/**/*.test.ts'],
-          exclude: ['**/*.e2e.test.ts', '**/*.redis.test.ts', '**/*.nats.test.ts', '**/*.replica.test.ts', '**/node_modules/**'],
+          exclude: [
+            '**/*.e2e.test.ts',
+            '**/*.redis.test.ts',
+            '**/*.nats.test.ts',
+            '**/*.replica.test.ts',
+            '**/*.postgres.test.ts',
+            '**/node_modules/**',
+          ],
           testTimeout: 30_000,
           hookTimeout: 120_000,
         },
@@ -61,6 +68,17 @@ export default defineConfig({
           testTimeout: 30_000,
           hookTimeout: 120_000,
           sequence: { groupOrder: 3 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Need PostgreSQL itself, not embedded PGlite (PRODUCTS_DATABASE_URL): real-services tier only.
+          name: 'unit-postgres',
+          include: ['{packages,subgraphs,router,schema}/**/test/**/*.postgres.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 1 },
         },
       },
       {

@@ -59,7 +59,7 @@ trap 'drop_cache_keys; drop_streams' EXIT
 
 echo "== services tier: unit tests on PostgreSQL (shop_unit_*)"
 recreate unit
-npx vitest run --project unit --project unit-redis --project unit-nats --project unit-redis-cluster --project unit-replica
+npx vitest run --project unit --project unit-postgres --project unit-redis --project unit-nats --project unit-redis-cluster --project unit-replica
 
 echo "== services tier: end-to-end tests on PostgreSQL and Redis (shop_e2e_*)"
 recreate e2e

@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { SpanKind, SpanStatusCode, type Tracer, trace, context } from '@opentelemetry/api';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { badInput } from '@shop/platform';
 
@@ -63,6 +64,12 @@ export interface DatabaseOptions {
    * the statement's verb only, never its text or values.
    */
   tracer?: Tracer | undefined;
+  /**
+   * pg: how many distinct statement texts each process sends as named prepared statements
+   * (`PG_PREPARED_STATEMENTS`; 0: none, every statement is parsed and planned anew). See
+   * `preparedStatementName`.
+   */
+  preparedStatements?: number;
 }
 
 export async function openPglite(dataDir?: string): Promise<PGlite> {
@@ -78,6 +85,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
         max: options.poolSize ?? 10,
         connectionTimeoutMillis: options.connectionTimeoutMillis ?? 0,
         statementTimeoutMillis: options.statementTimeoutMillis ?? 0,
+        preparedStatements: options.preparedStatements ?? DEFAULT_PREPARED_STATEMENTS,
       })
     : createPgliteDatabase(options.pglite ?? (await openPglite(options.pgliteDataDir)), count, !options.pglite);
   const checked = withClientTextErrors(database);
@@ -139,12 +147,45 @@ interface PgPoolBounds {
   max: number;
   connectionTimeoutMillis: number;
   statementTimeoutMillis: number;
+  preparedStatements: number;
+}
+
+/** The repositories send a few dozen distinct texts; this leaves room without letting texts built per call grow it. */
+export const DEFAULT_PREPARED_STATEMENTS = 256;
+
+/**
+ * The name a statement is prepared under, or undefined to send it unnamed.
+ *
+ * Why: an unnamed statement is parsed, analysed and planned by PostgreSQL every time it is sent;
+ * a named one once per connection (pg keeps the names it prepared on each client), after which
+ * each send is bind + execute, and PostgreSQL's plan cache may settle on a generic plan. The
+ * production bench puts PostgreSQL's backends at about a third of a request's CPU, most of it in
+ * statements of a few rows.
+ *
+ * Only statements with parameters: they already go through the extended protocol, so naming them
+ * changes nothing else (a text without parameters may hold several statements, which only the
+ * simple protocol runs). The name is the text's hash, so the same text gets the same name on every
+ * connection and two texts never share one. At most `limit` distinct texts per process are named:
+ * every name costs a plan on each of the pool's connections, and a text built per call (a list of
+ * `$n` placeholders, say) must not grow that without bound; past the limit statements are unnamed.
+ */
+function preparedStatements(limit: number): (text: string, params: readonly unknown[] | undefined) => string | undefined {
+  const names = new Map<string, string>();
+  return (text, params) => {
+    if (params === undefined || limit <= 0) return undefined;
+    let name = names.get(text);
+    if (name === undefined && names.size < limit) {
+      name = `shop_${createHash('sha256').update(text).digest('base64url').slice(0, 24)}`;
+      names.set(text, name);
+    }
+    return name;
+  };
 }
 
 function createPgDatabase(
   url: string,
   count: () => void,
-  { max, connectionTimeoutMillis, statementTimeoutMillis }: PgPoolBounds,
+  { max, connectionTimeoutMillis, statementTimeoutMillis, preparedStatements: preparedLimit }: PgPoolBounds,
 ): Database {
   const pool = new pg.Pool({
     connectionString: url,
@@ -155,9 +196,12 @@ function createPgDatabase(
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
+  const nameOf = preparedStatements(preparedLimit);
   const run = async <R>(client: pg.Pool | pg.PoolClient, text: string, params?: readonly unknown[]) => {
     count();
-    const result = await client.query(text, params as unknown[] | undefined);
+    const name = nameOf(text, params);
+    const values = params as unknown[] | undefined;
+    const result = await (name === undefined ? client.query(text, values) : client.query({ name, text, values }));
     return result.rows as R[];
   };
   return {

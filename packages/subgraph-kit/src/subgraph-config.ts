@@ -9,6 +9,7 @@ import {
   stringVar,
   urlVar,
 } from '@shop/platform';
+import { DEFAULT_PREPARED_STATEMENTS } from './db.ts';
 
 /** Settings every subgraph reads the same way (beside what every service reads); each subgraph's config module adds its own. */
 export interface SubgraphBaseConfig extends ServiceBaseConfig {
@@ -21,6 +22,11 @@ export interface SubgraphBaseConfig extends ServiceBaseConfig {
    */
   readDatabaseUrl: string | undefined;
   pgliteDataDir: string | undefined;
+  /**
+   * PG_PREPARED_STATEMENTS: distinct statement texts sent as named prepared statements (db.ts);
+   * 0 turns it off, for a pooler in transaction mode that cannot keep them (PgBouncer before 1.21).
+   */
+  preparedStatements: number;
   seed: boolean;
   /** The subgraph cache layer (mercurius-cache); `Cache-Control` headers are sent either way. */
   subgraphCache: boolean;
@@ -62,6 +68,7 @@ export function readSubgraphBaseConfig(
     databaseUrl,
     readDatabaseUrl,
     pgliteDataDir: optionalString(env, 'PGLITE_DATA_DIR'),
+    preparedStatements: intVar(env, 'PG_PREPARED_STATEMENTS', DEFAULT_PREPARED_STATEMENTS, { min: 0, max: 10_000 }),
     seed: boolVar(env, 'SEED', !base.production),
     subgraphCache: boolVar(env, 'SUBGRAPH_CACHE', true),
     cacheMaxBytes: intVar(env, 'SUBGRAPH_CACHE_MAX_BYTES', DEFAULT_SUBGRAPH_CACHE_BOUNDS.maxBytes, { min: 1_024, max: 16 * 1024 ** 3 }),

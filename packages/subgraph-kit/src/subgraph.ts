@@ -117,6 +117,7 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
     pgliteDataDir: config.pgliteDataDir,
     onStatement: counter('primary'),
     tracer,
+    preparedStatements: config.preparedStatements,
   });
   // Reads outside a write go to the replica; writes, migrations, seeds and the relay to the primary.
   const db = config.readDatabaseUrl
@@ -128,6 +129,7 @@ export async function buildSubgraphServer<C extends object, Config extends Subgr
           tracer,
           connectionTimeoutMillis: REPLICA_CONNECT_TIMEOUT_MS,
           statementTimeoutMillis: REPLICA_STATEMENT_TIMEOUT_MS,
+          preparedStatements: config.preparedStatements,
         }),
         { onFallback: () => metrics.dbReplicaFallbacks.inc(), logger: log },
       )
