@@ -11,10 +11,18 @@
  *   --seconds N      measured seconds after a 3 s warm-up (15)
  *   --connections N  closed-loop connections (16)
  *   --top N          functions to print (40)
+ *   --subgraphs      profile the five subgraphs too: each one's profile is cut to the measured
+ *                    seconds (their start-up seeds the catalogue, which would swamp it), written to
+ *                    bench/results/quick/profile-<subgraph>-<scenario>.cpuprofile and summarised the same way.
+ *                    They share a core with the load and each other, and V8 samples on wall-clock time, so a
+ *                    subgraph waiting for the core counts against whatever it was in (often `writev`,
+ *                    whose wake-up of the reader hands the core over): read shares within one profile, and
+ *                    CPU per request from the production bench, which reads /proc.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { SUBGRAPH_NAMES } from '@shop/registry';
 import { FULL_SEED } from '@shop/subgraph-kit';
 import { GATEWAY_IDS, type GatewayId, startGateway } from './gateways/catalogue.ts';
 import { prepareFixtures } from './gateways/fixtures.ts';
@@ -31,9 +39,30 @@ interface ProfileNode {
 }
 interface CpuProfile {
   nodes: ProfileNode[];
+  /** µs on the monotonic clock `process.hrtime` reads. */
+  startTime: number;
+  endTime: number;
   samples: number[];
   timeDeltas: number[];
 }
+
+/** The profile's samples taken between `fromUs` and `toUs` (µs, `process.hrtime` clock), the rest dropped. */
+export function windowed(profile: CpuProfile, fromUs: number, toUs: number): CpuProfile {
+  const samples: number[] = [];
+  const timeDeltas: number[] = [];
+  let at = profile.startTime;
+  for (const [i, id] of profile.samples.entries()) {
+    const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    if (at < fromUs || at > toUs) continue;
+    samples.push(id);
+    // A kept sample's delta is the time since the previous one: the first kept counts from the window's start.
+    timeDeltas.push(samples.length === 1 ? Math.min(delta, at - fromUs) : delta);
+  }
+  return { ...profile, startTime: fromUs, endTime: toUs, samples, timeDeltas };
+}
+
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 /** The package a script URL belongs to: `@apollo/gateway`, `graphql`, `router` (ours), `node:` internals. */
 export function packageOf(url: string): string {
@@ -72,6 +101,19 @@ export function selfTimes(profile: CpuProfile) {
   return { totalMs: total / 1000, functions: sorted(byFunction), packages: sorted(byPackage) };
 }
 
+function printSelfTimes(label: string, profile: CpuProfile, requests: number, top: number) {
+  const { totalMs, functions, packages } = selfTimes(profile);
+  const perRequest = (ms: number) => ((ms / Math.max(1, requests)) * 1000).toFixed(1);
+  console.log(
+    `\n== ${label}: busy ${totalMs.toFixed(0)} ms in the profile, ~${perRequest(totalMs)} µs per request\n\nby package (self ms, µs/req):`,
+  );
+  for (const [pkg, ms] of packages.slice(0, 25))
+    console.log(`  ${ms.toFixed(0).padStart(7)}  ${perRequest(ms).padStart(7)}  ${((ms / totalMs) * 100).toFixed(1).padStart(5)}%  ${pkg}`);
+  console.log(`\nby function (self ms):`);
+  for (const [fn, ms] of functions.slice(0, top))
+    console.log(`  ${ms.toFixed(0).padStart(7)}  ${((ms / totalMs) * 100).toFixed(1).padStart(5)}%  ${fn}`);
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -80,8 +122,10 @@ async function main() {
       seconds: { type: 'string', default: '15' },
       connections: { type: 'string', default: '16' },
       top: { type: 'string', default: '40' },
+      subgraphs: { type: 'boolean', default: false },
     },
   });
+  const top = Number(values.top);
   const scenario = values.scenario as Scenario;
   if (!(SCENARIOS as readonly string[]).includes(scenario) || scenario === 'direct') throw new Error(`unknown --scenario ${scenario}`);
   const id = values.gateway as GatewayId;
@@ -95,7 +139,12 @@ async function main() {
   const pin = pinCpus();
   let topology: Topology | undefined;
   try {
-    topology = await startTopology({ databasePrefix: 'shop_profile_', cpus: pin?.rest, log: console.log });
+    topology = await startTopology({
+      databasePrefix: 'shop_profile_',
+      cpus: pin?.rest,
+      log: console.log,
+      ...(values.subgraphs ? { nodeFlags: (name: string) => ['--cpu-prof', `--cpu-prof-dir=${profDir}${name}/`] } : {}),
+    });
     const fixtures = await prepareFixtures(topology.subgraphUrls, topology.routerSecret, FULL_SEED);
     const { child, url } = await startGateway(id, topology.subgraphUrls, topology.routerSecret, pin?.gateway, {
       built: true,
@@ -103,25 +152,32 @@ async function main() {
     });
     const next = generator(scenario, fixtures, FULL_SEED);
     const warm = await load(url, next, 3, connections);
+    const from = nowUs();
     const run = await load(url, next, seconds, connections);
+    const to = nowUs();
     await stopChild(child);
     console.log(`${id} ${scenario}: ${run.requests} requests (${run.errors} errors) in ${run.seconds.toFixed(1)} s`);
     const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error('the gateway wrote no profile (did it exit cleanly?)');
     const target = `${outDir}profile-${id}-${scenario}.cpuprofile`;
     renameSync(`${profDir}${file}`, target);
-    const { totalMs, functions, packages } = selfTimes(JSON.parse(readFileSync(target, 'utf8')) as CpuProfile);
-    // The warm-up is in the profile too: per request is over every request sent.
-    const perRequest = (ms: number) => ((ms / Math.max(1, warm.requests + run.requests)) * 1000).toFixed(1);
-    console.log(`\nbusy ${totalMs.toFixed(0)} ms in the profile, ~${perRequest(totalMs)} µs per request\n\nby package (self ms, µs/req):`);
-    for (const [pkg, ms] of packages.slice(0, 25))
-      console.log(
-        `  ${ms.toFixed(0).padStart(7)}  ${perRequest(ms).padStart(7)}  ${((ms / totalMs) * 100).toFixed(1).padStart(5)}%  ${pkg}`,
-      );
-    console.log(`\nby function (self ms):`);
-    for (const [fn, ms] of functions.slice(0, Number(values.top)))
-      console.log(`  ${ms.toFixed(0).padStart(7)}  ${((ms / totalMs) * 100).toFixed(1).padStart(5)}%  ${fn}`);
+    // The warm-up is in the gateway's profile too: per request is over every request sent.
+    printSelfTimes(id, JSON.parse(readFileSync(target, 'utf8')) as CpuProfile, warm.requests + run.requests, top);
     console.log(`\nprofile: ${target}`);
+    if (values.subgraphs) {
+      // Stopped, each subgraph writes its profile; keep only the measured seconds.
+      await topology.close();
+      topology = undefined;
+      for (const name of SUBGRAPH_NAMES) {
+        const written = readdirSync(`${profDir}${name}/`).find((f) => f.endsWith('.cpuprofile'));
+        if (!written) throw new Error(`${name} wrote no profile (did it exit cleanly?)`);
+        const profile = windowed(JSON.parse(readFileSync(`${profDir}${name}/${written}`, 'utf8')) as CpuProfile, from, to);
+        const out = `${outDir}profile-${name}-${scenario}.cpuprofile`;
+        writeFileSync(out, JSON.stringify(profile));
+        printSelfTimes(`${name} (measured seconds only; wall-clock samples on a shared core)`, profile, run.requests, Math.min(top, 15));
+        console.log(`\nprofile: ${out}`);
+      }
+    }
   } finally {
     rmSync(profDir, { recursive: true, force: true });
     await topology?.close();

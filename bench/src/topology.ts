@@ -45,8 +45,10 @@ export async function startTopology(options: {
   databasePrefix: string;
   cpus?: string | undefined;
   log: (m: string) => void;
+  /** Extra Node flags for a subgraph's process (the profile bench's `--cpu-prof`). */
+  nodeFlags?: (name: SubgraphName) => readonly string[];
 }): Promise<Topology> {
-  const { databasePrefix, cpus, log } = options;
+  const { databasePrefix, cpus, log, nodeFlags } = options;
   requireBuilt(['payment-sandbox/dist/index.js', ...SUBGRAPH_NAMES.map((name) => `subgraphs/${name}/dist/index.js`)]);
   const databaseOf = (name: SubgraphName) => `${databasePrefix}${name}`;
   const databases = SUBGRAPH_NAMES.map(databaseOf);
@@ -87,7 +89,11 @@ export async function startTopology(options: {
         PAYMENT_PROVIDER_URL: `http://127.0.0.1:${ports.sandbox}`,
         ...Object.fromEntries(callsOf(name).map((sibling) => [urlVar(sibling), subgraphUrls[sibling]])),
       };
-      subgraphs[name] = spawnNode(['--max-old-space-size=512', `subgraphs/${name}/dist/index.js`], subgraphEnv, cpus);
+      subgraphs[name] = spawnNode(
+        [...(nodeFlags?.(name) ?? []), '--max-old-space-size=512', `subgraphs/${name}/dist/index.js`],
+        subgraphEnv,
+        cpus,
+      );
       children.push(subgraphs[name]);
     }
     for (const name of SUBGRAPH_NAMES) {
