@@ -109,6 +109,10 @@ describe('durable consumers', () => {
     const consumers = startConsumers(services, 'notes', [definition], metrics);
     await stream.publish([shipped('o502')]);
     await waitFor(async () => (await notesWithId(502)) === 1, { message: 'the consumer did not apply the event' });
+    // Counted once the write returns (after its commit, cache drop and relay flush), not at the commit.
+    await waitFor(async () => /outcome="processed"[^}]*\} 1/.test(await services.metrics.registry.metrics()), {
+      message: 'the consumer did not count the event',
+    });
     const text = await services.metrics.registry.metrics();
     expect(text).toMatch(/events_consumed_total\{consumer="notes-shipments",outcome="failed"[^}]*\} 2/);
     expect(text).toMatch(/events_consumed_total\{consumer="notes-shipments",outcome="processed"[^}]*\} 1/);

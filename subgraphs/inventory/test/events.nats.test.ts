@@ -86,7 +86,11 @@ describe('the order-shipped consumer on JetStream', () => {
     const mine = () => heard.filter((e) => e.aggregateId === p).map(({ type, data, tags }) => ({ type, data, tags }));
     await until('the relay published them', async () => mine().length === expected.length);
     expect(mine()).toEqual(expected);
-    expect(await counter(app, 'events_consumed_total', { consumer: CONSUMER, outcome: 'processed' })).toBe(1);
+    // The consumer counts the event once its write returns, and a write returns only after its cache
+    // invalidation and relay flush, which may finish after everything above was already visible.
+    const processedCount = () => counter(app, 'events_consumed_total', { consumer: CONSUMER, outcome: 'processed' });
+    await until('the consumer counted it', async () => (await processedCount()) > 0);
+    expect(await processedCount()).toBe(1);
   });
 
   it('gets a failed event again from JetStream and applies it once, with nothing of the failure left', async () => {
