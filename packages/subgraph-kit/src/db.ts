@@ -65,9 +65,9 @@ export interface DatabaseOptions {
    */
   tracer?: Tracer | undefined;
   /**
-   * pg: how many distinct statement texts each process sends as named prepared statements
+   * pg: how many distinct statement texts this pool sends as named prepared statements
    * (`PG_PREPARED_STATEMENTS`; 0: none, every statement is parsed and planned anew). See
-   * `preparedStatementName`.
+   * `preparedStatements`.
    */
   preparedStatements?: number;
 }
@@ -154,18 +154,19 @@ interface PgPoolBounds {
 export const DEFAULT_PREPARED_STATEMENTS = 256;
 
 /**
- * The name a statement is prepared under, or undefined to send it unnamed.
+ * Names statements for one pool: the returned function gives the name a statement is prepared
+ * under, or undefined to send it unnamed.
  *
  * Why: an unnamed statement is parsed, analysed and planned by PostgreSQL every time it is sent;
  * a named one once per connection (pg keeps the names it prepared on each client), after which
  * each send is bind + execute, and PostgreSQL's plan cache may settle on a generic plan. The
- * production bench puts PostgreSQL's backends at about a third of a request's CPU, most of it in
- * statements of a few rows.
+ * production bench put PostgreSQL's backends at a fifth to two fifths of a request's CPU, most of
+ * it in statements of a few rows.
  *
  * Only statements with parameters: they already go through the extended protocol, so naming them
  * changes nothing else (a text without parameters may hold several statements, which only the
  * simple protocol runs). The name is the text's hash, so the same text gets the same name on every
- * connection and two texts never share one. At most `limit` distinct texts per process are named:
+ * connection and two texts never share one. At most `limit` distinct texts per pool are named:
  * every name costs a plan on each of the pool's connections, and a text built per call (a list of
  * `$n` placeholders, say) must not grow that without bound; past the limit statements are unnamed.
  */

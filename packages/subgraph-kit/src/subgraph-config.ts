@@ -23,7 +23,7 @@ export interface SubgraphBaseConfig extends ServiceBaseConfig {
   readDatabaseUrl: string | undefined;
   pgliteDataDir: string | undefined;
   /**
-   * PG_PREPARED_STATEMENTS: distinct statement texts sent as named prepared statements (db.ts);
+   * PG_PREPARED_STATEMENTS: distinct statement texts each pool (primary, replica) sends as named prepared statements (db.ts);
    * 0 turns it off, for a pooler in transaction mode that cannot keep them (PgBouncer before 1.21).
    */
   preparedStatements: number;
