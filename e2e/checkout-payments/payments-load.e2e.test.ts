@@ -21,8 +21,13 @@ const CHECKOUTS = 200;
 
 /** What a real client does on an answer that says "try again with the same key". */
 const RETRYABLE = new Set(['PAYMENT_UNAVAILABLE', 'DEPENDENCY_UNAVAILABLE', 'SUBGRAPH_UNAVAILABLE', 'NETWORK']);
-/** Bounded: 10 attempts, backoff 200 ms doubling to 3 s with jitter (9 to 18 s of waiting in all, about the 10 s an open circuit waits). */
-const MAX_ATTEMPTS = 10;
+/**
+ * Bounded: 14 attempts, backoff 200 ms doubling to 3 s with jitter (15 to 30 s of waiting in all).
+ * That outlasts two of the 10 s an open circuit waits. Here the circuit's half-open probe fails a
+ * quarter of the time (20% failures, 5% timeouts), so a client that gave up after one open period
+ * left too many checkouts unplaced for the scenario to show anything.
+ */
+const MAX_ATTEMPTS = 14;
 const backoffMs = (attempt: number) => Math.min(200 * 2 ** (attempt - 1), 3_000) * (0.5 + Math.random() / 2);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
